@@ -1,0 +1,6 @@
+import { createZodDto } from 'nestjs-zod';
+import { createConnectionSchema } from '@gatehouse/connections';
+import { createApiKeySchema } from '@gatehouse/identity';
+
+export class CreateConnectionDto extends createZodDto(createConnectionSchema) {}
+export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}

@@ -1,0 +1,57 @@
+import { Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { CallTracker, McpSessions } from '@gatehouse/mcp';
+import { GatewayModule, GatewayOptions } from './gateway.module';
+
+/** Builds the whole gateway (used by main and by the tests); call listen() on the result. */
+export async function createGatewayApp(options: GatewayOptions): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(options), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: options.config.env.GATEHOUSE_MAX_BODY_BYTES });
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Gatehouse admin API')
+      .setDescription('Connections, API keys and health of a Gatehouse MCP gateway.')
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An admin API key' })
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'api/docs-json' });
+  return app;
+}
+
+/** SIGTERM/SIGINT: stop accepting, let in-flight calls finish, end sessions, then close everything. */
+export function installGracefulShutdown(app: NestExpressApplication, graceMs: number): void {
+  const logger = new NestLogger('Shutdown');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const server = app.getHttpServer();
+    const tracker = app.get(CallTracker);
+    logger.log(`${signal} received: draining ${tracker.inFlight} in-flight calls (up to ${graceMs} ms)`);
+    server.close();
+    const drained = await tracker.drain(graceMs);
+    if (!drained) logger.warn(`Grace period over with ${tracker.inFlight} calls still running`);
+    await app.get(McpSessions).closeAll();
+    server.closeAllConnections();
+    await app.close();
+    logger.log('Stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,63 @@
+import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ZodValidationPipe } from 'nestjs-zod';
+import { AppConfig, ConfigModule, LoadedConfigFile, loggerModule } from '@gatehouse/config';
+import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
+import { DbModule } from '@gatehouse/db';
+import { IdentityModule } from '@gatehouse/identity';
+import { McpModule } from '@gatehouse/mcp';
+import { ApiKeysController } from './api/api-keys.controller';
+import { ConnectionsController } from './api/connections.controller';
+import { HealthController } from './health/health.controller';
+import { ProblemFilter } from './http/problem.filter';
+import { MetricsController } from './metrics/metrics.controller';
+import { ConfigApplier } from './provisioning/config-applier';
+
+export const CONFIG_FILE = Symbol('CONFIG_FILE');
+
+export interface GatewayOptions {
+  config: AppConfig;
+  configFile: LoadedConfigFile | null;
+}
+
+// Order matters: the config file is applied before any downstream connection starts, so the first
+// runtime state is already the declared one.
+@Injectable()
+class GatewayBootstrap implements OnApplicationBootstrap {
+  constructor(
+    private readonly applier: ConfigApplier,
+    private readonly registry: ConnectionRegistry,
+    @Optional() @Inject(CONFIG_FILE) private readonly configFile: LoadedConfigFile | null,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.configFile) await this.applier.apply(this.configFile);
+    await this.registry.start();
+  }
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot({ config, configFile }: GatewayOptions): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        loggerModule(config),
+        DbModule,
+        IdentityModule,
+        ConnectionsModule,
+        McpModule,
+        ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule] : []),
+      ],
+      controllers: [HealthController, MetricsController, ConnectionsController, ApiKeysController],
+      providers: [
+        { provide: CONFIG_FILE, useValue: configFile },
+        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        ConfigApplier,
+        GatewayBootstrap,
+      ],
+    };
+  }
+}

@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { AppConfig, ConfigFileError, loadConfigFile, StartupError } from '@gatehouse/config';
+import { checkPostgres, checkRedis, migrate } from '@gatehouse/db';
+import { createGatewayApp, installGracefulShutdown } from './gateway.app';
+
+async function main(): Promise<void> {
+  const config = AppConfig.fromEnvironment();
+  // Validate the whole config file before touching any service, so a broken file changes nothing.
+  const configFile = config.env.GATEHOUSE_CONFIG
+    ? loadConfigFile(config.env.GATEHOUSE_CONFIG, config.processEnvironment)
+    : null;
+  await checkPostgres(config);
+  await checkRedis(config);
+  if (config.env.GATEHOUSE_MIGRATE) await migrate(config);
+
+  const app = await createGatewayApp({ config, configFile });
+  installGracefulShutdown(app, config.env.GATEHOUSE_SHUTDOWN_GRACE_MS);
+  await app.listen(config.env.PORT, config.env.HOST);
+  if (config.env.usingDevelopmentSecretKey) {
+    console.warn('gatehouse: GATEHOUSE_SECRET_KEY is not set; using the development key (never in production)');
+  }
+  console.log(`gatehouse: listening on ${config.env.HOST}:${config.env.PORT}; MCP endpoint ${config.mcpUrl}`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof StartupError || error instanceof ConfigFileError) {
+    console.error(`gatehouse: ${error.message}`);
+  } else {
+    console.error('gatehouse: start-up failed:', error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppConfig, StartupError } from '@gatehouse/config';
+import { checkPostgres, checkRedis } from '@gatehouse/db';
+import { WorkerModule } from './worker.module';
+
+async function main(): Promise<void> {
+  const config = AppConfig.fromEnvironment();
+  await checkPostgres(config);
+  await checkRedis(config);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  // Nest's shutdown hooks close the BullMQ workers, which wait for the jobs they are running.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  console.log('gatehouse-worker: consuming queues');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof StartupError ? `gatehouse-worker: ${error.message}` : error);
+  process.exit(1);
+});

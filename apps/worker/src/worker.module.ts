@@ -1,0 +1,12 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig, ConfigModule, loggerModule } from '@gatehouse/config';
+import { JobsModule } from '@gatehouse/connections';
+import { DbModule } from '@gatehouse/db';
+
+// The BullMQ consumers on their own, for deployments that scale workers apart from the gateway.
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), loggerModule(config), DbModule, JobsModule] };
+  }
+}

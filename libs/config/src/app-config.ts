@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { StartupError } from './errors/startup-error';
+import { Env, envSchema } from './env.schema';
+
+// The validated environment. Built once at boot; the only reader of process.env in the code base.
+export class AppConfig {
+  private constructor(readonly env: Env) {}
+
+  static fromEnvironment(source: NodeJS.ProcessEnv = process.env): AppConfig {
+    const parsed = envSchema.safeParse(source);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      const name = first?.path.join('.') ?? 'environment';
+      const message = first?.message ?? z.prettifyError(parsed.error);
+      throw new StartupError(message.includes(name) ? message : `${name}: ${message}`);
+    }
+    return new AppConfig(parsed.data);
+  }
+
+  /** Overrides for tests and the demo, validated like the real thing. */
+  static from(values: Record<string, string | undefined>): AppConfig {
+    return AppConfig.fromEnvironment(values as NodeJS.ProcessEnv);
+  }
+
+  get mcpUrl(): string {
+    return `${this.env.PUBLIC_URL}/mcp`;
+  }
+
+  /** Origins that may call /mcp from a browser: our own plus the configured ones. */
+  get allowedOrigins(): ReadonlySet<string> {
+    return new Set([new URL(this.env.PUBLIC_URL).origin, ...this.env.GATEHOUSE_ALLOWED_ORIGINS]);
+  }
+
+  /** Variables a config file may reference with ${NAME}. */
+  get processEnvironment(): NodeJS.ProcessEnv {
+    return process.env;
+  }
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { connectionSpecSchema } from '../schemas/connection-spec.schema';
+import { ORGANIZATION_SLUG_PATTERN } from '../schemas/naming';
+import { apiKeyAccessSchema, roleSchema } from '../schemas/roles';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const memberSchema = z
+  .object({ email: z.email().transform((email) => email.toLowerCase()), role: roleSchema, name: z.string().optional() })
+  .strict();
+
+const apiKeySchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    role: roleSchema,
+    access: apiKeyAccessSchema.default('read_write'),
+    secretEnv: z.string().regex(ENV_NAME, 'must be an environment variable name'),
+  })
+  .strict();
+
+function uniqueBy<T>(key: (item: T) => string, what: string) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const seen = new Set<string>();
+    items.forEach((item, index) => {
+      const value = key(item);
+      if (seen.has(value)) ctx.addIssue({ code: 'custom', path: [index], message: `duplicate ${what} "${value}"` });
+      seen.add(value);
+    });
+  };
+}
+
+const organizationSchema = z
+  .object({
+    slug: z.string().regex(ORGANIZATION_SLUG_PATTERN, 'must be lower-case letters, digits and "-"'),
+    name: z.string().min(1).max(200),
+    members: z.array(memberSchema).default([]).superRefine(uniqueBy((m) => m.email, 'member')),
+    apiKeys: z.array(apiKeySchema).default([]).superRefine(uniqueBy((k) => k.name, 'API key name')),
+    connections: z.array(connectionSpecSchema).default([]).superRefine(uniqueBy((c) => c.name, 'connection name')),
+  })
+  .strict();
+
+export const configFileSchema = z
+  .object({
+    organizations: z.array(organizationSchema).default([]).superRefine(uniqueBy((o) => o.slug, 'organization slug')),
+  })
+  .strict();
+
+export type DeclarativeConfig = z.infer<typeof configFileSchema>;
+export type DeclarativeOrganization = DeclarativeConfig['organizations'][number];

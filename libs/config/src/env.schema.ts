@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+const booleanFromString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const DEV_SECRET_KEY = 'gatehouse-development-secret-key-do-not-use-in-production';
+
+// The environment is the deployment contract (DESIGN.md); unknown variables are ignored, known ones validated.
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DATABASE_URL: z
+      .string({ error: 'DATABASE_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/gatehouse)' })
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgresql:// URL'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
+      .default('redis://127.0.0.1:6379'),
+    GATEHOUSE_REDIS_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9:_-]{1,64}$/, 'GATEHOUSE_REDIS_PREFIX may hold letters, digits, ":", "_" and "-"')
+      .default('gatehouse'),
+    GATEHOUSE_CONFIG: z.string().min(1).optional(),
+    GATEHOUSE_SECRET_KEY: z.string().min(32, 'GATEHOUSE_SECRET_KEY must be at least 32 characters').optional(),
+    GATEHOUSE_RUN_WORKERS: booleanFromString.default(true),
+    GATEHOUSE_MIGRATE: booleanFromString.default(true),
+    GATEHOUSE_ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    GATEHOUSE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+    GATEHOUSE_CATALOG_REFRESH_SECONDS: z.coerce.number().int().min(5).default(300),
+    GATEHOUSE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    GATEHOUSE_SESSION_IDLE_SECONDS: z.coerce.number().int().min(10).default(1800),
+    GATEHOUSE_TOOLS_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.GATEHOUSE_SECRET_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEHOUSE_SECRET_KEY'],
+        message: 'GATEHOUSE_SECRET_KEY is required when NODE_ENV=production (32+ random characters)',
+      });
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    GATEHOUSE_SECRET_KEY: env.GATEHOUSE_SECRET_KEY ?? DEV_SECRET_KEY,
+    usingDevelopmentSecretKey: !env.GATEHOUSE_SECRET_KEY,
+  }));
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,161 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConnectionSpec, GatehouseError } from '@gatehouse/config';
+import { ConnectionRecord, ConnectionRepository, DuplicateConnectionNameError } from '@gatehouse/db';
+import { CatalogTool } from './catalog/catalog-tool';
+import { ConnectionHealth, ConnectionView, toConnectionHealth, toConnectionView } from './connection.views';
+import { DownstreamClient } from './downstream/downstream-client';
+import { describeError } from './downstream/downstream.errors';
+import { ConnectionEvents } from './runtime/connection-events';
+import { ConnectionRegistry } from './runtime/connection-registry';
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  latencyMs: number;
+  server: { name: string; version: string } | null;
+  toolCount: number;
+  tools: string[];
+  error: string | null;
+}
+
+// The one implementation behind the admin API and the gatehouse_* management tools. Every method takes the
+// organization id, so no caller can reach another tenant's connections.
+@Injectable()
+export class ConnectionService {
+  private readonly logger = new Logger(ConnectionService.name);
+
+  constructor(
+    private readonly repository: ConnectionRepository,
+    private readonly registry: ConnectionRegistry,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  async list(organizationId: string): Promise<ConnectionView[]> {
+    return (await this.repository.listByOrganization(organizationId)).map(toConnectionView);
+  }
+
+  async get(organizationId: string, id: string): Promise<ConnectionView> {
+    return toConnectionView(await this.require(organizationId, id));
+  }
+
+  async create(organizationId: string, spec: ConnectionSpec): Promise<ConnectionView> {
+    let record: ConnectionRecord;
+    try {
+      record = await this.repository.create(organizationId, spec);
+    } catch (error) {
+      throw this.translate(error, spec.name);
+    }
+    await this.propagate(record.id);
+    return toConnectionView(record);
+  }
+
+  async update(organizationId: string, id: string, spec: ConnectionSpec): Promise<ConnectionView> {
+    const existing = await this.require(organizationId, id);
+    this.assertNotConfigManaged(existing);
+    let record: ConnectionRecord | null;
+    try {
+      record = await this.repository.update(organizationId, id, spec);
+    } catch (error) {
+      throw this.translate(error, spec.name);
+    }
+    if (!record) throw GatehouseError.notFound(`Connection ${id} not found`);
+    await this.propagate(id);
+    return toConnectionView(record);
+  }
+
+  async delete(organizationId: string, id: string): Promise<void> {
+    this.assertNotConfigManaged(await this.require(organizationId, id));
+    await this.repository.delete(organizationId, id);
+    await this.propagate(id);
+  }
+
+  async health(organizationId: string): Promise<ConnectionHealth[]> {
+    const records = await this.repository.listByOrganization(organizationId);
+    return records.map((record) => toConnectionHealth(record, this.registry.runtime(record.id)));
+  }
+
+  async healthOf(organizationId: string, id: string): Promise<ConnectionHealth> {
+    const record = await this.require(organizationId, id);
+    return toConnectionHealth(record, this.registry.runtime(record.id));
+  }
+
+  async tools(organizationId: string, id: string): Promise<CatalogTool[]> {
+    const record = await this.require(organizationId, id);
+    return [...(this.registry.runtime(record.id)?.list() ?? [])];
+  }
+
+  /** Re-reads the downstream's tool list now, in every replica. */
+  async refresh(organizationId: string, id: string): Promise<ConnectionHealth> {
+    const record = await this.require(organizationId, id);
+    await this.registry.runtime(id)?.refresh();
+    await this.events.publish({ type: 'refresh-all' });
+    return toConnectionHealth(record, this.registry.runtime(id));
+  }
+
+  /** Connects with a throwaway client, lists tools and disconnects: nothing is stored or started. */
+  async test(organizationId: string, id: string): Promise<ConnectionTestResult> {
+    const record = await this.require(organizationId, id);
+    return this.probe(ConnectionRepository.toSpec(record));
+  }
+
+  async probe(spec: ConnectionSpec): Promise<ConnectionTestResult> {
+    const started = performance.now();
+    const client = new DownstreamClient({
+      ...spec,
+      url: spec.url ?? null,
+      command: spec.command ?? null,
+      cwd: spec.cwd ?? null,
+    });
+    try {
+      const tools = await client.listTools();
+      const server = client.snapshot.serverInfo;
+      return {
+        ok: true,
+        latencyMs: Math.round(performance.now() - started),
+        server: server ? { name: server.name, version: server.version } : null,
+        toolCount: tools.length,
+        tools: tools.map((tool) => tool.name),
+        error: null,
+      };
+    } catch (error) {
+      return {
+        ok: false,
+        latencyMs: Math.round(performance.now() - started),
+        server: null,
+        toolCount: 0,
+        tools: [],
+        error: describeError(error),
+      };
+    } finally {
+      await client.close();
+    }
+  }
+
+  private async require(organizationId: string, id: string): Promise<ConnectionRecord> {
+    const record = await this.repository.findById(organizationId, id);
+    if (!record) throw GatehouseError.notFound(`Connection ${id} not found`);
+    return record;
+  }
+
+  private assertNotConfigManaged(record: ConnectionRecord): void {
+    if (record.configManaged) {
+      throw GatehouseError.conflict(
+        `Connection "${record.name}" is managed by the config file; change it there and re-apply`,
+      );
+    }
+  }
+
+  // Apply here before answering (so the caller sees the result at once), then tell the other replicas.
+  private async propagate(connectionId: string): Promise<void> {
+    await this.registry.reload(connectionId);
+    await this.events
+      .publish({ type: 'changed', connectionId })
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'Could not publish connection change'));
+  }
+
+  private translate(error: unknown, name: string): unknown {
+    if (error instanceof DuplicateConnectionNameError) {
+      return GatehouseError.conflict(`A connection named "${name}" already exists in this organization`);
+    }
+    return error;
+  }
+}

@@ -1,0 +1,112 @@
+import type { ConnectionRecord } from '@gatehouse/db';
+import type { ConnectionRuntime } from './runtime/connection-runtime';
+
+const REDACTED = '***';
+
+export interface ConnectionView {
+  id: string;
+  name: string;
+  transport: string;
+  url: string | null;
+  command: string | null;
+  args: string[];
+  cwd: string | null;
+  /** Names only: values are credentials and never leave the gateway. */
+  env: Record<string, string>;
+  headers: Record<string, string>;
+  callTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxConcurrency: number;
+  enabled: boolean;
+  configManaged: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConnectionHealth {
+  id: string;
+  name: string;
+  transport: string;
+  enabled: boolean;
+  status: 'connected' | 'connecting' | 'down' | 'disabled' | 'not_running';
+  healthy: boolean;
+  lastError: string | null;
+  toolCount: number;
+  toolsStale: boolean;
+  toolListError: string | null;
+  rejectedTools: string[];
+  lastToolRefreshAt: string | null;
+  connectedAt: string | null;
+  restarts: number;
+  pid: number | null;
+  server: { name: string; version: string } | null;
+  inFlight: number;
+  queued: number;
+}
+
+function redact(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(values).map((key) => [key, REDACTED]));
+}
+
+export function toConnectionView(record: ConnectionRecord): ConnectionView {
+  return {
+    id: record.id,
+    name: record.name,
+    transport: record.transport,
+    url: record.url,
+    command: record.command,
+    args: record.args,
+    cwd: record.cwd,
+    env: redact(record.env),
+    headers: redact(record.headers),
+    callTimeoutMs: record.callTimeoutMs,
+    connectTimeoutMs: record.connectTimeoutMs,
+    maxConcurrency: record.maxConcurrency,
+    enabled: record.enabled,
+    configManaged: record.configManaged,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+  };
+}
+
+export function toConnectionHealth(record: ConnectionRecord, runtime: ConnectionRuntime | undefined): ConnectionHealth {
+  const base = { id: record.id, name: record.name, transport: record.transport, enabled: record.enabled };
+  if (!runtime) {
+    return {
+      ...base,
+      status: record.enabled ? 'not_running' : 'disabled',
+      healthy: !record.enabled,
+      lastError: record.statusMessage,
+      toolCount: 0,
+      toolsStale: true,
+      toolListError: null,
+      rejectedTools: [],
+      lastToolRefreshAt: null,
+      connectedAt: null,
+      restarts: 0,
+      pid: null,
+      server: null,
+      inFlight: 0,
+      queued: 0,
+    };
+  }
+  const snapshot = runtime.client.snapshot;
+  const status = snapshot.state === 'closed' ? 'down' : snapshot.state;
+  return {
+    ...base,
+    status,
+    healthy: status === 'connected' && !runtime.stale,
+    lastError: snapshot.lastError,
+    toolCount: runtime.list().length,
+    toolsStale: runtime.stale,
+    toolListError: runtime.listError,
+    rejectedTools: runtime.rejectedTools,
+    lastToolRefreshAt: runtime.lastRefreshAt?.toISOString() ?? null,
+    connectedAt: snapshot.connectedAt?.toISOString() ?? null,
+    restarts: snapshot.restarts,
+    pid: snapshot.pid,
+    server: snapshot.serverInfo ? { name: snapshot.serverInfo.name, version: snapshot.serverInfo.version } : null,
+    inFlight: snapshot.inFlight,
+    queued: snapshot.queued,
+  };
+}

@@ -1,0 +1,259 @@
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { Logger } from '@nestjs/common';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CallToolResult,
+  CallToolResultSchema,
+  ErrorCode as RpcErrorCode,
+  Implementation,
+  ListToolsResultSchema,
+  McpError,
+  Progress,
+  Tool,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import pLimit, { Limit } from 'p-limit';
+import { GatehouseError } from '@gatehouse/config';
+import { describeError, downstreamTimeout, downstreamUnavailable } from './downstream.errors';
+import { createTransport, DownstreamTarget } from './transport-factory';
+
+export type DownstreamState = 'connecting' | 'connected' | 'down' | 'closed';
+
+export interface DownstreamOptions extends DownstreamTarget {
+  name: string;
+  connectTimeoutMs: number;
+  callTimeoutMs: number;
+  maxConcurrency: number;
+}
+
+export interface DownstreamEvents {
+  onStateChange?: (state: DownstreamState, error: string | null) => void;
+  onToolsChanged?: () => void;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onprogress?: (progress: Progress) => void;
+}
+
+const CLIENT_INFO: Implementation = { name: 'gatehouse', version: '0.1.0' };
+const MAX_TOOL_PAGES = 100;
+const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+const STDERR_LINE_LIMIT = 2_000;
+
+// One live MCP session with one downstream server, shared by every upstream client of its organization.
+// It (re)connects in the background with backoff, re-initializes when an HTTP session expires, and for
+// stdio supervises exactly one child process, which close() always reaps.
+export class DownstreamClient {
+  private readonly logger: Logger;
+  private readonly limit: Limit;
+  private client: Client | null = null;
+  private connecting: Promise<Client> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+  private _state: DownstreamState = 'connecting';
+  private _lastError: string | null = null;
+  private _connectedAt: Date | null = null;
+  private _restarts = 0;
+  private _pid: number | null = null;
+  private _serverInfo: Implementation | null = null;
+
+  constructor(
+    private readonly options: DownstreamOptions,
+    private readonly events: DownstreamEvents = {},
+  ) {
+    this.logger = new Logger(`Downstream:${options.name}`);
+    this.limit = pLimit(options.maxConcurrency);
+  }
+
+  get state(): DownstreamState {
+    return this._state;
+  }
+
+  get snapshot() {
+    return {
+      state: this._state,
+      lastError: this._lastError,
+      connectedAt: this._connectedAt,
+      restarts: this._restarts,
+      pid: this._pid,
+      serverInfo: this._serverInfo,
+      inFlight: this.limit.activeCount,
+      queued: this.limit.pendingCount,
+    };
+  }
+
+  start(): void {
+    void this.connect().catch(() => undefined);
+  }
+
+  /** Connects (or joins the connection under way); rejects with a GatehouseError. */
+  connect(): Promise<Client> {
+    if (this.closed) return Promise.reject(downstreamUnavailable(this.options.name, 'connection closed'));
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  async listTools(): Promise<Tool[]> {
+    const client = await this.connect();
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const result = await this.withSessionRetry(client, (c) =>
+        c.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, {
+          timeout: this.options.connectTimeoutMs,
+        }),
+      );
+      tools.push(...result.tools);
+      cursor = result.nextCursor;
+      if (!cursor) return tools;
+    }
+    throw downstreamUnavailable(this.options.name, `tools/list returned more than ${MAX_TOOL_PAGES} pages`);
+  }
+
+  callTool(name: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<CallToolResult> {
+    return this.limit(async () => {
+      options.signal?.throwIfAborted();
+      const client = await this.connectForCall();
+      try {
+        // request() rather than callTool(): a gateway passes results through; it does not re-validate them.
+        return await this.withSessionRetry(client, (c) =>
+          c.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, {
+            timeout: this.options.callTimeoutMs,
+            resetTimeoutOnProgress: true,
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+          }),
+        );
+      } catch (error) {
+        throw this.translate(error);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const pending = this.connecting;
+    const client = this.client;
+    this.client = null;
+    this.setState('closed', null);
+    await client?.close().catch(() => undefined);
+    // A connect in flight closes its own transport once it sees `closed`.
+    await pending?.catch(() => undefined);
+  }
+
+  private async connectForCall(): Promise<Client> {
+    if (this.client) return this.client;
+    if (this._state === 'down' && !this.connecting) {
+      // Don't make callers wait out a backoff: try once now, fail fast if it still fails.
+      this.scheduleRetry(0);
+    }
+    return this.connect();
+  }
+
+  private async open(): Promise<Client> {
+    this.setState('connecting', this._lastError);
+    const transport = createTransport(this.options);
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.events.onToolsChanged?.());
+    this.captureStderr(transport);
+    try {
+      await client.connect(transport, { timeout: this.options.connectTimeoutMs });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      const reason =
+        error instanceof McpError && error.code === RpcErrorCode.RequestTimeout
+          ? `no answer to initialize within ${this.options.connectTimeoutMs} ms`
+          : describeError(error);
+      this.onFailure(reason);
+      throw downstreamUnavailable(this.options.name, reason);
+    }
+    if (this.closed) {
+      await client.close().catch(() => undefined);
+      throw downstreamUnavailable(this.options.name, 'connection closed');
+    }
+    client.onclose = () => this.onTransportClosed(client);
+    this.client = client;
+    this.failures = 0;
+    this._connectedAt = new Date();
+    this._serverInfo = client.getServerVersion() ?? null;
+    this._pid = transport instanceof StdioClientTransport ? transport.pid : null;
+    this.setState('connected', null);
+    return client;
+  }
+
+  private onTransportClosed(client: Client): void {
+    if (this.client !== client || this.closed) return;
+    this.client = null;
+    this._restarts++;
+    this.logger.warn(`Downstream session closed${this._pid ? ` (process ${this._pid} exited)` : ''}; reconnecting`);
+    this.onFailure('downstream closed the connection');
+  }
+
+  private onFailure(reason: string): void {
+    if (this.closed) return;
+    this.setState('down', reason);
+    this.scheduleRetry(BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)]!);
+    this.failures++;
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    if (this.closed) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.start();
+    }, delayMs);
+    this.retryTimer.unref();
+  }
+
+  // Streamable HTTP servers forget sessions (restart, idle expiry) and answer 404: start a new session
+  // and retry once, rather than leaving a half-dead session behind.
+  private async withSessionRetry<T>(client: Client, run: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await run(client);
+    } catch (error) {
+      if (!(error instanceof StreamableHTTPError && error.code === 404)) throw error;
+      this.logger.log('Downstream session expired (HTTP 404); re-initializing');
+      if (this.client === client) {
+        this.client = null;
+        await client.close().catch(() => undefined);
+      }
+      return run(await this.connect());
+    }
+  }
+
+  private translate(error: unknown): unknown {
+    if (error instanceof GatehouseError) return error;
+    if (error instanceof McpError) {
+      if (error.code === RpcErrorCode.RequestTimeout) return downstreamTimeout(this.options.name, this.options.callTimeoutMs);
+      if (error.code === RpcErrorCode.ConnectionClosed) {
+        return downstreamUnavailable(this.options.name, 'the downstream server closed the connection during the call');
+      }
+    }
+    return error;
+  }
+
+  private setState(state: DownstreamState, error: string | null): void {
+    const changed = state !== this._state || error !== this._lastError;
+    this._state = state;
+    this._lastError = error;
+    if (changed) this.events.onStateChange?.(state, error);
+  }
+
+  private captureStderr(transport: Transport): void {
+    if (!(transport instanceof StdioClientTransport) || !transport.stderr) return;
+    const lines = createInterface({ input: transport.stderr as Readable, crlfDelay: Infinity });
+    lines.on('line', (line) => this.logger.log({ stream: 'stderr' }, line.slice(0, STDERR_LINE_LIMIT)));
+  }
+}

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type CallOutcome = 'ok' | 'tool_error' | 'invalid' | 'denied' | 'unavailable' | 'timeout' | 'error' | 'cancelled';
+
+// A registry per application instance (not prom-client's global), so several instances in one process —
+// as in the tests — do not clash.
+@Injectable()
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly toolCalls = new Counter({
+    name: 'gatehouse_tool_calls_total',
+    help: 'tools/call requests by connection and outcome',
+    labelNames: ['organization', 'connection', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly toolCallErrors = new Counter({
+    name: 'gatehouse_tool_call_errors_total',
+    help: 'tools/call requests that did not return a successful result, by connection and outcome',
+    labelNames: ['organization', 'connection', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly toolCallDuration = new Histogram({
+    name: 'gatehouse_tool_call_duration_seconds',
+    help: 'Latency of tools/call through the gateway, by connection',
+    labelNames: ['organization', 'connection'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly connectionUp = new Gauge({
+    name: 'gatehouse_connection_up',
+    help: '1 when the downstream connection is connected, else 0',
+    labelNames: ['organization', 'connection'] as const,
+    registers: [this.registry],
+  });
+
+  readonly mcpSessions = new Gauge({
+    name: 'gatehouse_mcp_sessions',
+    help: 'Open upstream MCP sessions',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+  }
+
+  recordCall(organization: string, connection: string, outcome: CallOutcome, seconds: number): void {
+    this.toolCalls.inc({ organization, connection, outcome });
+    if (outcome !== 'ok') this.toolCallErrors.inc({ organization, connection, outcome });
+    this.toolCallDuration.observe({ organization, connection }, seconds);
+  }
+}

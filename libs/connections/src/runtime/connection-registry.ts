@@ -1,0 +1,170 @@
+import { EventEmitter } from 'node:events';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { ConnectionRecord, ConnectionRepository, ConnectionStatusName, ToolDefinitionRepository } from '@gatehouse/db';
+import { ArgumentValidators } from '../catalog/argument-validator';
+import { CatalogTool } from '../catalog/catalog-tool';
+import { DownstreamState } from '../downstream/downstream-client';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { connectionOf } from '../naming/tool-naming';
+import { ConnectionEvents } from './connection-events';
+import { ConnectionRuntime, specFingerprint } from './connection-runtime';
+
+const STATUS: Record<DownstreamState, ConnectionStatusName | null> = {
+  connecting: 'pending',
+  connected: 'connected',
+  down: 'down',
+  closed: null,
+};
+
+export interface ResolvedTool {
+  runtime: ConnectionRuntime;
+  tool: CatalogTool;
+}
+
+// Every connection this process runs, indexed by organization. Started after the config file is applied,
+// kept in step with the database through ConnectionEvents, and closed (children reaped) on shutdown.
+@Injectable()
+export class ConnectionRegistry implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ConnectionRegistry.name);
+  private readonly runtimes = new Map<string, ConnectionRuntime>();
+  private readonly byOrganization = new Map<string, Map<string, ConnectionRuntime>>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly toolChanges = new EventEmitter();
+  private readonly validators = new ArgumentValidators();
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    private readonly connections: ConnectionRepository,
+    private readonly toolDefinitions: ToolDefinitionRepository,
+    private readonly events: ConnectionEvents,
+    private readonly metrics: GatewayMetrics,
+  ) {
+    this.toolChanges.setMaxListeners(0);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.events.subscribe((event) => {
+      if (event.type === 'refresh-all') this.refreshAll();
+      else void this.reload(event.connectionId);
+    });
+    const records = await this.connections.listAllForRuntime();
+    await Promise.all(records.map((record) => this.enqueue(record.id, () => this.apply(record.id, record))));
+    this.logger.log(`Started ${this.runtimes.size} of ${records.length} connections`);
+  }
+
+  /** Listener receives the organization id whose tool list changed. Returns an unsubscribe function. */
+  onToolsChanged(listener: (organizationId: string) => void): () => void {
+    this.toolChanges.on('changed', listener);
+    return () => this.toolChanges.off('changed', listener);
+  }
+
+  /** Brings this process in line with the database for one connection; safe to call repeatedly. */
+  reload(connectionId: string): Promise<void> {
+    return this.enqueue(connectionId, async () => {
+      this.apply(connectionId, await this.connections.findByIdForRuntime(connectionId));
+    });
+  }
+
+  refreshAll(): void {
+    for (const runtime of this.runtimes.values()) void runtime.refresh();
+  }
+
+  /** What /readyz reports: every running connection, all organizations. */
+  summary(): { organizationId: string; name: string; state: DownstreamState; tools: number; stale: boolean }[] {
+    return [...this.runtimes.values()].map((runtime) => ({
+      organizationId: runtime.record.organizationId,
+      name: runtime.name,
+      state: runtime.client.state,
+      tools: runtime.list().length,
+      stale: runtime.stale,
+    }));
+  }
+
+  runtime(connectionId: string): ConnectionRuntime | undefined {
+    return this.runtimes.get(connectionId);
+  }
+
+  list(organizationId: string): CatalogTool[] {
+    const runtimes = [...(this.byOrganization.get(organizationId)?.values() ?? [])];
+    return runtimes.sort((a, b) => a.name.localeCompare(b.name)).flatMap((runtime) => runtime.list());
+  }
+
+  resolve(organizationId: string, exposedName: string): ResolvedTool | null {
+    const connection = connectionOf(exposedName);
+    const runtime = connection ? this.byOrganization.get(organizationId)?.get(connection) : undefined;
+    const tool = runtime?.find(exposedName);
+    return runtime && tool ? { runtime, tool } : null;
+  }
+
+  // Before the database and Redis close (onApplicationShutdown), so status updates still land.
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.queues.values()]);
+    const all = [...this.runtimes.values()];
+    this.runtimes.clear();
+    this.byOrganization.clear();
+    await Promise.allSettled(all.map((runtime) => runtime.close()));
+  }
+
+  private enqueue(connectionId: string, task: () => Promise<void>): Promise<void> {
+    const next = (this.queues.get(connectionId) ?? Promise.resolve())
+      .then(task)
+      .catch((error: unknown) => this.logger.error({ err: error, connectionId }, 'Could not apply connection change'));
+    this.queues.set(connectionId, next);
+    void next.finally(() => {
+      if (this.queues.get(connectionId) === next) this.queues.delete(connectionId);
+    });
+    return next;
+  }
+
+  private async apply(connectionId: string, record: ConnectionRecord | null): Promise<void> {
+    const current = this.runtimes.get(connectionId);
+    const wanted = record && record.enabled && !this.stopped ? record : null;
+    if (current && wanted && current.fingerprint === specFingerprint(wanted)) return;
+    if (current) {
+      this.remove(current);
+      await current.close();
+      this.notify(current.record.organizationId);
+    }
+    if (!wanted) return;
+    const runtime = new ConnectionRuntime(wanted, {
+      validators: this.validators,
+      toolDefinitions: this.toolDefinitions,
+      onToolsChanged: (changed) => this.notify(changed.record.organizationId),
+      onStateChange: (changed, state, error) => this.onStateChange(changed, state, error),
+    });
+    await runtime.restore();
+    this.runtimes.set(connectionId, runtime);
+    const organization = this.byOrganization.get(wanted.organizationId) ?? new Map<string, ConnectionRuntime>();
+    organization.set(wanted.name, runtime);
+    this.byOrganization.set(wanted.organizationId, organization);
+    runtime.start();
+    if (runtime.list().length) this.notify(wanted.organizationId);
+  }
+
+  private remove(runtime: ConnectionRuntime): void {
+    this.runtimes.delete(runtime.id);
+    const organization = this.byOrganization.get(runtime.record.organizationId);
+    if (organization?.get(runtime.name) === runtime) organization.delete(runtime.name);
+    this.metrics.connectionUp.remove({ organization: runtime.record.organizationId, connection: runtime.name });
+  }
+
+  private notify(organizationId: string): void {
+    this.toolChanges.emit('changed', organizationId);
+  }
+
+  private onStateChange(runtime: ConnectionRuntime, state: DownstreamState, error: string | null): void {
+    const status = STATUS[state];
+    if (!status || this.runtimes.get(runtime.id) !== runtime) return;
+    this.metrics.connectionUp.set(
+      { organization: runtime.record.organizationId, connection: runtime.name },
+      state === 'connected' ? 1 : 0,
+    );
+    this.connections
+      .recordStatus(runtime.id, status, error)
+      .catch((err: unknown) => this.logger.warn({ err }, 'Could not record connection status'));
+  }
+}

@@ -1,0 +1,26 @@
+import { Global, Module } from '@nestjs/common';
+import { SecretCipher } from './crypto/secret-cipher';
+import { PrismaService } from './prisma.service';
+import { RedisService } from './redis.service';
+import { ApiKeyRepository } from './repositories/api-key.repository';
+import { ConfigStateRepository } from './repositories/config-state.repository';
+import { ConnectionRepository } from './repositories/connection.repository';
+import { OrganizationRepository } from './repositories/organization.repository';
+import { ToolDefinitionRepository } from './repositories/tool-definition.repository';
+import { UserRepository } from './repositories/user.repository';
+
+const PROVIDERS = [
+  PrismaService,
+  RedisService,
+  SecretCipher,
+  ApiKeyRepository,
+  ConfigStateRepository,
+  ConnectionRepository,
+  OrganizationRepository,
+  ToolDefinitionRepository,
+  UserRepository,
+];
+
+@Global()
+@Module({ providers: PROVIDERS, exports: PROVIDERS })
+export class DbModule {}

@@ -1,0 +1,21 @@
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { AppConfig } from '@gatehouse/config';
+import { PrismaClient } from './generated/prisma/client';
+
+// Owns the pool; connects at start-up and lets a failure stop the boot (never catch-and-log it).
+// Disconnects last, at application shutdown, after in-flight requests have drained.
+@Injectable()
+export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {
+  constructor(config: AppConfig) {
+    super({ adapter: new PrismaPg({ connectionString: config.env.DATABASE_URL, max: 20 }) });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.$connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.$disconnect();
+  }
+}

@@ -1,0 +1,171 @@
+import { isDeepStrictEqual } from 'node:util';
+import { Injectable } from '@nestjs/common';
+import { ApiKeyAccessLevel, ConnectionSpec, RoleName } from '@gatehouse/config';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+import { ConnectionRepository } from './connection.repository';
+
+export interface DesiredOrganization {
+  slug: string;
+  name: string;
+  members: { email: string; role: RoleName; name?: string }[];
+  apiKeys: { name: string; role: RoleName; access: ApiKeyAccessLevel; secretHash: string; prefix: string }[];
+  connections: ConnectionSpec[];
+}
+
+export interface ApplySummary {
+  created: number;
+  updated: number;
+  deleted: number;
+  /** Connections whose runtime must be (re)started or stopped after the transaction commits. */
+  changedConnectionIds: string[];
+  removedConnectionIds: string[];
+}
+
+// Any constant works; it only has to be the same in every replica applying the same file at boot.
+const APPLY_LOCK = 0x6761_7465;
+
+type Tx = Prisma.TransactionClient;
+
+// The declarative config file is the source of truth for the objects it created (configManaged); this
+// repository converges the database onto it in one transaction, writing only what differs, so applying
+// the same file twice changes nothing and a failure leaves nothing half-applied.
+@Injectable()
+export class ConfigStateRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly connections: ConnectionRepository,
+  ) {}
+
+  apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${APPLY_LOCK})`;
+        const summary: ApplySummary = { created: 0, updated: 0, deleted: 0, changedConnectionIds: [], removedConnectionIds: [] };
+        const removed = await tx.organization.findMany({
+          where: { configManaged: true, slug: { notIn: desired.map((o) => o.slug) } },
+          select: { id: true, connections: { select: { id: true } } },
+        });
+        if (removed.length) {
+          await tx.organization.deleteMany({ where: { id: { in: removed.map((o) => o.id) } } });
+          summary.deleted += removed.length;
+          summary.removedConnectionIds.push(...removed.flatMap((o) => o.connections.map((c) => c.id)));
+        }
+        for (const organization of desired) {
+          const organizationId = await this.applyOrganization(tx, organization, summary);
+          await this.applyMembers(tx, organizationId, organization.members, summary);
+          await this.applyApiKeys(tx, organizationId, organization.apiKeys, summary);
+          await this.applyConnections(tx, organizationId, organization.connections, summary);
+        }
+        return summary;
+      },
+      { timeout: 60_000, maxWait: 30_000 },
+    );
+  }
+
+  private async applyOrganization(tx: Tx, desired: DesiredOrganization, summary: ApplySummary): Promise<string> {
+    const existing = await tx.organization.findUnique({ where: { slug: desired.slug } });
+    if (!existing) {
+      summary.created++;
+      return (await tx.organization.create({ data: { slug: desired.slug, name: desired.name, configManaged: true } })).id;
+    }
+    if (existing.name !== desired.name || !existing.configManaged) {
+      summary.updated++;
+      await tx.organization.update({ where: { id: existing.id }, data: { name: desired.name, configManaged: true } });
+    }
+    return existing.id;
+  }
+
+  private async applyMembers(
+    tx: Tx,
+    organizationId: string,
+    members: DesiredOrganization['members'],
+    summary: ApplySummary,
+  ): Promise<void> {
+    const emails = members.map((m) => m.email);
+    await tx.user.createMany({ data: members.map((m) => ({ email: m.email, name: m.name ?? null })), skipDuplicates: true });
+    const users = await tx.user.findMany({ where: { email: { in: emails } }, select: { id: true, email: true } });
+    const userIds = new Map(users.map((u) => [u.email, u.id]));
+    const existing = await tx.membership.findMany({ where: { organizationId } });
+    const byUser = new Map(existing.map((m) => [m.userId, m]));
+    for (const member of members) {
+      const userId = userIds.get(member.email)!;
+      const current = byUser.get(userId);
+      if (!current) {
+        summary.created++;
+        await tx.membership.create({ data: { organizationId, userId, role: member.role, configManaged: true } });
+      } else if (current.role !== member.role || !current.configManaged) {
+        summary.updated++;
+        await tx.membership.update({ where: { id: current.id }, data: { role: member.role, configManaged: true } });
+      }
+    }
+    const keep = new Set(userIds.values());
+    const stale = existing.filter((m) => m.configManaged && !keep.has(m.userId)).map((m) => m.id);
+    if (stale.length) summary.deleted += (await tx.membership.deleteMany({ where: { id: { in: stale } } })).count;
+  }
+
+  private async applyApiKeys(
+    tx: Tx,
+    organizationId: string,
+    keys: DesiredOrganization['apiKeys'],
+    summary: ApplySummary,
+  ): Promise<void> {
+    const existing = await tx.apiKey.findMany({ where: { organizationId, configManaged: true } });
+    const byName = new Map(existing.map((k) => [k.name, k]));
+    for (const key of keys) {
+      const current = byName.get(key.name);
+      const data = { role: key.role, access: key.access, secretHash: key.secretHash, prefix: key.prefix };
+      if (!current) {
+        summary.created++;
+        await tx.apiKey.create({ data: { organizationId, name: key.name, configManaged: true, ...data } });
+      } else if (
+        current.role !== key.role ||
+        current.access !== key.access ||
+        current.secretHash !== key.secretHash
+      ) {
+        // A key revoked through the API stays revoked until the file gives it a new secret.
+        const rotated = current.secretHash !== key.secretHash;
+        summary.updated++;
+        await tx.apiKey.update({ where: { id: current.id }, data: rotated ? { ...data, revokedAt: null } : data });
+      }
+    }
+    const wanted = new Set(keys.map((k) => k.name));
+    const stale = existing.filter((k) => !wanted.has(k.name)).map((k) => k.id);
+    if (stale.length) summary.deleted += (await tx.apiKey.deleteMany({ where: { id: { in: stale } } })).count;
+  }
+
+  private async applyConnections(
+    tx: Tx,
+    organizationId: string,
+    specs: ConnectionSpec[],
+    summary: ApplySummary,
+  ): Promise<void> {
+    const existing = await tx.connection.findMany({ where: { organizationId } });
+    const byName = new Map(existing.map((row) => [row.name, row]));
+    for (const spec of specs) {
+      const row = byName.get(spec.name);
+      if (!row) {
+        summary.created++;
+        const created = await tx.connection.create({
+          data: { organizationId, configManaged: true, ...this.connections.toColumns(spec) },
+        });
+        summary.changedConnectionIds.push(created.id);
+        continue;
+      }
+      const current = ConnectionRepository.toSpec(this.connections.toRecord(row));
+      if (row.configManaged && isDeepStrictEqual(current, spec)) continue;
+      summary.updated++;
+      await tx.connection.update({
+        where: { id: row.id },
+        data: { ...this.connections.toColumns(spec), configManaged: true, status: 'pending', statusMessage: null },
+      });
+      summary.changedConnectionIds.push(row.id);
+    }
+    const wanted = new Set(specs.map((s) => s.name));
+    const stale = existing.filter((row) => row.configManaged && !wanted.has(row.name)).map((row) => row.id);
+    if (stale.length) {
+      summary.deleted += (await tx.connection.deleteMany({ where: { id: { in: stale } } })).count;
+      summary.removedConnectionIds.push(...stale);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { GatehouseError, ROLE_RANK } from '@gatehouse/config';
+import { ApiKeyRecord, ApiKeyRepository } from '@gatehouse/db';
+import { Principal } from '../auth/principal';
+import { CreateApiKeyInput } from './api-key.schema';
+
+const SECRET_PREFIX = 'ghk_';
+// last-used is informational; writing it at most once a minute keeps a row update off the hot path.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface IssuedApiKey {
+  key: ApiKeyRecord;
+  /** Shown once; only its hash is stored. */
+  secret: string;
+}
+
+export function hashApiKeySecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function displayPrefix(secret: string): string {
+  return secret.slice(0, SECRET_PREFIX.length + 6);
+}
+
+@Injectable()
+export class ApiKeyService {
+  private readonly logger = new Logger(ApiKeyService.name);
+  private readonly lastUsedWrites = new Map<string, number>();
+
+  constructor(private readonly repository: ApiKeyRepository) {}
+
+  async authenticate(secret: string): Promise<Principal | null> {
+    const key = await this.repository.findBySecretHash(hashApiKeySecret(secret));
+    if (!key || key.revokedAt) return null;
+    this.recordUse(key.id);
+    return {
+      kind: 'api_key',
+      subject: `api_key:${key.id}`,
+      organizationId: key.organizationId,
+      organizationSlug: key.organization.slug,
+      role: key.role,
+      access: key.access,
+      apiKeyId: key.id,
+      userId: key.createdById,
+      name: key.name,
+    };
+  }
+
+  // A key can never hold more than the principal that creates it.
+  async create(principal: Principal, input: CreateApiKeyInput): Promise<IssuedApiKey> {
+    if (ROLE_RANK[input.role] > ROLE_RANK[principal.role]) {
+      throw GatehouseError.forbidden(`Cannot create a key with role ${input.role}: it exceeds your role (${principal.role})`);
+    }
+    if (input.access === 'read_write' && principal.access === 'read_only') {
+      throw GatehouseError.forbidden('Cannot create a read_write key from a read_only key');
+    }
+    const secret = `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const key = await this.repository.create({
+      organizationId: principal.organizationId,
+      createdById: principal.userId,
+      name: input.name,
+      prefix: displayPrefix(secret),
+      secretHash: hashApiKeySecret(secret),
+      role: input.role,
+      access: input.access,
+    });
+    return { key, secret };
+  }
+
+  list(organizationId: string): Promise<ApiKeyRecord[]> {
+    return this.repository.listByOrganization(organizationId);
+  }
+
+  async revoke(organizationId: string, id: string): Promise<ApiKeyRecord> {
+    const key = await this.repository.revoke(organizationId, id, new Date());
+    if (!key) throw GatehouseError.notFound(`API key ${id} not found`);
+    return key;
+  }
+
+  private recordUse(id: string): void {
+    const now = Date.now();
+    if (now - (this.lastUsedWrites.get(id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    this.lastUsedWrites.set(id, now);
+    this.repository
+      .touchLastUsed(id, new Date(now))
+      .catch((error: unknown) => this.logger.warn({ err: error, apiKeyId: id }, 'Could not record API key use'));
+  }
+}

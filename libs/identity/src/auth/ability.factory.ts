@@ -1,0 +1,29 @@
+import { AbilityBuilder, createMongoAbility, MongoAbility } from '@casl/ability';
+import { Injectable } from '@nestjs/common';
+import { ROLE_RANK } from '@gatehouse/config';
+import { Principal } from './principal';
+
+export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
+export type Subject = 'Connection' | 'ApiKey' | 'all';
+export type AppAbility = MongoAbility<[Action, Subject]>;
+
+// The single place that says what a principal may do. Tenant isolation is not expressed here but by every
+// repository method taking the principal's organizationId.
+@Injectable()
+export class AbilityFactory {
+  forPrincipal(principal: Principal): AppAbility {
+    const { can, cannot, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
+    const isAdmin = ROLE_RANK[principal.role] >= ROLE_RANK.admin;
+    can('read', 'Connection');
+    if (isAdmin) {
+      can('manage', 'Connection');
+      can('manage', 'ApiKey');
+    }
+    if (principal.access === 'read_only') {
+      cannot(['create', 'update', 'delete', 'manage'], 'all');
+      can('read', 'Connection');
+      if (isAdmin) can('read', 'ApiKey');
+    }
+    return build();
+  }
+}

@@ -1,0 +1,25 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { Action, Subject } from './ability.factory';
+import { BearerAuthGuard } from './bearer-auth.guard';
+import { Principal } from './principal';
+
+export const REQUIRED_PERMISSION = 'gatehouse:required-permission';
+
+export interface RequiredPermission {
+  action: Action;
+  subject: Subject;
+}
+
+export type AuthenticatedRequest = Request & { principal: Principal };
+
+/** States who may call a route: any authenticated principal, or one whose ability allows the permission. */
+export function Authenticated(permission?: RequiredPermission) {
+  return applyDecorators(SetMetadata(REQUIRED_PERMISSION, permission), UseGuards(BearerAuthGuard), ApiBearerAuth());
+}
+
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal =>
+    context.switchToHttp().getRequest<AuthenticatedRequest>().principal,
+);

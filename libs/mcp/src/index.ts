@@ -1,0 +1,4 @@
+export * from './mcp.module';
+export * from './session/json-rpc-response';
+export * from './session/mcp-sessions.service';
+export * from './tools/call-tracker';

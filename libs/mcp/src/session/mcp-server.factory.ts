@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode as RpcErrorCode,
+  ListToolsRequestSchema,
+  ListToolsResult,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { AppConfig } from '@gatehouse/config';
+import { ConnectionRegistry } from '@gatehouse/connections';
+import { Principal } from '@gatehouse/identity';
+import { ProtocolError } from '../tools/protocol-error';
+import { ManagementTools } from '../management/management-tools';
+import { McpRequestExtra, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
+
+const INSTRUCTIONS =
+  'Gatehouse aggregates several MCP servers. Each tool is named <connection>_<tool>; gatehouse_* tools manage the gateway itself.';
+
+// The principal of the HTTP request that carried the message: access is re-checked on every request,
+// so a revoked key cannot keep using a session it opened earlier.
+function principalOf(extra: McpRequestExtra): Principal {
+  const principal = extra.authInfo?.extra?.['principal'] as Principal | undefined;
+  if (!principal) throw new ProtocolError(RpcErrorCode.InvalidRequest, 'Unauthenticated request');
+  return principal;
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const offset = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown }).o;
+    if (typeof offset === 'number' && Number.isInteger(offset) && offset >= 0) return offset;
+  } catch {
+    // falls through to the error below
+  }
+  throw new ProtocolError(RpcErrorCode.InvalidParams, 'Invalid cursor: pass back the nextCursor of a previous tools/list');
+}
+
+@Injectable()
+export class McpServerFactory {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly registry: ConnectionRegistry,
+    private readonly management: ManagementTools,
+    private readonly dispatcher: ToolCallDispatcher,
+  ) {}
+
+  create(): Server {
+    const server = new Server(
+      { name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' },
+      { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS },
+    );
+    server.setRequestHandler(ListToolsRequestSchema, (request, extra) =>
+      this.listTools(principalOf(extra), request.params?.cursor),
+    );
+    server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+      const principal = principalOf(extra);
+      const { name, arguments: args = {} } = request.params;
+      return this.management.has(name)
+        ? this.management.call(principal, name, args)
+        : this.dispatcher.call(principal, name, args, extra);
+    });
+    return server;
+  }
+
+  visibleTools(principal: Principal): Tool[] {
+    const downstream = this.registry
+      .list(principal.organizationId)
+      .filter((tool) => principal.access === 'read_write' || tool.readOnly)
+      .map((tool) => tool.definition);
+    return [...this.management.list(principal), ...downstream];
+  }
+
+  private listTools(principal: Principal, cursor: string | undefined): ListToolsResult {
+    const all = this.visibleTools(principal);
+    const pageSize = this.config.env.GATEHOUSE_TOOLS_PAGE_SIZE;
+    const offset = cursor === undefined ? 0 : decodeCursor(cursor);
+    const end = offset + pageSize;
+    return { tools: all.slice(offset, end), ...(end < all.length ? { nextCursor: encodeCursor(end) } : {}) };
+  }
+}

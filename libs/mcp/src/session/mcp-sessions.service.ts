@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Request, Response } from 'express';
+import { AppConfig } from '@gatehouse/config';
+import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
+import { Principal } from '@gatehouse/identity';
+import { writeJsonRpcError } from './json-rpc-response';
+import { McpServerFactory } from './mcp-server.factory';
+
+interface McpSession {
+  id: string;
+  subject: string;
+  organizationId: string;
+  transport: StreamableHTTPServerTransport;
+  server: Server;
+  lastSeen: number;
+}
+
+const LIST_CHANGED_DEBOUNCE_MS = 50;
+
+// Upstream sessions live in this process (a load balancer keeps a session on its replica); each is bound
+// to the principal that opened it, and another principal presenting its id gets 404, as if it did not exist.
+@Injectable()
+export class McpSessions implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(McpSessions.name);
+  private readonly sessions = new Map<string, McpSession>();
+  private readonly pendingNotices = new Map<string, NodeJS.Timeout>();
+  private unsubscribe: (() => void) | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly factory: McpServerFactory,
+    private readonly registry: ConnectionRegistry,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.registry.onToolsChanged((organizationId) => this.scheduleListChanged(organizationId));
+    const idleMs = this.config.env.GATEHOUSE_SESSION_IDLE_SECONDS * 1000;
+    this.sweeper = setInterval(() => this.sweep(idleMs), Math.min(idleMs, 60_000));
+    this.sweeper.unref();
+  }
+
+  async handle(request: Request, response: Response, principal: Principal): Promise<void> {
+    const auth: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: [], extra: { principal } };
+    const incoming = Object.assign(request, { auth });
+    const sessionId = request.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const session = this.sessions.get(sessionId);
+      if (!session || session.subject !== principal.subject) {
+        return writeJsonRpcError(response, 404, -32001, 'Session not found: start a new session with initialize');
+      }
+      session.lastSeen = Date.now();
+      return session.transport.handleRequest(incoming, response, request.body);
+    }
+    if (request.method !== 'POST' || !isInitializeRequest(request.body)) {
+      return writeJsonRpcError(response, 400, -32000, 'Bad Request: missing Mcp-Session-Id header (send initialize first)');
+    }
+    const session = await this.open(principal);
+    await session.transport.handleRequest(incoming, response, request.body);
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.sessions.values()].map((session) => session.transport.close()));
+    this.sessions.clear();
+    this.metrics.mcpSessions.set(0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.unsubscribe?.();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.pendingNotices.forEach((timer) => clearTimeout(timer));
+    await this.closeAll();
+  }
+
+  private async open(principal: Principal): Promise<McpSession> {
+    const server = this.factory.create();
+    const session: McpSession = {
+      id: '',
+      subject: principal.subject,
+      organizationId: principal.organizationId,
+      server,
+      lastSeen: Date.now(),
+      transport: new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          session.id = id;
+          this.sessions.set(id, session);
+          this.metrics.mcpSessions.set(this.sessions.size);
+        },
+      }),
+    };
+    session.transport.onclose = () => {
+      if (session.id && this.sessions.delete(session.id)) this.metrics.mcpSessions.set(this.sessions.size);
+    };
+    await server.connect(session.transport);
+    return session;
+  }
+
+  private scheduleListChanged(organizationId: string): void {
+    if (this.pendingNotices.has(organizationId)) return;
+    const timer = setTimeout(() => {
+      this.pendingNotices.delete(organizationId);
+      for (const session of this.sessions.values()) {
+        if (session.organizationId !== organizationId) continue;
+        session.server
+          .sendToolListChanged()
+          .catch((error: unknown) => this.logger.debug({ err: error }, 'Could not notify a session'));
+      }
+    }, LIST_CHANGED_DEBOUNCE_MS);
+    timer.unref();
+    this.pendingNotices.set(organizationId, timer);
+  }
+
+  private sweep(idleMs: number): void {
+    const cutoff = Date.now() - idleMs;
+    for (const session of this.sessions.values()) {
+      if (session.lastSeen < cutoff) void session.transport.close();
+    }
+  }
+}
