@@ -1,0 +1,104 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { startGateway, TestGateway } from '../support/gateway';
+import { connectClient, listAllTools, textOf } from '../support/mcp-client';
+import { everythingStdioYaml, fixtureStdioYaml, RunningServer, startEverythingHttp } from '../support/servers';
+import { waitFor } from '../support/wait';
+
+const KEY = 'ghk_test_aggregation_admin_key_0001';
+
+describe('aggregating real downstream MCP servers', () => {
+  let everythingHttp: RunningServer;
+  let gateway: TestGateway;
+  let client: Client;
+  const marker = join(mkdtempSync(join(tmpdir(), 'gatehouse-')), 'marker.log');
+
+  beforeAll(async () => {
+    everythingHttp = await startEverythingHttp();
+    gateway = await startGateway({
+      yaml: `
+organizations:
+  - slug: acme
+    name: Acme
+    apiKeys: [{ name: admin, role: admin, secretEnv: ACME_KEY }]
+    connections:
+      - ${everythingStdioYaml('everything')}
+      - { name: everything-http, transport: http, url: "${everythingHttp.url}" }
+      - ${fixtureStdioYaml('fixture', { FIXTURE_MARKER: marker })}
+`,
+      vars: { ACME_KEY: KEY },
+    });
+    client = await connectClient(gateway.mcpUrl, KEY);
+    await waitFor('all three connections to list tools', async () => {
+      const names = (await listAllTools(client)).map((tool) => tool.name);
+      return ['everything_echo', 'everything-http_echo', 'fixture_slow'].every((name) => names.includes(name));
+    });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await gateway?.close();
+    await everythingHttp?.stop();
+  });
+
+  it('lists every downstream tool under its connection prefix, with definitions passed through', async () => {
+    const tools = await listAllTools(client);
+    const names = tools.map((tool) => tool.name);
+    for (const prefix of ['everything', 'everything-http']) {
+      for (const tool of ['echo', 'get-sum', 'get-structured-content', 'get-tiny-image', 'trigger-long-running-operation']) {
+        expect(names).toContain(`${prefix}_${tool}`);
+      }
+    }
+    expect(names).toEqual(expect.arrayContaining(['gatehouse_list_connections', 'gatehouse_get_connection_health']));
+    const echo = tools.find((tool) => tool.name === 'fixture_echo')!;
+    expect(echo.description).toBe('Echoes text');
+    expect(echo.annotations).toEqual({ readOnlyHint: true });
+    expect(echo.inputSchema).toMatchObject({ type: 'object', required: ['text'] });
+    expect(echo._meta).toMatchObject({ 'io.gatehouse/connection': 'fixture', 'io.gatehouse/tool': 'echo' });
+    const structured = tools.find((tool) => tool.name === 'everything_get-structured-content')!;
+    expect(structured.outputSchema).toBeDefined();
+  });
+
+  it('returns the downstream result over stdio and over HTTP', async () => {
+    const viaStdio = await client.callTool({ name: 'everything_echo', arguments: { message: 'hello stdio' } });
+    const viaHttp = await client.callTool({ name: 'everything-http_echo', arguments: { message: 'hello http' } });
+    expect(textOf(viaStdio)).toBe('Echo: hello stdio');
+    expect(textOf(viaHttp)).toBe('Echo: hello http');
+    expect(viaStdio.isError).toBeFalsy();
+  });
+
+  it('keeps structured content and non-text content intact', async () => {
+    const structured = await client.callTool({ name: 'everything-http_get-structured-content', arguments: { location: 'Chicago' } });
+    expect(structured.structuredContent).toMatchObject({ temperature: expect.any(Number), conditions: expect.any(String) });
+    const image = await client.callTool({ name: 'everything_get-tiny-image', arguments: {} });
+    const content = image.content as { type: string; data?: string; mimeType?: string }[];
+    const picture = content.find((item) => item.type === 'image')!;
+    expect(picture.mimeType).toBe('image/png');
+    expect(Buffer.from(picture.data!, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    const echoed = await client.callTool({ name: 'fixture_echo', arguments: { text: 'structured' } });
+    expect(echoed.structuredContent).toEqual({ text: 'structured', at: 'fixture' });
+  });
+
+  it('forwards progress notifications of a long-running tool to the client', async () => {
+    const progress: { progress: number; total?: number }[] = [];
+    const result = await client.callTool(
+      { name: 'everything_trigger-long-running-operation', arguments: { duration: 1, steps: 4 } },
+      undefined,
+      { onprogress: (update) => progress.push(update) },
+    );
+    expect(textOf(result)).toContain('Long running operation completed');
+    expect(progress.map((update) => update.progress)).toEqual([1, 2, 3, 4]);
+    expect(progress[0]!.total).toBe(4);
+  });
+
+  it('forwards cancellation to the downstream server', async () => {
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'fixture_slow', arguments: { ms: 20_000 } }, undefined, { signal: controller.signal });
+    await waitFor('the slow call to reach the downstream', () => readFileSync(marker, 'utf8').includes('call:slow'));
+    controller.abort('user cancelled');
+    await expect(call).rejects.toThrow();
+    await waitFor('the downstream to see the cancellation', () => readFileSync(marker, 'utf8').includes('cancelled:slow'));
+  });
+});

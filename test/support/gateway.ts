@@ -1,0 +1,87 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppConfig, LoadedConfigFile, parseConfigFile } from '@gatehouse/config';
+import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
+import { createTestDatabase, redisPrefix } from './database';
+import { REDIS_URL } from './test-run';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export interface GatewayOptions {
+  /** The declarative config file's text. */
+  yaml?: string;
+  /** Variables the config file may use (${NAME}, secretEnv); process.env is visible too. */
+  vars?: Record<string, string>;
+  /** Extra environment for the gateway itself. */
+  env?: Record<string, string>;
+  /** Reuse a database (e.g. to restart a gateway on the same state). */
+  databaseUrl?: string;
+  redisPrefix?: string;
+}
+
+export interface TestGateway {
+  app: NestExpressApplication;
+  baseUrl: string;
+  mcpUrl: string;
+  databaseUrl: string;
+  redisPrefix: string;
+  close(): Promise<void>;
+}
+
+export function gatewayEnvironment(options: { databaseUrl: string; redisPrefix: string; env?: Record<string, string> }) {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL,
+    GATEHOUSE_REDIS_PREFIX: options.redisPrefix,
+    GATEHOUSE_SECRET_KEY: 'test-secret-key-test-secret-key-0123456789',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...options.env,
+  };
+}
+
+/** The whole gateway in this process, listening on a free loopback port. */
+export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
+  const prefix = options.redisPrefix ?? redisPrefix();
+  const config = AppConfig.from(gatewayEnvironment({ databaseUrl, redisPrefix: prefix, env: options.env }));
+  const configFile: LoadedConfigFile | null = options.yaml
+    ? parseConfigFile('test.yaml', options.yaml, { ...process.env, ...options.vars })
+    : null;
+  const app = await createGatewayApp({ config, configFile });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address();
+  if (!address || typeof address === 'string') throw new Error('Gateway is not listening on TCP');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    baseUrl,
+    mcpUrl: `${baseUrl}/mcp`,
+    databaseUrl,
+    redisPrefix: prefix,
+    close: () => app.close(),
+  };
+}
+
+export interface SpawnedGateway {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** The built gateway (dist/) as its own process, for start-up and shutdown behaviour. */
+export function spawnGateway(env: Record<string, string>): SpawnedGateway {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}

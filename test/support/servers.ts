@@ -1,0 +1,85 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { waitFor } from './wait';
+
+export const ROOT = join(__dirname, '..', '..');
+export const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startHttp(args: string[], env: Record<string, string>, path: string): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}${path}`;
+  await waitFor(`MCP server on port ${port}`, async () => {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const response = await fetch(url, { method: 'GET', headers: { Accept: 'text/event-stream' } }).catch(() => null);
+    if (response) await response.body?.cancel();
+    return response !== null;
+  });
+  return {
+    url,
+    port,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** @modelcontextprotocol/server-everything over streamable HTTP. */
+export function startEverythingHttp(): Promise<RunningServer> {
+  return startHttp([EVERYTHING, 'streamableHttp'], {}, '/mcp');
+}
+
+/** test/fixtures/fixture-server.mjs over streamable HTTP (an SDK server with fault-injection tools). */
+export function startFixtureHttp(env: Record<string, string> = {}): Promise<RunningServer> {
+  return startHttp([FIXTURE_SERVER, 'http'], env, '/mcp');
+}
+
+/** Connection YAML for server-everything as a stdio child process. */
+export function everythingStdioYaml(name: string): string {
+  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`;
+}
+
+export function fixtureStdioYaml(name: string, env: Record<string, string> = {}, extra = ''): string {
+  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE_SERVER)}, stdio], env: ${JSON.stringify(env)}${extra ? `, ${extra}` : ''} }`;
+}
+
+/** Children of this process whose command line contains `needle` (Linux /proc). */
+export function childProcesses(needle: string): number[] {
+  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (ppid === process.pid && cmdline.includes(needle)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
