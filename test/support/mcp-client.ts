@@ -24,8 +24,9 @@ export async function listAllTools(client: Client): Promise<Tool[]> {
   return tools;
 }
 
-export function textOf(result: { content?: unknown }): string {
-  const content = (result.content ?? []) as { type: string; text?: string }[];
+/** The text parts of a tool result (callTool's type is a union with the legacy toolResult form). */
+export function textOf(result: unknown): string {
+  const content = ((result as { content?: unknown }).content ?? []) as { type: string; text?: string }[];
   return content
     .filter((item) => item.type === 'text')
     .map((item) => item.text)

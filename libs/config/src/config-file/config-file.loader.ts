@@ -52,11 +52,12 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, file: string, path: 
 }
 
 export function parseConfigFile(file: string, text: string, env: NodeJS.ProcessEnv): LoadedConfigFile {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const yamlError = document.errors[0];
   if (yamlError) {
     const line = yamlError.linePos?.[0];
-    throw new ConfigFileError(file, line ? `line ${line.line}:${line.col}` : '', yamlError.message.split('\n')[0]!);
+    const message = yamlError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigFileError(file, line ? `line ${line.line}:${line.col}` : '', message);
   }
   const contents = document.contents;
   if (contents !== null && !isMap(contents) && !(isScalar(contents) && contents.value === null) && !isSeq(contents)) {

@@ -152,11 +152,12 @@ export class DownstreamClient {
     await pending?.catch(() => undefined);
   }
 
-  private async connectForCall(): Promise<Client> {
-    if (this.client) return this.client;
+  // A call never waits out a backoff or bypasses it (a crash-looping stdio server must not be respawned
+  // by every call): down fails fast with the reason; connecting waits, bounded by the connect timeout.
+  private connectForCall(): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client);
     if (this._state === 'down' && !this.connecting) {
-      // Don't make callers wait out a backoff: try once now, fail fast if it still fails.
-      this.scheduleRetry(0);
+      return Promise.reject(downstreamUnavailable(this.options.name, this._lastError ?? 'not connected'));
     }
     return this.connect();
   }

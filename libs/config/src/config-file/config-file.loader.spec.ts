@@ -1,0 +1,75 @@
+import { ConfigFileError, parseConfigFile } from './config-file.loader';
+
+const env = { TOKEN: 'secret-token', KEY: 'k'.repeat(24) };
+
+function problem(yaml: string): string {
+  try {
+    parseConfigFile('gatehouse.yaml', yaml, env);
+  } catch (error) {
+    if (error instanceof ConfigFileError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a ConfigFileError');
+}
+
+describe('parseConfigFile', () => {
+  it('parses a file, applies defaults and substitutes ${ENV}', () => {
+    const { config, secrets } = parseConfigFile(
+      'gatehouse.yaml',
+      `
+organizations:
+  - slug: acme
+    name: Acme
+    members: [{ email: Alice@Acme.test, role: admin }]
+    apiKeys: [{ name: ci, role: member, secretEnv: KEY }]
+    connections:
+      - { name: linear-prod, transport: http, url: "https://mcp.example/mcp", headers: { Authorization: "Bearer \${TOKEN}" } }
+`,
+      env,
+    );
+    const [acme] = config.organizations;
+    expect(acme!.members[0]!.email).toBe('alice@acme.test');
+    expect(acme!.apiKeys[0]!.access).toBe('read_write');
+    expect(acme!.connections[0]).toMatchObject({
+      headers: { Authorization: 'Bearer secret-token' },
+      callTimeoutMs: 60_000,
+      enabled: true,
+      args: [],
+    });
+    expect(secrets.get('KEY')).toBe(env.KEY);
+  });
+
+  it('accepts an empty file', () => {
+    expect(parseConfigFile('empty.yaml', '', env).config.organizations).toEqual([]);
+  });
+
+  it.each([
+    ['unknown field', 'organizations: [{ slug: a, name: A, colour: red }]', 'gatehouse.yaml: organizations[0]: unknown field colour'],
+    [
+      'underscore in a connection name',
+      'organizations: [{ slug: a, name: A, connections: [{ name: my_conn, transport: stdio, command: node }] }]',
+      'gatehouse.yaml: organizations[0].connections[0].name: must be 1-32 characters',
+    ],
+    [
+      'reserved connection name',
+      'organizations: [{ slug: a, name: A, connections: [{ name: gatehouse, transport: stdio, command: node }] }]',
+      'organizations[0].connections[0].name: is reserved',
+    ],
+    [
+      'missing url for http',
+      'organizations: [{ slug: a, name: A, connections: [{ name: x, transport: http }] }]',
+      'organizations[0].connections[0].url: is required for http',
+    ],
+    ['missing ${VAR}', 'organizations: [{ slug: a, name: "${NOPE}" }]', 'organizations[0].name: environment variable NOPE is not set'],
+    [
+      'missing secretEnv',
+      'organizations: [{ slug: a, name: A, apiKeys: [{ name: k, role: admin, secretEnv: ABSENT }] }]',
+      'organizations[0].apiKeys[0].secretEnv: environment variable ABSENT is not set',
+    ],
+    ['duplicate slugs', 'organizations: [{ slug: a, name: A }, { slug: a, name: B }]', 'organizations[1]: duplicate organization slug "a"'],
+    ['YAML syntax', 'organizations: [ { slug: a', 'gatehouse.yaml: line 1'],
+    ['bad role', 'organizations: [{ slug: a, name: A, members: [{ email: x@y.test, role: god }] }]', 'organizations[0].members[0].role'],
+  ])('names the file, path and problem: %s', (_case, yaml, expected) => {
+    expect(problem(yaml)).toContain(expected);
+  });
+});

@@ -1,0 +1,83 @@
+import { ApiKeyRecord, ApiKeyRepository, ApiKeyWithOrganization, NewApiKey } from '@gatehouse/db';
+import { Principal } from '../auth/principal';
+import { ApiKeyService, hashApiKeySecret } from './api-key.service';
+
+const ORG = { id: 'org-1', slug: 'acme', name: 'Acme' };
+
+// An in-memory stand-in for the repository only: the service's rules are what is under test here.
+class FakeRepository {
+  readonly keys = new Map<string, ApiKeyWithOrganization & { secretHash: string }>();
+  touched: string[] = [];
+
+  async create(key: NewApiKey): Promise<ApiKeyRecord> {
+    const record = { id: `key-${this.keys.size + 1}`, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key };
+    this.keys.set(record.id, { ...record, organization: ORG });
+    return record;
+  }
+
+  async findBySecretHash(hash: string) {
+    return [...this.keys.values()].find((key) => key.secretHash === hash) ?? null;
+  }
+
+  async touchLastUsed(id: string) {
+    this.touched.push(id);
+  }
+}
+
+function principal(overrides: Partial<Principal> = {}): Principal {
+  return {
+    kind: 'api_key',
+    subject: 'api_key:creator',
+    organizationId: ORG.id,
+    organizationSlug: ORG.slug,
+    role: 'admin',
+    access: 'read_write',
+    apiKeyId: 'creator',
+    userId: null,
+    name: 'creator',
+    ...overrides,
+  };
+}
+
+describe('ApiKeyService', () => {
+  let repository: FakeRepository;
+  let service: ApiKeyService;
+
+  beforeEach(() => {
+    repository = new FakeRepository();
+    service = new ApiKeyService(repository as unknown as ApiKeyRepository);
+  });
+
+  it('issues a secret once and stores only its hash', async () => {
+    const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_only' });
+    expect(secret).toMatch(/^ghk_[A-Za-z0-9_-]{43}$/);
+    const stored = repository.keys.get(key.id)!;
+    expect(stored.secretHash).toBe(hashApiKeySecret(secret));
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(key.prefix).toBe(secret.slice(0, 10));
+  });
+
+  it('authenticates a key into a principal of its organization, recording use at most once a minute', async () => {
+    const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_only' });
+    const resolved = await service.authenticate(secret);
+    await service.authenticate(secret);
+    expect(resolved).toMatchObject({ subject: `api_key:${key.id}`, organizationSlug: 'acme', role: 'member', access: 'read_only' });
+    expect(repository.touched).toEqual([key.id]);
+    expect(await service.authenticate(`${secret}x`)).toBeNull();
+  });
+
+  it('rejects a revoked key', async () => {
+    const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_write' });
+    repository.keys.get(key.id)!.revokedAt = new Date();
+    expect(await service.authenticate(secret)).toBeNull();
+  });
+
+  it('never issues a key with more than its creator holds', async () => {
+    await expect(service.create(principal({ role: 'admin' }), { name: 'x', role: 'owner', access: 'read_write' })).rejects.toThrow(
+      'exceeds your role',
+    );
+    await expect(
+      service.create(principal({ access: 'read_only' }), { name: 'x', role: 'member', access: 'read_write' }),
+    ).rejects.toThrow('read_only');
+  });
+});

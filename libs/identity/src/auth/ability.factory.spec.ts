@@ -1,0 +1,43 @@
+import { AbilityFactory } from './ability.factory';
+import { Principal } from './principal';
+
+const factory = new AbilityFactory();
+const principal = (role: Principal['role'], access: Principal['access']): Principal => ({
+  kind: 'api_key',
+  subject: 's',
+  organizationId: 'o',
+  organizationSlug: 'o',
+  role,
+  access,
+  apiKeyId: 'k',
+  userId: null,
+  name: 'k',
+});
+
+describe('AbilityFactory', () => {
+  it('lets admins and owners manage connections and keys', () => {
+    for (const role of ['admin', 'owner'] as const) {
+      const ability = factory.forPrincipal(principal(role, 'read_write'));
+      expect(ability.can('create', 'Connection')).toBe(true);
+      expect(ability.can('delete', 'ApiKey')).toBe(true);
+    }
+  });
+
+  it('lets members and contractors only read connections', () => {
+    for (const role of ['member', 'contractor'] as const) {
+      const ability = factory.forPrincipal(principal(role, 'read_write'));
+      expect(ability.can('read', 'Connection')).toBe(true);
+      expect(ability.can('create', 'Connection')).toBe(false);
+      expect(ability.can('read', 'ApiKey')).toBe(false);
+    }
+  });
+
+  it('makes a read-only key read-only whatever its role', () => {
+    const ability = factory.forPrincipal(principal('owner', 'read_only'));
+    expect(ability.can('read', 'Connection')).toBe(true);
+    expect(ability.can('read', 'ApiKey')).toBe(true);
+    expect(ability.can('create', 'Connection')).toBe(false);
+    expect(ability.can('update', 'Connection')).toBe(false);
+    expect(ability.can('delete', 'ApiKey')).toBe(false);
+  });
+});
