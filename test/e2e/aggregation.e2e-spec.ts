@@ -4,19 +4,26 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { everythingStdioYaml, fixtureStdioYaml, RunningServer, startEverythingHttp } from '../support/servers';
+import {
+  everythingStdioYaml,
+  fixtureStdioYaml,
+  RunningServer,
+  startEverythingHttp,
+  startEverythingSse,
+} from '../support/servers';
 import { waitFor } from '../support/wait';
 
 const KEY = 'ghk_test_aggregation_admin_key_0001';
 
 describe('aggregating real downstream MCP servers', () => {
   let everythingHttp: RunningServer;
+  let everythingSse: RunningServer;
   let gateway: TestGateway;
   let client: Client;
   const marker = join(mkdtempSync(join(tmpdir(), 'gatehouse-')), 'marker.log');
 
   beforeAll(async () => {
-    everythingHttp = await startEverythingHttp();
+    [everythingHttp, everythingSse] = await Promise.all([startEverythingHttp(), startEverythingSse()]);
     gateway = await startGateway({
       yaml: `
 organizations:
@@ -26,14 +33,18 @@ organizations:
     connections:
       - ${everythingStdioYaml('everything')}
       - { name: everything-http, transport: http, url: "${everythingHttp.url}" }
+      - { name: everything-sse, transport: sse, url: "${everythingSse.url}" }
       - ${fixtureStdioYaml('fixture', { FIXTURE_MARKER: marker })}
+      - ${fixtureStdioYaml('serial', {}, 'maxConcurrency: 1')}
 `,
       vars: { ACME_KEY: KEY },
     });
     client = await connectClient(gateway.mcpUrl, KEY);
-    await waitFor('all three connections to list tools', async () => {
+    await waitFor('every connection to list its tools', async () => {
       const names = (await listAllTools(client)).map((tool) => tool.name);
-      return ['everything_echo', 'everything-http_echo', 'fixture_slow'].every((name) => names.includes(name));
+      return ['everything_echo', 'everything-http_echo', 'everything-sse_echo', 'fixture_slow', 'serial_slow'].every((name) =>
+        names.includes(name),
+      );
     });
   });
 
@@ -41,6 +52,7 @@ organizations:
     await client?.close();
     await gateway?.close();
     await everythingHttp?.stop();
+    await everythingSse?.stop();
   });
 
   it('lists every downstream tool under its connection prefix, with definitions passed through', async () => {
@@ -61,11 +73,13 @@ organizations:
     expect(structured.outputSchema).toBeDefined();
   });
 
-  it('returns the downstream result over stdio and over HTTP', async () => {
+  it('returns the downstream result over stdio, streamable HTTP and legacy SSE', async () => {
     const viaStdio = await client.callTool({ name: 'everything_echo', arguments: { message: 'hello stdio' } });
     const viaHttp = await client.callTool({ name: 'everything-http_echo', arguments: { message: 'hello http' } });
+    const viaSse = await client.callTool({ name: 'everything-sse_echo', arguments: { message: 'hello sse' } });
     expect(textOf(viaStdio)).toBe('Echo: hello stdio');
     expect(textOf(viaHttp)).toBe('Echo: hello http');
+    expect(textOf(viaSse)).toBe('Echo: hello sse');
     expect(viaStdio.isError).toBeFalsy();
   });
 
@@ -100,5 +114,20 @@ organizations:
     controller.abort('user cancelled');
     await expect(call).rejects.toThrow();
     await waitFor('the downstream to see the cancellation', () => readFileSync(marker, 'utf8').includes('cancelled:slow'));
+  });
+
+  it('bounds concurrency per connection: calls beyond maxConcurrency wait their turn', async () => {
+    const health = async () => {
+      const response = await fetch(`${gateway.baseUrl}/api/v1/connections/health`, { headers: { Authorization: `Bearer ${KEY}` } });
+      return ((await response.json()) as { name: string; inFlight: number; queued: number }[]).find((c) => c.name === 'serial')!;
+    };
+    const calls = [1, 2, 3].map(() => client.callTool({ name: 'serial_slow', arguments: { ms: 1_500 } }));
+    await waitFor('one call running and two queued', async () => {
+      const { inFlight, queued } = await health();
+      return inFlight === 1 && queued === 2;
+    });
+    const results = await Promise.all(calls);
+    expect(results.map(textOf)).toEqual(['slept 1500', 'slept 1500', 'slept 1500']);
+    expect(await health()).toMatchObject({ inFlight: 0, queued: 0 });
   });
 });

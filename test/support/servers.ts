@@ -52,6 +52,11 @@ export function startEverythingHttp(): Promise<RunningServer> {
   return startHttp([EVERYTHING, 'streamableHttp'], {}, '/mcp');
 }
 
+/** server-everything over the legacy HTTP+SSE transport (endpoint /sse). */
+export function startEverythingSse(): Promise<RunningServer> {
+  return startHttp([EVERYTHING, 'sse'], {}, '/sse');
+}
+
 /** test/fixtures/fixture-server.mjs over streamable HTTP (an SDK server with fault-injection tools). */
 export function startFixtureHttp(env: Record<string, string> = {}): Promise<RunningServer> {
   return startHttp([FIXTURE_SERVER, 'http'], env, '/mcp');
