@@ -12,6 +12,9 @@ const common = {
 };
 
 module.exports = {
+  // Global options (jest ignores these inside `projects`).
+  testTimeout: 60_000,
+  slowTestThreshold: 30,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
     {
@@ -20,8 +23,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 60_000,
-      slowTestThreshold: 30,
     },
   ],
 };

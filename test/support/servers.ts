@@ -26,7 +26,8 @@ export interface RunningServer {
 
 async function startHttp(args: string[], env: Record<string, string>, path: string): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: 'ignore' });
+  // A minimal environment: server-everything's get-env tool would otherwise expose the test's.
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}${path}`;
   await waitFor(`MCP server on port ${port}`, async () => {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);

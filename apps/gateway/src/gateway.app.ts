@@ -42,10 +42,10 @@ export function installGracefulShutdown(app: NestExpressApplication, graceMs: nu
     stopping = true;
     const server = app.getHttpServer();
     const tracker = app.get(CallTracker);
-    logger.log(`${signal} received: draining ${tracker.inFlight} in-flight calls (up to ${graceMs} ms)`);
+    logger.log(`${signal} received: draining ${tracker.inFlight} in-flight MCP requests (up to ${graceMs} ms)`);
     server.close();
     const drained = await tracker.drain(graceMs);
-    if (!drained) logger.warn(`Grace period over with ${tracker.inFlight} calls still running`);
+    if (!drained) logger.warn(`Grace period over with ${tracker.inFlight} MCP requests still running`);
     await app.get(McpSessions).closeAll();
     server.closeAllConnections();
     await app.close();

@@ -17,7 +17,16 @@ export function loggerModule(config: AppConfig) {
         return id;
       },
       autoLogging: { ignore: (request) => QUIET_PATHS.has(request.url?.split('?')[0] ?? '') },
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      // One compact line per request: method, path, status, time and request id; no headers.
+      serializers: {
+        req: (request: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+          id: request.id,
+          method: request.method,
+          url: request.url,
+          remoteAddress: request.remoteAddress,
+        }),
+        res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+      },
       ...(config.env.NODE_ENV === 'development' && process.stdout.isTTY
         ? { transport: { target: 'pino-pretty', options: { singleLine: true } } }
         : {}),

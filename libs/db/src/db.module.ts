@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ClusterBus } from './cluster-bus';
 import { SecretCipher } from './crypto/secret-cipher';
 import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
@@ -12,6 +13,7 @@ import { UserRepository } from './repositories/user.repository';
 const PROVIDERS = [
   PrismaService,
   RedisService,
+  ClusterBus,
   SecretCipher,
   ApiKeyRepository,
   ConfigStateRepository,

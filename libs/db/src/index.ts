@@ -9,3 +9,4 @@ export * from './repositories/organization.repository';
 export * from './repositories/tool-definition.repository';
 export * from './repositories/user.repository';
 export * from './preflight';
+export * from './cluster-bus';

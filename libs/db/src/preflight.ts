@@ -16,18 +16,35 @@ function where(url: string): string {
 // operator can act on, instead of a stack trace from deep inside a client library.
 export async function checkPostgres(config: AppConfig): Promise<void> {
   const client = new Client({ connectionString: config.env.DATABASE_URL, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  client.on('error', () => undefined);
   try {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new StartupError(
-      `PostgreSQL is not reachable at ${where(config.env.DATABASE_URL)} (${reason}): start it ` +
-        `(e.g. "pg_ctlcluster 15 main start" or "docker compose up -d postgres") or fix DATABASE_URL`,
-    );
+    throw new StartupError(postgresProblem(config.env.DATABASE_URL, error));
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+// PostgreSQL answering but refusing us is a different fix from PostgreSQL not running: say which.
+function postgresProblem(url: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.slice(1)) || 'postgres';
+  if (code === '3D000') {
+    return (
+      `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432} has no database "${database}": create it ` +
+      `(e.g. "createdb -h ${parsed.hostname} -U ${decodeURIComponent(parsed.username) || 'postgres'} ${database}") or fix DATABASE_URL`
+    );
+  }
+  if (code === '28P01' || code === '28000') {
+    return `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432} refused the credentials in DATABASE_URL (${code}): ${(error as Error).message}`;
+  }
+  return (
+    `PostgreSQL is not reachable at ${where(url)} (${code || (error as Error).message}): start it ` +
+    `(e.g. "pg_ctlcluster 15 main start" or "docker compose up -d postgres") or fix DATABASE_URL`
+  );
 }
 
 export async function checkRedis(config: AppConfig): Promise<void> {
@@ -37,14 +54,16 @@ export async function checkRedis(config: AppConfig): Promise<void> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
-  redis.on('error', () => undefined);
+  // The promise only says "Connection is closed"; the cause (ECONNREFUSED, auth…) arrives as an event.
+  let cause: Error | null = null;
+  redis.on('error', (error: Error) => (cause ??= error));
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const reason = cause ?? (error as Error);
     throw new StartupError(
-      `Redis is not reachable at ${where(config.env.REDIS_URL)} (${reason}): start it ` +
+      `Redis is not reachable at ${where(config.env.REDIS_URL)} (${(reason as NodeJS.ErrnoException).code ?? reason.message}): start it ` +
         `(e.g. "redis-server --daemonize yes" or "docker compose up -d redis") or fix REDIS_URL`,
     );
   } finally {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LoadedConfigFile } from '@gatehouse/config';
 import { ApplySummary, ConfigStateRepository, DesiredOrganization } from '@gatehouse/db';
-import { displayPrefix, hashApiKeySecret } from '@gatehouse/identity';
+import { ApiKeyService, displayPrefix, hashApiKeySecret } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
@@ -13,6 +13,7 @@ export class ConfigApplier {
   constructor(
     private readonly state: ConfigStateRepository,
     private readonly events: ConnectionEvents,
+    private readonly apiKeys: ApiKeyService,
   ) {}
 
   async apply(loaded: LoadedConfigFile): Promise<ApplySummary> {
@@ -30,6 +31,7 @@ export class ConfigApplier {
     this.logger.log(
       `Applied ${loaded.file}: ${summary.created} created, ${summary.updated} updated, ${summary.deleted} deleted`,
     );
+    await this.apiKeys.invalidateAll();
     // Replicas already running pick the change up; this process starts its registry afterwards anyway.
     await Promise.all(
       [...summary.changedConnectionIds, ...summary.removedConnectionIds].map((connectionId) =>

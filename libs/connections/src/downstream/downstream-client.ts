@@ -7,7 +7,6 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolResult,
-  CallToolResultSchema,
   ErrorCode as RpcErrorCode,
   Implementation,
   ListToolsResultSchema,
@@ -17,6 +16,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import pLimit, { Limit } from 'p-limit';
+import { z } from 'zod';
 import { GatehouseError } from '@gatehouse/config';
 import { describeError, downstreamTimeout, downstreamUnavailable } from './downstream.errors';
 import { createTransport, DownstreamTarget } from './transport-factory';
@@ -39,6 +39,10 @@ export interface CallOptions {
   signal?: AbortSignal;
   onprogress?: (progress: Progress) => void;
 }
+
+// The upstream SDK server validates every tools/call result against CallToolResultSchema before it
+// leaves the gateway; checking it here as well would parse each result twice on the hot path.
+const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolResult>;
 
 const CLIENT_INFO: Implementation = { name: 'gatehouse', version: '0.1.0' };
 const MAX_TOOL_PAGES = 100;
@@ -124,9 +128,9 @@ export class DownstreamClient {
       options.signal?.throwIfAborted();
       const client = await this.connectForCall();
       try {
-        // request() rather than callTool(): a gateway passes results through; it does not re-validate them.
+        // request() rather than callTool(): a gateway passes results through (no output-schema checks).
         return await this.withSessionRetry(client, (c) =>
-          c.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, {
+          c.request({ method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, {
             timeout: this.options.callTimeoutMs,
             resetTimeoutOnProgress: true,
             ...(options.signal ? { signal: options.signal } : {}),

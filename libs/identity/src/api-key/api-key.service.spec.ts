@@ -1,4 +1,4 @@
-import { ApiKeyRecord, ApiKeyRepository, ApiKeyWithOrganization, NewApiKey } from '@gatehouse/db';
+import { ApiKeyRecord, ApiKeyRepository, ApiKeyWithOrganization, ClusterBus, NewApiKey } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
 import { ApiKeyService, hashApiKeySecret } from './api-key.service';
 
@@ -22,6 +22,25 @@ class FakeRepository {
   async touchLastUsed(id: string) {
     this.touched.push(id);
   }
+
+  async revoke(_organizationId: string, id: string, at: Date) {
+    const key = this.keys.get(id);
+    if (key) key.revokedAt ??= at;
+    return key ?? null;
+  }
+}
+
+class RecordingBus {
+  readonly published: unknown[] = [];
+  handler: ((payload: unknown) => void) | null = null;
+
+  async publish(_channel: string, payload: unknown) {
+    this.published.push(payload);
+  }
+
+  async subscribe(_channel: string, handler: (payload: unknown) => void) {
+    this.handler = handler;
+  }
 }
 
 function principal(overrides: Partial<Principal> = {}): Principal {
@@ -41,11 +60,14 @@ function principal(overrides: Partial<Principal> = {}): Principal {
 
 describe('ApiKeyService', () => {
   let repository: FakeRepository;
+  let bus: RecordingBus;
   let service: ApiKeyService;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     repository = new FakeRepository();
-    service = new ApiKeyService(repository as unknown as ApiKeyRepository);
+    bus = new RecordingBus();
+    service = new ApiKeyService(repository as unknown as ApiKeyRepository, bus as unknown as ClusterBus);
+    await service.onModuleInit();
   });
 
   it('issues a secret once and stores only its hash', async () => {
@@ -66,9 +88,20 @@ describe('ApiKeyService', () => {
     expect(await service.authenticate(`${secret}x`)).toBeNull();
   });
 
-  it('rejects a revoked key', async () => {
+  it('rejects a revoked key at once, though it was cached, and tells the other replicas', async () => {
     const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_write' });
-    repository.keys.get(key.id)!.revokedAt = new Date();
+    expect(await service.authenticate(secret)).not.toBeNull();
+    await service.revoke(ORG.id, key.id);
+    expect(await service.authenticate(secret)).toBeNull();
+    expect(bus.published).toEqual([{ type: 'revoked', id: key.id }]);
+  });
+
+  it('serves a cached key without the database, and evicts it when another replica revokes it', async () => {
+    const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_write' });
+    await service.authenticate(secret);
+    repository.keys.get(key.id)!.revokedAt = new Date(); // revoked elsewhere: the database says so, the cache not yet
+    expect(await service.authenticate(secret)).not.toBeNull();
+    bus.handler!({ type: 'revoked', id: key.id });
     expect(await service.authenticate(secret)).toBeNull();
   });
 

@@ -9,6 +9,7 @@ import { AppConfig } from '@gatehouse/config';
 import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { Principal } from '@gatehouse/identity';
 import { writeJsonRpcError } from './json-rpc-response';
+import { CallTracker } from '../tools/call-tracker';
 import { McpServerFactory } from './mcp-server.factory';
 
 interface McpSession {
@@ -37,6 +38,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly factory: McpServerFactory,
     private readonly registry: ConnectionRegistry,
     private readonly metrics: GatewayMetrics,
+    private readonly tracker: CallTracker,
   ) {}
 
   get size(): number {
@@ -51,6 +53,8 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   }
 
   async handle(request: Request, response: Response, principal: Principal): Promise<void> {
+    // POSTs carry calls and their results; GET is the long-lived notification stream and never "finishes".
+    if (request.method === 'POST') response.once('close', this.tracker.begin());
     const auth: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: [], extra: { principal } };
     const incoming = Object.assign(request, { auth });
     const sessionId = request.headers['mcp-session-id'];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
-// Counts tool calls in flight so shutdown can wait for them to finish before closing anything.
+// Counts MCP request/response exchanges in flight (from the POST's arrival until its response has been
+// written), so shutdown waits for results to reach clients, not merely for downstreams to answer.
 @Injectable()
 export class CallTracker {
   private active = 0;
@@ -15,6 +16,7 @@ export class CallTracker {
     return this.draining;
   }
 
+  /** Returns the function that ends the exchange; calling it more than once is harmless. */
   begin(): () => void {
     this.active++;
     let ended = false;
@@ -26,7 +28,7 @@ export class CallTracker {
     };
   }
 
-  /** Stops new calls and resolves when the last one ends, or after `timeoutMs`; true when all finished. */
+  /** Stops new calls and resolves when the last exchange ends, or after `timeoutMs`; true when all finished. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.draining = true;
     if (this.active === 0) return true;

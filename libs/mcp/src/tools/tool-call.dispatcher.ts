@@ -5,6 +5,7 @@ import {
   CallToolResult,
   ErrorCode as RpcErrorCode,
   McpError,
+  Progress,
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -60,26 +61,28 @@ export class ToolCallDispatcher {
       return errorResult('Gatehouse is shutting down; retry the call in a moment.');
     }
 
-    const end = this.tracker.begin();
+    // Progress is relayed in order and flushed before the result: a client drops progress that arrives
+    // after the response to its request.
+    let progressSent = Promise.resolve();
+    const progressToken = extra._meta?.progressToken;
+    const onprogress =
+      progressToken === undefined
+        ? undefined
+        : (progress: Progress) => {
+            progressSent = progressSent
+              .then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }))
+              .catch(() => undefined);
+          };
     try {
-      const progressToken = extra._meta?.progressToken;
       const result = await runtime.client.callTool(tool.downstreamName, args, {
         signal: extra.signal,
-        ...(progressToken !== undefined
-          ? {
-              onprogress: (progress) =>
-                void extra
-                  .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                  .catch(() => undefined),
-            }
-          : {}),
+        ...(onprogress ? { onprogress } : {}),
       });
+      await progressSent;
       finish(result.isError ? 'tool_error' : 'ok');
       return result;
     } catch (error) {
       return this.failure(error, name, runtime.name, extra, finish);
-    } finally {
-      end();
     }
   }
 
