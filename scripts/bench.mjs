@@ -1,0 +1,476 @@
+#!/usr/bin/env node
+// Gatehouse benchmark (`npm run bench`, which builds first). In one run, the same downstream streamable-HTTP
+// MCP server is called directly and through the built gateway:
+//   1. tools/call throughput and p50/p95/p99 latency at concurrency 1, 16 and 64;
+//   2. tools/list latency with 10 warm connections, and with 9 warm + 1 that accepts TCP and never answers.
+// It prints tables with the ratios and writes bench/results/latest.json.
+//
+// Method
+// - One downstream process (server-everything over streamable HTTP by default; BENCH_DOWNSTREAM=fixture for
+//   test/fixtures/fixture-server.mjs). Direct and gateway paths hit the same process and the same `echo` tool.
+// - Clients are the MCP SDK's Client + StreamableHTTPClientTransport. Concurrency c means c workers, and
+//   each worker owns its own MCP session (c sessions): a gateway in production serves many agents, each with
+//   its own session issuing calls back to back, not one session multiplexing 64 requests. The direct path
+//   uses exactly the same client arrangement, so the only difference is the hop through Gatehouse. (The
+//   gateway itself keeps one session per downstream connection, shared by all upstream sessions — that is
+//   its design, and part of what is measured.)
+// - The gateway connection's maxConcurrency is set to the highest bench concurrency (64), so its per-connection
+//   limiter (default 32) does not queue calls at c=64; the bench measures overhead, not that policy.
+// - Per concurrency level: a warm-up at that level for each side, then BENCH_ROUNDS rounds that alternate
+//   which side goes first (direct/gatehouse, then gatehouse/direct) to spread the noise of a shared machine.
+//   Each round runs every worker for a fixed duration; latencies come from performance.now() around each
+//   call, percentiles by sorting, throughput = completed calls / wall time. Every result is checked.
+// - CPU time of the client (this process), the gateway and the downstream is sampled around each run
+//   (/proc) and reported per call: on a small machine all three compete for the same cores, so gateway CPU
+//   per call is what turns into lost throughput.
+// - The gateway is the production build (node dist/apps/gateway/src/main.js, NODE_ENV=production,
+//   LOG_LEVEL=warn) on a fresh PostgreSQL database and Redis prefix, both removed at the end. It starts once,
+//   configured from the start with two organizations: `bench` with 10 warm connections (every tools/call
+//   measurement, and warm tools/list) and `bench-hanging` with 9 warm connections plus one to a TCP server
+//   that accepts and never answers. Measuring both tools/list scenarios in the same, equally warmed-up
+//   process, interleaved, keeps JIT state and machine noise out of the comparison. The bench waits for
+//   /readyz to show 19 of 20 connections connected, with their tool catalogs loaded, before measuring.
+// - tools/list baselines: one direct session to the downstream, and a client doing the aggregation itself
+//   (10 direct sessions listed in parallel), which is what a client without a gateway has to do.
+//
+// Knobs (environment): BENCH_CONCURRENCY=1,16,64  BENCH_ROUNDS=2  BENCH_ROUND_MS=3000  BENCH_WARMUP_MS=1000
+//   BENCH_LIST_MS=3000  BENCH_DOWNSTREAM=everything|fixture  BENCH_CPU_PROF=1 (profile the gateway with
+//   --cpu-prof into bench/results/profiles and print a summary)  BENCH_GATEWAY_MAX_CONCURRENCY=n
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runName } from '../bench/lib/infra.mjs';
+import { readyz, startGateway } from '../bench/lib/gateway.mjs';
+import { closeClients, connectClients, startDownstream } from '../bench/lib/mcp.mjs';
+import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
+import { summarizeProfile } from '../bench/lib/profile-summary.mjs';
+import { callsTable, cpuTable, fmt, listTable, pct } from '../bench/lib/report.mjs';
+import { mergeRuns, round, runLoad, summarize } from '../bench/lib/stats.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+
+const numberEnv = (name, fallback) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+};
+const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
+if (LEVELS.some((level) => !Number.isInteger(level) || level < 1)) throw new Error('BENCH_CONCURRENCY: e.g. 1,16,64');
+const ROUNDS = numberEnv('BENCH_ROUNDS', 2);
+const ROUND_MS = numberEnv('BENCH_ROUND_MS', 3_000);
+const WARMUP_MS = numberEnv('BENCH_WARMUP_MS', 1_000);
+const LIST_MS = numberEnv('BENCH_LIST_MS', 3_000);
+const DOWNSTREAM = process.env.BENCH_DOWNSTREAM ?? 'everything';
+const MAX_LEVEL = Math.max(...LEVELS);
+const GATEWAY_MAX_CONCURRENCY = numberEnv('BENCH_GATEWAY_MAX_CONCURRENCY', Math.max(MAX_LEVEL, 32));
+const CPU_PROF = ['1', 'true', 'yes'].includes(process.env.BENCH_CPU_PROF ?? '');
+const CONNECTIONS = 10;
+const HANGING_CONNECT_TIMEOUT_MS = 2_000;
+const TARGETS = { throughputRatioAt16: 0.7, addedP50Ms: 2 };
+
+const log = (message) => console.log(`[bench] ${message}`);
+const elapsed = ((start) => () => `${((performance.now() - start) / 1000).toFixed(1)}s`)(performance.now());
+
+// ─── state shared with cleanup ──────────────────────────────────────────────────────────────────────────
+const run = { name: runName(), databaseCreated: false, workDir: null, hanging: null, postgres: null, clientSets: new Set() };
+let cleaning = null;
+function cleanup() {
+  cleaning ??= (async () => {
+    const problems = [];
+    const attempt = async (what, step) => {
+      try {
+        await step();
+      } catch (error) {
+        problems.push(`${what}: ${error.message}`);
+      }
+    };
+    await attempt('close clients', () => Promise.all([...run.clientSets].map((clients) => closeClients(clients))));
+    await attempt('stop processes', () => stopAll());
+    await attempt('close hanging server', () => run.hanging?.close());
+    await attempt('close PostgreSQL meter', () => run.postgres?.close());
+    if (run.databaseCreated) await attempt(`drop database ${run.name}`, () => dropDatabase(run.name));
+    await attempt(`delete Redis keys ${run.name}*`, () => deleteRedisPrefix(run.name));
+    if (run.workDir) rmSync(run.workDir, { recursive: true, force: true });
+    for (const problem of problems) console.error(`[bench] cleanup: ${problem}`);
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.error(`\n[bench] ${signal}: cleaning up`);
+    const force = setTimeout(() => {
+      killAllNow();
+      process.exit(130);
+    }, 20_000);
+    force.unref();
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+process.once('exit', killAllNow);
+
+async function openClients(url, token, count) {
+  const clients = await connectClients(url, token, count);
+  run.clientSets.add(clients);
+  return clients;
+}
+async function releaseClients(clients) {
+  run.clientSets.delete(clients);
+  await closeClients(clients);
+}
+
+// ─── YAML ───────────────────────────────────────────────────────────────────────────────────────────────
+const connectionName = (i) => `ds-${String(i).padStart(2, '0')}`;
+function organizationYaml(slug, secretEnv, connections) {
+  return [
+    `  - slug: ${slug}`,
+    `    name: ${slug}`,
+    '    apiKeys:',
+    `      - { name: ${slug}-admin, role: admin, access: read_write, secretEnv: ${secretEnv} }`,
+    '    connections:',
+    ...connections.map(
+      (c) =>
+        `      - { name: ${c.name}, transport: http, url: ${JSON.stringify(c.url)}, connectTimeoutMs: ${c.connectTimeoutMs ?? 5000}, callTimeoutMs: 30000, maxConcurrency: ${GATEWAY_MAX_CONCURRENCY} }`,
+    ),
+  ];
+}
+
+// ─── measurements ───────────────────────────────────────────────────────────────────────────────────────
+async function cpuSnapshot(processes) {
+  const usage = process.cpuUsage();
+  const snapshot = { client: (usage.user + usage.system) / 1000 }; // this process: the MCP clients
+  for (const [key, meter] of Object.entries(processes)) snapshot[key] = await meter.cpuMs();
+  return snapshot;
+}
+function cpuDelta(before, after) {
+  return Object.fromEntries(Object.keys(before).map((key) => [key, before[key] === null || after[key] === null ? null : after[key] - before[key]]));
+}
+
+/**
+ * One side of a comparison: an operation, the clients that run it and the processes whose CPU it costs.
+ * measure() may be called several times (rounds); collect() merges them and resets.
+ */
+function side(label, clients, op, processes) {
+  const runs = [];
+  const cpu = {};
+  return {
+    label,
+    op,
+    clients,
+    warm: (concurrency, durationMs) => runLoad({ concurrency, durationMs, clients, op }),
+    async measure(concurrency, durationMs) {
+      const before = await cpuSnapshot(processes);
+      const result = await runLoad({ concurrency, durationMs, clients, op });
+      const delta = cpuDelta(before, await cpuSnapshot(processes));
+      for (const [key, value] of Object.entries(delta)) cpu[key] = value === null || cpu[key] === null ? null : (cpu[key] ?? 0) + value;
+      runs.push(result);
+      if (result.firstError) log(`  ${label} c=${concurrency}: ${result.errors} errors, first: ${result.firstError.message}`);
+      return result;
+    },
+    collect() {
+      const merged = mergeRuns(runs.splice(0));
+      const stats = summarize(merged.latencies, merged);
+      const cpuPerOp = {};
+      for (const [key, ms] of Object.entries(cpu)) {
+        // µs of CPU per completed operation, and the share of one core the process used while measured
+        cpuPerOp[`${key}UsPerCall`] = ms === null || !stats.count ? null : round((ms * 1000) / stats.count, 1);
+        cpuPerOp[`${key}CoreShare`] = ms === null ? null : round(ms / merged.elapsedMs, 2);
+        delete cpu[key];
+      }
+      return { stats, cpu: cpuPerOp };
+    },
+  };
+}
+
+function echoCall(label, toolName, echo) {
+  return async (client, worker, iteration) => {
+    const text = `w${worker}-${iteration}`;
+    const result = await client.callTool({ name: toolName, arguments: echo.echoArguments(text) });
+    if (result.isError || !echo.echoMatches(result, text)) throw new Error(`${label}: unexpected result ${JSON.stringify(result).slice(0, 300)}`);
+  };
+}
+
+/** tools/list on every client of the side at once (one for a gateway, ten for a client-side fan-out). */
+function listTools(label, expectedTools) {
+  return async (clients) => {
+    const results = await Promise.all(clients.map((client) => client.listTools()));
+    const count = results.reduce((total, result) => total + result.tools.length, 0);
+    if (count !== expectedTools) throw new Error(`${label}: ${count} tools listed, expected ${expectedTools}`);
+  };
+}
+
+/** Runs the sides' rounds alternately (A B, then B A, ...) so that machine noise lands on both. */
+async function interleaved(sides, concurrency, { warmupMs, rounds, roundMs }) {
+  for (const s of sides) await s.warm(concurrency, warmupMs);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? sides : [...sides].reverse();
+    for (const s of order) await s.measure(concurrency, roundMs);
+  }
+  return sides.map((s) => s.collect());
+}
+
+// ─── main ───────────────────────────────────────────────────────────────────────────────────────────────
+async function main() {
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+    platform: `${os.platform()} ${os.release()}`,
+    arch: os.arch(),
+    node: process.version,
+    loadAverageAtStart: os.loadavg().map((v) => round(v, 2)),
+  };
+  const startedAt = new Date();
+  log(`run ${run.name}: ${machine.cpus} CPUs, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
+  log(`concurrency ${LEVELS.join(', ')}; ${ROUNDS} rounds × ${ROUND_MS} ms per side per level; downstream ${DOWNSTREAM}`);
+
+  run.workDir = mkdtempSync(join(os.tmpdir(), 'gatehouse-bench-'));
+  const profileDir = CPU_PROF ? join(RESULTS, 'profiles') : null;
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  const warmKey = `ghk_bench_${randomBytes(24).toString('base64url')}`;
+  const hangingKey = `ghk_bench_${randomBytes(24).toString('base64url')}`;
+
+  const databaseUrl = await createDatabase(run.name);
+  run.databaseCreated = true;
+  const downstream = await startDownstream(ROOT, DOWNSTREAM);
+  run.hanging = await startHangingServer();
+  log(`downstream ${downstream.label} at ${downstream.url}; hanging TCP server at ${run.hanging.url}`);
+
+  // One gateway, configured from the start with two organizations of 10 connections each:
+  //   bench          ds-01 … ds-10 → the downstream (all warm); its key drives every tools/call measurement
+  //   bench-hanging  ds-01 … ds-09 → the downstream, plus `hanging` → a TCP server that never answers
+  // so both tools/list scenarios run in the same process, equally warmed up, and can be interleaved.
+  const warmConnections = Array.from({ length: CONNECTIONS }, (_, i) => ({ name: connectionName(i + 1), url: downstream.url }));
+  const hangingConnections = [
+    ...warmConnections.slice(0, CONNECTIONS - 1),
+    { name: 'hanging', url: run.hanging.url, connectTimeoutMs: HANGING_CONNECT_TIMEOUT_MS },
+  ];
+  const yaml = [
+    '# Generated by scripts/bench.mjs',
+    'organizations:',
+    ...organizationYaml('bench', 'GATEHOUSE_BENCH_KEY', warmConnections),
+    ...organizationYaml('bench-hanging', 'GATEHOUSE_BENCH_HANGING_KEY', hangingConnections),
+    '',
+  ].join('\n');
+  const gateway = await startGateway({
+    root: ROOT,
+    label: 'bench',
+    workDir: run.workDir,
+    yaml,
+    vars: { GATEHOUSE_BENCH_KEY: warmKey, GATEHOUSE_BENCH_HANGING_KEY: hangingKey },
+    databaseUrl,
+    redisPrefix: run.name,
+    expect: { total: 2 * CONNECTIONS, connected: 2 * CONNECTIONS - 1 },
+    cpuProfDir: profileDir,
+  });
+  log(`gateway ready in ${(gateway.startupMs / 1000).toFixed(1)} s at ${gateway.baseUrl}: 19 of 20 connections connected [${elapsed()}]`);
+  run.postgres = await openBackendMeter(run.name);
+  const hangingItem = (ready) => ready.connections.items.find((item) => item.name === 'hanging');
+
+  // ── tools/call ──
+  const toolName = `${connectionName(1)}_echo`;
+  const directClients = await openClients(downstream.url, null, MAX_LEVEL);
+  const gatewayClients = await openClients(gateway.mcpUrl, warmKey, MAX_LEVEL);
+  const direct = side('direct', directClients, echoCall('direct', 'echo', downstream.spec), { downstream });
+  const gatehouse = side('gatehouse', gatewayClients, echoCall('gatehouse', toolName, downstream.spec), {
+    gateway,
+    downstream,
+    postgres: run.postgres,
+  });
+  // one checked call per side first (fails the run loudly if a path is broken), then a global warm-up
+  // that JITs every path on both sides before any number is kept
+  await direct.op(directClients[0], 0, 0);
+  await gatehouse.op(gatewayClients[0], 0, 0);
+  await direct.warm(Math.min(8, MAX_LEVEL), 1_500);
+  await gatehouse.warm(Math.min(8, MAX_LEVEL), 1_500);
+
+  const callLevels = [];
+  for (const concurrency of LEVELS) {
+    const [d, g] = await interleaved([direct, gatehouse], concurrency, { warmupMs: WARMUP_MS, rounds: ROUNDS, roundMs: ROUND_MS });
+    const ratio = (a, b) => (a && b ? round(a / b, 3) : null);
+    const diff = (key) => (g.stats[key] === null || d.stats[key] === null ? null : round(g.stats[key] - d.stats[key]));
+    const level = {
+      concurrency,
+      sessions: concurrency,
+      direct: d.stats,
+      gatehouse: g.stats,
+      ratio: {
+        throughput: ratio(g.stats.throughput, d.stats.throughput),
+        p50: ratio(g.stats.p50, d.stats.p50),
+        p95: ratio(g.stats.p95, d.stats.p95),
+        p99: ratio(g.stats.p99, d.stats.p99),
+      },
+      added: { p50: diff('p50'), p95: diff('p95'), p99: diff('p99'), mean: diff('mean') },
+      cpu: { direct: d.cpu, gatehouse: g.cpu },
+    };
+    callLevels.push(level);
+    log(
+      `tools/call c=${concurrency}: direct ${fmt(d.stats.throughput, 0)}/s p50 ${fmt(d.stats.p50)} ms; ` +
+        `gatehouse ${fmt(g.stats.throughput, 0)}/s p50 ${fmt(g.stats.p50)} ms; ratio ${pct(level.ratio.throughput)} [${elapsed()}]`,
+    );
+  }
+  await releaseClients(gatewayClients.splice(1));
+
+  // ── tools/list ──
+  log('tools/list');
+  const perServer = (await directClients[0].listTools()).tools.length;
+  const fanoutClients = await openClients(downstream.url, null, CONNECTIONS);
+  const hangingClients = await openClients(gateway.mcpUrl, hangingKey, 1);
+  const [hangingClient] = hangingClients;
+  const gatewayWarmTools = (await gatewayClients[0].listTools()).tools.length;
+  const gatewayHangingTools = (await hangingClient.listTools()).tools.length;
+  const listTiming = { warmupMs: Math.min(1_000, LIST_MS / 3), rounds: ROUNDS, roundMs: LIST_MS / ROUNDS };
+  const listSide = (label, clients, expected, processes) => ({
+    ...side(label, [clients], listTools(label, expected), processes),
+    tools: expected,
+  });
+  const listRows = [];
+  const directLists = [
+    listSide('direct: 1 server', [directClients[0]], perServer, { downstream }),
+    listSide(`direct: ${CONNECTIONS} sessions in parallel (client-side fan-out)`, fanoutClients, perServer * CONNECTIONS, { downstream }),
+  ];
+  for (const s of directLists) {
+    const [result] = await interleaved([s], 1, listTiming);
+    listRows.push({ label: s.label, tools: s.tools, ...result });
+  }
+  const gatewayLists = [
+    listSide(`gatehouse: ${CONNECTIONS} connections warm`, [gatewayClients[0]], gatewayWarmTools, { gateway, downstream }),
+    listSide(`gatehouse: ${CONNECTIONS - 1} warm + 1 hanging`, [hangingClient], gatewayHangingTools, { gateway, downstream }),
+  ];
+  const hangingBefore = hangingItem(await readyz(gateway.baseUrl));
+  const acceptedBefore = run.hanging.accepted();
+  const gatewayListResults = await interleaved(gatewayLists, 1, listTiming);
+  gatewayLists.forEach((s, i) => listRows.push({ label: s.label, tools: s.tools, ...gatewayListResults[i] }));
+  const [warmList, hangList] = gatewayListResults;
+  for (const row of listRows) log(`  ${row.label}: ${row.tools} tools, p50 ${fmt(row.stats.p50)} ms, p95 ${fmt(row.stats.p95)} ms (${row.stats.count} samples)`);
+
+  // a warm connection's tools/call in the organization that has the hanging connection, sequential
+  const besideHanging = side('gatehouse (beside hanging)', [hangingClient], echoCall('beside hanging', toolName, downstream.spec), {
+    gateway,
+    downstream,
+  });
+  const [callBesideHanging] = await interleaved([besideHanging], 1, { warmupMs: WARMUP_MS, rounds: 1, roundMs: ROUND_MS });
+  const hangingAfter = hangingItem(await readyz(gateway.baseUrl));
+  const hanging = {
+    stateBefore: hangingBefore?.state ?? null,
+    stateAfter: hangingAfter?.state ?? null,
+    tcpConnectionsAccepted: run.hanging.accepted(),
+    tcpConnectionsAcceptedDuringListMeasurement: run.hanging.accepted() - acceptedBefore,
+    callBesideHanging: callBesideHanging.stats,
+  };
+  log(
+    `  hanging connection: ${hanging.stateBefore} → ${hanging.stateAfter}, ${hanging.tcpConnectionsAccepted} TCP connections accepted, none answered; ` +
+      `${toolName} c=1 beside it: p50 ${fmt(callBesideHanging.stats.p50)} ms [${elapsed()}]`,
+  );
+  await releaseClients(fanoutClients);
+  await releaseClients(gatewayClients);
+  await releaseClients(directClients);
+  await releaseClients(hangingClients);
+  await gateway.stop();
+
+  // ── report ──
+  const level16 = callLevels.find((level) => level.concurrency === 16);
+  const level1 = callLevels.find((level) => level.concurrency === 1);
+  const targets = {
+    throughputRatioAt16: {
+      target: `>= ${TARGETS.throughputRatioAt16}`,
+      actual: level16?.ratio.throughput ?? null,
+      met: level16 ? level16.ratio.throughput >= TARGETS.throughputRatioAt16 : null,
+    },
+    addedP50MsAt1: {
+      target: `< ${TARGETS.addedP50Ms}`,
+      actual: level1?.added.p50 ?? null,
+      met: level1 ? level1.added.p50 < TARGETS.addedP50Ms : null,
+    },
+    hangingToolsListUnaffected: {
+      target: `tools/list with a hanging connection: no errors and p99 <= 2 × warm p99 + 5 ms (its connect timeout is ${HANGING_CONNECT_TIMEOUT_MS} ms)`,
+      actual: { p50: hangList.stats.p50, p99: hangList.stats.p99, warmP50: warmList.stats.p50, warmP99: warmList.stats.p99 },
+      met: hangList.stats.errors === 0 && hangList.stats.p99 <= 2 * warmList.stats.p99 + 5,
+    },
+  };
+  machine.loadAverageAtEnd = os.loadavg().map((v) => round(v, 2));
+
+  let profiles = null;
+  if (profileDir) {
+    // start-up (module loading, migrations, Nest bootstrap) is left out: the summary covers the time the bench drove it
+    profiles = readdirSync(profileDir)
+      .filter((file) => file.endsWith('.cpuprofile'))
+      .map((file) => ({
+        file: join('bench', 'results', 'profiles', file),
+        ...summarizeProfile(join(profileDir, file), { top: 15, skipMs: Math.round(gateway.startupMs) }),
+      }));
+  }
+
+  const results = {
+    timestamp: startedAt.toISOString(),
+    durationSeconds: round((Date.now() - startedAt.getTime()) / 1000, 1),
+    machine,
+    settings: {
+      downstream: DOWNSTREAM,
+      tool: { direct: 'echo', gatehouse: toolName },
+      concurrencyLevels: LEVELS,
+      sessionsPerLevel: 'one MCP session per worker (sessions = concurrency), same on both sides',
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+      warmupMs: WARMUP_MS,
+      listMs: LIST_MS,
+      gatewayConnectionsPerOrganization: CONNECTIONS,
+      gatewayMaxConcurrency: GATEWAY_MAX_CONCURRENCY,
+      hangingConnectTimeoutMs: HANGING_CONNECT_TIMEOUT_MS,
+      gatewayEnvironment: { NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+      units: { latency: 'ms', throughput: 'calls/s', cpu: 'µs of CPU per completed operation; CoreShare = share of one core' },
+    },
+    gatewayStartupMs: round(gateway.startupMs, 0),
+    toolsCall: callLevels,
+    toolsList: { rows: listRows, hanging },
+    targets,
+    ...(profiles ? { gatewayCpuProfiles: profiles } : {}),
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+  const verdict = (met) => (met === null ? 'not measured' : met ? 'met' : 'MISSED');
+  console.log('');
+  console.log(`Gatehouse bench · ${startedAt.toISOString()} · ${machine.cpus} CPUs (${machine.cpuModel}) · Node ${machine.node}`);
+  console.log(`downstream: ${DOWNSTREAM} over streamable HTTP, tool echo; one MCP session per worker; ${ROUNDS}×${ROUND_MS / 1000}s per side per level`);
+  console.log(`load average ${machine.loadAverageAtStart.join(' ')} → ${machine.loadAverageAtEnd.join(' ')} (other work on this machine skews the numbers)\n`);
+  console.log('tools/call: direct vs through Gatehouse');
+  console.log(callsTable(callLevels));
+  console.log('\nCPU per call (client, gateway, downstream and PostgreSQL all share the same cores)');
+  console.log(cpuTable(callLevels));
+  console.log('\ntools/list (sequential, one session per server; client and gateway CPU per tools/list)');
+  console.log(listTable(listRows));
+  console.log(
+    `  hanging connection: ${hanging.stateBefore} → ${hanging.stateAfter}; its TCP server accepted ${hanging.tcpConnectionsAccepted} connections and never answered.`,
+  );
+  console.log(
+    `  ${toolName} (c=1) in the organization with the hanging connection: p50 ${fmt(callBesideHanging.stats.p50)} ms, ` +
+      `p99 ${fmt(callBesideHanging.stats.p99)} ms, errors ${callBesideHanging.stats.errors}`,
+  );
+  console.log('\nTargets (reported, not asserted)');
+  console.log(`  throughput at c=16 ≥ 70% of direct: ${pct(targets.throughputRatioAt16.actual)} — ${verdict(targets.throughputRatioAt16.met)}`);
+  console.log(`  added p50 latency (c=1) < 2 ms: ${fmt(targets.addedP50MsAt1.actual)} ms — ${verdict(targets.addedP50MsAt1.met)}`);
+  console.log(
+    `  tools/list unaffected by a hanging connection (p99 ≤ 2× warm + 5 ms): p50/p99 ${fmt(hangList.stats.p50)}/${fmt(hangList.stats.p99)} ms ` +
+      `vs ${fmt(warmList.stats.p50)}/${fmt(warmList.stats.p99)} ms warm — ${verdict(targets.hangingToolsListUnaffected.met)}`,
+  );
+  if (profiles) {
+    for (const profile of profiles) {
+      console.log(`\ngateway CPU profile ${profile.file} (after start-up): busy ${profile.busyMs} ms of ${profile.windowMs} ms, by owner`);
+      for (const row of profile.byOwner.slice(0, 12)) console.log(`  ${String(row.ms).padStart(6)} ms ${String(row.pctOfBusy).padStart(5)}%  ${row.name}`);
+    }
+  }
+  console.log(`\nwrote ${join('bench', 'results', 'latest.json')} [${elapsed()}]`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  exitCode = 1;
+  console.error(`[bench] failed: ${error.stack ?? error}`);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
