@@ -57,6 +57,8 @@ export class DownstreamClient {
   private readonly limit: Limit;
   private client: Client | null = null;
   private connecting: Promise<Client> | null = null;
+  // The client still in initialize: close() must be able to abort it rather than wait out connectTimeoutMs.
+  private opening: Client | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closed = false;
@@ -151,8 +153,8 @@ export class DownstreamClient {
     const client = this.client;
     this.client = null;
     this.setState('closed', null);
-    await client?.close().catch(() => undefined);
-    // A connect in flight closes its own transport once it sees `closed`.
+    await Promise.all([client?.close(), this.opening?.close()].map((closing) => closing?.catch(() => undefined)));
+    // The aborted connect settles at once and reaps its transport (and child process) on its error path.
     await pending?.catch(() => undefined);
   }
 
@@ -172,6 +174,7 @@ export class DownstreamClient {
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.events.onToolsChanged?.());
     this.captureStderr(transport);
+    this.opening = client;
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs });
     } catch (error) {
@@ -182,6 +185,8 @@ export class DownstreamClient {
           : describeError(error);
       this.onFailure(reason);
       throw downstreamUnavailable(this.options.name, reason);
+    } finally {
+      this.opening = null;
     }
     if (this.closed) {
       await client.close().catch(() => undefined);

@@ -64,7 +64,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
   /** Brings this process in line with the database for one connection; safe to call repeatedly. */
   reload(connectionId: string): Promise<void> {
     return this.enqueue(connectionId, async () => {
-      this.apply(connectionId, await this.connections.findByIdForRuntime(connectionId));
+      await this.apply(connectionId, await this.connections.findByIdForRuntime(connectionId));
     });
   }
 
