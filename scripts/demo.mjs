@@ -139,7 +139,7 @@ function portFree(port, host) {
 async function preflight() {
   if (!existsSync(GATEWAY_ENTRY)) await fail('the gateway is not built: run "npm run demo" (or "npm run build" first)');
   if (!existsSync(EVERYTHING_ENTRY)) {
-    await fail('@modelcontextprotocol/server-everything is not installed: run "npm ci" (it is a dev dependency)');
+    await fail('@modelcontextprotocol/server-everything is not installed: run "npm install" (it is a dev dependency)');
   }
   if (settings.demoKey.length < 16) await fail('GATEHOUSE_DEMO_KEY must hold at least 16 characters');
   if (!/^postgres(ql)?:\/\//.test(settings.databaseUrl) || !URL.canParse(settings.databaseUrl)) {
