@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { deliverInArrivalOrder } from '@gatehouse/connections';
 
 /** An MCP client as ChatGPT or Claude would use it: streamable HTTP with a bearer token. */
 export async function connectClient(mcpUrl: string, token: string, name = 'test-client'): Promise<Client> {
@@ -9,6 +10,8 @@ export async function connectClient(mcpUrl: string, token: string, name = 'test-
     requestInit: { headers: { Authorization: `Bearer ${token}` } },
   });
   await client.connect(transport);
+  // The SDK client can drop the last progress notification before a result (see deliverInArrivalOrder).
+  deliverInArrivalOrder(transport);
   return client;
 }
 

@@ -11,3 +11,4 @@ export * from './runtime/connection-events';
 export * from './runtime/connection-registry';
 export * from './runtime/connection-runtime';
 export * from './jobs/jobs.module';
+export * from './downstream/ordered-delivery';

@@ -19,6 +19,7 @@ import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
 import { GatehouseError } from '@gatehouse/config';
 import { describeError, downstreamTimeout, downstreamUnavailable } from './downstream.errors';
+import { deliverInArrivalOrder } from './ordered-delivery';
 import { createTransport, DownstreamTarget } from './transport-factory';
 
 export type DownstreamState = 'connecting' | 'connected' | 'down' | 'closed';
@@ -192,6 +193,7 @@ export class DownstreamClient {
       await client.close().catch(() => undefined);
       throw downstreamUnavailable(this.options.name, 'connection closed');
     }
+    deliverInArrivalOrder(transport);
     client.onclose = () => this.onTransportClosed(client);
     this.client = client;
     this.failures = 0;
