@@ -97,11 +97,13 @@ export class ConnectionRepository {
     return row ? this.toRecord(row) : null;
   }
 
+  // Raw SQL on purpose: runtime status is not a change to the connection, so updated_at (Prisma's
+  // @updatedAt on any update) must not move.
   async recordStatus(id: string, status: ConnectionStatusName, message: string | null): Promise<void> {
-    await this.prisma.connection.updateMany({
-      where: { id },
-      data: { status, statusMessage: message, statusChangedAt: new Date() },
-    });
+    await this.prisma.$executeRaw`
+      UPDATE connections
+      SET status = ${status}::"ConnectionStatus", status_message = ${message}, status_changed_at = now()
+      WHERE id = ${id}::uuid`;
   }
 
   /** The spec a record was made from, for comparisons (config apply) and updates. */
