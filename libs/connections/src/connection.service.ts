@@ -87,7 +87,7 @@ export class ConnectionService {
   async refresh(organizationId: string, id: string): Promise<ConnectionHealth> {
     const record = await this.require(organizationId, id);
     await this.registry.runtime(id)?.refresh();
-    await this.events.publish({ type: 'refresh-all' });
+    await this.events.publish({ type: 'refresh', connectionId: id });
     return toConnectionHealth(record, this.registry.runtime(id));
   }
 

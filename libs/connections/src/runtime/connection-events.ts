@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ClusterBus } from '@gatehouse/db';
 
-export type ConnectionEvent = { type: 'changed'; connectionId: string } | { type: 'refresh-all' };
+export type ConnectionEvent =
+  | { type: 'changed'; connectionId: string }
+  | { type: 'refresh'; connectionId: string }
+  | { type: 'refresh-all' };
 
 const CHANNEL = 'connections';
 

@@ -47,8 +47,14 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     if (this.started) return;
     this.started = true;
     await this.events.subscribe((event) => {
-      if (event.type === 'refresh-all') this.refreshAll();
-      else void this.reload(event.connectionId);
+      switch (event.type) {
+        case 'changed':
+          return void this.reload(event.connectionId);
+        case 'refresh':
+          return void this.runtimes.get(event.connectionId)?.refresh();
+        case 'refresh-all':
+          return this.refreshAll();
+      }
     });
     const records = await this.connections.listAllForRuntime();
     await Promise.all(records.map((record) => this.enqueue(record.id, () => this.apply(record.id, record))));
