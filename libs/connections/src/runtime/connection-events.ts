@@ -18,7 +18,7 @@ export class ConnectionEvents {
     return this.bus.publish(CHANNEL, event);
   }
 
-  subscribe(handler: (event: ConnectionEvent) => void): Promise<void> {
-    return this.bus.subscribe(CHANNEL, (payload) => handler(payload as ConnectionEvent));
+  subscribe(handler: (event: ConnectionEvent, fromSelf: boolean) => void): Promise<void> {
+    return this.bus.subscribe(CHANNEL, (payload, fromSelf) => handler(payload as ConnectionEvent, fromSelf));
   }
 }

@@ -46,12 +46,14 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.events.subscribe((event) => {
+    // This process applies its own changes and refreshes before publishing them; only the scheduled
+    // refresh-all (which an in-process worker may publish) concerns the publisher too.
+    await this.events.subscribe((event, fromSelf) => {
       switch (event.type) {
         case 'changed':
-          return void this.reload(event.connectionId);
+          return fromSelf ? undefined : void this.reload(event.connectionId);
         case 'refresh':
-          return void this.runtimes.get(event.connectionId)?.refresh();
+          return fromSelf ? undefined : void this.runtimes.get(event.connectionId)?.refresh();
         case 'refresh-all':
           return this.refreshAll();
       }

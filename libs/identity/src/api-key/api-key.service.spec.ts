@@ -32,13 +32,13 @@ class FakeRepository {
 
 class RecordingBus {
   readonly published: unknown[] = [];
-  handler: ((payload: unknown) => void) | null = null;
+  handler: ((payload: unknown, fromSelf: boolean) => void) | null = null;
 
   async publish(_channel: string, payload: unknown) {
     this.published.push(payload);
   }
 
-  async subscribe(_channel: string, handler: (payload: unknown) => void) {
+  async subscribe(_channel: string, handler: (payload: unknown, fromSelf: boolean) => void) {
     this.handler = handler;
   }
 }
@@ -101,7 +101,7 @@ describe('ApiKeyService', () => {
     await service.authenticate(secret);
     repository.keys.get(key.id)!.revokedAt = new Date(); // revoked elsewhere: the database says so, the cache not yet
     expect(await service.authenticate(secret)).not.toBeNull();
-    bus.handler!({ type: 'revoked', id: key.id });
+    bus.handler!({ type: "revoked", id: key.id }, false);
     expect(await service.authenticate(secret)).toBeNull();
   });
 

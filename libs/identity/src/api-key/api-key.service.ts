@@ -49,7 +49,8 @@ export class ApiKeyService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.bus.subscribe(CHANNEL, (event) => this.evict(event as ApiKeyEvent));
+    // revoke() and invalidateAll() evict here before publishing; only other replicas' events matter.
+    await this.bus.subscribe(CHANNEL, (event, fromSelf) => fromSelf || this.evict(event as ApiKeyEvent));
   }
 
   async authenticate(secret: string): Promise<Principal | null> {
