@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { query } from '../support/database';
+import { ApiReply, apiRequest } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { FIXTURE_SERVER, fixtureStdioYaml, RunningServer, startFixtureHttp } from '../support/servers';
 import { waitFor } from '../support/wait';
 
-// Jest reads testTimeout only from the global config, not from a project's; set it for this file.
+// Longer than the root 60 s: this suite waits on spawned processes and reconnects on a small, shared machine.
 jest.setTimeout(120_000);
 
 const ADMIN = 'ghk_test_admin_api_admin_key_0001';
@@ -47,12 +48,7 @@ interface ApiKeyView {
   secret?: string;
 }
 
-interface Reply<T> {
-  status: number;
-  contentType: string;
-  headers: Headers;
-  body: T;
-}
+type Reply<T> = ApiReply<T>;
 
 const fixtureSpec = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -68,20 +64,9 @@ describe('the admin REST API', () => {
   let client: Client | undefined;
   let managedId: string;
 
-  async function call<T>(method: string, path: string, options: { token?: string | null; body?: unknown } = {}): Promise<Reply<T>> {
-    const token = options.token === undefined ? ADMIN : options.token;
-    const response = await fetch(`${gateway.baseUrl}${path}`, {
-      method,
-      headers: {
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    const text = await response.text();
-    const contentType = response.headers.get('content-type') ?? '';
-    return { status: response.status, contentType, headers: response.headers, body: (/json/.test(contentType) && text ? JSON.parse(text) : text) as T };
-  }
+  const call = <T>(method: string, path: string, options: { token?: string | null; body?: unknown } = {}): Promise<Reply<T>> =>
+    apiRequest<T>(gateway.baseUrl, options.token === undefined ? ADMIN : options.token, method, path, options.body);
+
 
   const expectProblem = (reply: Reply<unknown>, status: number) => {
     expect({ status: reply.status, contentType: reply.contentType }).toEqual({

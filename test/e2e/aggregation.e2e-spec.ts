@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { connectionHealth } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import {
@@ -117,10 +118,7 @@ organizations:
   });
 
   it('bounds concurrency per connection: calls beyond maxConcurrency wait their turn', async () => {
-    const health = async () => {
-      const response = await fetch(`${gateway.baseUrl}/api/v1/connections/health`, { headers: { Authorization: `Bearer ${KEY}` } });
-      return ((await response.json()) as { name: string; inFlight: number; queued: number }[]).find((c) => c.name === 'serial')!;
-    };
+    const health = () => connectionHealth<{ name: string; inFlight: number; queued: number }>(gateway.baseUrl, KEY, 'serial');
     const calls = [1, 2, 3].map(() => client.callTool({ name: 'serial_slow', arguments: { ms: 1_500 } }));
     await waitFor('one call running and two queued', async () => {
       const { inFlight, queued } = await health();

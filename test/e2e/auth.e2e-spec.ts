@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { apiRequest } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { FIXTURE_SERVER, fixtureStdioYaml } from '../support/servers';
@@ -30,17 +31,7 @@ function sessionIdOf(client: Client): string {
   return sessionId;
 }
 
-async function api<T>(gateway: TestGateway, token: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${gateway.baseUrl}${path}`, {
-    ...init,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers },
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-// Jest reads testTimeout only from the global config, not from a project's, so the e2e project's 60 s
-// never applies; set it here. Generous: two cores, other suites running at the same time.
+// Longer than the root 60 s: this suite waits on spawned processes and reconnects on a small, shared machine.
 jest.setTimeout(120_000);
 
 const names = async (client: Client) => (await listAllTools(client)).map((tool) => tool.name);
@@ -105,10 +96,7 @@ organizations:
   });
 
   it('refuses a key revoked through the API on the very next request, including on a session it opened before', async () => {
-    const created = await api<{ id: string; secret: string }>(gateway, ACME_ADMIN, '/api/v1/api-keys', {
-      method: 'POST',
-      body: JSON.stringify({ name: 'soon-revoked', role: 'member' }),
-    });
+    const created = await apiRequest<{ id: string; secret: string }>(gateway.baseUrl, ACME_ADMIN, 'POST', '/api/v1/api-keys', { name: 'soon-revoked', role: 'member' });
     expect(created.status).toBe(201);
     const client = await open(created.body.secret);
     expect(await names(client)).toContain('fixture_echo');
@@ -117,7 +105,7 @@ organizations:
     expect(beforeRevocation.status).toBe(200);
     await beforeRevocation.text();
 
-    const revoked = await api<{ revokedAt: string | null }>(gateway, ACME_ADMIN, `/api/v1/api-keys/${created.body.id}`, { method: 'DELETE' });
+    const revoked = await apiRequest<{ revokedAt: string | null }>(gateway.baseUrl, ACME_ADMIN, 'DELETE', `/api/v1/api-keys/${created.body.id}`);
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedAt).toEqual(expect.any(String));
 
@@ -189,14 +177,14 @@ organizations:
   });
 
   it("answers 404 to another organization's key for the first's connections and keys on the admin API", async () => {
-    const acmeConnections = await api<{ id: string; name: string }[]>(gateway, ACME_ADMIN, '/api/v1/connections');
+    const acmeConnections = await apiRequest<{ id: string; name: string }[]>(gateway.baseUrl, ACME_ADMIN, 'GET', '/api/v1/connections');
     const fixture = acmeConnections.body.find((connection) => connection.name === 'fixture')!;
-    const acmeKeys = await api<{ id: string; name: string }[]>(gateway, ACME_ADMIN, '/api/v1/api-keys');
+    const acmeKeys = await apiRequest<{ id: string; name: string }[]>(gateway.baseUrl, ACME_ADMIN, 'GET', '/api/v1/api-keys');
     const reader = acmeKeys.body.find((key) => key.name === 'reader')!;
 
-    const globexConnections = await api<{ name: string }[]>(gateway, GLOBEX_ADMIN, '/api/v1/connections');
+    const globexConnections = await apiRequest<{ name: string }[]>(gateway.baseUrl, GLOBEX_ADMIN, 'GET', '/api/v1/connections');
     expect(globexConnections.body.map((connection) => connection.name)).toEqual(['notes']);
-    const globexKeys = await api<{ name: string }[]>(gateway, GLOBEX_ADMIN, '/api/v1/api-keys');
+    const globexKeys = await apiRequest<{ name: string }[]>(gateway.baseUrl, GLOBEX_ADMIN, 'GET', '/api/v1/api-keys');
     expect(globexKeys.body.map((key) => key.name)).toEqual(['admin']);
     for (const [method, path] of [
       ['GET', `/api/v1/connections/${fixture.id}`],
@@ -205,7 +193,7 @@ organizations:
       ['DELETE', `/api/v1/connections/${fixture.id}`],
       ['DELETE', `/api/v1/api-keys/${reader.id}`],
     ] as const) {
-      expect({ method, path, status: (await api(gateway, GLOBEX_ADMIN, path, { method })).status }).toEqual({ method, path, status: 404 });
+      expect({ method, path, status: (await apiRequest(gateway.baseUrl, GLOBEX_ADMIN, method, path)).status }).toEqual({ method, path, status: 404 });
     }
     const reader2 = await open(ACME_READER);
     expect(await names(reader2)).toContain('fixture_echo');
@@ -230,7 +218,7 @@ organizations:
     });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/^Permission denied/);
-    const connections = await api<{ name: string }[]>(gateway, ACME_ADMIN, '/api/v1/connections');
+    const connections = await apiRequest<{ name: string }[]>(gateway.baseUrl, ACME_ADMIN, 'GET', '/api/v1/connections');
     expect(connections.body.map((connection) => connection.name)).not.toContain('from-member');
   });
 

@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { query } from '../support/database';
+import { apiRequest, connectionHealth } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { fixtureStdioYaml, RunningServer, startFixtureHttp } from '../support/servers';
@@ -24,15 +25,10 @@ interface Health {
 }
 
 async function healthOf(gateway: TestGateway, key: string, connection: string): Promise<Health> {
-  const response = await fetch(`${gateway.baseUrl}/api/v1/connections/health`, { headers: { Authorization: `Bearer ${key}` } });
-  expect(response.status).toBe(200);
-  const found = ((await response.json()) as Health[]).find((health) => health.name === connection);
-  if (!found) throw new Error(`no connection named ${connection}`);
-  const single = await fetch(`${gateway.baseUrl}/api/v1/connections/${found.id}/health`, {
-    headers: { Authorization: `Bearer ${key}` },
-  });
+  const { id } = await connectionHealth<Health & { id: string }>(gateway.baseUrl, key, connection);
+  const single = await apiRequest<Health>(gateway.baseUrl, key, 'GET', `/api/v1/connections/${id}/health`);
   expect(single.status).toBe(200);
-  return (await single.json()) as Health;
+  return single.body;
 }
 
 const namesOf = (tools: Tool[]) => tools.map((tool) => tool.name);

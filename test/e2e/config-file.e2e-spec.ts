@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ConfigFileError } from '@gatehouse/config';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
+import { apiRequest } from '../support/admin-api';
 import { gatewayEnvironment, spawnGateway, startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { FIXTURE_SERVER, fixtureStdioYaml, RunningServer, startFixtureHttp } from '../support/servers';
 import { waitFor } from '../support/wait';
 
-// Jest reads testTimeout only from the global config, not from a project's; set it for this file.
+// Longer than the root 60 s: this suite waits on spawned processes and reconnects on a small, shared machine.
 jest.setTimeout(180_000);
 
 const ACME_ADMIN = 'ghk_test_config_acme_admin_key_0001';
@@ -48,15 +49,8 @@ async function waitConnected(gateway: TestGateway, names: string[]): Promise<voi
   }, 30_000);
 }
 
-async function api<T>(gateway: TestGateway, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${gateway.baseUrl}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
+const api = <T>(gateway: TestGateway, token: string, method: string, path: string, body?: unknown) =>
+  apiRequest<T>(gateway.baseUrl, token, method, path, body);
 
 describe('the declarative config file', () => {
   const gateways: TestGateway[] = [];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { apiRequest } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { FIXTURE_SERVER, fixtureStdioYaml, RunningServer, startFixtureHttp } from '../support/servers';
@@ -46,7 +47,7 @@ async function startHungServer(): Promise<{ url: string; sockets: Set<Socket>; s
   return { url: `http://127.0.0.1:${address.port}/mcp`, sockets, server };
 }
 
-// The project's testTimeout is not applied per project by jest; the machine is small and shared, so be generous.
+// Longer than the root 60 s: this suite waits on spawned processes and reconnects on a small, shared machine.
 jest.setTimeout(180_000);
 
 describe('failures: each gets a clear error and the gateway keeps serving', () => {
@@ -72,9 +73,9 @@ describe('failures: each gets a clear error and the gateway keeps serving', () =
     });
 
   const health = async (): Promise<HealthRow[]> => {
-    const response = await fetch(`${gateway.baseUrl}/api/v1/connections/health`, { headers: { Authorization: `Bearer ${KEY}` } });
-    expect(response.status).toBe(200);
-    return (await response.json()) as HealthRow[];
+    const { status, body } = await apiRequest<HealthRow[]>(gateway.baseUrl, KEY, 'GET', '/api/v1/connections/health');
+    expect(status).toBe(200);
+    return body;
   };
   const healthOf = async (name: string) => (await health()).find((row) => row.name === name);
 

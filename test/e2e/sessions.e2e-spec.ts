@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { connectionHealth } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { childProcesses, FIXTURE_SERVER, freePort } from '../support/servers';
@@ -83,12 +84,8 @@ describe('sessions, downstream and upstream', () => {
     return sessionId!;
   }
 
-  async function health(connection: string): Promise<Health> {
-    const response = await fetch(`${gateway.baseUrl}/api/v1/connections/health`, { headers: { Authorization: `Bearer ${ACME_KEY}` } });
-    const found = ((await response.json()) as Health[]).find((item) => item.name === connection);
-    if (!found) throw new Error(`no connection named ${connection}`);
-    return found;
-  }
+  const health = (connection: string) => connectionHealth<Health>(gateway.baseUrl, ACME_KEY, connection);
+
 
   beforeAll(async () => {
     port = await freePort();

@@ -5,7 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createTestDatabase, redisPrefix } from '../support/database';
 import { gatewayEnvironment, spawnGateway, SpawnedGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { fixtureStdioYaml, freePort } from '../support/servers';
+import { fixtureStdioYaml, freePort, processExited } from '../support/servers';
 import { waitFor } from '../support/wait';
 
 // The built gateway starts as its own process on 2 shared cores: allow minutes, not jest's 5 s default.
@@ -16,17 +16,6 @@ interface Health {
   name: string;
   status: string;
   pid: number | null;
-}
-
-// Gone, or a zombie: a container's init may never reap an orphan, but a zombie runs nothing.
-function processGone(pid: number): boolean {
-  if (!existsSync(`/proc/${pid}`)) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }
 
 describe('graceful shutdown of the built gateway', () => {
@@ -86,7 +75,7 @@ organizations:
       gateway.child.kill('SIGKILL');
       await gateway.exited;
     }
-    if (childPid && !processGone(childPid)) process.kill(childPid, 'SIGKILL');
+    if (childPid && !processExited(childPid)) process.kill(childPid, 'SIGKILL');
   }, SLOW);
 
   it('on SIGTERM finishes the call in flight, reports not ready, reaps its stdio child and exits 0', async () => {
@@ -95,7 +84,7 @@ organizations:
     expect(fixture.status).toBe('connected');
     childPid = fixture.pid;
     expect(childPid).toEqual(expect.any(Number));
-    expect(processGone(childPid!)).toBe(false);
+    expect(processExited(childPid!)).toBe(false);
 
     let callSettled = false;
     // A bounded wait: a result dropped during shutdown must fail this test, not hang it.
@@ -120,7 +109,7 @@ organizations:
     expect(callSettled).toBe(false);
 
     expect(await gateway!.exited).toBe(0);
-    await waitFor(`stdio child ${childPid} to be gone`, () => processGone(childPid!));
+    await waitFor(`stdio child ${childPid} to be gone`, () => processExited(childPid!));
 
     const outcome = await call;
     expect(outcome).toEqual({ result: expect.anything() });

@@ -3,7 +3,7 @@ import { gatewayEnvironment, spawnGateway, SpawnedGateway } from '../support/gat
 import { freePort } from '../support/servers';
 import { waitFor } from '../support/wait';
 
-// Jest reads testTimeout only from the global config, not from a project's; set it for this file.
+// Longer than the root 60 s: this suite waits on spawned processes and reconnects on a small, shared machine.
 jest.setTimeout(120_000);
 
 function lines(output: string): string[] {

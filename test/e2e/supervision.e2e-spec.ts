@@ -1,7 +1,8 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { apiRequest, connectionHealth } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { childProcesses, EVERYTHING, FIXTURE_SERVER, fixtureStdioYaml } from '../support/servers';
+import { childProcesses, EVERYTHING, FIXTURE_SERVER, fixtureStdioYaml, processExited } from '../support/servers';
 import { waitFor } from '../support/wait';
 
 const KEY = 'ghk_test_supervision_admin_key_0001';
@@ -28,47 +29,19 @@ function fixtureSpec(name: string, tag: string, extra: Record<string, unknown> =
   return { name, transport: 'stdio', command: process.execPath, args: [FIXTURE_SERVER, 'stdio', tag], ...extra };
 }
 
-async function healthIn(gateway: TestGateway, name: string): Promise<Health & { inFlight: number }> {
-  const response = await fetch(`${gateway.baseUrl}/api/v1/connections/health`, { headers: { Authorization: `Bearer ${SHUTDOWN_KEY}` } });
-  const rows = (await response.json()) as (Health & { inFlight: number })[];
-  const found = rows.find((row) => row.name === name);
-  if (!found) throw new Error(`no connection named ${name}`);
-  return found;
-}
-
-// process.kill(pid, 0) also succeeds for a process that has exited but is not reaped yet: wait, don't assert at once.
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// The project's testTimeout is not applied per project by jest; the machine is small and shared, so be generous.
+// Longer than the root 60 s: this suite waits on spawned processes and reconnects on a small, shared machine.
 jest.setTimeout(180_000);
 
 describe('supervision of stdio child processes', () => {
   let gateway: TestGateway;
   let client: Client;
 
-  async function api<T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${gateway.baseUrl}/api/v1/connections${path}`, {
-      ...init,
-      headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json', ...init.headers },
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-  }
+  const api = <T>(method: string, path: string, body?: unknown) =>
+    apiRequest<T>(gateway.baseUrl, KEY, method, `/api/v1/connections${path}`, body);
 
-  async function healthByName(name: string): Promise<Health> {
-    const { status, body } = await api<Health[]>('/health');
-    expect(status).toBe(200);
-    const found = body.find((row) => row.name === name);
-    if (!found) throw new Error(`no connection named ${name}`);
-    return found;
-  }
+
+  const healthByName = (name: string) => connectionHealth<Health>(gateway.baseUrl, KEY, name);
+
 
   async function echo(name: string, text: string): Promise<string> {
     const result = await client.callTool({ name: `${name}_echo`, arguments: { text } });
@@ -106,23 +79,23 @@ organizations:
     expect(before.status).toBe('connected');
     expect(before.pid).toEqual(expect.any(Number));
     expect(childProcesses(FIXTURE_SERVER)).toContain(before.pid);
-    const byId = await api<Health>(`/${before.id}/health`);
+    const byId = await api<Health>('GET', `/${before.id}/health`);
     expect(byId.body).toMatchObject({ name: 'victim', pid: before.pid, restarts: before.restarts });
 
     process.kill(before.pid!, 'SIGKILL');
-    await waitFor('the killed process to be gone', () => !alive(before.pid!));
+    await waitFor('the killed process to be gone', () => processExited(before.pid!));
 
     const after = await waitFor(
       'the connection to come back with a new process',
       async () => {
-        const { body } = await api<Health>(`/${before.id}/health`);
+        const { body } = await api<Health>('GET', `/${before.id}/health`);
         return body.status === 'connected' && body.pid !== null && body.pid !== before.pid ? body : null;
       },
       30_000,
       100,
     );
     expect(after.restarts).toBeGreaterThan(before.restarts);
-    expect(alive(after.pid!)).toBe(true);
+    expect(processExited(after.pid!)).toBe(false);
     expect(childProcesses(FIXTURE_SERVER)).toEqual([after.pid]);
     expect(await waitFor('the restarted server to answer', () => echo('victim', 'alive again'), 30_000, 200)).toBe(
       'echo: alive again',
@@ -136,7 +109,7 @@ organizations:
       const names = [0, 1, 2].map((index) => `cycle${cycle}-conn${index}`);
       const created: ConnectionView[] = [];
       for (const name of names) {
-        const { status, body } = await api<ConnectionView>('', { method: 'POST', body: JSON.stringify(fixtureSpec(name, tag)) });
+        const { status, body } = await api<ConnectionView>('POST', '', fixtureSpec(name, tag));
         expect(status).toBe(201);
         created.push(body);
       }
@@ -152,7 +125,7 @@ organizations:
         expect(childProcesses(FIXTURE_SERVER)).toHaveLength(baseline + 3);
       }
       for (const connection of created) {
-        const { status } = await api<undefined>(`/${connection.id}`, { method: 'DELETE' });
+        const { status } = await api<undefined>('DELETE', `/${connection.id}`);
         expect(status).toBe(204);
       }
       await waitFor(`the ${tag} child processes to exit`, () => childProcesses(tag).length === 0, 30_000);
@@ -172,34 +145,28 @@ organizations:
 
   it('stops the child when a connection is disabled (PUT enabled: false) and starts it again when re-enabled', async () => {
     const tag = 'toggled-tag';
-    const created = await api<ConnectionView>('', { method: 'POST', body: JSON.stringify(fixtureSpec('toggled', tag)) });
+    const created = await api<ConnectionView>('POST', '', fixtureSpec('toggled', tag));
     expect(created.status).toBe(201);
     await waitFor('the toggled connection to answer', () => echo('toggled', 'on'), 30_000, 200);
     const [first] = childProcesses(tag);
     expect(first).toEqual(expect.any(Number));
-    expect((await api<Health>(`/${created.body.id}/health`)).body.pid).toBe(first);
+    expect((await api<Health>('GET', `/${created.body.id}/health`)).body.pid).toBe(first);
 
-    const disabled = await api<ConnectionView>(`/${created.body.id}`, {
-      method: 'PUT',
-      body: JSON.stringify(fixtureSpec('toggled', tag, { enabled: false })),
-    });
+    const disabled = await api<ConnectionView>('PUT', `/${created.body.id}`, fixtureSpec('toggled', tag, { enabled: false }));
     expect(disabled.status).toBe(200);
     expect(disabled.body.enabled).toBe(false);
     await waitFor('the disabled connection to stop its child', () => childProcesses(tag).length === 0, 30_000);
-    await waitFor('the disabled connection\'s process to be gone', () => !alive(first!), 30_000);
-    const health = (await api<Health>(`/${created.body.id}/health`)).body;
+    await waitFor('the disabled connection\'s process to be gone', () => processExited(first!), 30_000);
+    const health = (await api<Health>('GET', `/${created.body.id}/health`)).body;
     expect(health).toMatchObject({ enabled: false, status: 'disabled', pid: null });
     expect((await listAllTools(client)).map((tool) => tool.name)).not.toContain('toggled_echo');
 
-    const enabled = await api<ConnectionView>(`/${created.body.id}`, {
-      method: 'PUT',
-      body: JSON.stringify(fixtureSpec('toggled', tag, { enabled: true })),
-    });
+    const enabled = await api<ConnectionView>('PUT', `/${created.body.id}`, fixtureSpec('toggled', tag, { enabled: true }));
     expect(enabled.status).toBe(200);
     await waitFor('the re-enabled connection to answer', () => echo('toggled', 'on again'), 30_000, 200);
     expect(childProcesses(tag)).toHaveLength(1);
 
-    expect((await api<undefined>(`/${created.body.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await api<undefined>('DELETE', `/${created.body.id}`)).status).toBe(204);
     await waitFor('the deleted connection to stop its child', () => childProcesses(tag).length === 0, 30_000);
   });
 
@@ -209,22 +176,22 @@ organizations:
     for (const [index, how] of (['delete', 'disable'] as const).entries()) {
       const tag = `answered-${how}`;
       const spec = fixtureSpec(`answered-${index}`, tag);
-      const created = await api<ConnectionView>('', { method: 'POST', body: JSON.stringify(spec) });
+      const created = await api<ConnectionView>('POST', '', spec);
       expect(created.status).toBe(201);
       await waitFor(`the ${tag} connection to answer`, () => echo(spec.name, 'up'), 30_000, 200);
       expect(childProcesses(tag)).toHaveLength(1);
       // A call in flight keeps the fixture alive after its stdin closes, so closing takes a moment (the SDK
       // escalates to SIGTERM): the API must still not answer before the process is gone.
       const inFlight = client.callTool({ name: `${spec.name}_slow`, arguments: { ms: 60_000 } });
-      await waitFor('the slow call to be in flight', async () => (await api<Health & { inFlight: number }>(`/${created.body.id}/health`)).body.inFlight === 1);
+      await waitFor('the slow call to be in flight', async () => (await api<Health & { inFlight: number }>('GET', `/${created.body.id}/health`)).body.inFlight === 1);
 
       const answered =
         how === 'delete'
-          ? await api<undefined>(`/${created.body.id}`, { method: 'DELETE' })
-          : await api<ConnectionView>(`/${created.body.id}`, { method: 'PUT', body: JSON.stringify({ ...spec, enabled: false }) });
+          ? await api<undefined>('DELETE', `/${created.body.id}`)
+          : await api<ConnectionView>('PUT', `/${created.body.id}`, { ...spec, enabled: false });
       const leftBehind = childProcesses(tag);
       expect(answered.status).toBe(how === 'delete' ? 204 : 200);
-      if (how === 'disable') await api<undefined>(`/${created.body.id}`, { method: 'DELETE' });
+      if (how === 'disable') await api<undefined>('DELETE', `/${created.body.id}`);
       await waitFor(`the ${tag} child to exit in the end`, () => childProcesses(tag).length === 0, 30_000);
       const interrupted = await inFlight;
       expect(interrupted.isError).toBe(true);
@@ -235,25 +202,22 @@ organizations:
 
   it('deleting a connection whose server never answers initialize stops its child without waiting out the connect timeout', async () => {
     const tag = 'mute-tag';
-    const created = await api<ConnectionView>('', {
-      method: 'POST',
-      body: JSON.stringify({ ...fixtureSpec('mute', tag), args: [FIXTURE_SERVER, 'silent', tag], connectTimeoutMs: 60_000 }),
-    });
+    const created = await api<ConnectionView>('POST', '', { ...fixtureSpec('mute', tag), args: [FIXTURE_SERVER, 'silent', tag], connectTimeoutMs: 60_000 });
     expect(created.status).toBe(201);
     const [pid] = await waitFor('the silent server to be started', () => {
       const pids = childProcesses(tag);
       return pids.length === 1 ? pids : null;
     });
-    expect((await api<Health>(`/${created.body.id}/health`)).body.status).toBe('connecting');
+    expect((await api<Health>('GET', `/${created.body.id}/health`)).body.status).toBe('connecting');
 
-    const deleting = api<undefined>(`/${created.body.id}`, { method: 'DELETE' });
+    const deleting = api<undefined>('DELETE', `/${created.body.id}`);
     try {
       // Far less than the 60 s connect timeout: deleting must not wait for initialize to time out.
-      await waitFor('the silent server to be stopped', () => childProcesses(tag).length === 0 && !alive(pid!), 20_000);
+      await waitFor('the silent server to be stopped', () => childProcesses(tag).length === 0 && processExited(pid!), 20_000);
     } finally {
       expect((await deleting).status).toBe(204);
     }
-    await waitFor('the silent server to be gone', () => !alive(pid!), 30_000);
+    await waitFor('the silent server to be gone', () => processExited(pid!), 30_000);
   });
 
   it('closing the gateway leaves no child process behind, even with a call in flight and a server that never answers', async () => {
@@ -290,14 +254,14 @@ organizations:
       });
 
       const inFlight = secondClient.callTool({ name: 'one_slow', arguments: { ms: 60_000 } }).catch((error: unknown) => error);
-      await waitFor('the slow call to be in flight', async () => (await healthIn(second, 'one')).inFlight === 1);
+      await waitFor('the slow call to be in flight', async () => (await connectionHealth<Health & { inFlight: number }>(second.baseUrl, SHUTDOWN_KEY, 'one')).inFlight === 1);
       await secondClient.close();
       closing = second.close();
       // Far less than mute's 60 s connect timeout: shutdown must not wait for initialize to time out.
       await waitFor('every child of the closing gateway to exit', () => childProcesses(tag).length === 0, 20_000);
       await closing;
       await inFlight;
-      await waitFor('every child of the closed gateway to be gone', () => pids.every((pid) => !alive(pid)), 30_000);
+      await waitFor('every child of the closed gateway to be gone', () => pids.every((pid) => processExited(pid)), 30_000);
       // The first gateway's child is untouched.
       expect(await echo('victim', 'unaffected')).toBe('echo: unaffected');
     } finally {

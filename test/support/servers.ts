@@ -89,3 +89,14 @@ export function childProcesses(needle: string): number[] {
   }
   return pids;
 }
+
+/** True once the process is gone or a zombie (a container's init may never reap an orphan; a zombie runs nothing). */
+export function processExited(pid: number): boolean {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
