@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { connectionHealth } from '../support/admin-api';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
@@ -11,6 +13,7 @@ import {
   RunningServer,
   startEverythingHttp,
   startEverythingSse,
+  startFixtureHttp,
 } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -19,12 +22,21 @@ const KEY = 'ghk_test_aggregation_admin_key_0001';
 describe('aggregating real downstream MCP servers', () => {
   let everythingHttp: RunningServer;
   let everythingSse: RunningServer;
+  let fixtureHttp: RunningServer;
   let gateway: TestGateway;
   let client: Client;
-  const marker = join(mkdtempSync(join(tmpdir(), 'gatehouse-')), 'marker.log');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-'));
+  const marker = join(dir, 'marker.log');
+  const httpMarker = join(dir, 'http-marker.log');
+  const markerOf: Record<string, string> = { fixture: marker, 'fixture-http': httpMarker };
+  const marks = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
   beforeAll(async () => {
-    [everythingHttp, everythingSse] = await Promise.all([startEverythingHttp(), startEverythingSse()]);
+    [everythingHttp, everythingSse, fixtureHttp] = await Promise.all([
+      startEverythingHttp(),
+      startEverythingSse(),
+      startFixtureHttp({ FIXTURE_MARKER: httpMarker }),
+    ]);
     gateway = await startGateway({
       yaml: `
 organizations:
@@ -37,13 +49,14 @@ organizations:
       - { name: everything-sse, transport: sse, url: "${everythingSse.url}" }
       - ${fixtureStdioYaml('fixture', { FIXTURE_MARKER: marker })}
       - ${fixtureStdioYaml('serial', {}, 'maxConcurrency: 1')}
+      - { name: fixture-http, transport: http, url: "${fixtureHttp.url}" }
 `,
       vars: { ACME_KEY: KEY },
     });
     client = await connectClient(gateway.mcpUrl, KEY);
     await waitFor('every connection to list its tools', async () => {
       const names = (await listAllTools(client)).map((tool) => tool.name);
-      return ['everything_echo', 'everything-http_echo', 'everything-sse_echo', 'fixture_slow', 'serial_slow'].every((name) =>
+      return ['everything_echo', 'everything-http_echo', 'everything-sse_echo', 'fixture_slow', 'serial_slow', 'fixture-http_slow'].every((name) =>
         names.includes(name),
       );
     });
@@ -54,6 +67,7 @@ organizations:
     await gateway?.close();
     await everythingHttp?.stop();
     await everythingSse?.stop();
+    await fixtureHttp?.stop();
   });
 
   it('lists every downstream tool under its connection prefix, with definitions passed through', async () => {
@@ -96,25 +110,52 @@ organizations:
     expect(echoed.structuredContent).toEqual({ text: 'structured', at: 'fixture' });
   });
 
-  it('forwards progress notifications of a long-running tool to the client', async () => {
-    const progress: { progress: number; total?: number }[] = [];
-    const result = await client.callTool(
-      { name: 'everything_trigger-long-running-operation', arguments: { duration: 1, steps: 4 } },
-      undefined,
-      { onprogress: (update) => progress.push(update) },
-    );
-    expect(textOf(result)).toContain('Long running operation completed');
-    expect(progress.map((update) => update.progress)).toEqual([1, 2, 3, 4]);
-    expect(progress[0]!.total).toBe(4);
-  });
+  it.each(['everything', 'everything-http', 'everything-sse'])(
+    'forwards progress notifications of a long-running tool to the client (%s)',
+    async (connection) => {
+      const progress: { progress: number; total?: number }[] = [];
+      const result = await client.callTool(
+        { name: `${connection}_trigger-long-running-operation`, arguments: { duration: 1, steps: 4 } },
+        undefined,
+        { onprogress: (update) => progress.push(update) },
+      );
+      expect(textOf(result)).toContain('Long running operation completed');
+      expect(progress.map((update) => update.progress)).toEqual([1, 2, 3, 4]);
+      expect(progress[0]!.total).toBe(4);
+    },
+  );
 
-  it('forwards cancellation to the downstream server', async () => {
+  it.each(['fixture', 'fixture-http'])('forwards cancellation to the downstream server (%s)', async (connection) => {
+    const file = markerOf[connection]!;
+    const before = marks(file).length;
     const controller = new AbortController();
-    const call = client.callTool({ name: 'fixture_slow', arguments: { ms: 20_000 } }, undefined, { signal: controller.signal });
-    await waitFor('the slow call to reach the downstream', () => readFileSync(marker, 'utf8').includes('call:slow'));
+    const call = client.callTool({ name: `${connection}_slow`, arguments: { ms: 20_000 } }, undefined, { signal: controller.signal });
+    await waitFor('the slow call to reach the downstream', () => marks(file).slice(before).includes('call:slow'));
     controller.abort('user cancelled');
     await expect(call).rejects.toThrow();
-    await waitFor('the downstream to see the cancellation', () => readFileSync(marker, 'utf8').includes('cancelled:slow'));
+    await waitFor('the downstream to see the cancellation', () => marks(file).slice(before).includes('cancelled:slow'));
+  });
+
+  it('cancels the downstream call when the client hangs up on the request', async () => {
+    const transport = client.transport as StreamableHTTPClientTransport;
+    const before = marks(httpMarker).length;
+    const hangUp = new AbortController();
+    const request = fetch(gateway.mcpUrl, {
+      method: 'POST',
+      signal: hangUp.signal,
+      headers: {
+        Authorization: `Bearer ${KEY}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': transport.sessionId!,
+        'MCP-Protocol-Version': LATEST_PROTOCOL_VERSION,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'hang-up', method: 'tools/call', params: { name: 'fixture-http_slow', arguments: { ms: 20_000 } } }),
+    });
+    await waitFor('the slow call to reach the downstream', () => marks(httpMarker).slice(before).includes('call:slow'));
+    hangUp.abort();
+    await expect(request).rejects.toThrow();
+    await waitFor('the downstream to see the cancellation', () => marks(httpMarker).slice(before).includes('cancelled:slow'));
   });
 
   it('bounds concurrency per connection: calls beyond maxConcurrency wait their turn', async () => {

@@ -52,12 +52,14 @@ jest.setTimeout(180_000);
 
 describe('failures: each gets a clear error and the gateway keeps serving', () => {
   let fixtureHttp: RunningServer;
+  let slowHttp: RunningServer;
   let hung: Awaited<ReturnType<typeof startHungServer>>;
   let gateway: TestGateway;
   let client: Client;
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-failures-'));
   const marker = join(dir, 'fixture.log');
   const slowMarker = join(dir, 'slowpoke.log');
+  const slowHttpMarker = join(dir, 'slowpoke-http.log');
 
   // Raw POST /mcp, for what the SDK client hides: status codes and bodies of rejected requests.
   const postRaw = (body: string, sessionId?: string) =>
@@ -86,7 +88,11 @@ describe('failures: each gets a clear error and the gateway keeps serving', () =
   };
 
   beforeAll(async () => {
-    [fixtureHttp, hung] = await Promise.all([startFixtureHttp(), startHungServer()]);
+    [fixtureHttp, slowHttp, hung] = await Promise.all([
+      startFixtureHttp(),
+      startFixtureHttp({ FIXTURE_MARKER: slowHttpMarker }),
+      startHungServer(),
+    ]);
     gateway = await startGateway({
       yaml: `
 organizations:
@@ -98,6 +104,7 @@ organizations:
       - ${fixtureStdioYaml('crashy')}
       - ${fixtureStdioYaml('slowpoke', { FIXTURE_MARKER: slowMarker }, 'callTimeoutMs: 300')}
       - { name: fixture-http, transport: http, url: "${fixtureHttp.url}" }
+      - { name: slowpoke-http, transport: http, url: "${slowHttp.url}", callTimeoutMs: 300 }
       - { name: silent, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE_SERVER)}, silent], connectTimeoutMs: 500 }
       - { name: hung, transport: http, url: "${hung.url}", connectTimeoutMs: 500 }
 `,
@@ -109,7 +116,7 @@ organizations:
       'the healthy connections to list their tools',
       async () => {
         const names = (await listAllTools(client)).map((tool) => tool.name);
-        return ['fixture_echo', 'crashy_crash', 'slowpoke_slow', 'fixture-http_echo'].every((name) => names.includes(name));
+        return ['fixture_echo', 'crashy_crash', 'slowpoke_slow', 'slowpoke-http_slow', 'fixture-http_echo'].every((name) => names.includes(name));
       },
       60_000,
     );
@@ -119,6 +126,7 @@ organizations:
     await client?.close();
     await gateway?.close();
     await fixtureHttp?.stop();
+    await slowHttp?.stop();
     if (hung) {
       hung.sockets.forEach((socket) => socket.destroy());
       await new Promise<void>((resolve) => hung.server.close(() => resolve()));
@@ -189,15 +197,18 @@ organizations:
     expect(after.restarts).toBeGreaterThan(before.restarts);
   });
 
-  it('times a slow downstream call out with the connection limit in the message, and cancels it downstream', async () => {
-    const result = await client.callTool({ name: 'slowpoke_slow', arguments: { ms: 5_000 } });
+  it.each([
+    ['slowpoke', slowMarker],
+    ['slowpoke-http', slowHttpMarker],
+  ])('times a slow downstream call out with the connection limit in the message, and cancels it downstream (%s)', async (connection, file) => {
+    const result = await client.callTool({ name: `${connection}_slow`, arguments: { ms: 5_000 } });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain('"slowpoke"');
+    expect(textOf(result)).toContain(`"${connection}"`);
     expect(textOf(result)).toContain('did not answer within 300 ms');
-    await waitFor('the downstream to be told the call was cancelled', () => markerLines(slowMarker).includes('cancelled:slow'));
+    await waitFor('the downstream to be told the call was cancelled', () => markerLines(file).includes('cancelled:slow'));
 
     // The connection itself is still usable, and so is everything else.
-    const echoed = await client.callTool({ name: 'slowpoke_echo', arguments: { text: 'quick' } });
+    const echoed = await client.callTool({ name: `${connection}_echo`, arguments: { text: 'quick' } });
     expect(echoed.isError).toBeFalsy();
     expect(textOf(echoed)).toBe('echo: quick');
     await expectServing();

@@ -168,6 +168,58 @@ organizations:
     await fetch(gateway.mcpUrl, { method: 'DELETE', headers: headers({ 'Mcp-Session-Id': again, 'MCP-Protocol-Version': LATEST_PROTOCOL_VERSION }) });
   }, SLOW);
 
+  it('answers tools/call with one JSON object, or with an event stream once the call reports progress', async () => {
+    const sessionId = await openSession();
+    const session = { 'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': LATEST_PROTOCOL_VERSION };
+    const call = (id: number | string, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+    });
+
+    const plain = await post(call(7, 'remote_echo', { text: 'json' }), session);
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toContain('application/json');
+    expect(plain.headers.get('mcp-session-id')).toBe(sessionId);
+    expect(await plain.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      result: { content: [{ type: 'text', text: 'echo: json' }], structuredContent: { text: 'json', at: 'fixture' } },
+    });
+
+    for (const connection of ['remote', 'shared']) {
+      const streamed = await post(call(`s-${connection}`, `${connection}_slow`, { ms: 50 }, { progressToken: 'tok' }), session);
+      expect(streamed.status).toBe(200);
+      expect(streamed.headers.get('content-type')).toContain('text/event-stream');
+      const events = (await streamed.text())
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
+      expect(events).toEqual([
+        { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok', progress: 0, total: 1, message: 'sleeping' } },
+        { jsonrpc: '2.0', id: `s-${connection}`, result: { content: [{ type: 'text', text: 'slept 50' }] } },
+      ]);
+    }
+
+    // Batches, and requests the SDK transport refuses, still get the SDK's answers.
+    const batch = await post([call(8, 'remote_echo', { text: 'batched' })], session);
+    expect(batch.status).toBe(200);
+    expect(await batch.text()).toContain('echo: batched');
+    const nameless = await post({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { arguments: {} } }, session);
+    expect(await nameless.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 9,
+      error: { code: -32602, message: expect.stringContaining('"name": string') },
+    });
+    const jsonOnly = await post(call(10, 'remote_echo', { text: 'x' }), { ...session, Accept: 'application/json' });
+    expect(jsonOnly.status).toBe(406);
+    const oldVersion = await post(call(11, 'remote_echo', { text: 'x' }), { ...session, 'MCP-Protocol-Version': '1999-01-01' });
+    expect(oldVersion.status).toBe(400);
+
+    await fetch(gateway.mcpUrl, { method: 'DELETE', headers: headers(session) });
+  }, SLOW);
+
   it('shares one downstream stdio process among every client of the organization', async () => {
     const before = childProcesses(SHARED_MARKER);
     expect(before).toHaveLength(1);

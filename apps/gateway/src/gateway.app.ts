@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { requestLogger, ROOT_LOGGER } from '@gatehouse/config';
 import { CallTracker, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
 
@@ -15,6 +16,7 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  app.use(requestLogger(app.get(ROOT_LOGGER)));
   app.useBodyParser('json', { limit: options.config.env.GATEHOUSE_MAX_BODY_BYTES });
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');

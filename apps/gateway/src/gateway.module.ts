@@ -1,7 +1,7 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
-import { AppConfig, ConfigModule, LoadedConfigFile, loggerModule } from '@gatehouse/config';
+import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
 import { IdentityModule } from '@gatehouse/identity';
@@ -43,7 +43,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         ConfigModule.forRoot(config),
-        loggerModule(config),
+        LoggingModule.forRoot(config),
         DbModule,
         IdentityModule,
         ConnectionsModule,

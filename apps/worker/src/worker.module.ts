@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfig, ConfigModule, loggerModule } from '@gatehouse/config';
+import { AppConfig, ConfigModule, LoggingModule } from '@gatehouse/config';
 import { JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
 
@@ -7,6 +7,6 @@ import { DbModule } from '@gatehouse/db';
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), loggerModule(config), DbModule, JobsModule] };
+    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config), DbModule, JobsModule] };
   }
 }

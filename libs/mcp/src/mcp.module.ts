@@ -5,13 +5,14 @@ import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
 import { McpServerFactory } from './session/mcp-server.factory';
 import { McpSessions } from './session/mcp-sessions.service';
+import { ToolCallExchange } from './session/tool-call-exchange';
 import { CallTracker } from './tools/call-tracker';
 import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
 
 @Module({
   imports: [ConnectionsModule],
   controllers: [McpController],
-  providers: [McpSessions, McpServerFactory, ManagementTools, ToolCallDispatcher, CallTracker],
+  providers: [McpSessions, McpServerFactory, ManagementTools, ToolCallDispatcher, ToolCallExchange, CallTracker],
   exports: [McpSessions, CallTracker],
 })
 export class McpModule implements NestModule {

@@ -3,12 +3,13 @@ import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolResult,
   ErrorCode as RpcErrorCode,
   Implementation,
+  JSONRPCMessage,
   ListToolsResultSchema,
   McpError,
   Progress,
@@ -19,6 +20,7 @@ import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
 import { GatehouseError } from '@gatehouse/config';
 import { describeError, downstreamTimeout, downstreamUnavailable } from './downstream.errors';
+import { HttpExchange } from './http-exchange';
 import { deliverInArrivalOrder } from './ordered-delivery';
 import { createTransport, DownstreamTarget } from './transport-factory';
 
@@ -41,8 +43,7 @@ export interface CallOptions {
   onprogress?: (progress: Progress) => void;
 }
 
-// The upstream SDK server validates every tools/call result against CallToolResultSchema before it
-// leaves the gateway; checking it here as well would parse each result twice on the hot path.
+// Results are passed through unparsed; the dispatcher checks them against CallToolResultSchema once.
 const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolResult>;
 
 const CLIENT_INFO: Implementation = { name: 'gatehouse', version: '0.1.0' };
@@ -56,6 +57,9 @@ const STDERR_LINE_LIMIT = 2_000;
 export class DownstreamClient {
   private readonly logger: Logger;
   private readonly limit: Limit;
+  // Streamable HTTP only: tools/call goes through this lean exchange on the SDK transport's session.
+  private readonly exchange: HttpExchange | null;
+  private callSequence = 0;
   private client: Client | null = null;
   private connecting: Promise<Client> | null = null;
   // The client still in initialize: close() must be able to abort it rather than wait out connectTimeoutMs.
@@ -76,6 +80,7 @@ export class DownstreamClient {
   ) {
     this.logger = new Logger(`Downstream:${options.name}`);
     this.limit = pLimit(options.maxConcurrency);
+    this.exchange = options.transport === 'http' ? new HttpExchange(new URL(options.url!), options.headers) : null;
   }
 
   get state(): DownstreamState {
@@ -131,14 +136,16 @@ export class DownstreamClient {
       options.signal?.throwIfAborted();
       const client = await this.connectForCall();
       try {
-        // request() rather than callTool(): a gateway passes results through (no output-schema checks).
         return await this.withSessionRetry(client, (c) =>
-          c.request({ method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, {
-            timeout: this.options.callTimeoutMs,
-            resetTimeoutOnProgress: true,
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-          }),
+          this.exchange
+            ? this.callOverHttp(this.exchange, c, name, args, options)
+            : // request() rather than callTool(): a gateway passes results through (no output-schema checks).
+              c.request({ method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, {
+                timeout: this.options.callTimeoutMs,
+                resetTimeoutOnProgress: true,
+                ...(options.signal ? { signal: options.signal } : {}),
+                ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+              }),
         );
       } catch (error) {
         throw this.translate(error);
@@ -146,8 +153,67 @@ export class DownstreamClient {
     });
   }
 
+  // The same contract as the SDK's request(): a timeout that restarts on progress, cancellation sent to the
+  // downstream on timeout or abort, JSON-RPC errors as McpError, messages that are not the reply to the SDK.
+  private async callOverHttp(
+    exchange: HttpExchange,
+    client: Client,
+    name: string,
+    args: Record<string, unknown>,
+    options: CallOptions,
+  ): Promise<CallToolResult> {
+    const transport = client.transport as StreamableHTTPClientTransport;
+    const id = `gatehouse-${++this.callSequence}`;
+    const controller = new AbortController();
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, this.options.callTimeoutMs);
+    };
+    const forwardAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', forwardAbort, { once: true });
+    const onmessage = (message: JSONRPCMessage) => {
+      if ('method' in message && message.method === 'notifications/progress' && message.params?.['progressToken'] === id) {
+        arm();
+        const { progressToken: _token, ...progress } = message.params as Progress & { progressToken: string };
+        options.onprogress?.(progress);
+        return;
+      }
+      transport.onmessage?.(message);
+    };
+    arm();
+    try {
+      const params = { name, arguments: args, ...(options.onprogress ? { _meta: { progressToken: id } } : {}) };
+      const reply = await exchange.send(
+        { sessionId: transport.sessionId, protocolVersion: transport.protocolVersion },
+        { jsonrpc: '2.0', id, method: 'tools/call', params },
+        onmessage,
+        controller.signal,
+      );
+      if ('error' in reply) throw new McpError(reply.error.code, reply.error.message, reply.error.data);
+      return reply.result as CallToolResult;
+    } catch (error) {
+      if (controller.signal.aborted) {
+        const reason = timedOut ? `timed out after ${this.options.callTimeoutMs} ms` : 'cancelled by the client';
+        void client.notification({ method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
+        if (timedOut) throw downstreamTimeout(this.options.name, this.options.callTimeoutMs);
+        throw options.signal?.reason ?? error;
+      }
+      if (error instanceof McpError || error instanceof StreamableHTTPError) throw error;
+      throw downstreamUnavailable(this.options.name, describeError(error));
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', forwardAbort);
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.exchange?.close();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const pending = this.connecting;

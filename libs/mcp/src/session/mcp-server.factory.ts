@@ -12,7 +12,7 @@ import { ConnectionRegistry } from '@gatehouse/connections';
 import { Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
 import { ManagementTools } from '../management/management-tools';
-import { McpRequestExtra, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
+import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
 
 const INSTRUCTIONS =
   'Gatehouse aggregates several MCP servers. Each tool is named <connection>_<tool>; gatehouse_* tools manage the gateway itself.';
@@ -56,12 +56,11 @@ export class McpServerFactory {
     server.setRequestHandler(ListToolsRequestSchema, (request, extra) =>
       this.listTools(principalOf(extra), request.params?.cursor),
     );
+    // Most tools/call requests never get here: ToolCallExchange answers them without the SDK's per-message
+    // stream machinery. This handler serves the rest (batches, requests it leaves to the SDK).
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
-      const principal = principalOf(extra);
       const { name, arguments: args = {} } = request.params;
-      return this.management.has(name)
-        ? this.management.call(principal, name, args)
-        : this.dispatcher.call(principal, name, args, extra);
+      return this.dispatcher.call(principalOf(extra), name, args, sdkCallContext(extra));
     });
     return server;
   }

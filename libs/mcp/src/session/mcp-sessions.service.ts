@@ -11,9 +11,9 @@ import { Principal } from '@gatehouse/identity';
 import { writeJsonRpcError } from './json-rpc-response';
 import { CallTracker } from '../tools/call-tracker';
 import { McpServerFactory } from './mcp-server.factory';
+import { ExchangeSession, ToolCallExchange } from './tool-call-exchange';
 
-interface McpSession {
-  id: string;
+interface McpSession extends ExchangeSession {
   subject: string;
   organizationId: string;
   transport: StreamableHTTPServerTransport;
@@ -39,6 +39,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly registry: ConnectionRegistry,
     private readonly metrics: GatewayMetrics,
     private readonly tracker: CallTracker,
+    private readonly exchange: ToolCallExchange,
   ) {}
 
   get size(): number {
@@ -64,6 +65,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
         return writeJsonRpcError(response, 404, -32001, 'Session not found: start a new session with initialize');
       }
       session.lastSeen = Date.now();
+      if (this.exchange.handle(session, request, response, principal)) return;
       return session.transport.handleRequest(incoming, response, request.body);
     }
     if (request.method !== 'POST' || !isInitializeRequest(request.body)) {
@@ -92,6 +94,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
       id: '',
       subject: principal.subject,
       organizationId: principal.organizationId,
+      calls: new Map(),
       server,
       lastSeen: Date.now(),
       transport: new StreamableHTTPServerTransport({
@@ -104,6 +107,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
       }),
     };
     session.transport.onclose = () => {
+      session.calls.forEach((call) => call.abort('the session ended'));
       if (session.id && this.sessions.delete(session.id)) this.metrics.mcpSessions.set(this.sessions.size);
     };
     await server.connect(session.transport);

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolResult,
+  CallToolResultSchema,
   ErrorCode as RpcErrorCode,
   McpError,
   Progress,
@@ -12,11 +13,33 @@ import {
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { Principal } from '@gatehouse/identity';
+import { ManagementTools } from '../management/management-tools';
 import { CallTracker } from './call-tracker';
 import { ProtocolError } from './protocol-error';
 import { errorResult } from './tool-results';
 
 export type McpRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** What a call needs from the exchange that carries it, whichever transport code runs that exchange. */
+export interface CallContext {
+  signal: AbortSignal;
+  /** Relays progress to the caller; absent when the caller sent no progressToken. */
+  sendProgress?: (progress: Progress) => Promise<void>;
+}
+
+/** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
+export function sdkCallContext(extra: McpRequestExtra): CallContext {
+  const progressToken = extra._meta?.progressToken;
+  return {
+    signal: extra.signal,
+    ...(progressToken === undefined
+      ? {}
+      : {
+          sendProgress: (progress: Progress) =>
+            extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
+        }),
+  };
+}
 
 // The call pipeline for downstream tools (DESIGN.md): resolve → check access → validate arguments →
 // call the downstream with timeout, cancellation and progress → map the outcome into a tool result.
@@ -26,15 +49,21 @@ export class ToolCallDispatcher {
 
   constructor(
     private readonly registry: ConnectionRegistry,
+    private readonly management: ManagementTools,
     private readonly metrics: GatewayMetrics,
     private readonly tracker: CallTracker,
   ) {}
 
-  async call(
+  /** tools/call for any tool: Gatehouse's own management tools, or a downstream tool. */
+  call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
+    return this.management.has(name) ? this.management.call(principal, name, args) : this.callDownstream(principal, name, args, context);
+  }
+
+  private async callDownstream(
     principal: Principal,
     name: string,
     args: Record<string, unknown>,
-    extra: McpRequestExtra,
+    context: CallContext,
   ): Promise<CallToolResult> {
     const resolved = this.registry.resolve(principal.organizationId, name);
     if (!resolved) {
@@ -64,25 +93,28 @@ export class ToolCallDispatcher {
     // Progress is relayed in order and flushed before the result: a client drops progress that arrives
     // after the response to its request.
     let progressSent = Promise.resolve();
-    const progressToken = extra._meta?.progressToken;
-    const onprogress =
-      progressToken === undefined
-        ? undefined
-        : (progress: Progress) => {
-            progressSent = progressSent
-              .then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }))
-              .catch(() => undefined);
-          };
+    const { sendProgress } = context;
+    const onprogress = sendProgress
+      ? (progress: Progress) => {
+          progressSent = progressSent.then(() => sendProgress(progress)).catch(() => undefined);
+        }
+      : undefined;
     try {
       const result = await runtime.client.callTool(tool.downstreamName, args, {
-        signal: extra.signal,
+        signal: context.signal,
         ...(onprogress ? { onprogress } : {}),
       });
       await progressSent;
+      // Downstream results are passed through unparsed, so this is where a malformed one is caught.
+      const checked = CallToolResultSchema.safeParse(result);
+      if (!checked.success) {
+        finish('error');
+        return errorResult(`Connection "${runtime.name}" returned an invalid result for "${name}": ${checked.error.message}`);
+      }
       finish(result.isError ? 'tool_error' : 'ok');
       return result;
     } catch (error) {
-      return this.failure(error, name, runtime.name, extra, finish);
+      return this.failure(error, name, runtime.name, context.signal, finish);
     }
   }
 
@@ -90,10 +122,10 @@ export class ToolCallDispatcher {
     error: unknown,
     name: string,
     connection: string,
-    extra: McpRequestExtra,
+    signal: AbortSignal,
     finish: (outcome: CallOutcome) => void,
   ): CallToolResult {
-    if (extra.signal.aborted) {
+    if (signal.aborted) {
       finish('cancelled');
       return errorResult(`The call to "${name}" was cancelled.`);
     }

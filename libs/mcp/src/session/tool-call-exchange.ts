@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  CallToolResult,
+  ErrorCode as RpcErrorCode,
+  Progress,
+  RequestId,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Request, Response } from 'express';
+import { Principal } from '@gatehouse/identity';
+import { ProtocolError } from '../tools/protocol-error';
+import { ToolCallDispatcher } from '../tools/tool-call.dispatcher';
+
+/** The part of an upstream session the exchange needs: its id and the calls it is running. */
+export interface ExchangeSession {
+  id: string;
+  calls: Map<RequestId, AbortController>;
+}
+
+interface ToolCallMessage {
+  id: RequestId;
+  name: string;
+  args: Record<string, unknown>;
+  progressToken: string | number | undefined;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRequestId = (value: unknown): value is RequestId =>
+  typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
+
+/**
+ * Answers a POSTed tools/call (and a notifications/cancelled for one) on an established session directly,
+ * with the same pipeline as the SDK Server's handler (ToolCallDispatcher). The SDK's transport turns every
+ * request into a web Request and every reply into a stream, which cost more CPU than the rest of the call;
+ * tools/call is the one hot message, so it alone takes this path. Anything else (batches, bad headers, an
+ * unsupported protocol version, other methods) returns false and goes to the SDK transport, which owns those
+ * answers. The reply is one JSON object, or an SSE stream once the call reports progress.
+ */
+@Injectable()
+export class ToolCallExchange {
+  private readonly logger = new Logger(ToolCallExchange.name);
+
+  constructor(private readonly dispatcher: ToolCallDispatcher) {}
+
+  handle(session: ExchangeSession, request: Request, response: Response, principal: Principal): boolean {
+    const body: unknown = request.body;
+    if (request.method !== 'POST' || !isObject(body) || body['jsonrpc'] !== '2.0' || !acceptsBoth(request)) return false;
+    if (!supportedVersion(request.headers['mcp-protocol-version'])) return false;
+    if (body['method'] === 'notifications/cancelled') return this.cancel(session, body, response);
+    const { id, method } = body;
+    if (method !== 'tools/call' || !isRequestId(id) || session.calls.has(id)) return false;
+    const call = toolCall(id, body['params']);
+    if (typeof call === 'string') {
+      new ReplyWriter(response, session.id).end({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InvalidParams, message: call } });
+    } else {
+      void this.run(session, call, response, principal);
+    }
+    return true;
+  }
+
+  private cancel(session: ExchangeSession, body: Record<string, unknown>, response: Response): boolean {
+    const params = body['params'];
+    const requestId = isObject(params) ? params['requestId'] : undefined;
+    const call = isRequestId(requestId) ? session.calls.get(requestId) : undefined;
+    if (!call) return false; // perhaps a request the SDK is handling
+    const reason = isObject(params) && typeof params['reason'] === 'string' ? params['reason'] : 'cancelled by the client';
+    call.abort(reason);
+    response.status(202).end();
+    return true;
+  }
+
+  private async run(session: ExchangeSession, call: ToolCallMessage, response: Response, principal: Principal): Promise<void> {
+    const controller = new AbortController();
+    session.calls.set(call.id, controller);
+    // A client that hangs up no longer wants the result: cancel the call downstream too.
+    const onClose = () => controller.abort('the client closed the connection');
+    response.once('close', onClose);
+    const reply = new ReplyWriter(response, session.id);
+    try {
+      const result = await this.dispatcher.call(principal, call.name, call.args, {
+        signal: controller.signal,
+        ...(call.progressToken === undefined
+          ? {}
+          : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),
+      });
+      reply.end({ jsonrpc: '2.0', id: call.id, result: result satisfies CallToolResult });
+    } catch (error) {
+      reply.end({ jsonrpc: '2.0', id: call.id, error: this.toRpcError(error, call.name) });
+    } finally {
+      session.calls.delete(call.id);
+      response.off('close', onClose);
+    }
+  }
+
+  private toRpcError(error: unknown, tool: string): { code: number; message: string } {
+    if (error instanceof ProtocolError) return { code: error.code, message: error.message };
+    const errorId = randomUUID();
+    this.logger.error({ err: error, errorId, tool }, 'Unexpected error in tools/call');
+    return { code: RpcErrorCode.InternalError, message: `Internal error (error id ${errorId})` };
+  }
+}
+
+/** One JSON reply, or an SSE stream from the first progress notification on. */
+class ReplyWriter {
+  private streaming = false;
+
+  constructor(
+    private readonly response: Response,
+    private readonly sessionId: string,
+  ) {}
+
+  progress(params: Progress & { progressToken: string | number }): Promise<void> {
+    if (!this.open) return Promise.resolve();
+    if (!this.streaming) {
+      this.streaming = true;
+      this.response.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+        'mcp-session-id': this.sessionId,
+      });
+    }
+    this.response.write(sseEvent({ jsonrpc: '2.0', method: 'notifications/progress', params }));
+    return Promise.resolve();
+  }
+
+  end(message: object): void {
+    if (!this.open) return;
+    if (this.streaming) {
+      this.response.end(sseEvent(message));
+      return;
+    }
+    const body = JSON.stringify(message);
+    this.response.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'mcp-session-id': this.sessionId,
+    });
+    this.response.end(body);
+  }
+
+  private get open(): boolean {
+    return !this.response.writableEnded && !this.response.destroyed;
+  }
+}
+
+function sseEvent(message: object): string {
+  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+}
+
+/** The call, or what is wrong with its params. */
+function toolCall(id: RequestId, params: unknown): ToolCallMessage | string {
+  const problem = 'Invalid params: tools/call takes {"name": string, "arguments"?: object, "_meta"?: object}';
+  if (!isObject(params) || typeof params['name'] !== 'string') return problem;
+  const args = params['arguments'] ?? {};
+  const meta = params['_meta'];
+  if (!isObject(args) || (meta !== undefined && !isObject(meta))) return problem;
+  const progressToken = meta?.['progressToken'];
+  if (progressToken !== undefined && !isRequestId(progressToken)) return 'Invalid params: _meta.progressToken must be a string or an integer';
+  return { id, name: params['name'], args, progressToken };
+}
+
+// The same rules as the SDK transport applies; a request failing them is left to it for the error reply.
+function acceptsBoth(request: Request): boolean {
+  const accept = request.headers.accept;
+  return accept !== undefined && accept.includes('application/json') && accept.includes('text/event-stream');
+}
+
+function supportedVersion(version: string | string[] | undefined): boolean {
+  return version === undefined || (typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+}
