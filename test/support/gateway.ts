@@ -85,3 +85,15 @@ export function spawnGateway(env: Record<string, string>): SpawnedGateway {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
+
+/** Waits for a start-up failure as the gateway must report it: non-zero exit, one line, no stack trace. Returns the line. */
+export async function startupFailureLine(gateway: SpawnedGateway): Promise<string> {
+  const code = await gateway.exited;
+  const output = gateway.output();
+  expect(code).not.toBe(0);
+  expect(code).not.toBeNull();
+  const lines = output.split('\n').filter((line) => line.trim() !== '');
+  expect(lines).toHaveLength(1);
+  expect(output).not.toMatch(/^\s+at /m);
+  return lines[0]!;
+}
