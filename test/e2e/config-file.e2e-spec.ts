@@ -84,7 +84,7 @@ organizations:
     name: Acme Corp
     members:
       - { email: Alice@Acme.test, role: admin, name: Alice }
-      - { email: carol@acme.test, role: contractor }
+      - { email: carol@acme.test, role: contractor, passwordEnv: CAROL_PASSWORD }
     apiKeys:
       - { name: admin, role: admin, secretEnv: ACME_ADMIN }
       - { name: ci-agent, role: member, access: read_only, secretEnv: ACME_CI }
@@ -97,7 +97,7 @@ organizations:
     members: [{ email: alice@acme.test, role: member }]
     apiKeys: [{ name: admin, role: owner, secretEnv: GLOBEX_ADMIN }]
 `;
-    const vars = { ACME_ADMIN, ACME_CI, GLOBEX_ADMIN };
+    const vars = { ACME_ADMIN, ACME_CI, GLOBEX_ADMIN, CAROL_PASSWORD: 'carol-local-password' };
     const first = await start({ yaml, vars });
     await waitConnected(first, ['fixture', 'remote']);
     await stop(first);
@@ -106,6 +106,8 @@ organizations:
     expect(before.memberships).toHaveLength(3);
     expect(before.api_keys).toHaveLength(3);
     expect(before.connections).toHaveLength(3);
+    // Salted, so an unchanged hash shows the second apply verified the password instead of rewriting it.
+    expect(before.users.find((user) => user['email'] === 'carol@acme.test')!['password_hash']).toMatch(/^scrypt\$/);
 
     const second = await start({ yaml, vars, databaseUrl: first.databaseUrl });
     await waitConnected(second, ['fixture', 'remote']);

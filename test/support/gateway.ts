@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { createServer, AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, LoadedConfigFile, parseConfigFile } from '@gatehouse/config';
@@ -47,15 +48,17 @@ export function gatewayEnvironment(options: { databaseUrl: string; redisPrefix: 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   const prefix = options.redisPrefix ?? redisPrefix();
-  const config = AppConfig.from(gatewayEnvironment({ databaseUrl, redisPrefix: prefix, env: options.env }));
+  // PUBLIC_URL goes into OAuth metadata and challenges, so it must name the port the gateway really listens on.
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const config = AppConfig.from(
+    gatewayEnvironment({ databaseUrl, redisPrefix: prefix, env: { PUBLIC_URL: baseUrl, PORT: String(port), ...options.env } }),
+  );
   const configFile: LoadedConfigFile | null = options.yaml
     ? parseConfigFile('test.yaml', options.yaml, { ...process.env, ...options.vars })
     : null;
   const app = await createGatewayApp({ config, configFile });
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  if (!address || typeof address === 'string') throw new Error('Gateway is not listening on TCP');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  await app.listen(port, '127.0.0.1');
   return {
     app,
     baseUrl,
@@ -64,6 +67,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     redisPrefix: prefix,
     close: () => app.close(),
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 export interface SpawnedGateway {

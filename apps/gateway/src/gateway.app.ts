@@ -2,6 +2,8 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import cors from 'cors';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
@@ -18,9 +20,14 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   app.useLogger(app.get(Logger));
   app.use(requestLogger(app.get(ROOT_LOGGER)));
   app.useBodyParser('json', { limit: options.config.env.GATEHOUSE_MAX_BODY_BYTES });
+  // OAuth's token, revocation and consent endpoints take forms.
+  app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
+  app.use(cookieParser(options.config.deriveKey('cookies').toString('base64url')));
+  // Browser-based MCP clients discover, register and fetch tokens cross-origin; none of these use cookies.
+  app.use(['/.well-known', '/oauth/token', '/oauth/register', '/oauth/revoke'], cors({ origin: '*', maxAge: 600 }));
 
   const document = SwaggerModule.createDocument(
     app,

@@ -4,13 +4,16 @@ import { ZodValidationPipe } from 'nestjs-zod';
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
-import { IdentityModule } from '@gatehouse/identity';
+import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
 import { ConnectionsController } from './api/connections.controller';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { MetricsController } from './metrics/metrics.controller';
+import { AuthorizeController } from './oauth/authorize.controller';
+import { OAuthEndpointsController } from './oauth/oauth-endpoints.controller';
+import { WellKnownController } from './oauth/well-known.controller';
 import { ConfigApplier } from './provisioning/config-applier';
 
 export const CONFIG_FILE = Symbol('CONFIG_FILE');
@@ -45,12 +48,20 @@ export class GatewayModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config),
         DbModule,
-        IdentityModule,
+        IdentityModule.forRoot(OAuthSettings.from(config, configFile?.config.oauth)),
         ConnectionsModule,
         McpModule,
         ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule] : []),
       ],
-      controllers: [HealthController, MetricsController, ConnectionsController, ApiKeysController],
+      controllers: [
+        HealthController,
+        MetricsController,
+        ConnectionsController,
+        ApiKeysController,
+        WellKnownController,
+        OAuthEndpointsController,
+        AuthorizeController,
+      ],
       providers: [
         { provide: CONFIG_FILE, useValue: configFile },
         { provide: APP_PIPE, useClass: ZodValidationPipe },

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { z } from 'zod';
 import { StartupError } from './errors/startup-error';
 import { Env, envSchema } from './env.schema';
@@ -29,6 +30,11 @@ export class AppConfig {
   /** Origins that may call /mcp from a browser: our own plus the configured ones. */
   get allowedOrigins(): ReadonlySet<string> {
     return new Set([new URL(this.env.PUBLIC_URL).origin, ...this.env.GATEHOUSE_ALLOWED_ORIGINS]);
+  }
+
+  /** A key for one purpose (cookie signing, CSRF tokens…), derived from GATEHOUSE_SECRET_KEY. */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.env.GATEHOUSE_SECRET_KEY, 'gatehouse', purpose, 32));
   }
 
   /** Variables a config file may reference with ${NAME}. */

@@ -10,3 +10,5 @@ export * from './schemas/naming';
 export * from './schemas/roles';
 export * from './queues';
 export * from './logging';
+export * from './schemas/duration';
+export * from './schemas/redirect-uri';

@@ -6,6 +6,8 @@ import { RedisService } from './redis.service';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
+import { OAuthClientRepository } from './repositories/oauth-client.repository';
+import { OAuthGrantRepository } from './repositories/oauth-grant.repository';
 import { OrganizationRepository } from './repositories/organization.repository';
 import { ToolDefinitionRepository } from './repositories/tool-definition.repository';
 import { UserRepository } from './repositories/user.repository';
@@ -18,6 +20,8 @@ const PROVIDERS = [
   ApiKeyRepository,
   ConfigStateRepository,
   ConnectionRepository,
+  OAuthClientRepository,
+  OAuthGrantRepository,
   OrganizationRepository,
   ToolDefinitionRepository,
   UserRepository,

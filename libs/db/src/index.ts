@@ -10,3 +10,5 @@ export * from './repositories/tool-definition.repository';
 export * from './repositories/user.repository';
 export * from './preflight';
 export * from './cluster-bus';
+export * from './repositories/oauth-client.repository';
+export * from './repositories/oauth-grant.repository';

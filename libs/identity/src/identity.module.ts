@@ -1,11 +1,35 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { AccountService } from './account/account.service';
+import { BrowserSessions } from './account/browser-sessions.service';
 import { ApiKeyService } from './api-key/api-key.service';
 import { AbilityFactory } from './auth/ability.factory';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
+import { PrincipalCache } from './auth/principal-cache';
+import { AuthorizationService } from './oauth/authorization.service';
+import { OAuthClientService } from './oauth/oauth-client.service';
+import { OAuthSettings } from './oauth/oauth-settings';
+import { OAuthTokenService } from './oauth/oauth-token.service';
+
+const PROVIDERS = [
+  AccountService,
+  BrowserSessions,
+  ApiKeyService,
+  AbilityFactory,
+  BearerAuthGuard,
+  PrincipalCache,
+  AuthorizationService,
+  OAuthClientService,
+  OAuthTokenService,
+];
 
 @Global()
-@Module({
-  providers: [ApiKeyService, AbilityFactory, BearerAuthGuard],
-  exports: [ApiKeyService, AbilityFactory, BearerAuthGuard],
-})
-export class IdentityModule {}
+@Module({})
+export class IdentityModule {
+  static forRoot(oauth: OAuthSettings): DynamicModule {
+    return {
+      module: IdentityModule,
+      providers: [...PROVIDERS, { provide: OAuthSettings, useValue: oauth }],
+      exports: [...PROVIDERS, OAuthSettings],
+    };
+  }
+}

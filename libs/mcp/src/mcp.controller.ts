@@ -1,7 +1,7 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { CurrentPrincipal, McpAuthenticated, Principal } from '@gatehouse/identity';
 import { McpSessions } from './session/mcp-sessions.service';
 
 // MCP streamable HTTP (2025-11-25): POST messages, GET the notification stream, DELETE to end a session.
@@ -11,7 +11,7 @@ export class McpController {
   constructor(private readonly sessions: McpSessions) {}
 
   @All()
-  @Authenticated()
+  @McpAuthenticated()
   handle(@Req() request: Request, @Res() response: Response, @CurrentPrincipal() principal: Principal): Promise<void> {
     return this.sessions.handle(request, response, principal);
   }

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import { ZodError } from 'zod';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
+import { BearerChallenge, OAuthSettings, SUPPORTED_SCOPES } from '@gatehouse/identity';
 import { jsonRpcError } from '@gatehouse/mcp';
 
 interface Problem {
@@ -58,6 +59,8 @@ const TITLES: Record<number, string> = {
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger(ProblemFilter.name);
 
+  constructor(private readonly oauth: OAuthSettings) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
     const request = context.getRequest<Request>();
@@ -67,15 +70,25 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     const problem = this.toProblem(exception);
-    if (problem.status === HttpStatus.UNAUTHORIZED) {
-      response.setHeader('WWW-Authenticate', `Bearer realm="gatehouse", error="invalid_token", error_description="${problem.detail.replace(/"/g, "'")}"`);
-    }
-    if (request.path === '/mcp' || request.path.startsWith('/mcp/')) {
+    const mcp = request.path === '/mcp' || request.path.startsWith('/mcp/');
+    if (problem.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', this.challenge(exception, problem, mcp));
+    if (mcp) {
       const code = problem.status === 400 && /JSON/i.test(problem.detail) ? -32700 : -32000;
       response.status(problem.status).json(jsonRpcError(code, problem.detail));
       return;
     }
     response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  }
+
+  // RFC 6750 §3 and, for the MCP endpoint, RFC 9728 §5.1: where an OAuth client discovers how to get a token.
+  private challenge(exception: unknown, problem: Problem, mcp: boolean): string {
+    const challenge = exception instanceof GatehouseError ? (exception.details?.['challenge'] as BearerChallenge | undefined) : undefined;
+    const parts = mcp
+      ? [`resource_metadata="${this.oauth.protectedResourceMetadataUrl}"`, `scope="${SUPPORTED_SCOPES.join(' ')}"`]
+      : ['realm="gatehouse"'];
+    const error = challenge ? challenge.error : 'invalid_token';
+    if (error) parts.push(`error="${error}"`, `error_description="${problem.detail.replace(/["\\]/g, "'")}"`);
+    return `Bearer ${parts.join(', ')}`;
   }
 
   private toProblem(exception: unknown): Problem {

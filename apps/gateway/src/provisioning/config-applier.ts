@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LoadedConfigFile } from '@gatehouse/config';
-import { ApplySummary, ConfigStateRepository, DesiredOrganization } from '@gatehouse/db';
-import { ApiKeyService, displayPrefix, hashApiKeySecret } from '@gatehouse/identity';
+import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
+import { ApiKeyService, displayPrefix, hashApiKeySecret, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
@@ -14,13 +14,20 @@ export class ConfigApplier {
     private readonly state: ConfigStateRepository,
     private readonly events: ConnectionEvents,
     private readonly apiKeys: ApiKeyService,
+    private readonly users: UserRepository,
   ) {}
 
   async apply(loaded: LoadedConfigFile): Promise<ApplySummary> {
+    const passwords = await this.passwordChanges(loaded);
     const desired: DesiredOrganization[] = loaded.config.organizations.map((organization) => ({
       slug: organization.slug,
       name: organization.name,
-      members: organization.members,
+      members: organization.members.map(({ email, role, name }) => ({
+        email,
+        role,
+        ...(name === undefined ? {} : { name }),
+        ...(passwords.has(email) ? { passwordHash: passwords.get(email)! } : {}),
+      })),
       apiKeys: organization.apiKeys.map((key) => {
         const secret = loaded.secrets.get(key.secretEnv)!;
         return { name: key.name, role: key.role, access: key.access, secretHash: hashApiKeySecret(secret), prefix: displayPrefix(secret) };
@@ -39,5 +46,25 @@ export class ConfigApplier {
       ),
     );
     return summary;
+  }
+
+  // Hashes are salted, so "unchanged" means the stored hash still verifies the password from the
+  // environment; only then is the account left alone, which keeps applying the same file a no-op.
+  private async passwordChanges(loaded: LoadedConfigFile): Promise<Map<string, string>> {
+    const wanted = new Map<string, string>();
+    for (const organization of loaded.config.organizations) {
+      for (const member of organization.members) {
+        if (member.passwordEnv) wanted.set(member.email, loaded.secrets.get(member.passwordEnv)!);
+      }
+    }
+    if (wanted.size === 0) return new Map();
+    const current = await this.users.passwordHashes([...wanted.keys()]);
+    const changes = new Map<string, string>();
+    for (const [email, password] of wanted) {
+      const stored = current.get(email);
+      if (stored && (await verifyPassword(password, stored))) continue;
+      changes.set(email, await hashPassword(password));
+    }
+    return changes;
   }
 }

@@ -1,6 +1,6 @@
 import { ConfigFileError, parseConfigFile } from './config-file.loader';
 
-const env = { TOKEN: 'secret-token', KEY: 'k'.repeat(24) };
+const env = { TOKEN: 'secret-token', KEY: 'k'.repeat(24), SHORT: 'too-short' };
 
 function problem(yaml: string): string {
   try {
@@ -39,6 +39,20 @@ organizations:
     expect(secrets.get('KEY')).toBe(env.KEY);
   });
 
+  it('reads OAuth settings and local account passwords', () => {
+    const { config, secrets } = parseConfigFile(
+      'gatehouse.yaml',
+      `
+oauth: { accessTokenTtl: 15m, redirectUriAllowlist: ["https://*.acme.test/callback", "http://127.0.0.1:*/*"] }
+organizations:
+  - { slug: acme, name: Acme, members: [{ email: alice@acme.test, role: admin, passwordEnv: KEY }] }
+`,
+      env,
+    );
+    expect(config.oauth).toEqual({ accessTokenTtl: 900, redirectUriAllowlist: ['https://*.acme.test/callback', 'http://127.0.0.1:*/*'] });
+    expect(secrets.get('KEY')).toBe(env.KEY);
+  });
+
   it('accepts an empty file', () => {
     expect(parseConfigFile('empty.yaml', '', env).config.organizations).toEqual([]);
   });
@@ -69,6 +83,14 @@ organizations:
     ['duplicate slugs', 'organizations: [{ slug: a, name: A }, { slug: a, name: B }]', 'organizations[1]: duplicate organization slug "a"'],
     ['YAML syntax', 'organizations: [ { slug: a', 'gatehouse.yaml: line 1'],
     ['bad role', 'organizations: [{ slug: a, name: A, members: [{ email: x@y.test, role: god }] }]', 'organizations[0].members[0].role'],
+    [
+      'missing passwordEnv',
+      'organizations: [{ slug: a, name: A, members: [{ email: x@y.test, role: admin, passwordEnv: NO_PASSWORD }] }]',
+      'organizations[0].members[0].passwordEnv: environment variable NO_PASSWORD is not set',
+    ],
+    ['short password', 'organizations: [{ slug: a, name: A, members: [{ email: x@y.test, role: admin, passwordEnv: SHORT }] }]', 'SHORT must hold at least 12 characters'],
+    ['bad duration', 'oauth: { accessTokenTtl: 60 }', 'oauth.accessTokenTtl'],
+    ['redirect pattern over plain http', 'oauth: { redirectUriAllowlist: ["http://app.example/cb"] }', 'oauth.redirectUriAllowlist[0]: redirect URI pattern must use https'],
   ])('names the file, path and problem: %s', (_case, yaml, expected) => {
     expect(problem(yaml)).toContain(expected);
   });

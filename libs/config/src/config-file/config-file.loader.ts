@@ -14,11 +14,11 @@ export class ConfigFileError extends Error {
   }
 }
 
-/** A loaded file: the validated config plus the resolved secrets of its API keys. */
+/** A loaded file: the validated config plus the resolved secrets of its API keys and local accounts. */
 export interface LoadedConfigFile {
   file: string;
   config: DeclarativeConfig;
-  /** secretEnv name → value, read at load time so a missing one fails before anything is applied. */
+  /** secretEnv / passwordEnv name → value, read at load time so a missing one fails before anything is applied. */
   secrets: ReadonlyMap<string, string>;
 }
 
@@ -71,19 +71,23 @@ export function parseConfigFile(file: string, text: string, env: NodeJS.ProcessE
   }
 
   const secrets = new Map<string, string>();
-  parsed.data.organizations.forEach((organization, o) =>
-    organization.apiKeys.forEach((key, k) => {
-      const secret = env[key.secretEnv];
-      if (!secret || secret.length < 16) {
-        throw new ConfigFileError(
-          file,
-          `organizations[${o}].apiKeys[${k}].secretEnv`,
-          secret ? `${key.secretEnv} must hold at least 16 characters` : `environment variable ${key.secretEnv} is not set`,
-        );
-      }
-      secrets.set(key.secretEnv, secret);
-    }),
-  );
+  const readSecret = (name: string, path: string, minLength: number) => {
+    const secret = env[name];
+    if (!secret || secret.length < minLength) {
+      throw new ConfigFileError(
+        file,
+        path,
+        secret ? `${name} must hold at least ${minLength} characters` : `environment variable ${name} is not set`,
+      );
+    }
+    secrets.set(name, secret);
+  };
+  parsed.data.organizations.forEach((organization, o) => {
+    organization.apiKeys.forEach((key, k) => readSecret(key.secretEnv, `organizations[${o}].apiKeys[${k}].secretEnv`, 16));
+    organization.members.forEach((member, m) => {
+      if (member.passwordEnv) readSecret(member.passwordEnv, `organizations[${o}].members[${m}].passwordEnv`, 12);
+    });
+  });
   return { file, config: parsed.data, secrets };
 }
 

@@ -1,12 +1,22 @@
 import { z } from 'zod';
 import { connectionSpecSchema } from '../schemas/connection-spec.schema';
+import { durationSchema } from '../schemas/duration';
 import { ORGANIZATION_SLUG_PATTERN } from '../schemas/naming';
+import { redirectPatternProblem } from '../schemas/redirect-uri';
 import { apiKeyAccessSchema, roleSchema } from '../schemas/roles';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const envName = z.string().regex(ENV_NAME, 'must be an environment variable name');
+
 const memberSchema = z
-  .object({ email: z.email().transform((email) => email.toLowerCase()), role: roleSchema, name: z.string().optional() })
+  .object({
+    email: z.email().transform((email) => email.toLowerCase()),
+    role: roleSchema,
+    name: z.string().optional(),
+    // A local account whose password comes from the environment.
+    passwordEnv: envName.optional(),
+  })
   .strict();
 
 const apiKeySchema = z
@@ -14,7 +24,7 @@ const apiKeySchema = z
     name: z.string().min(1).max(100),
     role: roleSchema,
     access: apiKeyAccessSchema.default('read_write'),
-    secretEnv: z.string().regex(ENV_NAME, 'must be an environment variable name'),
+    secretEnv: envName,
   })
   .strict();
 
@@ -39,11 +49,27 @@ const organizationSchema = z
   })
   .strict();
 
+const redirectPatternSchema = z.string().superRefine((pattern, ctx) => {
+  const problem = redirectPatternProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: `redirect URI pattern ${problem}` });
+});
+
+const oauthSchema = z
+  .object({
+    redirectUriAllowlist: z.array(redirectPatternSchema).min(1).optional(),
+    accessTokenTtl: durationSchema.optional(),
+    refreshTokenTtl: durationSchema.optional(),
+  })
+  .strict();
+
 export const configFileSchema = z
   .object({
+    oauth: oauthSchema.default({}),
     organizations: z.array(organizationSchema).default([]).superRefine(uniqueBy((o) => o.slug, 'organization slug')),
   })
   .strict();
+
+export type DeclarativeOAuth = z.infer<typeof oauthSchema>;
 
 export type DeclarativeConfig = z.infer<typeof configFileSchema>;
 export type DeclarativeOrganization = DeclarativeConfig['organizations'][number];

@@ -6,6 +6,8 @@ export interface ApiKeyRecord {
   id: string;
   organizationId: string;
   createdById: string | null;
+  /** api_key, or oauth_grant: created when a person authorized an OAuth client. */
+  kind: 'api_key' | 'oauth_grant';
   name: string;
   prefix: string;
   role: RoleName;
@@ -34,6 +36,7 @@ const SELECT = {
   id: true,
   organizationId: true,
   createdById: true,
+  kind: true,
   name: true,
   prefix: true,
   role: true,

@@ -8,7 +8,8 @@ import { ConnectionRepository } from './connection.repository';
 export interface DesiredOrganization {
   slug: string;
   name: string;
-  members: { email: string; role: RoleName; name?: string }[];
+  /** passwordHash: set only when the account's password must change (the applier compares first). */
+  members: { email: string; role: RoleName; name?: string; passwordHash?: string }[];
   apiKeys: { name: string; role: RoleName; access: ApiKeyAccessLevel; secretHash: string; prefix: string }[];
   connections: ConnectionSpec[];
 }
@@ -84,6 +85,11 @@ export class ConfigStateRepository {
   ): Promise<void> {
     const emails = members.map((m) => m.email);
     await tx.user.createMany({ data: members.map((m) => ({ email: m.email, name: m.name ?? null })), skipDuplicates: true });
+    for (const member of members) {
+      if (!member.passwordHash) continue;
+      summary.updated++;
+      await tx.user.update({ where: { email: member.email }, data: { passwordHash: member.passwordHash } });
+    }
     const users = await tx.user.findMany({ where: { email: { in: emails } }, select: { id: true, email: true } });
     const userIds = new Map(users.map((u) => [u.email, u.id]));
     const existing = await tx.membership.findMany({ where: { organizationId } });

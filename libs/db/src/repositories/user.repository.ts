@@ -8,6 +8,15 @@ export interface UserRecord {
   name: string | null;
 }
 
+export interface SignInRecord extends UserRecord {
+  passwordHash: string | null;
+}
+
+export interface MembershipView {
+  organization: { id: string; slug: string; name: string };
+  role: RoleName;
+}
+
 @Injectable()
 export class UserRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -32,5 +41,30 @@ export class UserRepository {
     return this.prisma.membership
       .findUnique({ where: { organizationId_userId: { organizationId, userId } }, select: { role: true } })
       .then((membership) => membership?.role ?? null);
+  }
+
+  findForSignIn(email: string): Promise<SignInRecord | null> {
+    return this.prisma.user.findUnique({
+      where: { email: email.toLowerCase() },
+      select: { id: true, email: true, name: true, passwordHash: true },
+    });
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return this.prisma.user.findUnique({ where: { id }, select: { id: true, email: true, name: true } });
+  }
+
+  memberships(userId: string): Promise<MembershipView[]> {
+    return this.prisma.membership.findMany({
+      where: { userId },
+      select: { role: true, organization: { select: { id: true, slug: true, name: true } } },
+      orderBy: { organization: { name: 'asc' } },
+    });
+  }
+
+  /** Password hashes of the given accounts (lower-cased emails), for the config file's passwordEnv. */
+  async passwordHashes(emails: string[]): Promise<Map<string, string | null>> {
+    const users = await this.prisma.user.findMany({ where: { email: { in: emails } }, select: { email: true, passwordHash: true } });
+    return new Map(users.map((user) => [user.email, user.passwordHash]));
   }
 }

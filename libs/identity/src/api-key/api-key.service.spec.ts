@@ -1,5 +1,6 @@
 import { ApiKeyRecord, ApiKeyRepository, ApiKeyWithOrganization, ClusterBus, NewApiKey } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
+import { PrincipalCache } from '../auth/principal-cache';
 import { ApiKeyService, hashApiKeySecret } from './api-key.service';
 
 const ORG = { id: 'org-1', slug: 'acme', name: 'Acme' };
@@ -10,7 +11,7 @@ class FakeRepository {
   touched: string[] = [];
 
   async create(key: NewApiKey): Promise<ApiKeyRecord> {
-    const record = { id: `key-${this.keys.size + 1}`, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key };
+    const record = { id: `key-${this.keys.size + 1}`, kind: 'api_key' as const, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key };
     this.keys.set(record.id, { ...record, organization: ORG });
     return record;
   }
@@ -53,6 +54,7 @@ function principal(overrides: Partial<Principal> = {}): Principal {
     access: 'read_write',
     apiKeyId: 'creator',
     userId: null,
+    clientId: null,
     name: 'creator',
     ...overrides,
   };
@@ -66,8 +68,9 @@ describe('ApiKeyService', () => {
   beforeEach(async () => {
     repository = new FakeRepository();
     bus = new RecordingBus();
-    service = new ApiKeyService(repository as unknown as ApiKeyRepository, bus as unknown as ClusterBus);
-    await service.onModuleInit();
+    const cache = new PrincipalCache(bus as unknown as ClusterBus);
+    await cache.onModuleInit();
+    service = new ApiKeyService(repository as unknown as ApiKeyRepository, cache);
   });
 
   it('issues a secret once and stores only its hash', async () => {
@@ -93,7 +96,7 @@ describe('ApiKeyService', () => {
     expect(await service.authenticate(secret)).not.toBeNull();
     await service.revoke(ORG.id, key.id);
     expect(await service.authenticate(secret)).toBeNull();
-    expect(bus.published).toEqual([{ type: 'revoked', id: key.id }]);
+    expect(bus.published).toEqual([{ type: 'grant-revoked', id: key.id }]);
   });
 
   it('serves a cached key without the database, and evicts it when another replica revokes it', async () => {
@@ -101,7 +104,7 @@ describe('ApiKeyService', () => {
     await service.authenticate(secret);
     repository.keys.get(key.id)!.revokedAt = new Date(); // revoked elsewhere: the database says so, the cache not yet
     expect(await service.authenticate(secret)).not.toBeNull();
-    bus.handler!({ type: "revoked", id: key.id }, false);
+    bus.handler!({ type: 'grant-revoked', id: key.id }, false);
     expect(await service.authenticate(secret)).toBeNull();
   });
 

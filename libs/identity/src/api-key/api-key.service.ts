@@ -1,25 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { GatehouseError, ROLE_RANK } from '@gatehouse/config';
-import { ApiKeyRecord, ApiKeyRepository, ClusterBus } from '@gatehouse/db';
+import { ApiKeyRecord, ApiKeyRepository } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
+import { PrincipalCache } from '../auth/principal-cache';
 import { CreateApiKeyInput } from './api-key.schema';
 
 const SECRET_PREFIX = 'ghk_';
 // last-used is informational; writing it at most once a minute keeps a row update off the hot path.
 const LAST_USED_RESOLUTION_MS = 60_000;
-// Authenticated keys are cached so that a tool call does not pay for database queries. Revocation evicts
-// at once here and, through the cluster bus, in every replica; the TTL only bounds a lost message.
-const CACHE_TTL_MS = 30_000;
-const CACHE_MAX_ENTRIES = 10_000;
-const CHANNEL = 'api-keys';
-
-type ApiKeyEvent = { type: 'revoked'; id: string } | { type: 'changed' };
-
-interface CachedPrincipal {
-  principal: Principal;
-  expires: number;
-}
 
 export interface IssuedApiKey {
   key: ApiKeyRecord;
@@ -36,33 +25,24 @@ export function displayPrefix(secret: string): string {
 }
 
 @Injectable()
-export class ApiKeyService implements OnModuleInit {
+export class ApiKeyService {
   private readonly logger = new Logger(ApiKeyService.name);
   private readonly lastUsedWrites = new Map<string, number>();
-  // Only valid keys are cached (by secret hash): unknown tokens always reach the database, so guessing
-  // cannot fill the cache and a key created on another replica works at once.
-  private readonly cache = new Map<string, CachedPrincipal>();
 
   constructor(
     private readonly repository: ApiKeyRepository,
-    private readonly bus: ClusterBus,
+    private readonly cache: PrincipalCache,
   ) {}
-
-  async onModuleInit(): Promise<void> {
-    // revoke() and invalidateAll() evict here before publishing; only other replicas' events matter.
-    await this.bus.subscribe(CHANNEL, (event, fromSelf) => fromSelf || this.evict(event as ApiKeyEvent));
-  }
 
   async authenticate(secret: string): Promise<Principal | null> {
     const hash = hashApiKeySecret(secret);
     const cached = this.cache.get(hash);
-    if (cached && cached.expires > Date.now()) {
-      this.recordUse(cached.principal.apiKeyId);
-      return cached.principal;
+    if (cached) {
+      this.recordUse(cached.apiKeyId);
+      return cached;
     }
-    this.cache.delete(hash);
     const key = await this.repository.findBySecretHash(hash);
-    if (!key || key.revokedAt) return null;
+    if (!key || key.revokedAt || key.kind !== 'api_key') return null;
     this.recordUse(key.id);
     const principal: Principal = {
       kind: 'api_key',
@@ -73,17 +53,16 @@ export class ApiKeyService implements OnModuleInit {
       access: key.access,
       apiKeyId: key.id,
       userId: key.createdById,
+      clientId: null,
       name: key.name,
     };
-    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(hash, { principal, expires: Date.now() + CACHE_TTL_MS });
+    this.cache.set(hash, principal);
     return principal;
   }
 
-  /** After keys changed in bulk (the config file was applied): every replica forgets what it cached. */
-  async invalidateAll(): Promise<void> {
-    this.evict({ type: 'changed' });
-    await this.bus.publish(CHANNEL, { type: 'changed' } satisfies ApiKeyEvent);
+  /** After keys or memberships changed in bulk (the config file was applied). */
+  invalidateAll(): Promise<void> {
+    return this.cache.invalidateAll();
   }
 
   // A key can never hold more than the principal that creates it.
@@ -114,16 +93,9 @@ export class ApiKeyService implements OnModuleInit {
   async revoke(organizationId: string, id: string): Promise<ApiKeyRecord> {
     const key = await this.repository.revoke(organizationId, id, new Date());
     if (!key) throw GatehouseError.notFound(`API key ${id} not found`);
-    this.evict({ type: 'revoked', id });
-    await this.bus.publish(CHANNEL, { type: 'revoked', id } satisfies ApiKeyEvent);
+    // An OAuth grant's tokens are checked against the grant, so this cuts the client off too.
+    await this.cache.keyRevoked(id);
     return key;
-  }
-
-  private evict(event: ApiKeyEvent): void {
-    if (event.type === 'changed') return this.cache.clear();
-    for (const [hash, cached] of this.cache) {
-      if (cached.principal.apiKeyId === event.id) this.cache.delete(hash);
-    }
   }
 
   private recordUse(id: string): void {

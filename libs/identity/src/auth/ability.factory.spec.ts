@@ -11,6 +11,7 @@ const principal = (role: Principal['role'], access: Principal['access']): Princi
   access,
   apiKeyId: 'k',
   userId: null,
+  clientId: null,
   name: 'k',
 });
 

@@ -6,6 +6,7 @@ import { BearerAuthGuard } from './bearer-auth.guard';
 import { Principal } from './principal';
 
 export const REQUIRED_PERMISSION = 'gatehouse:required-permission';
+export const MCP_RESOURCE = 'gatehouse:mcp-resource';
 
 export interface RequiredPermission {
   action: Action;
@@ -14,9 +15,14 @@ export interface RequiredPermission {
 
 export type AuthenticatedRequest = Request & { principal: Principal };
 
-/** States who may call a route: any authenticated principal, or one whose ability allows the permission. */
+/** States who may call a route: any API key, or one whose ability allows the permission. */
 export function Authenticated(permission?: RequiredPermission) {
   return applyDecorators(SetMetadata(REQUIRED_PERMISSION, permission), UseGuards(BearerAuthGuard), ApiBearerAuth());
+}
+
+/** The MCP endpoint: the protected resource OAuth access tokens are issued for (their audience), or an API key. */
+export function McpAuthenticated() {
+  return applyDecorators(SetMetadata(MCP_RESOURCE, true), UseGuards(BearerAuthGuard));
 }
 
 export const CurrentPrincipal = createParamDecorator(

@@ -2,14 +2,18 @@ import { ApiKeyAccessLevel, RoleName } from '@gatehouse/config';
 
 // Who is calling, resolved once per request from the bearer token.
 export interface Principal {
-  kind: 'api_key';
+  /** api_key: a key's secret; oauth: an access token of an OAuth grant (itself listed as a key). */
+  kind: 'api_key' | 'oauth';
   /** Stable identity that MCP sessions are bound to. */
   subject: string;
   organizationId: string;
   organizationSlug: string;
   role: RoleName;
   access: ApiKeyAccessLevel;
+  /** The key, or the OAuth grant the token belongs to: what revocation and last-used apply to. */
   apiKeyId: string;
   userId: string | null;
+  /** The OAuth client (its database id), for oauth principals. */
+  clientId: string | null;
   name: string;
 }

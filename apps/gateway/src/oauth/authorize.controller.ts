@@ -1,0 +1,236 @@
+import { randomBytes } from 'node:crypto';
+import { All, Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { CookieOptions, Request, Response } from 'express';
+import {
+  AccountService,
+  AuthorizationRequestError,
+  AuthorizationService,
+  BrowserSessions,
+  OAuthSettings,
+  PendingAuthorization,
+} from '@gatehouse/identity';
+import { renderConsentPage, renderErrorPage, renderOrganizationPage, renderSignInPage } from './pages';
+
+const SESSION_COOKIE = 'gatehouse_session';
+const BINDING_COOKIE = 'gatehouse_oauth';
+
+type Form = Record<string, unknown>;
+
+// The pages a person goes through when an MCP client sends them here: sign in → choose an organization →
+// consent → back to the client with a code. Every POST carries the pending request's id and a CSRF token
+// bound to it and to this browser (cookie), so no other site can push a person through.
+@ApiExcludeController()
+@Controller('oauth')
+export class AuthorizeController {
+  constructor(
+    private readonly authorization: AuthorizationService,
+    private readonly accounts: AccountService,
+    private readonly sessions: BrowserSessions,
+    private readonly settings: OAuthSettings,
+  ) {}
+
+  @All('authorize')
+  async authorize(@Req() request: Request, @Res() response: Response): Promise<void> {
+    if (request.method !== 'GET' && request.method !== 'POST') {
+      response.status(405).setHeader('Allow', 'GET, POST').end();
+      return;
+    }
+    const params = (request.method === 'POST' ? request.body : request.query) as Form;
+    const binding = this.binding(request, response);
+    try {
+      const pending = await this.authorization.begin(params ?? {}, binding);
+      await this.next(pending, request, response);
+    } catch (error) {
+      if (!(error instanceof AuthorizationRequestError)) throw error;
+      if (error.redirect) return response.redirect(302, error.redirect.href);
+      this.page(response, 400, renderErrorPage('This sign-in link is not valid', `${error.error.description}. Start again from the application you came from.`));
+    }
+  }
+
+  @Get('continue')
+  async continue(@Query('request') id: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const pending = await this.pending(id, request, response);
+    if (pending) await this.next(pending, request, response);
+  }
+
+  @Post('sign-in')
+  async signIn(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const pending = await this.pending(form['request'], request, response, form['csrf']);
+    if (!pending) return;
+    const email = typeof form['email'] === 'string' ? form['email'] : '';
+    const password = typeof form['password'] === 'string' ? form['password'] : '';
+    const user = email && password ? await this.accounts.signIn(email, password) : null;
+    if (!user) {
+      this.signInPage(response, pending, 401, email, 'Wrong email or password.');
+      return;
+    }
+    const sessionId = await this.sessions.create(user.id);
+    response.cookie(SESSION_COOKIE, sessionId, this.cookieOptions('/', this.sessions.ttlSeconds));
+    response.redirect(303, this.continueUrl(pending));
+  }
+
+  @Post('organization')
+  async organization(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const pending = await this.pending(form['request'], request, response, form['csrf']);
+    const session = pending && (await this.session(request));
+    if (!pending) return;
+    if (!session) return response.redirect(303, this.continueUrl(pending));
+    const memberships = await this.accounts.memberships(session.userId);
+    const chosen = memberships.find((m) => m.organization.id === form['organization']);
+    if (!chosen) {
+      this.page(response, 400, renderErrorPage('Choose an organization', 'You are not a member of that organization.'));
+      return;
+    }
+    await this.authorization.chooseOrganization(pending, chosen.organization.id);
+    response.redirect(303, this.continueUrl(pending));
+  }
+
+  @Post('consent')
+  async consent(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const pending = await this.pending(form['request'], request, response, form['csrf']);
+    if (!pending) return;
+    const session = await this.session(request);
+    const memberships = session ? await this.accounts.memberships(session.userId) : [];
+    if (!session || !pending.organizationId || !memberships.some((m) => m.organization.id === pending.organizationId)) {
+      return response.redirect(303, this.continueUrl(pending));
+    }
+    const target =
+      form['decision'] === 'approve'
+        ? await this.authorization.approve(pending, session.userId, pending.organizationId)
+        : await this.authorization.deny(pending);
+    response.redirect(303, target.href);
+  }
+
+  /** Shows whatever the request needs next: sign-in, organization choice or consent. */
+  private async next(pending: PendingAuthorization, request: Request, response: Response): Promise<void> {
+    const session = await this.session(request);
+    const user = session && (await this.accounts.find(session.userId));
+    if (!user) return this.signInPage(response, pending, 200);
+    const memberships = await this.accounts.memberships(user.id);
+    if (memberships.length === 0) {
+      this.page(response, 403, renderErrorPage('No organization', `${user.email} is not a member of any organization on this Gatehouse. Ask an administrator to add you.`));
+      return;
+    }
+    let organization = memberships.find((m) => m.organization.id === pending.organizationId);
+    if (!organization && memberships.length === 1) {
+      organization = memberships[0]!;
+      await this.authorization.chooseOrganization(pending, organization.organization.id);
+    }
+    if (!organization) {
+      this.page(
+        response,
+        200,
+        renderOrganizationPage({
+          action: '/oauth/organization',
+          hidden: this.hidden(pending),
+          clientName: pending.clientName,
+          userEmail: user.email,
+          organizations: memberships.map((m) => ({ ...m.organization, role: m.role })),
+        }),
+      );
+      return;
+    }
+    this.page(
+      response,
+      200,
+      renderConsentPage({
+        action: '/oauth/consent',
+        hidden: this.hidden(pending),
+        clientName: pending.clientName,
+        redirectHost: redirectLabel(pending.redirectUri),
+        organizationName: organization.organization.name,
+        userEmail: user.email,
+        access: pending.access,
+      }),
+      pending.redirectUri,
+    );
+  }
+
+  /** The pending request of a page, or null after answering with an error page. */
+  private async pending(id: unknown, request: Request, response: Response, csrf?: unknown): Promise<PendingAuthorization | null> {
+    const pending = await this.authorization.load(id, this.signedCookie(request, BINDING_COOKIE));
+    if (!pending) {
+      this.page(response, 400, renderErrorPage('This sign-in has expired', 'The request is no longer valid in this browser. Start again from the application you came from.'));
+      return null;
+    }
+    if (request.method === 'POST' && !this.authorization.checkCsrf(pending, csrf)) {
+      this.page(response, 403, renderErrorPage('Request refused', 'The form could not be verified (it may have come from another site). Start again from the application you came from.'));
+      return null;
+    }
+    return pending;
+  }
+
+  private signInPage(response: Response, pending: PendingAuthorization, status: number, email?: string, error?: string): void {
+    this.page(
+      response,
+      status,
+      renderSignInPage({
+        action: '/oauth/sign-in',
+        hidden: this.hidden(pending),
+        clientName: pending.clientName,
+        identityProviders: [],
+        ...(email ? { email } : {}),
+        ...(error ? { error } : {}),
+      }),
+    );
+  }
+
+  private hidden(pending: PendingAuthorization): Record<string, string> {
+    return { request: pending.id, csrf: this.authorization.csrfToken(pending) };
+  }
+
+  private continueUrl(pending: PendingAuthorization): string {
+    return `/oauth/continue?request=${encodeURIComponent(pending.id)}`;
+  }
+
+  private async session(request: Request) {
+    return this.sessions.find(this.signedCookie(request, SESSION_COOKIE));
+  }
+
+  /** The random value tying pending requests to this browser; created on its first authorization request. */
+  private binding(request: Request, response: Response): string {
+    const existing = this.signedCookie(request, BINDING_COOKIE);
+    if (existing) return existing;
+    const binding = randomBytes(24).toString('base64url');
+    response.cookie(BINDING_COOKIE, binding, this.cookieOptions('/oauth', 3600));
+    return binding;
+  }
+
+  private signedCookie(request: Request, name: string): string | undefined {
+    const value = (request.signedCookies as Record<string, unknown> | undefined)?.[name];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  // Lax, not Strict: the person arrives from the client's site (ChatGPT, Claude) by a top-level navigation.
+  private cookieOptions(path: string, maxAgeSeconds: number): CookieOptions {
+    return { httpOnly: true, sameSite: 'lax', secure: this.settings.secureCookies, signed: true, path, maxAge: maxAgeSeconds * 1000 };
+  }
+
+  /** Pages are never cached or framed; their forms may post here and, on consent, lead on to the client. */
+  private page(response: Response, status: number, body: string, redirectUri?: string): void {
+    const formTargets = ["'self'", ...(redirectUri ? [cspSource(redirectUri)] : [])].join(' ');
+    response
+      .status(status)
+      .set({
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`,
+        'X-Frame-Options': 'DENY',
+        'Referrer-Policy': 'no-referrer',
+      })
+      .send(body);
+  }
+}
+
+function redirectLabel(uri: string): string {
+  const url = new URL(uri);
+  return url.host || `${url.protocol}//`;
+}
+
+// form-action also governs where a redirect after the form may go (Chrome), so the client's redirect
+// target must be listed: its origin, or its scheme for an app's private-use scheme.
+function cspSource(uri: string): string {
+  const url = new URL(uri);
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol;
+}

@@ -1,0 +1,71 @@
+import { Body, Controller, Headers, HttpCode, Post, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ClientCredentials, OAuthClientService, OAuthError, OAuthTokenService, TokenResponse } from '@gatehouse/identity';
+import { OAuthErrorFilter } from './oauth-error.filter';
+
+type Form = Record<string, unknown>;
+
+// Machine-to-machine OAuth endpoints: RFC 7591 registration, RFC 6749 token, RFC 7009 revocation.
+@ApiExcludeController()
+@Controller('oauth')
+@UseFilters(OAuthErrorFilter)
+export class OAuthEndpointsController {
+  constructor(
+    private readonly clients: OAuthClientService,
+    private readonly tokens: OAuthTokenService,
+  ) {}
+
+  @Post('register')
+  @HttpCode(201)
+  register(@Body() body: unknown, @Res({ passthrough: true }) response: Response): Promise<Record<string, unknown>> {
+    response.setHeader('Cache-Control', 'no-store');
+    return this.clients.register(body);
+  }
+
+  @Post('token')
+  @HttpCode(200)
+  async token(@Body() form: Form | undefined, @Headers('authorization') authorization: string | undefined, @Res({ passthrough: true }) response: Response): Promise<TokenResponse> {
+    response.setHeader('Cache-Control', 'no-store');
+    response.setHeader('Pragma', 'no-cache');
+    const params = form ?? {};
+    const client = await this.clients.authenticate(clientCredentials(params, authorization));
+    switch (params['grant_type']) {
+      case 'authorization_code':
+        return this.tokens.exchangeCode(client, params);
+      case 'refresh_token':
+        return this.tokens.refresh(client, params);
+      case undefined:
+        throw new OAuthError('invalid_request', 'grant_type is missing');
+      default:
+        throw new OAuthError('unsupported_grant_type', `grant_type ${String(params['grant_type'])} is not supported; use authorization_code or refresh_token`);
+    }
+  }
+
+  @Post('revoke')
+  @HttpCode(200)
+  async revoke(@Body() form: Form | undefined, @Headers('authorization') authorization: string | undefined): Promise<Record<string, never>> {
+    const params = form ?? {};
+    const client = await this.clients.authenticate(clientCredentials(params, authorization));
+    await this.tokens.revoke(client, params);
+    return {};
+  }
+}
+
+// RFC 6749 §2.3.1: HTTP Basic with form-urlencoded id and secret, or the same as form fields.
+function clientCredentials(form: Form, authorization: string | undefined): ClientCredentials {
+  const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (basic) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials');
+    try {
+      return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)), via: 'basic' };
+    } catch {
+      throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials');
+    }
+  }
+  const text = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
+  const clientSecret = text('client_secret');
+  return { clientId: text('client_id'), clientSecret, via: clientSecret ? 'post' : 'none' };
+}

@@ -1,0 +1,251 @@
+import { HTMLElement, parse } from 'node-html-parser';
+import { html, SafeHtml } from './escape';
+import {
+  ConsentPage,
+  OrganizationPage,
+  SignInPage,
+  renderConsentPage,
+  renderErrorPage,
+  renderOrganizationPage,
+  renderPage,
+  renderSignInPage,
+} from './index';
+
+const EVIL = '<script>alert(1)</script>"';
+const EVIL_ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;&quot;';
+const HIDDEN = { state: '"><script>alert(2)</script>', redirect_uri: 'https://client.example/cb?a=1&b=2' };
+
+const signIn = (overrides: Partial<SignInPage> = {}): SignInPage => ({
+  action: '/oauth/authorize/sign-in',
+  hidden: HIDDEN,
+  clientName: EVIL,
+  identityProviders: [],
+  ...overrides,
+});
+
+const organization = (overrides: Partial<OrganizationPage> = {}): OrganizationPage => ({
+  action: '/oauth/authorize/organization',
+  hidden: HIDDEN,
+  clientName: EVIL,
+  userEmail: 'alice@acme.test',
+  organizations: [
+    { id: 'org-1', name: 'Acme', slug: 'acme', role: 'owner' },
+    { id: 'org-2', name: 'Globex', slug: 'globex', role: 'member' },
+  ],
+  ...overrides,
+});
+
+const consent = (overrides: Partial<ConsentPage> = {}): ConsentPage => ({
+  action: '/oauth/authorize/consent',
+  hidden: HIDDEN,
+  clientName: EVIL,
+  redirectHost: 'client.example',
+  organizationName: 'Acme',
+  userEmail: 'alice@acme.test',
+  access: 'read_write',
+  ...overrides,
+});
+
+const pages: [string, () => string][] = [
+  ['sign-in', () => renderSignInPage(signIn())],
+  ['organization', () => renderOrganizationPage(organization())],
+  ['consent', () => renderConsentPage(consent())],
+  ['error', () => renderErrorPage(EVIL, EVIL)],
+];
+const formPages = pages.filter(([name]) => name !== 'error');
+
+function only(root: HTMLElement, selector: string): HTMLElement {
+  const matches = root.querySelectorAll(selector);
+  expect(matches).toHaveLength(1);
+  return matches[0]!;
+}
+
+describe('html', () => {
+  it('escapes interpolated values but not nested html or arrays of it', () => {
+    const items = ['a<b', 'c&d'].map((item) => html`<li>${item}</li>`);
+    expect(html`<ul title="${'"x"'}">${items}</ul>${'<i>'}`.toString()).toBe(
+      '<ul title="&quot;x&quot;"><li>a&lt;b</li><li>c&amp;d</li></ul>&lt;i&gt;',
+    );
+  });
+
+  it('renders null, undefined and false as nothing, numbers as text', () => {
+    expect(html`${null}${undefined}${false}${0}`.toString()).toBe('0');
+  });
+
+  it('offers no way to mark a plain string as safe', () => {
+    expect(() => Reflect.construct(SafeHtml, [Symbol('SafeHtml'), '<script>'])).toThrow(TypeError);
+  });
+});
+
+describe('renderPage', () => {
+  it('is a complete document without scripts or external assets', () => {
+    const document = renderPage('Sign in', html`<p>Hello</p>`);
+    expect(document.startsWith('<!doctype html>')).toBe(true);
+    const root = parse(document);
+    expect(only(root, 'html').getAttribute('lang')).toBe('en');
+    expect(only(root, 'title').text).toBe('Sign in · Gatehouse');
+    expect(root.querySelector('meta[charset]')).not.toBeNull();
+    expect(root.querySelector('meta[name="viewport"]')).not.toBeNull();
+    expect(root.querySelectorAll('style')).toHaveLength(1);
+    expect(only(root, 'main').text).toContain('Gatehouse');
+    expect(root.querySelectorAll('script, link, img, iframe, object')).toHaveLength(0);
+    expect(document).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
+  });
+});
+
+describe.each(pages)('%s page', (_name, render) => {
+  it('escapes the untrusted client name', () => {
+    const document = render();
+    expect(document).toContain(EVIL_ESCAPED);
+    expect(document).not.toContain('<script>');
+    expect(parse(document).querySelectorAll('script')).toHaveLength(0);
+  });
+});
+
+describe.each(formPages)('%s form', (_name, render) => {
+  it('posts every hidden field with its value escaped', () => {
+    const document = render();
+    expect(document).toContain('value="&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"');
+    expect(document).toContain('value="https://client.example/cb?a=1&amp;b=2"');
+    const form = only(parse(document), 'form');
+    expect(form.getAttribute('method')).toBe('post');
+    const hidden = Object.fromEntries(
+      form.querySelectorAll('input[type="hidden"]').map((input) => [input.getAttribute('name'), input.getAttribute('value')]),
+    );
+    expect(hidden).toEqual(HIDDEN);
+  });
+});
+
+describe('renderSignInPage', () => {
+  it('has Email and Password fields and a Sign in button', () => {
+    const root = parse(renderSignInPage(signIn({ email: 'bob"@acme.test' })));
+    expect(only(root, 'form').getAttribute('action')).toBe('/oauth/authorize/sign-in');
+    expect(only(root, 'h1').text).toBe(`Sign in to continue to ${EVIL}`);
+
+    expect(only(root, 'label[for="email"]').text).toBe('Email');
+    const email = only(root, 'input#email');
+    expect(email.attributes).toMatchObject({ name: 'email', type: 'email', autocomplete: 'username', value: 'bob"@acme.test' });
+    expect(email.hasAttribute('required')).toBe(true);
+
+    expect(only(root, 'label[for="password"]').text).toBe('Password');
+    const password = only(root, 'input#password');
+    expect(password.attributes).toMatchObject({ name: 'password', type: 'password', autocomplete: 'current-password' });
+    expect(password.hasAttribute('required')).toBe(true);
+    expect(password.hasAttribute('value')).toBe(false);
+
+    const button = only(root, 'button');
+    expect(button.getAttribute('type')).toBe('submit');
+    expect(button.text).toBe('Sign in');
+  });
+
+  it('shows the error as an alert above the form, escaped', () => {
+    const document = renderSignInPage(signIn({ error: `Wrong password for ${EVIL}` }));
+    const alert = only(parse(document), '[role="alert"]');
+    expect(alert.text).toBe(`Wrong password for ${EVIL}`);
+    expect(document.indexOf('role="alert"')).toBeLessThan(document.indexOf('<form'));
+  });
+
+  it('shows no alert without an error', () => {
+    expect(parse(renderSignInPage(signIn())).querySelectorAll('[role="alert"]')).toHaveLength(0);
+  });
+
+  it('offers identity providers above an "or" divider', () => {
+    const document = renderSignInPage(
+      signIn({
+        identityProviders: [
+          { label: 'Google', href: '/oauth/idp/google?state=a&b' },
+          { label: EVIL, href: '/oauth/idp/evil' },
+        ],
+      }),
+    );
+    const root = parse(document);
+    const links = root.querySelectorAll('a');
+    expect(links.map((link) => [link.text, link.getAttribute('href')])).toEqual([
+      ['Continue with Google', '/oauth/idp/google?state=a&b'],
+      [`Continue with ${EVIL}`, '/oauth/idp/evil'],
+    ]);
+    expect(only(root, '.divider').text).toBe('or');
+    expect(document.indexOf('Continue with Google')).toBeLessThan(document.indexOf('<form'));
+  });
+
+  it('has no divider without identity providers', () => {
+    const root = parse(renderSignInPage(signIn()));
+    expect(root.querySelectorAll('a, .divider')).toHaveLength(0);
+  });
+});
+
+describe('renderOrganizationPage', () => {
+  it('offers one radio per organization carrying its id, the first checked', () => {
+    const root = parse(renderOrganizationPage(organization()));
+    expect(only(root, 'h1').text).toBe('Choose an organization');
+    expect(root.text).toContain('Signed in as alice@acme.test');
+    expect(only(root, 'fieldset legend').text).toBe('Organization');
+
+    const radios = root.querySelectorAll('fieldset input[type="radio"]');
+    expect(radios.map((radio) => radio.getAttribute('name'))).toEqual(['organization', 'organization']);
+    expect(radios.map((radio) => radio.getAttribute('value'))).toEqual(['org-1', 'org-2']);
+    expect(radios.map((radio) => radio.hasAttribute('checked'))).toEqual([true, false]);
+
+    const names = radios.map((radio) => root.getElementById(radio.getAttribute('aria-labelledby')!)?.text);
+    expect(names).toEqual(['Acme', 'Globex']);
+    const meta = radios.map((radio) => root.getElementById(radio.getAttribute('aria-describedby')!)?.text);
+    expect(meta).toEqual(['acme · owner', 'globex · member']);
+    expect(radios.map((radio) => radio.closest('label')?.getAttribute('for') === radio.id)).toEqual([true, true]);
+
+    const button = only(root, 'button');
+    expect(button.getAttribute('type')).toBe('submit');
+    expect(button.text).toBe('Continue');
+  });
+
+  it('escapes organization names and ids', () => {
+    const document = renderOrganizationPage(
+      organization({ organizations: [{ id: '"><script>x</script>', name: EVIL, slug: EVIL, role: 'owner' }] }),
+    );
+    expect(document).not.toContain('<script>');
+    expect(only(parse(document), 'input[type="radio"]').getAttribute('value')).toBe('"><script>x</script>');
+  });
+});
+
+describe('renderConsentPage', () => {
+  it('has Approve and Deny buttons deciding the one form', () => {
+    const root = parse(renderConsentPage(consent()));
+    const form = only(root, 'form');
+    expect(form.getAttribute('action')).toBe('/oauth/authorize/consent');
+    const approve = only(form, 'button[value="approve"]');
+    const deny = only(form, 'button[value="deny"]');
+    for (const [button, text] of [
+      [approve, 'Approve'],
+      [deny, 'Deny'],
+    ] as const) {
+      expect(button.attributes).toMatchObject({ type: 'submit', name: 'decision' });
+      expect(button.text).toBe(text);
+    }
+    expect(deny.classList.contains('secondary')).toBe(true);
+    expect(approve.classList.contains('secondary')).toBe(false);
+  });
+
+  it('says who asks for what, and where the browser goes next', () => {
+    const root = parse(renderConsentPage(consent({ organizationName: 'Acme <Corp>' })));
+    expect(only(root, 'h1').text).toBe(`${EVIL} wants to access Acme <Corp>`);
+    expect(root.text).toContain('Signed in as alice@acme.test');
+    expect(root.querySelectorAll('li').map((item) => item.text)).toEqual([
+      'Call the tools of Acme <Corp>, including tools that change data',
+      'Act as alice@acme.test, with your role in the organization',
+    ]);
+    expect(only(root, '.notice').text).toBe('After you approve, you will be sent to client.example');
+  });
+
+  it('describes read-only access', () => {
+    const root = parse(renderConsentPage(consent({ access: 'read_only' })));
+    expect(root.querySelectorAll('li')[0]!.text).toBe('Call the read-only tools of Acme');
+  });
+});
+
+describe('renderErrorPage', () => {
+  it('shows the title as heading and the message', () => {
+    const root = parse(renderErrorPage('Invalid request', 'The redirect_uri is not registered for this client.'));
+    expect(only(root, 'title').text).toBe('Invalid request · Gatehouse');
+    expect(only(root, 'h1').text).toBe('Invalid request');
+    expect(only(root, 'main p').text).toBe('The redirect_uri is not registered for this client.');
+  });
+});

@@ -1,0 +1,215 @@
+import { Injectable } from '@nestjs/common';
+import { ApiKeyAccessLevel, RoleName } from '@gatehouse/config';
+import { PrismaService } from '../prisma.service';
+
+export interface AuthorizationCodeRecord {
+  id: string;
+  clientId: string;
+  userId: string;
+  organizationId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  scope: string;
+  resource: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export type NewAuthorizationCode = Omit<AuthorizationCodeRecord, 'id' | 'usedAt'> & { codeHash: string };
+
+export interface NewTokenPair {
+  scope: string;
+  accessHash: string;
+  accessExpiresAt: Date;
+  refreshHash: string;
+  refreshExpiresAt: Date;
+}
+
+/** A grant is an API key of kind oauth_grant: listed and revoked with the other keys. */
+export interface NewGrant {
+  name: string;
+  role: RoleName;
+  access: ApiKeyAccessLevel;
+  scope: string;
+  prefix: string;
+}
+
+/** What authenticating or refreshing with a token needs to know about it and its grant. */
+export interface GrantTokenRecord {
+  id: string;
+  kind: 'access' | 'refresh';
+  scope: string;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  revokedAt: Date | null;
+  grant: {
+    id: string;
+    name: string;
+    access: ApiKeyAccessLevel;
+    scope: string | null;
+    revokedAt: Date | null;
+    userId: string | null;
+    clientId: string | null;
+    organization: { id: string; slug: string };
+    /** The person's current role in the organization; null once they are no longer a member. */
+    memberRole: RoleName | null;
+  };
+}
+
+export type RedeemOutcome = { outcome: 'issued'; grantId: string } | { outcome: 'replayed'; revokedGrantId: string | null };
+export type RotateOutcome = { outcome: 'rotated' } | { outcome: 'reused'; revokedGrantId: string };
+
+@Injectable()
+export class OAuthGrantRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async createCode(code: NewAuthorizationCode): Promise<void> {
+    await this.prisma.oAuthAuthorizationCode.create({ data: code, select: { id: true } });
+  }
+
+  findCode(codeHash: string): Promise<AuthorizationCodeRecord | null> {
+    return this.prisma.oAuthAuthorizationCode.findUnique({
+      where: { codeHash },
+      select: {
+        id: true,
+        clientId: true,
+        userId: true,
+        organizationId: true,
+        redirectUri: true,
+        codeChallenge: true,
+        scope: true,
+        resource: true,
+        expiresAt: true,
+        usedAt: true,
+      },
+    });
+  }
+
+  /**
+   * Exchanges a code exactly once. The code row is locked, so a concurrent replay waits for the first
+   * exchange and then finds the grant it created, which it revokes (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3).
+   */
+  redeemCode(code: AuthorizationCodeRecord, grant: NewGrant, tokens: NewTokenPair, at: Date): Promise<RedeemOutcome> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM oauth_authorization_codes WHERE id = ${code.id}::uuid FOR UPDATE`;
+      const current = await tx.oAuthAuthorizationCode.findUniqueOrThrow({ where: { id: code.id }, select: { usedAt: true, grantId: true } });
+      if (current.usedAt) {
+        if (current.grantId) await this.revokeGrantIn(tx, current.grantId, at);
+        return { outcome: 'replayed', revokedGrantId: current.grantId };
+      }
+      const created = await tx.apiKey.create({
+        data: {
+          organizationId: code.organizationId,
+          createdById: code.userId,
+          clientId: code.clientId,
+          kind: 'oauth_grant',
+          name: grant.name,
+          prefix: grant.prefix,
+          role: grant.role,
+          access: grant.access,
+          scope: grant.scope,
+          secretHash: null,
+        },
+        select: { id: true },
+      });
+      await this.insertPair(tx, created.id, tokens);
+      await tx.oAuthAuthorizationCode.update({ where: { id: code.id }, data: { usedAt: at, grantId: created.id } });
+      return { outcome: 'issued', grantId: created.id };
+    });
+  }
+
+  /** A used code presented again: revokes the grant it created, after any exchange of it still in progress. */
+  replayCode(codeId: string, at: Date): Promise<string | null> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM oauth_authorization_codes WHERE id = ${codeId}::uuid FOR UPDATE`;
+      const { grantId } = await tx.oAuthAuthorizationCode.findUniqueOrThrow({ where: { id: codeId }, select: { grantId: true } });
+      if (grantId) await this.revokeGrantIn(tx, grantId, at);
+      return grantId;
+    });
+  }
+
+  findToken(tokenHash: string): Promise<GrantTokenRecord | null> {
+    return this.prisma.oAuthToken
+      .findUnique({
+        where: { tokenHash },
+        select: {
+          id: true,
+          kind: true,
+          scope: true,
+          expiresAt: true,
+          rotatedAt: true,
+          revokedAt: true,
+          grant: {
+            select: {
+              id: true,
+              name: true,
+              access: true,
+              scope: true,
+              revokedAt: true,
+              createdById: true,
+              clientId: true,
+              organization: { select: { id: true, slug: true } },
+              // The person's memberships (a handful), to read their current role in the grant's organization.
+              createdBy: { select: { memberships: { select: { organizationId: true, role: true } } } },
+            },
+          },
+        },
+      })
+      .then((row) => {
+        if (!row) return null;
+        const { grant } = row;
+        const membership = grant.createdBy?.memberships.find((m) => m.organizationId === grant.organization.id);
+        return {
+          ...row,
+          grant: {
+            id: grant.id,
+            name: grant.name,
+            access: grant.access,
+            scope: grant.scope,
+            revokedAt: grant.revokedAt,
+            userId: grant.createdById,
+            clientId: grant.clientId,
+            organization: grant.organization,
+            memberRole: membership?.role ?? null,
+          },
+        };
+      });
+  }
+
+  /** Refresh token rotation: a token already rotated (or revoked) being presented again revokes the whole grant. */
+  rotateRefreshToken(tokenId: string, grantId: string, tokens: NewTokenPair, at: Date): Promise<RotateOutcome> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM oauth_tokens WHERE id = ${tokenId}::uuid FOR UPDATE`;
+      const current = await tx.oAuthToken.findUniqueOrThrow({ where: { id: tokenId }, select: { rotatedAt: true, revokedAt: true } });
+      if (current.rotatedAt || current.revokedAt) {
+        await this.revokeGrantIn(tx, grantId, at);
+        return { outcome: 'reused', revokedGrantId: grantId };
+      }
+      await tx.oAuthToken.update({ where: { id: tokenId }, data: { rotatedAt: at } });
+      await this.insertPair(tx, grantId, tokens);
+      return { outcome: 'rotated' };
+    });
+  }
+
+  async revokeToken(tokenId: string, at: Date): Promise<void> {
+    await this.prisma.oAuthToken.updateMany({ where: { id: tokenId, revokedAt: null }, data: { revokedAt: at } });
+  }
+
+  async revokeGrant(grantId: string, at: Date): Promise<void> {
+    await this.prisma.$transaction((tx) => this.revokeGrantIn(tx, grantId, at));
+  }
+
+  private async revokeGrantIn(tx: Pick<PrismaService, 'apiKey' | 'oAuthToken'>, grantId: string, at: Date): Promise<void> {
+    await tx.apiKey.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: at } });
+    await tx.oAuthToken.updateMany({ where: { grantId, revokedAt: null }, data: { revokedAt: at } });
+  }
+
+  private async insertPair(tx: Pick<PrismaService, 'oAuthToken'>, grantId: string, tokens: NewTokenPair): Promise<void> {
+    await tx.oAuthToken.createMany({
+      data: [
+        { grantId, kind: 'access', scope: tokens.scope, tokenHash: tokens.accessHash, expiresAt: tokens.accessExpiresAt },
+        { grantId, kind: 'refresh', scope: tokens.scope, tokenHash: tokens.refreshHash, expiresAt: tokens.refreshExpiresAt },
+      ],
+    });
+  }
+}

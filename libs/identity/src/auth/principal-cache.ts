@@ -1,0 +1,73 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ClusterBus } from '@gatehouse/db';
+import { Principal } from './principal';
+
+// Authenticated credentials (API keys and OAuth access tokens) are cached by the hash of their secret, so a
+// tool call does not pay for database queries. A revocation evicts at once here and, through the cluster
+// bus, in every replica; the TTL only bounds a lost message. Only valid credentials are cached: unknown ones
+// always reach the database, so guessing cannot fill the cache and one created on another replica works at once.
+const TTL_MS = 30_000;
+const MAX_ENTRIES = 10_000;
+const CHANNEL = 'credentials';
+
+type CredentialEvent = { type: 'grant-revoked'; id: string } | { type: 'token-revoked'; hash: string } | { type: 'changed' };
+
+interface Entry {
+  principal: Principal;
+  expires: number;
+}
+
+@Injectable()
+export class PrincipalCache implements OnModuleInit {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly bus: ClusterBus) {}
+
+  async onModuleInit(): Promise<void> {
+    // Local changes evict before publishing; only other replicas' events matter here.
+    await this.bus.subscribe(CHANNEL, (event, fromSelf) => fromSelf || this.evict(event as CredentialEvent));
+  }
+
+  get(hash: string): Principal | undefined {
+    const entry = this.entries.get(hash);
+    if (entry && entry.expires > Date.now()) return entry.principal;
+    this.entries.delete(hash);
+    return undefined;
+  }
+
+  /** `notAfter`: the credential's own expiry (OAuth access tokens), which the cache must not outlive. */
+  set(hash: string, principal: Principal, notAfter = Number.POSITIVE_INFINITY): void {
+    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(hash, { principal, expires: Math.min(Date.now() + TTL_MS, notAfter) });
+  }
+
+  /** An API key or OAuth grant (which is an API key) was revoked: every credential of it stops working. */
+  keyRevoked(id: string): Promise<void> {
+    return this.announce({ type: 'grant-revoked', id });
+  }
+
+  tokenRevoked(hash: string): Promise<void> {
+    return this.announce({ type: 'token-revoked', hash });
+  }
+
+  /** Keys or memberships changed in bulk (the config file was applied): every replica forgets everything. */
+  invalidateAll(): Promise<void> {
+    return this.announce({ type: 'changed' });
+  }
+
+  private async announce(event: CredentialEvent): Promise<void> {
+    this.evict(event);
+    await this.bus.publish(CHANNEL, event);
+  }
+
+  private evict(event: CredentialEvent): void {
+    if (event.type === 'changed') return this.entries.clear();
+    if (event.type === 'token-revoked') {
+      this.entries.delete(event.hash);
+      return;
+    }
+    for (const [hash, entry] of this.entries) {
+      if (entry.principal.apiKeyId === event.id) this.entries.delete(hash);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { matchesRedirectAllowlist, redirectUriProblem } from '@gatehouse/config';
+import { OAuthClientRecord, OAuthClientRepository } from '@gatehouse/db';
+import { OAuthError } from './oauth.errors';
+import { OAuthSettings } from './oauth-settings';
+
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+
+// RFC 7591 §2. Unknown fields are ignored (§2: "MUST ignore"); known ones are checked.
+const registrationSchema = z.looseObject({
+  redirect_uris: z.array(z.string()).min(1, 'redirect_uris must list at least one URI'),
+  token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).default('client_secret_basic'),
+  grant_types: z
+    .array(z.enum(['authorization_code', 'refresh_token']))
+    .default(['authorization_code'])
+    .refine((types) => types.includes('authorization_code'), 'grant_types must include authorization_code'),
+  response_types: z.array(z.literal('code')).default(['code']),
+  client_name: z.string().trim().min(1).max(200).optional(),
+  client_uri: z.url().optional(),
+  logo_uri: z.url().optional(),
+  scope: z.string().max(1000).optional(),
+  software_id: z.string().max(200).optional(),
+  software_version: z.string().max(100).optional(),
+});
+
+export interface ClientCredentials {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  /** How the credentials came: HTTP Basic, or form fields. */
+  via: 'basic' | 'post' | 'none';
+}
+
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
+
+@Injectable()
+export class OAuthClientService {
+  constructor(
+    private readonly clients: OAuthClientRepository,
+    private readonly settings: OAuthSettings,
+  ) {}
+
+  /** RFC 7591 dynamic registration; the response is what the client must keep. */
+  async register(body: unknown): Promise<Record<string, unknown>> {
+    const parsed = registrationSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const path = issue.path.join('.');
+      throw new OAuthError(path.startsWith('redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata', `${path || 'body'}: ${issue.message}`);
+    }
+    const metadata = parsed.data;
+    for (const uri of metadata.redirect_uris) this.checkRedirectUri(uri);
+
+    const clientId = randomBytes(16).toString('base64url');
+    const secret = metadata.token_endpoint_auth_method === 'none' ? null : `ghs_${randomBytes(32).toString('base64url')}`;
+    const client = await this.clients.create({
+      clientId,
+      kind: 'registered',
+      name: metadata.client_name ?? 'MCP client',
+      redirectUris: metadata.redirect_uris,
+      tokenEndpointAuthMethod: metadata.token_endpoint_auth_method,
+      secretHash: secret && hashSecret(secret).toString('hex'),
+      metadata,
+    });
+    return {
+      ...metadata,
+      client_id: client.clientId,
+      client_id_issued_at: Math.floor(client.createdAt.getTime() / 1000),
+      ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}),
+    };
+  }
+
+  /** The client an authorization request names, or null when there is none by that id. */
+  find(clientId: string): Promise<OAuthClientRecord | null> {
+    return this.clients.findByClientId(clientId);
+  }
+
+  /** RFC 6749 §2.3: the client calling the token or revocation endpoint. */
+  async authenticate(credentials: ClientCredentials): Promise<OAuthClientRecord> {
+    if (!credentials.clientId) throw new OAuthError('invalid_client', 'client_id is required (in the form, or with HTTP Basic authentication)');
+    const client = await this.find(credentials.clientId);
+    if (!client) throw new OAuthError('invalid_client', 'Unknown client_id');
+    if (client.tokenEndpointAuthMethod === 'none') return client;
+    if (!credentials.clientSecret || !client.secretHash) {
+      throw new OAuthError('invalid_client', `This client authenticates with ${client.tokenEndpointAuthMethod}; client_secret is missing`);
+    }
+    const presented = hashSecret(credentials.clientSecret);
+    const expected = Buffer.from(client.secretHash, 'hex');
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+      throw new OAuthError('invalid_client', 'Client authentication failed');
+    }
+    return client;
+  }
+
+  private checkRedirectUri(uri: string): void {
+    const problem = redirectUriProblem(uri);
+    if (problem) throw new OAuthError('invalid_redirect_uri', `${uri} ${problem}`);
+    if (!matchesRedirectAllowlist(uri, this.settings.redirectUriAllowlist)) {
+      throw new OAuthError('invalid_redirect_uri', `${uri} is not allowed by this Gatehouse's redirect URI allowlist; an administrator can add it (oauth.redirectUriAllowlist)`);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { GrantTokenRecord, NewTokenPair, OAuthClientRecord, OAuthGrantRepository, UserRepository } from '@gatehouse/db';
+import { Principal } from '../auth/principal';
+import { PrincipalCache } from '../auth/principal-cache';
+import { OAuthError } from './oauth.errors';
+import { OAuthSettings } from './oauth-settings';
+import { verifyCodeVerifier } from './pkce';
+import { grantScope, narrowScope } from './scopes';
+
+export const ACCESS_TOKEN_PREFIX = 'gha_';
+const REFRESH_TOKEN_PREFIX = 'ghr_';
+
+/** RFC 6749 §5.1. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+}
+
+type Params = Record<string, unknown>;
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const param = (params: Params, name: string) => (typeof params[name] === 'string' ? (params[name] as string) : undefined);
+
+// Opaque tokens, stored as hashes: a database leak yields nothing usable, and revocation is a row update that
+// the principal cache hears about at once. Tokens belong to a grant (an API key of kind oauth_grant).
+@Injectable()
+export class OAuthTokenService {
+  private readonly logger = new Logger(OAuthTokenService.name);
+
+  constructor(
+    private readonly grants: OAuthGrantRepository,
+    private readonly users: UserRepository,
+    private readonly cache: PrincipalCache,
+    private readonly settings: OAuthSettings,
+  ) {}
+
+  /** grant_type=authorization_code (OAuth 2.1 §4.1.3). */
+  async exchangeCode(client: OAuthClientRecord, params: Params): Promise<TokenResponse> {
+    const code = param(params, 'code');
+    const verifier = param(params, 'code_verifier');
+    if (!code) throw new OAuthError('invalid_request', 'code is missing');
+    if (!verifier) throw new OAuthError('invalid_request', 'code_verifier is missing (PKCE is required)');
+    const record = await this.grants.findCode(hashToken(code));
+    if (!record || record.clientId !== client.id) throw new OAuthError('invalid_grant', 'The authorization code is invalid');
+    if (record.usedAt) {
+      await this.announceReplay(await this.grants.replayCode(record.id, new Date()), client);
+      throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued for it are revoked');
+    }
+    if (record.expiresAt.getTime() <= Date.now()) throw new OAuthError('invalid_grant', 'The authorization code has expired');
+    const redirectUri = param(params, 'redirect_uri');
+    if (redirectUri !== undefined && redirectUri !== record.redirectUri) {
+      throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
+    }
+    const resource = param(params, 'resource');
+    if (resource !== undefined && resource !== record.resource) {
+      throw new OAuthError('invalid_target', `The authorization was for ${record.resource}, not ${resource}`);
+    }
+    if (!verifyCodeVerifier(verifier, record.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+
+    const role = await this.users.findRole(record.organizationId, record.userId);
+    if (!role) throw new OAuthError('invalid_grant', 'The person who approved is no longer a member of the organization');
+    const scope = grantScope(record.scope);
+    const { pair, response } = this.issue(scope.scope);
+    const outcome = await this.grants.redeemCode(
+      record,
+      { name: `MCP — ${client.name}`.slice(0, 200), role, access: scope.access, scope: scope.scope, prefix: response.access_token.slice(0, 10) },
+      pair,
+      new Date(),
+    );
+    if (outcome.outcome === 'replayed') {
+      // Lost a race with another exchange of the same code: that one's grant has just been revoked.
+      await this.announceReplay(outcome.revokedGrantId, client);
+      throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued for it are revoked');
+    }
+    return response;
+  }
+
+  /** grant_type=refresh_token, with rotation: every refresh token works once (OAuth 2.1 §4.3.1). */
+  async refresh(client: OAuthClientRecord, params: Params): Promise<TokenResponse> {
+    const presented = param(params, 'refresh_token');
+    if (!presented) throw new OAuthError('invalid_request', 'refresh_token is missing');
+    const token = await this.grants.findToken(hashToken(presented));
+    if (!token || token.kind !== 'refresh' || token.grant.clientId !== client.id) throw new OAuthError('invalid_grant', 'The refresh token is invalid');
+    if (token.grant.revokedAt) throw new OAuthError('invalid_grant', 'The authorization was revoked');
+    if (token.rotatedAt || token.revokedAt) {
+      // Reuse means the token was copied: whoever holds the newer one may be an attacker. End the grant.
+      await this.grants.revokeGrant(token.grant.id, new Date());
+      await this.cache.keyRevoked(token.grant.id);
+      this.logger.warn({ grantId: token.grant.id, clientId: client.clientId }, 'Refresh token reused: grant revoked');
+      throw new OAuthError('invalid_grant', 'The refresh token was already used; the authorization is revoked');
+    }
+    if (token.expiresAt.getTime() <= Date.now()) throw new OAuthError('invalid_grant', 'The refresh token has expired');
+    const resource = param(params, 'resource');
+    if (resource !== undefined && resource !== this.settings.resource) {
+      throw new OAuthError('invalid_target', `Tokens are issued only for ${this.settings.resource}`);
+    }
+    const granted = grantScope(token.scope);
+    const scope = narrowScope(granted, param(params, 'scope'));
+    if (!scope) throw new OAuthError('invalid_scope', 'A refresh cannot widen the granted scope');
+    const { pair, response } = this.issue(scope.scope);
+    const outcome = await this.grants.rotateRefreshToken(token.id, token.grant.id, pair, new Date());
+    if (outcome.outcome === 'reused') {
+      await this.cache.keyRevoked(token.grant.id);
+      throw new OAuthError('invalid_grant', 'The refresh token was already used; the authorization is revoked');
+    }
+    return response;
+  }
+
+  /** RFC 7009: revoking a refresh token ends the grant; an access token, just itself. Unknown tokens are fine. */
+  async revoke(client: OAuthClientRecord, params: Params): Promise<void> {
+    const presented = param(params, 'token');
+    if (!presented) throw new OAuthError('invalid_request', 'token is missing');
+    const hash = hashToken(presented);
+    const token = await this.grants.findToken(hash);
+    if (!token || token.grant.clientId !== client.id) return;
+    if (token.kind === 'refresh') {
+      await this.grants.revokeGrant(token.grant.id, new Date());
+      await this.cache.keyRevoked(token.grant.id);
+    } else {
+      await this.grants.revokeToken(token.id, new Date());
+      await this.cache.tokenRevoked(hash);
+    }
+  }
+
+  /** The principal of an OAuth access token presented to /mcp, or null when it is not (or no longer) valid. */
+  async authenticate(accessToken: string): Promise<Principal | null> {
+    const hash = hashToken(accessToken);
+    const cached = this.cache.get(hash);
+    if (cached) return cached;
+    const token = await this.grants.findToken(hash);
+    if (!token || !this.usable(token)) return null;
+    const { grant } = token;
+    const principal: Principal = {
+      kind: 'oauth',
+      // Bound to the grant, not the token: a refreshed token keeps its MCP sessions.
+      subject: `oauth_grant:${grant.id}`,
+      organizationId: grant.organization.id,
+      organizationSlug: grant.organization.slug,
+      // The person's role now, not when they approved: a demotion applies at once.
+      role: grant.memberRole!,
+      // The token's scope within the grant's ceiling.
+      access: grant.access === 'read_write' && grantScope(token.scope).access === 'read_write' ? 'read_write' : 'read_only',
+      apiKeyId: grant.id,
+      userId: grant.userId,
+      clientId: grant.clientId,
+      name: grant.name,
+    };
+    this.cache.set(hash, principal, token.expiresAt.getTime());
+    return principal;
+  }
+
+  private usable(token: GrantTokenRecord): boolean {
+    return (
+      token.kind === 'access' &&
+      !token.revokedAt &&
+      !token.grant.revokedAt &&
+      token.grant.memberRole !== null &&
+      token.expiresAt.getTime() > Date.now()
+    );
+  }
+
+  private issue(scope: string): { pair: NewTokenPair; response: TokenResponse } {
+    const accessToken = `${ACCESS_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const refreshToken = `${REFRESH_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const now = Date.now();
+    return {
+      pair: {
+        scope,
+        accessHash: hashToken(accessToken),
+        accessExpiresAt: new Date(now + this.settings.accessTokenTtlSeconds * 1000),
+        refreshHash: hashToken(refreshToken),
+        refreshExpiresAt: new Date(now + this.settings.refreshTokenTtlSeconds * 1000),
+      },
+      response: { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.accessTokenTtlSeconds, refresh_token: refreshToken, scope },
+    };
+  }
+
+  private async announceReplay(revokedGrantId: string | null, client: OAuthClientRecord): Promise<void> {
+    if (!revokedGrantId) return;
+    await this.cache.keyRevoked(revokedGrantId);
+    this.logger.warn({ grantId: revokedGrantId, clientId: client.clientId }, 'Authorization code replayed: grant revoked');
+  }
+}

@@ -1,0 +1,385 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { apiRequest } from '../support/admin-api';
+import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
+import { startGateway, TestGateway } from '../support/gateway';
+import { connectClient, listAllTools, textOf } from '../support/mcp-client';
+import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
+import { fixtureStdioYaml } from '../support/servers';
+
+jest.setTimeout(120_000);
+
+const ADMIN = 'ghk_test_oauth_admin_key_000001';
+const ALICE = { email: 'alice@acme.test', password: 'alice-password-123' };
+const BOB = { email: 'bob@acme.test', password: 'bob-password-4567' };
+const CALLBACK = 'http://127.0.0.1:6274/oauth/callback';
+
+interface KeyView {
+  id: string;
+  name: string;
+  kind: string;
+  access: string;
+  role: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+// Playing ChatGPT and Claude: the MCP SDK client's OAuth support against Gatehouse's authorization server,
+// with a person signing in and approving through the gateway's own pages.
+describe('OAuth 2.1 authorization server', () => {
+  let gateway: TestGateway;
+
+  const signInAndApprove = (who: { email: string; password: string }, organization?: string) => async (page: BrowserPage) => {
+    let next: BrowserPage | Redirected = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
+    if (organization && next.kind === 'page' && next.heading() === 'Choose an organization') next = await next.check(organization).click('Continue');
+    if (next.kind !== 'page') return next;
+    return next.click('Approve');
+  };
+
+  beforeAll(async () => {
+    gateway = await startGateway({
+      yaml: `
+oauth:
+  accessTokenTtl: 60m
+organizations:
+  - slug: acme
+    name: Acme
+    members:
+      - { email: ${ALICE.email}, role: admin, passwordEnv: ALICE_PASSWORD }
+      - { email: ${BOB.email}, role: member, passwordEnv: BOB_PASSWORD }
+    apiKeys:
+      - { name: admin, role: admin, secretEnv: ADMIN_KEY }
+    connections:
+      - ${fixtureStdioYaml('tools')}
+  - slug: globex
+    name: Globex
+    members:
+      - { email: ${BOB.email}, role: contractor }
+    connections:
+      - ${fixtureStdioYaml('globex')}
+`,
+      vars: { ADMIN_KEY: ADMIN, ALICE_PASSWORD: ALICE.password, BOB_PASSWORD: BOB.password },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  describe('discovery', () => {
+    it('publishes protected resource metadata for /mcp (RFC 9728) at both well-known paths', async () => {
+      for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
+        const reply = await apiRequest<Record<string, unknown>>(gateway.baseUrl, null, 'GET', path);
+        expect(reply.status).toBe(200);
+        expect(reply.body).toEqual(
+          expect.objectContaining({
+            resource: gateway.mcpUrl,
+            authorization_servers: [gateway.baseUrl],
+            scopes_supported: ['mcp:read', 'mcp:write'],
+            bearer_methods_supported: ['header'],
+          }),
+        );
+      }
+    });
+
+    it('publishes authorization server metadata (RFC 8414) and the OpenID configuration alias', async () => {
+      for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+        const reply = await apiRequest<Record<string, unknown>>(gateway.baseUrl, null, 'GET', path);
+        expect(reply.status).toBe(200);
+        expect(reply.body).toMatchObject({
+          issuer: gateway.baseUrl,
+          authorization_endpoint: `${gateway.baseUrl}/oauth/authorize`,
+          token_endpoint: `${gateway.baseUrl}/oauth/token`,
+          registration_endpoint: `${gateway.baseUrl}/oauth/register`,
+          revocation_endpoint: `${gateway.baseUrl}/oauth/revoke`,
+          code_challenge_methods_supported: ['S256'],
+          token_endpoint_auth_methods_supported: expect.arrayContaining(['none']),
+          client_id_metadata_document_supported: true,
+          authorization_response_iss_parameter_supported: true,
+        });
+      }
+    });
+
+    it('answers an unauthenticated /mcp with 401 and a challenge naming the resource metadata and scope', async () => {
+      const response = await fetch(gateway.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe(
+        `Bearer resource_metadata="${gateway.baseUrl}/.well-known/oauth-protected-resource/mcp", scope="mcp:read mcp:write"`,
+      );
+    });
+  });
+
+  describe('playing ChatGPT (dynamic client registration)', () => {
+    it('registers, signs in, approves, lists and calls tools, and shows the grant as a key that revokes it', async () => {
+      const browser = new TestBrowser(gateway.baseUrl);
+      const provider = new TestOAuthProvider({ redirectUrl: CALLBACK, clientName: 'ChatGPT test' });
+      const { client, callback } = await connectWithOAuth({ mcpUrl: gateway.mcpUrl, browser, provider, signIn: signInAndApprove(ALICE) });
+      expect(callback.searchParams.get('iss')).toBe(gateway.baseUrl);
+      expect(provider.tokens()).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'mcp:read mcp:write' });
+
+      const names = (await listAllTools(client)).map((tool) => tool.name);
+      expect(names).toEqual(expect.arrayContaining(['tools_echo', 'tools_write_note']));
+      expect(names.some((name) => name.startsWith('globex_'))).toBe(false);
+      expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'via oauth' } }))).toBe('echo: via oauth');
+
+      const keys = await apiRequest<KeyView[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
+      const grant = keys.body.find((key) => key.name === 'MCP — ChatGPT test');
+      expect(grant).toMatchObject({ kind: 'oauth_grant', access: 'read_write', role: 'admin', revokedAt: null });
+
+      const revoked = await apiRequest<KeyView>(gateway.baseUrl, ADMIN, 'DELETE', `/api/v1/api-keys/${grant!.id}`);
+      expect(revoked.status).toBe(200);
+      const after = await fetch(gateway.mcpUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${provider.tokens()!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(after.status).toBe(401);
+      expect(after.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      await client.close().catch(() => undefined);
+    });
+  });
+
+  // The flow by hand, for the cases the SDK client would never produce.
+  const register = async (redirectUris: string[] = [CALLBACK], extra: Record<string, unknown> = {}) => {
+    const reply = await apiRequest<Record<string, unknown>>(gateway.baseUrl, null, 'POST', '/oauth/register', {
+      client_name: 'Hand-rolled client',
+      redirect_uris: redirectUris,
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      ...extra,
+    });
+    return reply;
+  };
+
+  const pkce = () => {
+    const verifier = randomBytes(32).toString('base64url');
+    return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+  };
+
+  const authorizeUrl = (params: Record<string, string | undefined>) => {
+    const url = new URL('/oauth/authorize', gateway.baseUrl);
+    for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+    return url;
+  };
+
+  /** A fresh client and browser at the sign-in page of a valid authorization request. */
+  const openSignIn = async (overrides: Record<string, string> = {}) => {
+    const clientId = String((await register()).body['client_id']);
+    const page = await new TestBrowser(gateway.baseUrl).open(
+      authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: pkce().challenge, code_challenge_method: 'S256', ...overrides }),
+    );
+    if (page.kind !== 'page') throw new Error(`Expected the sign-in page, got a redirect to ${page.url.href}`);
+    return page;
+  };
+
+  const signIn = async (page: BrowserPage, who = ALICE) => {
+    const next = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
+    if (next.kind !== 'page') throw new Error(`Expected the consent page, got a redirect to ${next.url.href}`);
+    return next;
+  };
+
+  /** Signs in and approves; returns the code and what the token request needs. */
+  const authorize = async (who = ALICE, overrides: Record<string, string | undefined> = {}, organization?: string) => {
+    const clientId = String((await register()).body['client_id']);
+    const { verifier, challenge } = pkce();
+    const browser = new TestBrowser(gateway.baseUrl);
+    const opened = await browser.open(
+      authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', ...overrides }),
+    );
+    if (opened.kind !== 'page') throw new Error(`Expected the sign-in page, got a redirect to ${opened.url.href}`);
+    const ended = await signInAndApprove(who, organization)(opened);
+    if (ended.kind !== 'redirected') throw new Error(`Expected a redirect to the client: ${ended.describe()}`);
+    const code = ended.url.searchParams.get('code');
+    if (!code) throw new Error(`No code in ${ended.url.href}`);
+    return { clientId, code, verifier, browser };
+  };
+
+  const tokenRequest = async (form: Record<string, string>) => {
+    const response = await fetch(`${gateway.baseUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form),
+    });
+    return { status: response.status, cacheControl: response.headers.get('cache-control'), body: (await response.json()) as Record<string, string> };
+  };
+
+  const exchange = (flow: { clientId: string; code: string; verifier: string }, extra: Record<string, string> = {}) =>
+    tokenRequest({ grant_type: 'authorization_code', client_id: flow.clientId, code: flow.code, code_verifier: flow.verifier, redirect_uri: CALLBACK, ...extra });
+
+  const mcpStatus = async (accessToken: string) => {
+    const response = await fetch(gateway.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+
+  describe('refusals', () => {
+    it('refuses a wrong PKCE verifier', async () => {
+      const flow = await authorize();
+      const reply = await exchange(flow, { code_verifier: pkce().verifier });
+      expect(reply).toMatchObject({ status: 400, cacheControl: 'no-store', body: { error: 'invalid_grant' } });
+      expect(reply.body['error_description']).toMatch(/code_verifier/);
+    });
+
+    it('refuses the plain PKCE method and a missing challenge at the client\'s redirect URI, with state and iss', async () => {
+      const clientId = String((await register()).body['client_id']);
+      const browser = new TestBrowser(gateway.baseUrl);
+      const { verifier } = pkce();
+      const cases = [
+        { code_challenge: verifier, code_challenge_method: 'plain', expected: /plain is not supported/ },
+        { code_challenge: undefined, code_challenge_method: undefined, expected: /code_challenge is required/ },
+        { code_challenge: pkce().challenge, code_challenge_method: undefined, expected: /must be S256/ },
+      ];
+      for (const { expected, ...pkceParams } of cases) {
+        const result = await browser.open(authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, state: 'xyz', ...pkceParams }));
+        expect(result.kind).toBe('redirected');
+        const url = (result as Redirected).url;
+        expect(`${url.origin}${url.pathname}`).toBe(CALLBACK);
+        expect(Object.fromEntries(url.searchParams)).toMatchObject({ error: 'invalid_request', state: 'xyz', iss: gateway.baseUrl });
+        expect(url.searchParams.get('error_description')).toMatch(expected);
+      }
+    });
+
+    it('never redirects to a redirect URI that is not exactly registered, and refuses to register one off the allowlist', async () => {
+      const clientId = String((await register()).body['client_id']);
+      const browser = new TestBrowser(gateway.baseUrl);
+      for (const redirect of [`${CALLBACK}/`, `${CALLBACK}?x=1`, 'http://127.0.0.1:6275/oauth/callback', 'https://evil.example/cb']) {
+        const result = await browser.open(
+          authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: pkce().challenge, code_challenge_method: 'S256' }),
+        );
+        expect(result.kind).toBe('page');
+        expect((result as BrowserPage).status).toBe(400);
+        expect((result as BrowserPage).text()).toContain('is not registered');
+      }
+      const refused = await register(['https://evil.example/callback']);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: 'invalid_redirect_uri' });
+    });
+
+    it('revokes what a code issued when the code is replayed', async () => {
+      const flow = await authorize();
+      const first = await exchange(flow);
+      expect(first.status).toBe(200);
+      expect(await mcpStatus(first.body['access_token']!)).toBe(200);
+      const replay = await exchange(flow);
+      expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(await mcpStatus(first.body['access_token']!)).toBe(401);
+      const refresh = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: first.body['refresh_token']! });
+      expect(refresh.body['error']).toBe('invalid_grant');
+    });
+
+    it('rotates refresh tokens, and a reused one revokes the whole grant', async () => {
+      const flow = await authorize();
+      const issued = (await exchange(flow)).body;
+      const rotated = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: issued['refresh_token']! });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body['refresh_token']).not.toBe(issued['refresh_token']);
+      expect(await mcpStatus(rotated.body['access_token']!)).toBe(200);
+
+      const reused = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: issued['refresh_token']! });
+      expect(reused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(await mcpStatus(rotated.body['access_token']!)).toBe(401);
+      const newest = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: rotated.body['refresh_token']! });
+      expect(newest.body['error']).toBe('invalid_grant');
+    });
+
+    it('binds tokens to the MCP endpoint: another resource is refused at authorization, at the token endpoint and at the admin API', async () => {
+      const clientId = String((await register()).body['client_id']);
+      const browser = new TestBrowser(gateway.baseUrl);
+      const other = await browser.open(
+        authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: pkce().challenge, code_challenge_method: 'S256', resource: 'https://other.example/mcp' }),
+      );
+      expect((other as Redirected).url.searchParams.get('error')).toBe('invalid_target');
+
+      const flow = await authorize();
+      const wrongResource = await exchange(flow, { resource: 'https://other.example/mcp' });
+      expect(wrongResource.body['error']).toBe('invalid_target');
+      const issued = await exchange(flow, { resource: gateway.mcpUrl });
+      expect(issued.status).toBe(200);
+      const admin = await apiRequest(gateway.baseUrl, issued.body['access_token']!, 'GET', '/api/v1/connections');
+      expect(admin.status).toBe(401);
+    });
+
+    it('refuses a tampered or unknown access token with 401 invalid_token', async () => {
+      const flow = await authorize();
+      const token = (await exchange(flow)).body['access_token']!;
+      const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+      expect(await mcpStatus(tampered)).toBe(401);
+      expect(await mcpStatus(`gha_${randomBytes(32).toString('base64url')}`)).toBe(401);
+      expect(await mcpStatus(token)).toBe(200);
+    });
+
+    it('refuses a consent form with a forged CSRF token, or posted from another browser', async () => {
+      const consent = await signIn(await openSignIn());
+      expect(consent.buttons()).toEqual(expect.arrayContaining(['Approve', 'Deny']));
+
+      const genuine = consent.hidden('csrf')!;
+      const forged = await consent.set('csrf', 'forged-token').click('Approve');
+      expect(forged.kind).toBe('page');
+      expect((forged as BrowserPage).status).toBe(403);
+
+      // An attacker's page replaying the form, with its fields but not the person's cookies.
+      const fields = consent.formValues('Approve');
+      const elsewhere = await fetch(`${gateway.baseUrl}/oauth/consent`, { method: 'POST', body: fields, redirect: 'manual' });
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.headers.get('location')).toBeNull();
+
+      // The genuine form still works afterwards.
+      const approved = await consent.set('csrf', genuine).click('Approve');
+      expect(approved.kind).toBe('redirected');
+    });
+
+    it('sends the person back with access_denied when they deny', async () => {
+      const consent = await signIn(await openSignIn({ state: 's9' }));
+      const denied = (await consent.click('Deny')) as Redirected;
+      expect(Object.fromEntries(denied.url.searchParams)).toMatchObject({ error: 'access_denied', state: 's9', iss: gateway.baseUrl });
+    });
+
+    it('says so on the sign-in page when the password is wrong', async () => {
+      const opened = await openSignIn();
+      expect(opened.labels()).toEqual(expect.arrayContaining(['Email', 'Password']));
+      const wrong = (await opened.fill('Email', ALICE.email).fill('Password', 'not-the-password').click('Sign in')) as BrowserPage;
+      expect(wrong.status).toBe(401);
+      expect(wrong.alert()).toBe('Wrong email or password.');
+    });
+  });
+
+  describe('organizations', () => {
+    it('lets a member of two organizations choose one, and the token sees only that organization', async () => {
+      const globex = await authorize(BOB, {}, 'Globex');
+      const globexToken = (await exchange(globex)).body['access_token']!;
+      const acme = await authorize(BOB, {}, 'Acme');
+      const acmeToken = (await exchange(acme)).body['access_token']!;
+
+      const globexClient = await connectClient(gateway.mcpUrl, globexToken);
+      const names = (await listAllTools(globexClient)).map((tool) => tool.name);
+      expect(names.some((name) => name.startsWith('globex_'))).toBe(true);
+      expect(names.some((name) => name.startsWith('tools_'))).toBe(false);
+
+      // A session opened with the Globex token is not visible to the Acme token.
+      const sessionId = (globexClient.transport as { sessionId?: string } | undefined)?.sessionId;
+      expect(sessionId).toBeDefined();
+      const foreign = await fetch(gateway.mcpUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${acmeToken}`,
+          'mcp-session-id': sessionId!,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      });
+      expect(foreign.status).toBe(404);
+      await globexClient.close();
+    });
+  });
+});
+
