@@ -4,9 +4,15 @@ const swc = ['@swc/jest', { ...require('./swcrc.json'), swcrc: false }];
 const moduleNameMapper = {
   '^@gatehouse/(config|db|identity|connections|mcp)$': '<rootDir>/libs/$1/src',
 };
+// ESM-only packages the gateway requires (Node 20 loads them with require(esm); jest's module system cannot).
+const ESM_PACKAGES = ['openid-client', 'oauth4webapi', 'jose'];
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: {
+    '^.+\\.ts$': swc,
+    [`/node_modules/(${ESM_PACKAGES.join('|')})/.+\\.js$`]: ['@swc/jest', { swcrc: false, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
   moduleNameMapper,
   rootDir: __dirname,
 };

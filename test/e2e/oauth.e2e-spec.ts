@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { apiRequest } from '../support/admin-api';
 import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
+import { CALLBACK, codeFrom, OAuthFlow, pkcePair } from '../support/oauth-flow';
 import { fixtureStdioYaml } from '../support/servers';
 
 jest.setTimeout(120_000);
@@ -11,7 +12,6 @@ jest.setTimeout(120_000);
 const ADMIN = 'ghk_test_oauth_admin_key_000001';
 const ALICE = { email: 'alice@acme.test', password: 'alice-password-123' };
 const BOB = { email: 'bob@acme.test', password: 'bob-password-4567' };
-const CALLBACK = 'http://127.0.0.1:6274/oauth/callback';
 
 interface KeyView {
   id: string;
@@ -60,6 +60,7 @@ organizations:
 `,
       vars: { ADMIN_KEY: ADMIN, ALICE_PASSWORD: ALICE.password, BOB_PASSWORD: BOB.password },
     });
+    flows = new OAuthFlow(gateway.baseUrl, gateway.mcpUrl);
   }, 120_000);
 
   afterAll(async () => {
@@ -139,37 +140,13 @@ organizations:
     });
   });
 
-  // The flow by hand, for the cases the SDK client would never produce.
-  const register = async (redirectUris: string[] = [CALLBACK], extra: Record<string, unknown> = {}) => {
-    const reply = await apiRequest<Record<string, unknown>>(gateway.baseUrl, null, 'POST', '/oauth/register', {
-      client_name: 'Hand-rolled client',
-      redirect_uris: redirectUris,
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
-      ...extra,
-    });
-    return reply;
-  };
-
-  const pkce = () => {
-    const verifier = randomBytes(32).toString('base64url');
-    return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-  };
-
-  const authorizeUrl = (params: Record<string, string | undefined>) => {
-    const url = new URL('/oauth/authorize', gateway.baseUrl);
-    for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
-    return url;
-  };
+  let flows: OAuthFlow;
 
   /** A fresh client and browser at the sign-in page of a valid authorization request. */
   const openSignIn = async (overrides: Record<string, string> = {}) => {
-    const clientId = String((await register()).body['client_id']);
-    const page = await new TestBrowser(gateway.baseUrl).open(
-      authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: pkce().challenge, code_challenge_method: 'S256', ...overrides }),
-    );
-    if (page.kind !== 'page') throw new Error(`Expected the sign-in page, got a redirect to ${page.url.href}`);
-    return page;
+    const { landed } = await flows.start(overrides);
+    if (landed.kind !== 'page') throw new Error(`Expected the sign-in page, got a redirect to ${landed.url.href}`);
+    return landed;
   };
 
   const signIn = async (page: BrowserPage, who = ALICE) => {
@@ -180,66 +157,30 @@ organizations:
 
   /** Signs in and approves; returns the code and what the token request needs. */
   const authorize = async (who = ALICE, overrides: Record<string, string | undefined> = {}, organization?: string) => {
-    const clientId = String((await register()).body['client_id']);
-    const { verifier, challenge } = pkce();
-    const browser = new TestBrowser(gateway.baseUrl);
-    const opened = await browser.open(
-      authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', ...overrides }),
-    );
-    if (opened.kind !== 'page') throw new Error(`Expected the sign-in page, got a redirect to ${opened.url.href}`);
-    const ended = await signInAndApprove(who, organization)(opened);
-    if (ended.kind !== 'redirected') throw new Error(`Expected a redirect to the client: ${ended.describe()}`);
-    const code = ended.url.searchParams.get('code');
-    if (!code) throw new Error(`No code in ${ended.url.href}`);
-    return { clientId, code, verifier, browser };
-  };
-
-  const tokenRequest = async (form: Record<string, string>) => {
-    const response = await fetch(`${gateway.baseUrl}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form),
-    });
-    return { status: response.status, cacheControl: response.headers.get('cache-control'), body: (await response.json()) as Record<string, string> };
-  };
-
-  const exchange = (flow: { clientId: string; code: string; verifier: string }, extra: Record<string, string> = {}) =>
-    tokenRequest({ grant_type: 'authorization_code', client_id: flow.clientId, code: flow.code, code_verifier: flow.verifier, redirect_uri: CALLBACK, ...extra });
-
-  const mcpStatus = async (accessToken: string) => {
-    const response = await fetch(gateway.mcpUrl, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-      }),
-    });
-    await response.body?.cancel();
-    return response.status;
+    const { clientId, verifier, browser, landed } = await flows.start(overrides);
+    if (landed.kind !== 'page') throw new Error(`Expected the sign-in page, got a redirect to ${landed.url.href}`);
+    return { clientId, verifier, browser, code: codeFrom(await signInAndApprove(who, organization)(landed)) };
   };
 
   describe('refusals', () => {
     it('refuses a wrong PKCE verifier', async () => {
       const flow = await authorize();
-      const reply = await exchange(flow, { code_verifier: pkce().verifier });
+      const reply = await flows.exchange(flow, { code_verifier: pkcePair().verifier });
       expect(reply).toMatchObject({ status: 400, cacheControl: 'no-store', body: { error: 'invalid_grant' } });
       expect(reply.body['error_description']).toMatch(/code_verifier/);
     });
 
     it('refuses the plain PKCE method and a missing challenge at the client\'s redirect URI, with state and iss', async () => {
-      const clientId = String((await register()).body['client_id']);
+      const clientId = await flows.registeredClientId();
       const browser = new TestBrowser(gateway.baseUrl);
-      const { verifier } = pkce();
+      const { verifier } = pkcePair();
       const cases = [
         { code_challenge: verifier, code_challenge_method: 'plain', expected: /plain is not supported/ },
         { code_challenge: undefined, code_challenge_method: undefined, expected: /code_challenge is required/ },
-        { code_challenge: pkce().challenge, code_challenge_method: undefined, expected: /must be S256/ },
+        { code_challenge: pkcePair().challenge, code_challenge_method: undefined, expected: /must be S256/ },
       ];
       for (const { expected, ...pkceParams } of cases) {
-        const result = await browser.open(authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, state: 'xyz', ...pkceParams }));
+        const result = await browser.open(flows.authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, state: 'xyz', ...pkceParams }));
         expect(result.kind).toBe('redirected');
         const url = (result as Redirected).url;
         expect(`${url.origin}${url.pathname}`).toBe(CALLBACK);
@@ -249,60 +190,60 @@ organizations:
     });
 
     it('never redirects to a redirect URI that is not exactly registered, and refuses to register one off the allowlist', async () => {
-      const clientId = String((await register()).body['client_id']);
+      const clientId = await flows.registeredClientId();
       const browser = new TestBrowser(gateway.baseUrl);
       for (const redirect of [`${CALLBACK}/`, `${CALLBACK}?x=1`, 'http://127.0.0.1:6275/oauth/callback', 'https://evil.example/cb']) {
         const result = await browser.open(
-          authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: pkce().challenge, code_challenge_method: 'S256' }),
+          flows.authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: pkcePair().challenge, code_challenge_method: 'S256' }),
         );
         expect(result.kind).toBe('page');
         expect((result as BrowserPage).status).toBe(400);
         expect((result as BrowserPage).text()).toContain('is not registered');
       }
-      const refused = await register(['https://evil.example/callback']);
+      const refused = await flows.register(['https://evil.example/callback']);
       expect(refused.status).toBe(400);
       expect(refused.body).toMatchObject({ error: 'invalid_redirect_uri' });
     });
 
     it('revokes what a code issued when the code is replayed', async () => {
       const flow = await authorize();
-      const first = await exchange(flow);
+      const first = await flows.exchange(flow);
       expect(first.status).toBe(200);
-      expect(await mcpStatus(first.body['access_token']!)).toBe(200);
-      const replay = await exchange(flow);
+      expect(await flows.mcpStatus(first.body['access_token']!)).toBe(200);
+      const replay = await flows.exchange(flow);
       expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-      expect(await mcpStatus(first.body['access_token']!)).toBe(401);
-      const refresh = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: first.body['refresh_token']! });
+      expect(await flows.mcpStatus(first.body['access_token']!)).toBe(401);
+      const refresh = await flows.tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: first.body['refresh_token']! });
       expect(refresh.body['error']).toBe('invalid_grant');
     });
 
     it('rotates refresh tokens, and a reused one revokes the whole grant', async () => {
       const flow = await authorize();
-      const issued = (await exchange(flow)).body;
-      const rotated = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: issued['refresh_token']! });
+      const issued = (await flows.exchange(flow)).body;
+      const rotated = await flows.tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: issued['refresh_token']! });
       expect(rotated.status).toBe(200);
       expect(rotated.body['refresh_token']).not.toBe(issued['refresh_token']);
-      expect(await mcpStatus(rotated.body['access_token']!)).toBe(200);
+      expect(await flows.mcpStatus(rotated.body['access_token']!)).toBe(200);
 
-      const reused = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: issued['refresh_token']! });
+      const reused = await flows.tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: issued['refresh_token']! });
       expect(reused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-      expect(await mcpStatus(rotated.body['access_token']!)).toBe(401);
-      const newest = await tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: rotated.body['refresh_token']! });
+      expect(await flows.mcpStatus(rotated.body['access_token']!)).toBe(401);
+      const newest = await flows.tokenRequest({ grant_type: 'refresh_token', client_id: flow.clientId, refresh_token: rotated.body['refresh_token']! });
       expect(newest.body['error']).toBe('invalid_grant');
     });
 
     it('binds tokens to the MCP endpoint: another resource is refused at authorization, at the token endpoint and at the admin API', async () => {
-      const clientId = String((await register()).body['client_id']);
+      const clientId = await flows.registeredClientId();
       const browser = new TestBrowser(gateway.baseUrl);
       const other = await browser.open(
-        authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: pkce().challenge, code_challenge_method: 'S256', resource: 'https://other.example/mcp' }),
+        flows.authorizeUrl({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: pkcePair().challenge, code_challenge_method: 'S256', resource: 'https://other.example/mcp' }),
       );
       expect((other as Redirected).url.searchParams.get('error')).toBe('invalid_target');
 
       const flow = await authorize();
-      const wrongResource = await exchange(flow, { resource: 'https://other.example/mcp' });
+      const wrongResource = await flows.exchange(flow, { resource: 'https://other.example/mcp' });
       expect(wrongResource.body['error']).toBe('invalid_target');
-      const issued = await exchange(flow, { resource: gateway.mcpUrl });
+      const issued = await flows.exchange(flow, { resource: gateway.mcpUrl });
       expect(issued.status).toBe(200);
       const admin = await apiRequest(gateway.baseUrl, issued.body['access_token']!, 'GET', '/api/v1/connections');
       expect(admin.status).toBe(401);
@@ -310,11 +251,11 @@ organizations:
 
     it('refuses a tampered or unknown access token with 401 invalid_token', async () => {
       const flow = await authorize();
-      const token = (await exchange(flow)).body['access_token']!;
+      const token = (await flows.exchange(flow)).body['access_token']!;
       const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
-      expect(await mcpStatus(tampered)).toBe(401);
-      expect(await mcpStatus(`gha_${randomBytes(32).toString('base64url')}`)).toBe(401);
-      expect(await mcpStatus(token)).toBe(200);
+      expect(await flows.mcpStatus(tampered)).toBe(401);
+      expect(await flows.mcpStatus(`gha_${randomBytes(32).toString('base64url')}`)).toBe(401);
+      expect(await flows.mcpStatus(token)).toBe(200);
     });
 
     it('refuses a consent form with a forged CSRF token, or posted from another browser', async () => {
@@ -352,12 +293,44 @@ organizations:
     });
   });
 
+  describe('read-only grants', () => {
+    it('grants read-only access for mcp:read, lists only read-only tools, and answers a write tool with 403 insufficient_scope', async () => {
+      const flow = await authorize(ALICE, { scope: 'mcp:read' });
+      const tokens = await flows.exchange(flow);
+      expect(tokens.body['scope']).toBe('mcp:read');
+      const client = await connectClient(gateway.mcpUrl, tokens.body['access_token']!);
+      const names = (await listAllTools(client)).map((tool) => tool.name);
+      expect(names).toContain('tools_echo');
+      expect(names).not.toContain('tools_write_note');
+      expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'read' } }))).toBe('echo: read');
+
+      const sessionId = (client.transport as { sessionId?: string }).sessionId!;
+      const write = await fetch(gateway.mcpUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tokens.body['access_token']}`,
+          'mcp-session-id': sessionId,
+          'mcp-protocol-version': '2025-11-25',
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'tools_write_note', arguments: { text: 'x' } } }),
+      });
+      expect(write.status).toBe(403);
+      expect(write.headers.get('www-authenticate')).toMatch(/^Bearer error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="[^"]+\/mcp"/);
+      expect(await write.json()).toMatchObject({ id: 7, error: { message: expect.stringContaining('mcp:write') } });
+      const keys = await apiRequest<KeyView[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
+      expect(keys.body.find((key) => key.name === 'MCP — Hand-rolled client' && key.access === 'read_only')).toBeDefined();
+      await client.close();
+    });
+  });
+
   describe('organizations', () => {
     it('lets a member of two organizations choose one, and the token sees only that organization', async () => {
       const globex = await authorize(BOB, {}, 'Globex');
-      const globexToken = (await exchange(globex)).body['access_token']!;
+      const globexToken = (await flows.exchange(globex)).body['access_token']!;
       const acme = await authorize(BOB, {}, 'Acme');
-      const acmeToken = (await exchange(acme)).body['access_token']!;
+      const acmeToken = (await flows.exchange(acme)).body['access_token']!;
 
       const globexClient = await connectClient(gateway.mcpUrl, globexToken);
       const names = (await listAllTools(globexClient)).map((tool) => tool.name);
@@ -379,6 +352,56 @@ organizations:
       });
       expect(foreign.status).toBe(404);
       await globexClient.close();
+    });
+  });
+
+  describe('short-lived access tokens', () => {
+    let shortLived: TestGateway;
+    let shortFlows: OAuthFlow;
+
+    beforeAll(async () => {
+      shortLived = await startGateway({
+        yaml: `
+oauth: { accessTokenTtl: 2s }
+organizations:
+  - slug: acme
+    name: Acme
+    members: [{ email: ${ALICE.email}, role: admin, passwordEnv: ALICE_PASSWORD }]
+    connections:
+      - ${fixtureStdioYaml('tools')}
+`,
+        vars: { ALICE_PASSWORD: ALICE.password },
+      });
+      shortFlows = new OAuthFlow(shortLived.baseUrl, shortLived.mcpUrl);
+    }, 120_000);
+
+    afterAll(async () => {
+      await shortLived?.close();
+    });
+
+    const expire = () => new Promise((resolve) => setTimeout(resolve, 2_500));
+
+    it('refuses an expired access token with 401 invalid_token', async () => {
+      const { clientId, verifier, landed } = await shortFlows.start();
+      const code = codeFrom(await signInAndApprove(ALICE)(landed as BrowserPage));
+      const tokens = await shortFlows.exchange({ clientId, verifier, code });
+      expect(tokens.body['expires_in']).toBe(2);
+      expect(await shortFlows.mcpStatus(tokens.body['access_token']!)).toBe(200);
+      await expire();
+      expect(await shortFlows.mcpStatus(tokens.body['access_token']!)).toBe(401);
+    });
+
+    it('lets the SDK client refresh by itself after its access token expired, and go on calling tools', async () => {
+      const provider = new TestOAuthProvider({ redirectUrl: CALLBACK, clientName: 'Claude test' });
+      const browser = new TestBrowser(shortLived.baseUrl);
+      const { client } = await connectWithOAuth({ mcpUrl: shortLived.mcpUrl, browser, provider, signIn: signInAndApprove(ALICE) });
+      const first = provider.tokens()!;
+      expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'fresh' } }))).toBe('echo: fresh');
+      await expire();
+      expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'refreshed' } }))).toBe('echo: refreshed');
+      expect(provider.tokens()!.access_token).not.toBe(first.access_token);
+      expect(provider.tokens()!.refresh_token).not.toBe(first.refresh_token);
+      await client.close();
     });
   });
 });

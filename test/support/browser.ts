@@ -45,10 +45,13 @@ const NOT_SERIALIZED = new Set(['submit', 'button', 'reset', 'image', 'file']);
 
 export class TestBrowser {
   readonly gatewayOrigin: string;
+  private readonly sites: Set<string>;
   private readonly jar = new Map<string, StoredCookie[]>();
 
-  constructor(gatewayOrigin: string) {
+  /** Redirects are followed within the gateway and `otherSites` (an identity provider); any other target is returned. */
+  constructor(gatewayOrigin: string, otherSites: string[] = []) {
     this.gatewayOrigin = new URL(gatewayOrigin).origin;
+    this.sites = new Set([this.gatewayOrigin, ...otherSites.map((site) => new URL(site).origin)]);
   }
 
   /** A top-level navigation, as when ChatGPT sends the user to the authorization URL. */
@@ -96,7 +99,7 @@ export class TestBrowser {
         await response.body?.cancel();
         if (hops >= MAX_REDIRECTS) throw new Error(`More than ${MAX_REDIRECTS} redirects, last to ${location}`);
         const next = new URL(location, url);
-        if (next.origin !== this.gatewayOrigin) return { kind: 'redirected', url: next, status: response.status };
+        if (!this.sites.has(next.origin)) return { kind: 'redirected', url: next, status: response.status };
         // Fetch standard: 303 always becomes a GET; 301/302 do for a POST; 307/308 repeat the request as it was.
         if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
           method = 'GET';

@@ -23,11 +23,11 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   // OAuth's token, revocation and consent endpoints take forms.
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);
   app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
   app.use(cookieParser(options.config.deriveKey('cookies').toString('base64url')));
   // Browser-based MCP clients discover, register and fetch tokens cross-origin; none of these use cookies.
-  app.use(['/.well-known', '/oauth/token', '/oauth/register', '/oauth/revoke'], cors({ origin: '*', maxAge: 600 }));
+  app.use(['/.well-known', '/oauth/token', '/oauth/register', '/oauth/revoke'], cors({ origin: '*', maxAge: 600, exposedHeaders: ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'] }));
 
   const document = SwaggerModule.createDocument(
     app,

@@ -8,6 +8,7 @@ import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
 import { ConnectionsController } from './api/connections.controller';
+import { IdentityProviderController } from './api/identity-provider.controller';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { MetricsController } from './metrics/metrics.controller';
@@ -58,6 +59,7 @@ export class GatewayModule {
         MetricsController,
         ConnectionsController,
         ApiKeysController,
+        IdentityProviderController,
         WellKnownController,
         OAuthEndpointsController,
         AuthorizeController,

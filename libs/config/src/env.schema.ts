@@ -37,6 +37,12 @@ export const envSchema = z
           .map((origin) => origin.trim())
           .filter(Boolean),
       ),
+    // Express "trust proxy": which proxies' X-Forwarded-For to believe for the client address (rate limits, logs).
+    GATEHOUSE_TRUST_PROXY: z
+      .string()
+      .min(1)
+      .default('loopback')
+      .transform((value) => (/^\d+$/.test(value) ? Number(value) : value === 'true' ? true : value === 'false' ? false : value)),
     GATEHOUSE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
     GATEHOUSE_CATALOG_REFRESH_SECONDS: z.coerce.number().int().min(5).default(300),
     GATEHOUSE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),

@@ -12,3 +12,4 @@ export * from './queues';
 export * from './logging';
 export * from './schemas/duration';
 export * from './schemas/redirect-uri';
+export * from './schemas/identity-provider.schema';

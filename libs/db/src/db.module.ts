@@ -6,6 +6,7 @@ import { RedisService } from './redis.service';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
+import { IdentityProviderRepository } from './repositories/identity-provider.repository';
 import { OAuthClientRepository } from './repositories/oauth-client.repository';
 import { OAuthGrantRepository } from './repositories/oauth-grant.repository';
 import { OrganizationRepository } from './repositories/organization.repository';
@@ -20,6 +21,7 @@ const PROVIDERS = [
   ApiKeyRepository,
   ConfigStateRepository,
   ConnectionRepository,
+  IdentityProviderRepository,
   OAuthClientRepository,
   OAuthGrantRepository,
   OrganizationRepository,

@@ -12,3 +12,4 @@ export * from './preflight';
 export * from './cluster-bus';
 export * from './repositories/oauth-client.repository';
 export * from './repositories/oauth-grant.repository';
+export * from './repositories/identity-provider.repository';

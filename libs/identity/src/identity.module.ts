@@ -9,6 +9,9 @@ import { AuthorizationService } from './oauth/authorization.service';
 import { OAuthClientService } from './oauth/oauth-client.service';
 import { OAuthSettings } from './oauth/oauth-settings';
 import { OAuthTokenService } from './oauth/oauth-token.service';
+import { IdentityProviderService } from './sso/identity-provider.service';
+import { OidcSignInService } from './sso/oidc-sign-in.service';
+import { RateLimiter } from './throttle/rate-limiter.service';
 
 const PROVIDERS = [
   AccountService,
@@ -20,6 +23,9 @@ const PROVIDERS = [
   AuthorizationService,
   OAuthClientService,
   OAuthTokenService,
+  OidcSignInService,
+  IdentityProviderService,
+  RateLimiter,
 ];
 
 @Global()

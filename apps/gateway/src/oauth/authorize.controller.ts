@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { All, Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { All, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { CookieOptions, Request, Response } from 'express';
 import {
@@ -8,9 +8,13 @@ import {
   AuthorizationService,
   BrowserSessions,
   OAuthSettings,
+  OidcSignInService,
   PendingAuthorization,
+  SignInThrottledError,
+  SsoSignInError,
 } from '@gatehouse/identity';
 import { renderConsentPage, renderErrorPage, renderOrganizationPage, renderSignInPage } from './pages';
+import { RateLimited } from './rate-limit.guard';
 
 const SESSION_COOKIE = 'gatehouse_session';
 const BINDING_COOKIE = 'gatehouse_oauth';
@@ -27,10 +31,12 @@ export class AuthorizeController {
     private readonly authorization: AuthorizationService,
     private readonly accounts: AccountService,
     private readonly sessions: BrowserSessions,
+    private readonly sso: OidcSignInService,
     private readonly settings: OAuthSettings,
   ) {}
 
   @All('authorize')
+  @RateLimited('authorize')
   async authorize(@Req() request: Request, @Res() response: Response): Promise<void> {
     if (request.method !== 'GET' && request.method !== 'POST') {
       response.status(405).setHeader('Allow', 'GET, POST').end();
@@ -60,14 +66,51 @@ export class AuthorizeController {
     if (!pending) return;
     const email = typeof form['email'] === 'string' ? form['email'] : '';
     const password = typeof form['password'] === 'string' ? form['password'] : '';
-    const user = email && password ? await this.accounts.signIn(email, password) : null;
-    if (!user) {
-      this.signInPage(response, pending, 401, email, 'Wrong email or password.');
+    let user;
+    try {
+      user = email && password ? await this.accounts.signIn(email, password, { ip: request.ip }) : null;
+    } catch (error) {
+      if (!(error instanceof SignInThrottledError)) throw error;
+      response.setHeader('Retry-After', String(error.retryAfterSeconds));
+      await this.signInPage(response, pending, 429, email, error.message);
       return;
     }
-    const sessionId = await this.sessions.create(user.id);
-    response.cookie(SESSION_COOKIE, sessionId, this.cookieOptions('/', this.sessions.ttlSeconds));
+    if (!user) {
+      await this.signInPage(response, pending, 401, email, 'Wrong email or password.');
+      return;
+    }
+    await this.startSession(response, user.id);
     response.redirect(303, this.continueUrl(pending));
+  }
+
+  /** Back from the organization's identity provider (declared before sso/:id, which would match it). */
+  @Get('sso/callback')
+  async ssoCallback(@Req() request: Request, @Res() response: Response): Promise<void> {
+    try {
+      const signedIn = await this.sso.finish(new URL(request.originalUrl, this.settings.issuer));
+      const pending = await this.pending(signedIn.requestId, request, response);
+      if (!pending) return;
+      await this.startSession(response, signedIn.user.id);
+      // They signed in through this organization's provider: that is the organization they meant.
+      await this.authorization.chooseOrganization(pending, signedIn.organizationId);
+      response.redirect(303, this.continueUrl(pending));
+    } catch (error) {
+      if (!(error instanceof SsoSignInError)) throw error;
+      this.page(response, 403, renderErrorPage('Sign-in failed', error.message));
+    }
+  }
+
+  /** "Continue with <organization>": off to its identity provider. */
+  @Get('sso/:id')
+  async ssoStart(@Param('id', new ParseUUIDPipe()) providerId: string, @Query('request') id: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const pending = await this.pending(id, request, response);
+    if (!pending) return;
+    try {
+      response.redirect(302, (await this.sso.start(providerId, pending.id)).href);
+    } catch (error) {
+      if (!(error instanceof SsoSignInError)) throw error;
+      this.page(response, 502, renderErrorPage('Sign-in unavailable', error.message));
+    }
   }
 
   @Post('organization')
@@ -161,7 +204,13 @@ export class AuthorizeController {
     return pending;
   }
 
-  private signInPage(response: Response, pending: PendingAuthorization, status: number, email?: string, error?: string): void {
+  private async startSession(response: Response, userId: string): Promise<void> {
+    const sessionId = await this.sessions.create(userId);
+    response.cookie(SESSION_COOKIE, sessionId, this.cookieOptions('/', this.sessions.ttlSeconds));
+  }
+
+  private async signInPage(response: Response, pending: PendingAuthorization, status: number, email?: string, error?: string): Promise<void> {
+    const providers = await this.sso.links();
     this.page(
       response,
       status,
@@ -169,7 +218,10 @@ export class AuthorizeController {
         action: '/oauth/sign-in',
         hidden: this.hidden(pending),
         clientName: pending.clientName,
-        identityProviders: [],
+        identityProviders: providers.map((provider) => ({
+          label: provider.label,
+          href: `/oauth/sso/${provider.id}?request=${encodeURIComponent(pending.id)}`,
+        })),
         ...(email ? { email } : {}),
         ...(error ? { error } : {}),
       }),

@@ -1,8 +1,10 @@
 import { Body, Controller, Headers, HttpCode, Post, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ClientCredentials, OAuthClientService, OAuthError, OAuthTokenService, TokenResponse } from '@gatehouse/identity';
+import { OAuthClientService, OAuthError, OAuthTokenService, TokenResponse } from '@gatehouse/identity';
+import { clientCredentials } from './client-credentials';
 import { OAuthErrorFilter } from './oauth-error.filter';
+import { RateLimited } from './rate-limit.guard';
 
 type Form = Record<string, unknown>;
 
@@ -18,6 +20,7 @@ export class OAuthEndpointsController {
 
   @Post('register')
   @HttpCode(201)
+  @RateLimited('register')
   register(@Body() body: unknown, @Res({ passthrough: true }) response: Response): Promise<Record<string, unknown>> {
     response.setHeader('Cache-Control', 'no-store');
     return this.clients.register(body);
@@ -25,6 +28,7 @@ export class OAuthEndpointsController {
 
   @Post('token')
   @HttpCode(200)
+  @RateLimited('token')
   async token(@Body() form: Form | undefined, @Headers('authorization') authorization: string | undefined, @Res({ passthrough: true }) response: Response): Promise<TokenResponse> {
     response.setHeader('Cache-Control', 'no-store');
     response.setHeader('Pragma', 'no-cache');
@@ -44,28 +48,11 @@ export class OAuthEndpointsController {
 
   @Post('revoke')
   @HttpCode(200)
+  @RateLimited('revoke')
   async revoke(@Body() form: Form | undefined, @Headers('authorization') authorization: string | undefined): Promise<Record<string, never>> {
     const params = form ?? {};
     const client = await this.clients.authenticate(clientCredentials(params, authorization));
     await this.tokens.revoke(client, params);
     return {};
   }
-}
-
-// RFC 6749 §2.3.1: HTTP Basic with form-urlencoded id and secret, or the same as form fields.
-function clientCredentials(form: Form, authorization: string | undefined): ClientCredentials {
-  const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-  if (basic) {
-    const decoded = Buffer.from(basic, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials');
-    try {
-      return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)), via: 'basic' };
-    } catch {
-      throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials');
-    }
-  }
-  const text = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
-  const clientSecret = text('client_secret');
-  return { clientId: text('client_id'), clientSecret, via: clientSecret ? 'post' : 'none' };
 }

@@ -33,6 +33,17 @@ export class ConfigApplier {
         return { name: key.name, role: key.role, access: key.access, secretHash: hashApiKeySecret(secret), prefix: displayPrefix(secret) };
       }),
       connections: organization.connections,
+      identityProvider: organization.identityProvider
+        ? {
+            issuer: organization.identityProvider.issuer,
+            clientId: organization.identityProvider.clientId,
+            clientSecret: loaded.secrets.get(organization.identityProvider.clientSecretEnv)!,
+            allowedDomains: organization.identityProvider.allowedDomains,
+            groupsClaim: organization.identityProvider.groupsClaim,
+            roleMap: organization.identityProvider.roleMap,
+            defaultRole: organization.identityProvider.defaultRole,
+          }
+        : null,
     }));
     const summary = await this.state.apply(desired);
     this.logger.log(

@@ -84,6 +84,9 @@ export function parseConfigFile(file: string, text: string, env: NodeJS.ProcessE
   };
   parsed.data.organizations.forEach((organization, o) => {
     organization.apiKeys.forEach((key, k) => readSecret(key.secretEnv, `organizations[${o}].apiKeys[${k}].secretEnv`, 16));
+    if (organization.identityProvider) {
+      readSecret(organization.identityProvider.clientSecretEnv, `organizations[${o}].identityProvider.clientSecretEnv`, 1);
+    }
     organization.members.forEach((member, m) => {
       if (member.passwordEnv) readSecret(member.passwordEnv, `organizations[${o}].members[${m}].passwordEnv`, 12);
     });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { connectionSpecSchema } from '../schemas/connection-spec.schema';
 import { durationSchema } from '../schemas/duration';
+import { identityProviderFields } from '../schemas/identity-provider.schema';
 import { ORGANIZATION_SLUG_PATTERN } from '../schemas/naming';
 import { redirectPatternProblem } from '../schemas/redirect-uri';
 import { apiKeyAccessSchema, roleSchema } from '../schemas/roles';
@@ -39,6 +40,8 @@ function uniqueBy<T>(key: (item: T) => string, what: string) {
   };
 }
 
+const identityProviderSchema = z.object({ ...identityProviderFields, clientSecretEnv: envName }).strict();
+
 const organizationSchema = z
   .object({
     slug: z.string().regex(ORGANIZATION_SLUG_PATTERN, 'must be lower-case letters, digits and "-"'),
@@ -46,6 +49,7 @@ const organizationSchema = z
     members: z.array(memberSchema).default([]).superRefine(uniqueBy((m) => m.email, 'member')),
     apiKeys: z.array(apiKeySchema).default([]).superRefine(uniqueBy((k) => k.name, 'API key name')),
     connections: z.array(connectionSpecSchema).default([]).superRefine(uniqueBy((c) => c.name, 'connection name')),
+    identityProvider: identityProviderSchema.optional(),
   })
   .strict();
 
@@ -59,6 +63,27 @@ const oauthSchema = z
     redirectUriAllowlist: z.array(redirectPatternSchema).min(1).optional(),
     accessTokenTtl: durationSchema.optional(),
     refreshTokenTtl: durationSchema.optional(),
+    // Clients whose client_id is an https URL (Client ID Metadata Documents): Gatehouse fetches that URL.
+    clientMetadataDocuments: z
+      .object({
+        // Hosts or IP addresses whose documents may be fetched although they resolve to a private address
+        // (on-premises clients, tests). Every other document must come from a public address.
+        allowPrivateHosts: z
+          .array(
+            z
+              .string()
+              .trim()
+              .toLowerCase()
+              .transform((host) => host.replace(/^\[(.*)\]$/, '$1'))
+              .refine((host) => z.hostname().safeParse(host).success || z.ipv6().safeParse(host).success, 'must be a host name or an IP address'),
+          )
+          .default([]),
+        // A PEM file of CA certificates trusted, besides the public roots, when fetching documents: for
+        // deployments whose clients host their metadata behind an internal CA.
+        extraCaFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -73,3 +98,4 @@ export type DeclarativeOAuth = z.infer<typeof oauthSchema>;
 
 export type DeclarativeConfig = z.infer<typeof configFileSchema>;
 export type DeclarativeOrganization = DeclarativeConfig['organizations'][number];
+export type DeclarativeIdentityProvider = z.infer<typeof identityProviderSchema>;

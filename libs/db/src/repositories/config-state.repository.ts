@@ -4,6 +4,7 @@ import { ApiKeyAccessLevel, ConnectionSpec, RoleName } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { ConnectionRepository } from './connection.repository';
+import { IdentityProviderRepository, IdentityProviderSpec } from './identity-provider.repository';
 
 export interface DesiredOrganization {
   slug: string;
@@ -12,6 +13,7 @@ export interface DesiredOrganization {
   members: { email: string; role: RoleName; name?: string; passwordHash?: string }[];
   apiKeys: { name: string; role: RoleName; access: ApiKeyAccessLevel; secretHash: string; prefix: string }[];
   connections: ConnectionSpec[];
+  identityProvider: IdentityProviderSpec | null;
 }
 
 export interface ApplySummary {
@@ -36,6 +38,7 @@ export class ConfigStateRepository {
   constructor(
     private readonly prisma: PrismaService,
     private readonly connections: ConnectionRepository,
+    private readonly identityProviders: IdentityProviderRepository,
   ) {}
 
   apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
@@ -57,6 +60,7 @@ export class ConfigStateRepository {
           await this.applyMembers(tx, organizationId, organization.members, summary);
           await this.applyApiKeys(tx, organizationId, organization.apiKeys, summary);
           await this.applyConnections(tx, organizationId, organization.connections, summary);
+          await this.applyIdentityProvider(tx, organizationId, organization.identityProvider, summary);
         }
         return summary;
       },
@@ -138,6 +142,27 @@ export class ConfigStateRepository {
     const wanted = new Set(keys.map((k) => k.name));
     const stale = existing.filter((k) => !wanted.has(k.name)).map((k) => k.id);
     if (stale.length) summary.deleted += (await tx.apiKey.deleteMany({ where: { id: { in: stale } } })).count;
+  }
+
+  private async applyIdentityProvider(tx: Tx, organizationId: string, desired: IdentityProviderSpec | null, summary: ApplySummary): Promise<void> {
+    const current = await tx.identityProvider.findUnique({ where: { organizationId } });
+    if (!desired) {
+      if (current?.configManaged) {
+        await tx.identityProvider.delete({ where: { id: current.id } });
+        summary.deleted++;
+      }
+      return;
+    }
+    // Compared decrypted: the secret's envelope differs on every write.
+    if (current?.configManaged && isDeepStrictEqual(this.identityProviders.toSpec(current), desired)) return;
+    const data = { ...this.identityProviders.toColumns(desired), configManaged: true };
+    if (current) {
+      summary.updated++;
+      await tx.identityProvider.update({ where: { id: current.id }, data });
+    } else {
+      summary.created++;
+      await tx.identityProvider.create({ data: { organizationId, ...data } });
+    }
   }
 
   private async applyConnections(

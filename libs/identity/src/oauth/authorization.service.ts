@@ -61,7 +61,10 @@ export class AuthorizationService {
   async begin(params: Params, binding: string): Promise<PendingAuthorization> {
     const clientPublicId = single(params, 'client_id');
     if (!clientPublicId) throw new AuthorizationRequestError(new OAuthError('invalid_request', 'client_id is missing'), null);
-    const client = await this.clients.find(clientPublicId);
+    const client = await this.clients.find(clientPublicId).catch((error: unknown) => {
+      // A refused client metadata document: the client itself is in doubt, so the person is told here, not redirected.
+      throw error instanceof OAuthError ? new AuthorizationRequestError(error, null) : error;
+    });
     if (!client) throw new AuthorizationRequestError(new OAuthError('invalid_client', `There is no client with id ${clientPublicId}`), null);
     const requestedRedirect = single(params, 'redirect_uri');
     const redirectUri = requestedRedirect ?? (client.redirectUris.length === 1 ? client.redirectUris[0]! : undefined);

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { matchesRedirectAllowlist, redirectUriProblem } from '@gatehouse/config';
 import { OAuthClientRecord, OAuthClientRepository } from '@gatehouse/db';
+import { ClientMetadataDocumentFetcher, DOCUMENT_CACHE_SECONDS, isClientIdUrl } from './client-metadata-document';
 import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
 
@@ -34,12 +35,22 @@ export interface ClientCredentials {
 
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
 
+// A metadata-document client's row keeps, beside the document, how long the document may be used.
+const CACHE_SECONDS_KEY = 'gatehouse_cache_seconds';
+// A document that can no longer be fetched is used this long after its last successful fetch.
+const STALE_DOCUMENT_LIMIT_MS = 24 * 60 * 60 * 1000;
+
 @Injectable()
 export class OAuthClientService {
+  private readonly logger = new Logger(OAuthClientService.name);
+  private readonly documents: ClientMetadataDocumentFetcher;
+
   constructor(
     private readonly clients: OAuthClientRepository,
     private readonly settings: OAuthSettings,
-  ) {}
+  ) {
+    this.documents = new ClientMetadataDocumentFetcher(settings.clientMetadataDocuments, settings.redirectUriAllowlist);
+  }
 
   /** RFC 7591 dynamic registration; the response is what the client must keep. */
   async register(body: unknown): Promise<Record<string, unknown>> {
@@ -71,9 +82,12 @@ export class OAuthClientService {
     };
   }
 
-  /** The client an authorization request names, or null when there is none by that id. */
+  /**
+   * The client an authorization request names, or null when there is none by that id. A URL names a client ID
+   * metadata document: fetched when its stored copy is stale, and refused with invalid_client saying why.
+   */
   find(clientId: string): Promise<OAuthClientRecord | null> {
-    return this.clients.findByClientId(clientId);
+    return isClientIdUrl(clientId) ? this.documentClient(clientId) : this.clients.findByClientId(clientId);
   }
 
   /** RFC 6749 §2.3: the client calling the token or revocation endpoint. */
@@ -91,6 +105,30 @@ export class OAuthClientService {
       throw new OAuthError('invalid_client', 'Client authentication failed');
     }
     return client;
+  }
+
+  // One row per document URL, refreshed in place so that its grants and codes keep pointing at it.
+  private async documentClient(url: string): Promise<OAuthClientRecord> {
+    const stored = await this.clients.findByClientId(url);
+    const age = stored ? Date.now() - stored.updatedAt.getTime() : Infinity;
+    const cacheSeconds = Number(stored?.metadata[CACHE_SECONDS_KEY]) || DOCUMENT_CACHE_SECONDS.default;
+    if (stored && age < cacheSeconds * 1000) return stored;
+    try {
+      const fetched = await this.documents.fetch(url);
+      return await this.clients.upsertDocumentClient({
+        clientId: url,
+        kind: 'metadata_document',
+        name: fetched.name,
+        redirectUris: fetched.redirectUris,
+        tokenEndpointAuthMethod: 'none',
+        secretHash: null,
+        metadata: { ...fetched.document, [CACHE_SECONDS_KEY]: fetched.cacheSeconds },
+      });
+    } catch (error) {
+      if (!(error instanceof OAuthError) || !stored || age >= STALE_DOCUMENT_LIMIT_MS) throw error;
+      this.logger.warn(`Using the copy of ${url} fetched ${Math.round(age / 60_000)} minutes ago: ${error.description}`);
+      return stored;
+    }
   }
 
   private checkRedirectUri(uri: string): void {

@@ -1,8 +1,17 @@
-import { AppConfig, DEFAULT_REDIRECT_ALLOWLIST, DeclarativeOAuth } from '@gatehouse/config';
+import { readFileSync } from 'node:fs';
+import { AppConfig, DEFAULT_REDIRECT_ALLOWLIST, DeclarativeOAuth, StartupError } from '@gatehouse/config';
 
 export const SCOPE_READ = 'mcp:read';
 export const SCOPE_WRITE = 'mcp:write';
 export const SUPPORTED_SCOPES = [SCOPE_READ, SCOPE_WRITE] as const;
+
+/** How client ID metadata documents (CIMD) are fetched. */
+export interface ClientMetadataDocumentSettings {
+  /** Host names and IP addresses exempt from the refusal of private addresses (lower-case, no brackets). */
+  readonly allowPrivateHosts: readonly string[];
+  /** PEM CA certificates trusted besides the public roots (oauth.clientMetadataDocuments.extraCaFile). */
+  readonly extraCa?: string;
+}
 
 // The deployment's OAuth settings, fixed at boot from the environment and the config file.
 export class OAuthSettings {
@@ -15,6 +24,7 @@ export class OAuthSettings {
     readonly accessTokenTtlSeconds: number,
     readonly refreshTokenTtlSeconds: number,
     readonly secureCookies: boolean,
+    readonly clientMetadataDocuments: ClientMetadataDocumentSettings,
   ) {}
 
   static from(config: AppConfig, oauth: DeclarativeOAuth = {}): OAuthSettings {
@@ -25,6 +35,10 @@ export class OAuthSettings {
       oauth.accessTokenTtl ?? 3600,
       oauth.refreshTokenTtl ?? 30 * 86_400,
       config.env.PUBLIC_URL.startsWith('https://'),
+      {
+        allowPrivateHosts: oauth.clientMetadataDocuments?.allowPrivateHosts ?? [],
+        ...(oauth.clientMetadataDocuments?.extraCaFile ? { extraCa: readCaFile(oauth.clientMetadataDocuments.extraCaFile) } : {}),
+      },
     );
   }
 
@@ -37,4 +51,18 @@ export class OAuthSettings {
   endpoint(path: 'authorize' | 'token' | 'register' | 'revoke'): string {
     return `${this.issuer}/oauth/${path}`;
   }
+}
+
+// Read once at boot, so a missing or wrong file stops the gateway instead of failing every fetch later.
+function readCaFile(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new StartupError(`oauth.clientMetadataDocuments.extraCaFile: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new StartupError(`oauth.clientMetadataDocuments.extraCaFile: ${file} holds no PEM certificate`);
+  }
+  return pem;
 }

@@ -45,6 +45,10 @@ export class ManagementTools {
     return this.tools.has(name);
   }
 
+  isReadOnly(name: string): boolean {
+    return this.tools.get(name)?.definition.annotations?.readOnlyHint === true;
+  }
+
   async call(principal: Principal, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
     const tool = this.tools.get(name)!;
     if (this.abilities.forPrincipal(principal).cannot(tool.permission.action, tool.permission.subject)) {

@@ -8,7 +8,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
-import { Principal } from '@gatehouse/identity';
+import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
 import { ToolCallDispatcher } from '../tools/tool-call.dispatcher';
 
@@ -42,7 +42,10 @@ const isRequestId = (value: unknown): value is RequestId =>
 export class ToolCallExchange {
   private readonly logger = new Logger(ToolCallExchange.name);
 
-  constructor(private readonly dispatcher: ToolCallDispatcher) {}
+  constructor(
+    private readonly dispatcher: ToolCallDispatcher,
+    private readonly oauth: OAuthSettings,
+  ) {}
 
   handle(session: ExchangeSession, request: Request, response: Response, principal: Principal): boolean {
     const body: unknown = request.body;
@@ -54,10 +57,23 @@ export class ToolCallExchange {
     const call = toolCall(id, body['params']);
     if (typeof call === 'string') {
       new ReplyWriter(response, session.id).end({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InvalidParams, message: call } });
+    } else if (this.dispatcher.needsWriteScope(principal, call.name)) {
+      this.insufficientScope(response, call);
     } else {
       void this.run(session, call, response, principal);
     }
     return true;
+  }
+
+  private insufficientScope(response: Response, call: ToolCallMessage): void {
+    const message = `"${call.name}" is not a read-only tool, and this access token has only ${SCOPE_READ}: authorize again with ${SCOPE_WRITE}`;
+    response
+      .status(403)
+      .set(
+        'WWW-Authenticate',
+        `Bearer error="insufficient_scope", scope="${SCOPE_READ} ${SCOPE_WRITE}", resource_metadata="${this.oauth.protectedResourceMetadataUrl}", error_description="${message.replace(/"/g, "'")}"`,
+      )
+      .json({ jsonrpc: '2.0', id: call.id, error: { code: RpcErrorCode.InvalidRequest, message } });
   }
 
   private cancel(session: ExchangeSession, body: Record<string, unknown>, response: Response): boolean {

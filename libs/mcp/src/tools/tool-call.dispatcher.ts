@@ -54,6 +54,17 @@ export class ToolCallDispatcher {
     private readonly tracker: CallTracker,
   ) {}
 
+  /**
+   * An OAuth client holding only read scope calls a tool not marked read-only: MCP's scope challenge (HTTP 403
+   * insufficient_scope) lets the client ask the person for more, instead of only failing.
+   */
+  needsWriteScope(principal: Principal, name: string): boolean {
+    if (principal.kind !== 'oauth' || principal.access !== 'read_only') return false;
+    if (this.management.has(name)) return !this.management.isReadOnly(name);
+    const resolved = this.registry.resolve(principal.organizationId, name);
+    return resolved !== null && !resolved.tool.readOnly;
+  }
+
   /** tools/call for any tool: Gatehouse's own management tools, or a downstream tool. */
   call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
     return this.management.has(name) ? this.management.call(principal, name, args) : this.callDownstream(principal, name, args, context);

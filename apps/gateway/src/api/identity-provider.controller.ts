@@ -1,0 +1,33 @@
+import { Body, Controller, Delete, Get, HttpCode, Put } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal, IdentityProviderService, OidcSignInService, Principal } from '@gatehouse/identity';
+import { IdentityProviderDto } from './api.dto';
+
+// The organization's OpenID Connect provider. The response names the callback URL to register at the provider.
+@ApiTags('identity-provider')
+@Controller('api/v1/identity-provider')
+export class IdentityProviderController {
+  constructor(
+    private readonly providers: IdentityProviderService,
+    private readonly sso: OidcSignInService,
+  ) {}
+
+  @Get()
+  @Authenticated({ action: 'read', subject: 'IdentityProvider' })
+  get(@CurrentPrincipal() principal: Principal) {
+    return this.providers.get(principal.organizationId, this.sso.callbackUrl);
+  }
+
+  @Put()
+  @Authenticated({ action: 'update', subject: 'IdentityProvider' })
+  save(@CurrentPrincipal() principal: Principal, @Body() body: IdentityProviderDto) {
+    return this.providers.save(principal.organizationId, body, this.sso.callbackUrl);
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @Authenticated({ action: 'delete', subject: 'IdentityProvider' })
+  async remove(@CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.providers.remove(principal.organizationId);
+  }
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { roleSchema } from './roles';
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
+
+// An issuer must be https; plain http only on loopback (a development or test identity provider).
+const issuerSchema = z.url().refine((value) => {
+  const url = new URL(value);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.includes(url.hostname));
+}, 'must be an https URL (http only for a loopback address)');
+
+/** An organization's OIDC identity provider, without its secret (the config file and the API carry that differently). */
+export const identityProviderFields = {
+  issuer: issuerSchema,
+  clientId: z.string().min(1).max(500),
+  // Sign-in is refused for any other email domain; at least one, so a guest account at the provider cannot walk in.
+  allowedDomains: z
+    .array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain such as acme.test').transform((d) => d.toLowerCase()))
+    .min(1),
+  groupsClaim: z.string().min(1).max(200).default('groups'),
+  roleMap: z.record(z.string(), roleSchema).default({}),
+  defaultRole: roleSchema.default('member'),
+};

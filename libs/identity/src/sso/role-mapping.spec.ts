@@ -1,0 +1,20 @@
+import { emailDomainAllowed, roleFromGroups } from './role-mapping';
+
+describe('identity provider mapping', () => {
+  const roleMap = { 'gatehouse-admins': 'admin', contractors: 'contractor' } as const;
+
+  it('maps groups to the highest mapped role, else the default', () => {
+    expect(roleFromGroups(['staff', 'gatehouse-admins', 'contractors'], roleMap, 'member')).toBe('admin');
+    expect(roleFromGroups(['contractors'], roleMap, 'member')).toBe('contractor');
+    expect(roleFromGroups('contractors', roleMap, 'member')).toBe('contractor');
+    expect(roleFromGroups(['staff'], roleMap, 'member')).toBe('member');
+    expect(roleFromGroups(undefined, roleMap, 'member')).toBe('member');
+  });
+
+  it('allows only the listed email domains, not their subdomains or look-alikes', () => {
+    expect(emailDomainAllowed('Alice@ACME.test', ['acme.test'])).toBe(true);
+    expect(emailDomainAllowed('eve@evil-acme.test', ['acme.test'])).toBe(false);
+    expect(emailDomainAllowed('eve@mail.acme.test', ['acme.test'])).toBe(false);
+    expect(emailDomainAllowed('acme.test', ['acme.test'])).toBe(false);
+  });
+});

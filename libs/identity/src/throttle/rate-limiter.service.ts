@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RedisService } from '@gatehouse/db';
+import { partitionKey, RATE_LIMITS, RateLimitPolicy, RateLimitResult, RateLimitRule, RateLimitSubject } from './rate-limits';
+
+// Fixed-window counters in the shared Redis, so every replica counts against the same quota. No insurance
+// limiter: when Redis is down the OAuth endpoints cannot work anyway (pending authorizations and sessions live
+// there), so the error surfaces as a 5xx rather than a per-replica in-memory quota that would multiply the limits.
+@Injectable()
+export class RateLimiter {
+  private readonly limiters = new Map<RateLimitRule, RateLimiterRedis>();
+
+  constructor(redis: RedisService) {
+    for (const rule of Object.values(RATE_LIMITS).flat()) {
+      this.limiters.set(
+        rule,
+        new RateLimiterRedis({
+          storeClient: redis.client,
+          keyPrefix: redis.key('rate-limit', rule.name),
+          points: rule.points,
+          duration: rule.windowSeconds,
+        }),
+      );
+    }
+  }
+
+  /** Counts one request against every quota of the policy; allowed only if all of them still had room. */
+  consume(policy: RateLimitPolicy, subject: RateLimitSubject): Promise<RateLimitResult[]> {
+    return Promise.all(
+      RATE_LIMITS[policy].map(async (rule) => {
+        try {
+          return result(rule, true, await this.limiter(rule).consume(partitionKey(rule, subject)));
+        } catch (error) {
+          // rate-limiter-flexible rejects with its result when the quota is exhausted, with an Error when Redis fails.
+          if (error instanceof RateLimiterRes) return result(rule, false, error);
+          throw error;
+        }
+      }),
+    );
+  }
+
+  /** Gives back the point each of these results took (a request that turned out not to count). */
+  async refund(results: readonly RateLimitResult[], subject: RateLimitSubject): Promise<void> {
+    await Promise.all(results.map(({ rule }) => this.limiter(rule).reward(partitionKey(rule, subject), 1)));
+  }
+
+  /** Forgets the rule's count for this subject, e.g. an account's failed sign-ins after a successful one. */
+  async reset(rule: RateLimitRule, subject: RateLimitSubject): Promise<void> {
+    await this.limiter(rule).delete(partitionKey(rule, subject));
+  }
+
+  private limiter(rule: RateLimitRule): RateLimiterRedis {
+    const limiter = this.limiters.get(rule);
+    if (!limiter) throw new Error(`No rate limiter for ${rule.name}: rules must come from RATE_LIMITS`);
+    return limiter;
+  }
+}
+
+function result(rule: RateLimitRule, allowed: boolean, res: RateLimiterRes): RateLimitResult {
+  return {
+    rule,
+    allowed,
+    limit: rule.points,
+    remaining: Math.max(0, res.remainingPoints),
+    resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+  };
+}
