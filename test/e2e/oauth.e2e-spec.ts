@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { OAuthGrantRepository } from '@gatehouse/db';
 import { apiRequest } from '../support/admin-api';
+import { query } from '../support/database';
 import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
@@ -322,6 +324,28 @@ organizations:
       const keys = await apiRequest<KeyView[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
       expect(keys.body.find((key) => key.name === 'MCP — Hand-rolled client' && key.access === 'read_only')).toBeDefined();
       await client.close();
+    });
+  });
+
+  describe('housekeeping', () => {
+    it('purges expired codes and tokens and never-used registrations, and keeps the grant listed', async () => {
+      const flow = await authorize();
+      const tokens = await flows.exchange(flow);
+      const grantId = (await query<{ grant_id: string }>(gateway.databaseUrl, 'SELECT grant_id FROM oauth_tokens WHERE kind = $1 ORDER BY created_at DESC LIMIT 1', ['refresh']))[0]!.grant_id;
+      const abandoned = await flows.registeredClientId();
+      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+      const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000);
+      await query(gateway.databaseUrl, 'UPDATE oauth_tokens SET expires_at = $1 WHERE grant_id = $2', [twoDaysAgo, grantId]);
+      await query(gateway.databaseUrl, 'UPDATE oauth_authorization_codes SET expires_at = $1 WHERE grant_id = $2', [twoDaysAgo, grantId]);
+      await query(gateway.databaseUrl, 'UPDATE oauth_clients SET created_at = $1 WHERE client_id = $2', [tenDaysAgo, abandoned]);
+
+      const purged = await gateway.app.get(OAuthGrantRepository).purgeExpired(new Date());
+      expect(purged).toMatchObject({ codes: expect.any(Number), tokens: expect.any(Number), clients: expect.any(Number) });
+      expect(purged.tokens).toBeGreaterThanOrEqual(2);
+      expect(await query(gateway.databaseUrl, 'SELECT id FROM oauth_tokens WHERE grant_id = $1', [grantId])).toEqual([]);
+      expect(await query(gateway.databaseUrl, 'SELECT id FROM oauth_clients WHERE client_id = $1', [abandoned])).toEqual([]);
+      expect(await query(gateway.databaseUrl, 'SELECT id FROM api_keys WHERE id = $1', [grantId])).toHaveLength(1);
+      expect(await flows.mcpStatus(tokens.body['access_token']!)).toBe(401);
     });
   });
 

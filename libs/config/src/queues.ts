@@ -5,4 +5,5 @@ export const QUEUES = {
 
 export const JOBS = {
   refreshCatalogs: 'connections.refresh-catalogs',
+  purgeOAuth: 'oauth.purge-expired',
 } as const;

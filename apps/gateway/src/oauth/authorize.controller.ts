@@ -13,7 +13,7 @@ import {
   SignInThrottledError,
   SsoSignInError,
 } from '@gatehouse/identity';
-import { renderConsentPage, renderErrorPage, renderOrganizationPage, renderSignInPage } from './pages';
+import { renderConsentPage, renderErrorPage, renderOrganizationPage, renderSignInPage, sendPage } from './pages';
 import { RateLimited } from './rate-limit.guard';
 
 const SESSION_COOKIE = 'gatehouse_session';
@@ -50,7 +50,7 @@ export class AuthorizeController {
     } catch (error) {
       if (!(error instanceof AuthorizationRequestError)) throw error;
       if (error.redirect) return response.redirect(302, error.redirect.href);
-      this.page(response, 400, renderErrorPage('This sign-in link is not valid', `${error.error.description}. Start again from the application you came from.`));
+      sendPage(response, 400, renderErrorPage('This sign-in link is not valid', `${error.error.description}. Start again from the application you came from.`));
     }
   }
 
@@ -96,7 +96,7 @@ export class AuthorizeController {
       response.redirect(303, this.continueUrl(pending));
     } catch (error) {
       if (!(error instanceof SsoSignInError)) throw error;
-      this.page(response, 403, renderErrorPage('Sign-in failed', error.message));
+      sendPage(response, 403, renderErrorPage('Sign-in failed', error.message));
     }
   }
 
@@ -109,7 +109,7 @@ export class AuthorizeController {
       response.redirect(302, (await this.sso.start(providerId, pending.id)).href);
     } catch (error) {
       if (!(error instanceof SsoSignInError)) throw error;
-      this.page(response, 502, renderErrorPage('Sign-in unavailable', error.message));
+      sendPage(response, 502, renderErrorPage('Sign-in unavailable', error.message));
     }
   }
 
@@ -122,7 +122,7 @@ export class AuthorizeController {
     const memberships = await this.accounts.memberships(session.userId);
     const chosen = memberships.find((m) => m.organization.id === form['organization']);
     if (!chosen) {
-      this.page(response, 400, renderErrorPage('Choose an organization', 'You are not a member of that organization.'));
+      sendPage(response, 400, renderErrorPage('Choose an organization', 'You are not a member of that organization.'));
       return;
     }
     await this.authorization.chooseOrganization(pending, chosen.organization.id);
@@ -152,7 +152,7 @@ export class AuthorizeController {
     if (!user) return this.signInPage(response, pending, 200);
     const memberships = await this.accounts.memberships(user.id);
     if (memberships.length === 0) {
-      this.page(response, 403, renderErrorPage('No organization', `${user.email} is not a member of any organization on this Gatehouse. Ask an administrator to add you.`));
+      sendPage(response, 403, renderErrorPage('No organization', `${user.email} is not a member of any organization on this Gatehouse. Ask an administrator to add you.`));
       return;
     }
     let organization = memberships.find((m) => m.organization.id === pending.organizationId);
@@ -161,7 +161,7 @@ export class AuthorizeController {
       await this.authorization.chooseOrganization(pending, organization.organization.id);
     }
     if (!organization) {
-      this.page(
+      sendPage(
         response,
         200,
         renderOrganizationPage({
@@ -174,7 +174,7 @@ export class AuthorizeController {
       );
       return;
     }
-    this.page(
+    sendPage(
       response,
       200,
       renderConsentPage({
@@ -194,11 +194,11 @@ export class AuthorizeController {
   private async pending(id: unknown, request: Request, response: Response, csrf?: unknown): Promise<PendingAuthorization | null> {
     const pending = await this.authorization.load(id, this.signedCookie(request, BINDING_COOKIE));
     if (!pending) {
-      this.page(response, 400, renderErrorPage('This sign-in has expired', 'The request is no longer valid in this browser. Start again from the application you came from.'));
+      sendPage(response, 400, renderErrorPage('This sign-in has expired', 'The request is no longer valid in this browser. Start again from the application you came from.'));
       return null;
     }
     if (request.method === 'POST' && !this.authorization.checkCsrf(pending, csrf)) {
-      this.page(response, 403, renderErrorPage('Request refused', 'The form could not be verified (it may have come from another site). Start again from the application you came from.'));
+      sendPage(response, 403, renderErrorPage('Request refused', 'The form could not be verified (it may have come from another site). Start again from the application you came from.'));
       return null;
     }
     return pending;
@@ -211,7 +211,7 @@ export class AuthorizeController {
 
   private async signInPage(response: Response, pending: PendingAuthorization, status: number, email?: string, error?: string): Promise<void> {
     const providers = await this.sso.links();
-    this.page(
+    sendPage(
       response,
       status,
       renderSignInPage({
@@ -258,31 +258,9 @@ export class AuthorizeController {
   private cookieOptions(path: string, maxAgeSeconds: number): CookieOptions {
     return { httpOnly: true, sameSite: 'lax', secure: this.settings.secureCookies, signed: true, path, maxAge: maxAgeSeconds * 1000 };
   }
-
-  /** Pages are never cached or framed; their forms may post here and, on consent, lead on to the client. */
-  private page(response: Response, status: number, body: string, redirectUri?: string): void {
-    const formTargets = ["'self'", ...(redirectUri ? [cspSource(redirectUri)] : [])].join(' ');
-    response
-      .status(status)
-      .set({
-        'Content-Type': 'text/html; charset=utf-8',
-        'Cache-Control': 'no-store',
-        'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`,
-        'X-Frame-Options': 'DENY',
-        'Referrer-Policy': 'no-referrer',
-      })
-      .send(body);
-  }
 }
 
 function redirectLabel(uri: string): string {
   const url = new URL(uri);
   return url.host || `${url.protocol}//`;
-}
-
-// form-action also governs where a redirect after the form may go (Chrome), so the client's redirect
-// target must be listed: its origin, or its scheme for an app's private-use scheme.
-function cspSource(uri: string): string {
-  const url = new URL(uri);
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol;
 }

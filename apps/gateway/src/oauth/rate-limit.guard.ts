@@ -14,7 +14,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { OAuthError, RateLimiter, rateLimitHeaders, RateLimitPolicy, RateLimitSubject, retryAfterSeconds } from '@gatehouse/identity';
 import { clientCredentials } from './client-credentials';
-import { renderErrorPage } from './pages';
+import { renderErrorPage, sendPage } from './pages';
 
 // Sign-in is not counted per request: AccountService counts failed passwords only.
 type EndpointPolicy = Exclude<RateLimitPolicy, 'sign-in'>;
@@ -73,14 +73,7 @@ export class RateLimitExceededFilter implements ExceptionFilter {
       response.set('Pragma', 'no-cache').json(new OAuthError('temporarily_unavailable', `Too many requests; retry after ${seconds} seconds`).toJSON());
       return;
     }
-    response
-      .set({
-        'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
-        'X-Frame-Options': 'DENY',
-        'Referrer-Policy': 'no-referrer',
-      })
-      .send(renderErrorPage('Too many requests', `Too many sign-in requests came from your network. Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`));
+    sendPage(response, 429, renderErrorPage('Too many requests', `Too many sign-in requests came from your network. Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`));
   }
 }
 

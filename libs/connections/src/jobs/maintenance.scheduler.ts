@@ -17,5 +17,10 @@ export class MaintenanceScheduler implements OnApplicationBootstrap {
       { every: this.config.env.GATEHOUSE_CATALOG_REFRESH_SECONDS * 1000 },
       { name: JOBS.refreshCatalogs, opts: { removeOnComplete: 100, removeOnFail: 500 } },
     );
+    await this.queue.upsertJobScheduler(
+      JOBS.purgeOAuth,
+      { every: 3600 * 1000 },
+      { name: JOBS.purgeOAuth, opts: { removeOnComplete: 24, removeOnFail: 100 } },
+    );
   }
 }

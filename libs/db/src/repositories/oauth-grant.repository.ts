@@ -191,6 +191,22 @@ export class OAuthGrantRepository {
     });
   }
 
+  /**
+   * Housekeeping: codes and tokens past their expiry (plus a day, so a late replay is still recognized as such
+   * for a while), and registered clients that never completed an authorization. Revoked grants stay: they are
+   * listed with the keys.
+   */
+  async purgeExpired(now: Date): Promise<{ codes: number; tokens: number; clients: number }> {
+    const graceCutoff = new Date(now.getTime() - 24 * 3600 * 1000);
+    const unusedClientCutoff = new Date(now.getTime() - 7 * 24 * 3600 * 1000);
+    const codes = await this.prisma.oAuthAuthorizationCode.deleteMany({ where: { expiresAt: { lt: graceCutoff } } });
+    const tokens = await this.prisma.oAuthToken.deleteMany({ where: { expiresAt: { lt: graceCutoff } } });
+    const clients = await this.prisma.oAuthClient.deleteMany({
+      where: { kind: 'registered', createdAt: { lt: unusedClientCutoff }, grants: { none: {} }, codes: { none: {} } },
+    });
+    return { codes: codes.count, tokens: tokens.count, clients: clients.count };
+  }
+
   async revokeToken(tokenId: string, at: Date): Promise<void> {
     await this.prisma.oAuthToken.updateMany({ where: { id: tokenId, revokedAt: null }, data: { revokedAt: at } });
   }

@@ -4,3 +4,4 @@ export { renderSignInPage, type SignInPage } from './sign-in.page';
 export { renderOrganizationPage, type OrganizationPage } from './organization.page';
 export { renderConsentPage, type ConsentPage } from './consent.page';
 export { renderErrorPage } from './error.page';
+export { sendPage } from './send-page';
