@@ -20,6 +20,8 @@ const DEMO_CONNECTIONS = ['everything', 'everything-http'];
 // A fixed, public demo key so the Quickstart needs no setup. It is in this file, so it is not a secret:
 // the demo binds to 127.0.0.1 unless HOST says otherwise. Set GATEHOUSE_DEMO_KEY to use your own.
 const DEFAULT_DEMO_KEY = 'ghk_demo_local_only_not_a_secret';
+// The same for the demo admin's password, for signing in when an OAuth client (Claude, ChatGPT, the Inspector) connects.
+const DEFAULT_DEMO_PASSWORD = 'demo-password-local-only';
 const CHECK_TIMEOUT_MS = 3_000;
 const EVERYTHING_START_TIMEOUT_MS = 20_000;
 const GATEWAY_READY_TIMEOUT_MS = 120_000;
@@ -32,6 +34,7 @@ const settings = {
   port: env.PORT || '3000',
   everythingPort: env.DEMO_EVERYTHING_PORT || '3001',
   demoKey: env.GATEHOUSE_DEMO_KEY || DEFAULT_DEMO_KEY,
+  demoPassword: env.GATEHOUSE_DEMO_PASSWORD || DEFAULT_DEMO_PASSWORD,
   graceMs: Number(env.GATEHOUSE_SHUTDOWN_GRACE_MS ?? 10_000) || 10_000,
 };
 const usingDefaultKey = !env.GATEHOUSE_DEMO_KEY;
@@ -142,6 +145,7 @@ async function preflight() {
     await fail('@modelcontextprotocol/server-everything is not installed: run "npm install" (it is a dev dependency)');
   }
   if (settings.demoKey.length < 16) await fail('GATEHOUSE_DEMO_KEY must hold at least 16 characters');
+  if (settings.demoPassword.length < 12) await fail('GATEHOUSE_DEMO_PASSWORD must hold at least 12 characters');
   if (!/^postgres(ql)?:\/\//.test(settings.databaseUrl) || !URL.canParse(settings.databaseUrl)) {
     await fail('DATABASE_URL must be a postgresql:// URL');
   }
@@ -291,6 +295,7 @@ function startGateway() {
       DATABASE_URL: settings.databaseUrl,
       REDIS_URL: settings.redisUrl,
       GATEHOUSE_DEMO_KEY: settings.demoKey,
+      GATEHOUSE_DEMO_PASSWORD: settings.demoPassword,
       DEMO_EVERYTHING_PORT: settings.everythingPort,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -346,6 +351,7 @@ function banner(ready) {
     '',
     ` MCP endpoint   ${publicUrl}/mcp   (Streamable HTTP)`,
     ` API key        ${key}${usingDefaultKey ? '   (fixed demo key: local use only)' : '   (from GATEHOUSE_DEMO_KEY)'}`,
+    ` OAuth sign-in  admin@demo.test / ${settings.demoPassword}${env.GATEHOUSE_DEMO_PASSWORD ? '   (from GATEHOUSE_DEMO_PASSWORD)' : '   (demo password: local use only)'}`,
     ` Connections    ${describe('everything', 'stdio')}`,
     `                ${describe('everything-http', `streamable HTTP, port ${settings.everythingPort}`)}`,
     ` Admin API      ${publicUrl}/api/docs`,
@@ -353,7 +359,7 @@ function banner(ready) {
     ' Try it:',
     `   curl -s -H 'Authorization: Bearer ${key}' ${publicUrl}/api/v1/connections/health`,
     '   npx @modelcontextprotocol/inspector   (needs Node 22.19+; transport "Streamable HTTP",',
-    `     URL ${publicUrl}/mcp, header "Authorization: Bearer ${key}")`,
+    `     URL ${publicUrl}/mcp, header "Authorization: Bearer ${key}"; or no header: it signs in with OAuth)`,
     '',
     ' Ctrl-C stops the gateway and server-everything.',
     '──────────────────────────────────────────────────────────────────────────────',
