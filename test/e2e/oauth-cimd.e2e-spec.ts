@@ -5,6 +5,7 @@ import { createServer, Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { DEFAULT_REDIRECT_ALLOWLIST } from '@gatehouse/config';
 import { ClientMetadataDocumentFetcher } from '@gatehouse/identity';
 import { apiRequest } from '../support/admin-api';
@@ -167,8 +168,23 @@ organizations:
       const names = (await listAllTools(client)).map((tool) => tool.name);
       expect(names).toEqual(expect.arrayContaining(['tools_echo']));
       expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'via cimd' } }))).toBe('echo: via cimd');
-      const keys = await apiRequest<{ name: string; kind: string }[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
-      expect(keys.body).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'MCP — Claude test', kind: 'oauth_grant' })]));
+      // Refreshing as Claude does: a public client, identified by the document URL alone.
+      const refreshed = await fetch(`${gateway.baseUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, refresh_token: provider.tokens()!.refresh_token! }),
+      });
+      expect(refreshed.status).toBe(200);
+      const renewed = (await refreshed.json()) as { access_token: string; refresh_token: string };
+      provider.setTokens({ ...provider.tokens()!, ...renewed });
+      expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'renewed' } }))).toBe('echo: renewed');
+
+      // Revoking the grant, listed as a key, cuts Claude off at its next request.
+      const keys = await apiRequest<{ id: string; name: string; kind: string }[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
+      const grant = keys.body.find((key) => key.name === 'MCP — Claude test' && key.kind === 'oauth_grant');
+      expect(grant).toBeDefined();
+      expect((await apiRequest(gateway.baseUrl, ADMIN, 'DELETE', `/api/v1/api-keys/${grant!.id}`)).status).toBe(200);
+      await expect(client.callTool({ name: 'tools_echo', arguments: { text: 'after revocation' } })).rejects.toBeInstanceOf(UnauthorizedError);
       await client.close().catch(() => undefined);
     });
 

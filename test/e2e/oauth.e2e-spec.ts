@@ -8,6 +8,7 @@ import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
 import { CALLBACK, codeFrom, OAuthFlow, pkcePair } from '../support/oauth-flow';
 import { fixtureStdioYaml } from '../support/servers';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -127,7 +128,12 @@ organizations:
 
       const keys = await apiRequest<KeyView[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
       const grant = keys.body.find((key) => key.name === 'MCP — ChatGPT test');
-      expect(grant).toMatchObject({ kind: 'oauth_grant', access: 'read_write', role: 'admin', revokedAt: null });
+      expect(grant).toMatchObject({ kind: 'oauth_grant', access: 'read_write', role: 'admin', revokedAt: null, createdAt: expect.any(String) });
+      // Last use is written off the request path; it shows up a moment later.
+      await waitFor('the grant to record its last use', async () => {
+        const listed = await apiRequest<KeyView[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
+        return listed.body.find((key) => key.id === grant!.id)?.lastUsedAt != null;
+      });
 
       const revoked = await apiRequest<KeyView>(gateway.baseUrl, ADMIN, 'DELETE', `/api/v1/api-keys/${grant!.id}`);
       expect(revoked.status).toBe(200);

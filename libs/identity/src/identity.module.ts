@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AccountService } from './account/account.service';
 import { BrowserSessions } from './account/browser-sessions.service';
 import { ApiKeyService } from './api-key/api-key.service';
+import { KeyUsageRecorder } from './api-key/key-usage.recorder';
 import { AbilityFactory } from './auth/ability.factory';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { PrincipalCache } from './auth/principal-cache';
@@ -17,6 +18,7 @@ const PROVIDERS = [
   AccountService,
   BrowserSessions,
   ApiKeyService,
+  KeyUsageRecorder,
   AbilityFactory,
   BearerAuthGuard,
   PrincipalCache,

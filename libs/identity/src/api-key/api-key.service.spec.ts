@@ -2,6 +2,7 @@ import { ApiKeyRecord, ApiKeyRepository, ApiKeyWithOrganization, ClusterBus, New
 import { Principal } from '../auth/principal';
 import { PrincipalCache } from '../auth/principal-cache';
 import { ApiKeyService, hashApiKeySecret } from './api-key.service';
+import { KeyUsageRecorder } from './key-usage.recorder';
 
 const ORG = { id: 'org-1', slug: 'acme', name: 'Acme' };
 
@@ -70,7 +71,7 @@ describe('ApiKeyService', () => {
     bus = new RecordingBus();
     const cache = new PrincipalCache(bus as unknown as ClusterBus);
     await cache.onModuleInit();
-    service = new ApiKeyService(repository as unknown as ApiKeyRepository, cache);
+    service = new ApiKeyService(repository as unknown as ApiKeyRepository, cache, new KeyUsageRecorder(repository as unknown as ApiKeyRepository));
   });
 
   it('issues a secret once and stores only its hash', async () => {

@@ -1,14 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { GatehouseError, ROLE_RANK } from '@gatehouse/config';
 import { ApiKeyRecord, ApiKeyRepository } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
 import { PrincipalCache } from '../auth/principal-cache';
 import { CreateApiKeyInput } from './api-key.schema';
+import { KeyUsageRecorder } from './key-usage.recorder';
 
 const SECRET_PREFIX = 'ghk_';
-// last-used is informational; writing it at most once a minute keeps a row update off the hot path.
-const LAST_USED_RESOLUTION_MS = 60_000;
 
 export interface IssuedApiKey {
   key: ApiKeyRecord;
@@ -26,24 +25,22 @@ export function displayPrefix(secret: string): string {
 
 @Injectable()
 export class ApiKeyService {
-  private readonly logger = new Logger(ApiKeyService.name);
-  private readonly lastUsedWrites = new Map<string, number>();
-
   constructor(
     private readonly repository: ApiKeyRepository,
     private readonly cache: PrincipalCache,
+    private readonly usage: KeyUsageRecorder,
   ) {}
 
   async authenticate(secret: string): Promise<Principal | null> {
     const hash = hashApiKeySecret(secret);
     const cached = this.cache.get(hash);
     if (cached) {
-      this.recordUse(cached.apiKeyId);
+      this.usage.record(cached.apiKeyId);
       return cached;
     }
     const key = await this.repository.findBySecretHash(hash);
     if (!key || key.revokedAt || key.kind !== 'api_key') return null;
-    this.recordUse(key.id);
+    this.usage.record(key.id);
     const principal: Principal = {
       kind: 'api_key',
       subject: `api_key:${key.id}`,
@@ -98,12 +95,4 @@ export class ApiKeyService {
     return key;
   }
 
-  private recordUse(id: string): void {
-    const now = Date.now();
-    if (now - (this.lastUsedWrites.get(id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
-    this.lastUsedWrites.set(id, now);
-    this.repository
-      .touchLastUsed(id, new Date(now))
-      .catch((error: unknown) => this.logger.warn({ err: error, apiKeyId: id }, 'Could not record API key use'));
-  }
 }

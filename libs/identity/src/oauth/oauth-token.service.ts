@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { GrantTokenRecord, NewTokenPair, OAuthClientRecord, OAuthGrantRepository, UserRepository } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
+import { KeyUsageRecorder } from '../api-key/key-usage.recorder';
 import { PrincipalCache } from '../auth/principal-cache';
 import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
@@ -35,6 +36,7 @@ export class OAuthTokenService {
     private readonly grants: OAuthGrantRepository,
     private readonly users: UserRepository,
     private readonly cache: PrincipalCache,
+    private readonly usage: KeyUsageRecorder,
     private readonly settings: OAuthSettings,
   ) {}
 
@@ -130,9 +132,13 @@ export class OAuthTokenService {
   async authenticate(accessToken: string): Promise<Principal | null> {
     const hash = hashToken(accessToken);
     const cached = this.cache.get(hash);
-    if (cached) return cached;
+    if (cached) {
+      this.usage.record(cached.apiKeyId);
+      return cached;
+    }
     const token = await this.grants.findToken(hash);
     if (!token || !this.usable(token)) return null;
+    this.usage.record(token.grant.id);
     const { grant } = token;
     const principal: Principal = {
       kind: 'oauth',
