@@ -4,11 +4,14 @@ import { ZodValidationPipe } from 'nestjs-zod';
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
+import { GovernanceModule } from '@gatehouse/governance';
 import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
 import { ConnectionsController } from './api/connections.controller';
 import { IdentityProviderController } from './api/identity-provider.controller';
+import { PoliciesController } from './api/policies.controller';
+import { ToolChangesController } from './api/tool-changes.controller';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { MetricsController } from './metrics/metrics.controller';
@@ -51,6 +54,7 @@ export class GatewayModule {
         DbModule,
         IdentityModule.forRoot(OAuthSettings.from(config, configFile?.config.oauth)),
         ConnectionsModule,
+        GovernanceModule,
         McpModule,
         ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule] : []),
       ],
@@ -60,6 +64,8 @@ export class GatewayModule {
         ConnectionsController,
         ApiKeysController,
         IdentityProviderController,
+        PoliciesController,
+        ToolChangesController,
         WellKnownController,
         OAuthEndpointsController,
         AuthorizeController,

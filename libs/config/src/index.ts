@@ -13,3 +13,4 @@ export * from './logging';
 export * from './schemas/duration';
 export * from './schemas/redirect-uri';
 export * from './schemas/identity-provider.schema';
+export * from './schemas/policy.schema';

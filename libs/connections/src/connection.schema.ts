@@ -6,3 +6,8 @@ export const createConnectionSchema = connectionSpecSchema;
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 
 export const connectionIdSchema = z.uuid({ error: 'must be a connection id (UUID)' });
+
+// The admin accepts the definition they reviewed, named by the hash GET .../tool-changes showed them.
+export const acceptToolChangeSchema = z
+  .object({ hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be the pending definition hash shown by GET .../tool-changes') })
+  .strict();

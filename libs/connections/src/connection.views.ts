@@ -35,6 +35,8 @@ export interface ConnectionHealth {
   toolsStale: boolean;
   toolListError: string | null;
   rejectedTools: string[];
+  /** Tools whose definition changed and awaits an admin's review (GET /api/v1/connections/{id}/tool-changes). */
+  heldBackTools: number;
   lastToolRefreshAt: string | null;
   connectedAt: string | null;
   restarts: number;
@@ -81,6 +83,7 @@ export function toConnectionHealth(record: ConnectionRecord, runtime: Connection
       toolsStale: true,
       toolListError: null,
       rejectedTools: [],
+      heldBackTools: 0,
       lastToolRefreshAt: null,
       connectedAt: null,
       restarts: 0,
@@ -101,6 +104,7 @@ export function toConnectionHealth(record: ConnectionRecord, runtime: Connection
     toolsStale: runtime.stale,
     toolListError: runtime.listError,
     rejectedTools: runtime.rejectedTools,
+    heldBackTools: runtime.heldBack().length,
     lastToolRefreshAt: runtime.lastRefreshAt?.toISOString() ?? null,
     connectedAt: snapshot.connectedAt?.toISOString() ?? null,
     restarts: snapshot.restarts,

@@ -10,7 +10,9 @@ import { IdentityProviderRepository } from './repositories/identity-provider.rep
 import { OAuthClientRepository } from './repositories/oauth-client.repository';
 import { OAuthGrantRepository } from './repositories/oauth-grant.repository';
 import { OrganizationRepository } from './repositories/organization.repository';
+import { PolicyRepository } from './repositories/policy.repository';
 import { ToolDefinitionRepository } from './repositories/tool-definition.repository';
+import { ToolPinRepository } from './repositories/tool-pin.repository';
 import { UserRepository } from './repositories/user.repository';
 
 const PROVIDERS = [
@@ -25,7 +27,9 @@ const PROVIDERS = [
   OAuthClientRepository,
   OAuthGrantRepository,
   OrganizationRepository,
+  PolicyRepository,
   ToolDefinitionRepository,
+  ToolPinRepository,
   UserRepository,
 ];
 

@@ -3,6 +3,7 @@ import { LoadedConfigFile } from '@gatehouse/config';
 import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
 import { ApiKeyService, displayPrefix, hashApiKeySecret, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
+import { PolicyService } from '@gatehouse/governance';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
 // ${ENV} and secretEnv) before this runs, and the repository applies it in one transaction.
@@ -15,6 +16,7 @@ export class ConfigApplier {
     private readonly events: ConnectionEvents,
     private readonly apiKeys: ApiKeyService,
     private readonly users: UserRepository,
+    private readonly policies: PolicyService,
   ) {}
 
   async apply(loaded: LoadedConfigFile): Promise<ApplySummary> {
@@ -22,6 +24,7 @@ export class ConfigApplier {
     const desired: DesiredOrganization[] = loaded.config.organizations.map((organization) => ({
       slug: organization.slug,
       name: organization.name,
+      autoAcceptToolChanges: organization.autoAcceptToolChanges,
       members: organization.members.map(({ email, role, name }) => ({
         email,
         role,
@@ -44,12 +47,21 @@ export class ConfigApplier {
             defaultRole: organization.identityProvider.defaultRole,
           }
         : null,
+      policy:
+        organization.policies || organization.defaultEffect || organization.toolClasses
+          ? {
+              defaultEffect: organization.defaultEffect ?? 'allow',
+              rules: organization.policies ?? [],
+              toolClasses: organization.toolClasses ?? [],
+            }
+          : null,
     }));
     const summary = await this.state.apply(desired);
     this.logger.log(
       `Applied ${loaded.file}: ${summary.created} created, ${summary.updated} updated, ${summary.deleted} deleted`,
     );
     await this.apiKeys.invalidateAll();
+    await Promise.all(summary.changedPolicyOrganizationIds.map((organizationId) => this.policies.changed(organizationId)));
     // Replicas already running pick the change up; this process starts its registry afterwards anyway.
     await Promise.all(
       [...summary.changedConnectionIds, ...summary.removedConnectionIds].map((connectionId) =>

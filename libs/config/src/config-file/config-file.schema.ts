@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { connectionSpecSchema } from '../schemas/connection-spec.schema';
 import { durationSchema } from '../schemas/duration';
 import { identityProviderFields } from '../schemas/identity-provider.schema';
+import { policyRuleSchema, toolClassOverrideSchema } from '../schemas/policy.schema';
 import { ORGANIZATION_SLUG_PATTERN } from '../schemas/naming';
 import { redirectPatternProblem } from '../schemas/redirect-uri';
 import { apiKeyAccessSchema, roleSchema } from '../schemas/roles';
@@ -50,6 +51,12 @@ const organizationSchema = z
     apiKeys: z.array(apiKeySchema).default([]).superRefine(uniqueBy((k) => k.name, 'API key name')),
     connections: z.array(connectionSpecSchema).default([]).superRefine(uniqueBy((c) => c.name, 'connection name')),
     identityProvider: identityProviderSchema.optional(),
+    // Tool definition pinning: accept changed downstream tool definitions without an admin's review.
+    autoAcceptToolChanges: z.boolean().default(false),
+    // Governance: the effect when no rule matches, the ordered rules, and tool class overrides.
+    defaultEffect: z.enum(['allow', 'deny']).optional(),
+    policies: z.array(policyRuleSchema).optional().superRefine((rules, ctx) => rules && uniqueBy((r: { name: string }) => r.name, 'policy name')(rules, ctx)),
+    toolClasses: z.array(toolClassOverrideSchema).optional().superRefine((overrides, ctx) => overrides && uniqueBy((o: { tools: string }) => o.tools, 'tool class pattern')(overrides, ctx)),
   })
   .strict();
 

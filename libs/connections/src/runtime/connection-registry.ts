@@ -6,6 +6,7 @@ import { CatalogTool } from '../catalog/catalog-tool';
 import { DownstreamState } from '../downstream/downstream-client';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { connectionOf } from '../naming/tool-naming';
+import { ToolPinning } from '../pinning/tool-pinning';
 import { ConnectionEvents } from './connection-events';
 import { ConnectionRuntime, specFingerprint } from './connection-runtime';
 
@@ -19,6 +20,8 @@ const STATUS: Record<DownstreamState, ConnectionStatusName | null> = {
 export interface ResolvedTool {
   runtime: ConnectionRuntime;
   tool: CatalogTool;
+  /** Set when the tool's definition changed and awaits an admin's review: calls are refused with `reason`. */
+  heldBack?: { since: Date; reason: string };
 }
 
 // Every connection this process runs, indexed by organization. Started after the config file is applied,
@@ -37,6 +40,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
   constructor(
     private readonly connections: ConnectionRepository,
     private readonly toolDefinitions: ToolDefinitionRepository,
+    private readonly pins: ToolPinning,
     private readonly events: ConnectionEvents,
     private readonly metrics: GatewayMetrics,
   ) {
@@ -100,11 +104,15 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     return runtimes.sort((a, b) => a.name.localeCompare(b.name)).flatMap((runtime) => runtime.list());
   }
 
+  /** A held-back tool resolves too (with `heldBack`), so a call to it is refused with the reason, not as unknown. */
   resolve(organizationId: string, exposedName: string): ResolvedTool | null {
     const connection = connectionOf(exposedName);
     const runtime = connection ? this.byOrganization.get(organizationId)?.get(connection) : undefined;
-    const tool = runtime?.find(exposedName);
-    return runtime && tool ? { runtime, tool } : null;
+    if (!runtime) return null;
+    const tool = runtime.find(exposedName);
+    if (tool) return { runtime, tool };
+    const held = runtime.findHeldBack(exposedName);
+    return held ? { runtime, tool: held.tool, heldBack: { since: held.since, reason: held.reason } } : null;
   }
 
   // Before the database and Redis close (onApplicationShutdown), so status updates still land.
@@ -141,6 +149,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     const runtime = new ConnectionRuntime(wanted, {
       validators: this.validators,
       toolDefinitions: this.toolDefinitions,
+      pins: this.pins,
       onToolsChanged: (changed) => this.notify(changed.record.organizationId),
       onStateChange: (changed, state, error) => this.onStateChange(changed, state, error),
     });

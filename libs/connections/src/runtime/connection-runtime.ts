@@ -1,19 +1,38 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { ConnectionRecord, ConnectionRepository, ToolDefinitionRepository } from '@gatehouse/db';
+import { ConnectionRecord, ConnectionRepository, ToolDefinitionRepository, ToolPinRecord } from '@gatehouse/db';
 import { ArgumentValidators } from '../catalog/argument-validator';
 import { canonicalJson } from '../catalog/canonical-json';
 import { CatalogTool, exposeDefinition, hashToolDefinition } from '../catalog/catalog-tool';
 import { DownstreamClient, DownstreamState } from '../downstream/downstream-client';
 import { describeError } from '../downstream/downstream.errors';
 import { nameTools } from '../naming/tool-naming';
+import { heldBackReason, ToolPinning } from '../pinning/tool-pinning';
 
 export interface RuntimeDependencies {
   validators: ArgumentValidators;
   toolDefinitions: ToolDefinitionRepository;
+  pins: ToolPinning;
   onToolsChanged: (runtime: ConnectionRuntime) => void;
   onStateChange: (runtime: ConnectionRuntime, state: DownstreamState, error: string | null) => void;
+}
+
+/** A listed tool whose definition differs from its pin: not listed, and calls are refused, until accepted. */
+export interface HeldBackTool {
+  /** The changed definition, as it would be exposed. */
+  tool: CatalogTool;
+  /** The changed definition as the downstream sent it (what an admin accepts). */
+  downstream: Tool;
+  pinned: ToolPinRecord;
+  /** When this definition was first seen. */
+  since: Date;
+  reason: string;
+}
+
+interface LoadedTool {
+  tool: CatalogTool;
+  downstream: Tool;
 }
 
 export function specFingerprint(record: ConnectionRecord): string {
@@ -21,15 +40,21 @@ export function specFingerprint(record: ConnectionRecord): string {
 }
 
 // A connection as this process runs it: the downstream client plus the tool catalog built from it.
-// The catalog is only ever read from memory, so tools/list never waits on a downstream.
+// The catalog is only ever read from memory, so tools/list never waits on a downstream; pins are checked when
+// it is loaded, so a held-back tool costs nothing per call either.
 export class ConnectionRuntime {
   readonly client: DownstreamClient;
   readonly fingerprint: string;
   private readonly logger: Logger;
+  /** The downstream's last good list, in its order, held-back tools included. */
+  private loaded: LoadedTool[] = [];
   private tools: CatalogTool[] = [];
   private byExposedName = new Map<string, CatalogTool>();
+  private held = new Map<string, HeldBackTool>();
+  /** When each (downstream name, hash) was first seen, so a held-back tool keeps its date across reloads. */
+  private firstSeen = new Map<string, Date>();
   private refreshing: Promise<void> | null = null;
-  private refreshQueued = false;
+  private nextRefresh: Promise<void> | null = null;
   stale = true;
   listError: string | null = null;
   lastRefreshAt: Date | null = null;
@@ -69,10 +94,19 @@ export class ConnectionRuntime {
     return this.byExposedName.get(exposedName);
   }
 
+  heldBack(): HeldBackTool[] {
+    return [...this.held.values()];
+  }
+
+  findHeldBack(exposedName: string): HeldBackTool | undefined {
+    return this.held.get(exposedName);
+  }
+
   /** Serves the last good list from the database until the downstream answers. */
   async restore(): Promise<void> {
     const stored = await this.deps.toolDefinitions.listForConnection(this.id);
-    this.install(stored.map((row) => row.definition as Tool));
+    for (const row of stored) this.firstSeen.set(seenKey(row.name, row.hash), row.updatedAt);
+    await this.load(stored.map((row) => row.definition as Tool));
     this.stale = true;
   }
 
@@ -80,20 +114,24 @@ export class ConnectionRuntime {
     this.client.start();
   }
 
-  /** Coalesces: while a refresh runs, further requests collapse into one more refresh after it. */
+  /**
+   * Coalesces: while a refresh runs, further requests collapse into one more refresh after it, and settle
+   * when that one has (so a caller sees a list read after its request, e.g. with a change it just accepted).
+   */
   refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.refreshQueued = true;
+    if (!this.refreshing) {
+      this.refreshing = this.fetch().finally(() => {
+        this.refreshing = null;
+      });
       return this.refreshing;
     }
-    this.refreshing = this.fetch().finally(() => {
-      this.refreshing = null;
-      if (this.refreshQueued) {
-        this.refreshQueued = false;
-        void this.refresh();
-      }
-    });
-    return this.refreshing;
+    this.nextRefresh ??= this.refreshing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextRefresh = null;
+        return this.refresh();
+      });
+    return this.nextRefresh;
   }
 
   async close(): Promise<void> {
@@ -101,50 +139,108 @@ export class ConnectionRuntime {
   }
 
   private async fetch(): Promise<void> {
-    let downstreamTools: Tool[];
+    let listed: Tool[] | null = null;
     try {
-      downstreamTools = await this.client.listTools();
+      listed = await this.client.listTools();
     } catch (error) {
       this.stale = true;
       this.listError = describeError(error);
       this.logger.warn(`Could not list tools; serving the last good list: ${this.listError}`);
-      return;
     }
     const before = this.signature();
-    this.install(downstreamTools);
-    this.stale = false;
-    this.listError = null;
-    this.lastRefreshAt = new Date();
+    try {
+      // Without a fresh list the last good one is checked against the pins again: a change accepted while
+      // the downstream is down is listed at once.
+      await this.load(listed ?? this.loaded.map((entry) => entry.downstream));
+    } catch (error) {
+      // Fail closed: without the pins, a changed definition cannot be told apart, so nothing new is listed.
+      this.stale = true;
+      this.listError = `Could not check the tool pins: ${describeError(error)}`;
+      this.logger.warn(`${this.listError}; serving the last good list`);
+      return;
+    }
+    if (listed) {
+      this.stale = false;
+      this.listError = null;
+      this.lastRefreshAt = new Date();
+    }
     if (this.signature() === before) return;
-    await this.deps.toolDefinitions
-      .replaceForConnection(
-        this.id,
-        this.tools.map((tool) => ({
-          name: tool.downstreamName,
-          exposedName: tool.exposedName,
-          hash: tool.hash,
-          definition: downstreamTools.find((t) => t.name === tool.downstreamName)! as Record<string, unknown>,
-        })),
-      )
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'Could not store the tool list'));
+    if (listed) {
+      await this.deps.toolDefinitions
+        .replaceForConnection(
+          this.id,
+          this.loaded.map(({ tool, downstream }) => ({
+            name: tool.downstreamName,
+            exposedName: tool.exposedName,
+            hash: tool.hash,
+            definition: downstream as Record<string, unknown>,
+          })),
+        )
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'Could not store the tool list'));
+    }
     this.deps.onToolsChanged(this);
   }
 
-  private install(downstreamTools: Tool[]): void {
-    const { named, rejected } = nameTools(this.name, downstreamTools);
+  /** Names and compiles the downstream's tools, then splits them by their pins into listed and held back. */
+  private async load(downstreamTools: Tool[]): Promise<void> {
+    const { loaded, rejected } = this.catalog(downstreamTools);
+    const pins = await this.deps.pins.review(
+      this.record,
+      loaded.map(({ tool, downstream }) => ({
+        name: tool.downstreamName,
+        hash: tool.hash,
+        definition: downstream as Record<string, unknown>,
+      })),
+    );
+    const now = new Date();
+    const firstSeen = new Map<string, Date>();
     const tools: CatalogTool[] = [];
+    const held = new Map<string, HeldBackTool>();
+    for (const { tool, downstream } of loaded) {
+      const key = seenKey(tool.downstreamName, tool.hash);
+      const since = this.firstSeen.get(key) ?? now;
+      firstSeen.set(key, since);
+      const pinned = pins.get(tool.downstreamName);
+      if (!pinned || pinned.hash === tool.hash) {
+        tools.push(tool);
+        continue;
+      }
+      const reason = heldBackReason(tool.exposedName, this.id, since);
+      held.set(tool.exposedName, { tool, downstream, pinned, since, reason });
+      if (this.held.get(tool.exposedName)?.tool.hash !== tool.hash) {
+        this.logger.warn(`${reason} Pinned ${pinned.hash.slice(0, 12)}, now ${tool.hash.slice(0, 12)}.`);
+      }
+    }
+    const byExposedName = new Map(tools.map((tool) => [tool.exposedName, tool]));
+    for (const name of this.held.keys()) {
+      if (byExposedName.has(name)) this.logger.log(`Tool "${name}" is listed again: its changed definition was accepted`);
+    }
+    this.loaded = loaded;
+    this.rejectedTools = rejected;
+    this.firstSeen = firstSeen;
+    this.tools = tools;
+    this.byExposedName = byExposedName;
+    this.held = held;
+  }
+
+  private catalog(downstreamTools: Tool[]): { loaded: LoadedTool[]; rejected: string[] } {
+    const { named, rejected } = nameTools(this.name, downstreamTools);
+    const loaded: LoadedTool[] = [];
     for (const { exposedName, tool } of named) {
       const hash = hashToolDefinition(tool);
       try {
-        tools.push({
-          exposedName,
-          downstreamName: tool.name,
-          connectionId: this.id,
-          connectionName: this.name,
-          definition: exposeDefinition(tool, exposedName, this.name),
-          hash,
-          readOnly: tool.annotations?.readOnlyHint === true,
-          checkArguments: this.deps.validators.forSchema(hash, tool.inputSchema as Record<string, unknown>),
+        loaded.push({
+          downstream: tool,
+          tool: {
+            exposedName,
+            downstreamName: tool.name,
+            connectionId: this.id,
+            connectionName: this.name,
+            definition: exposeDefinition(tool, exposedName, this.name),
+            hash,
+            readOnly: tool.annotations?.readOnlyHint === true,
+            checkArguments: this.deps.validators.forSchema(hash, tool.inputSchema as Record<string, unknown>),
+          },
         });
       } catch (error) {
         rejected.push(tool.name);
@@ -152,12 +248,17 @@ export class ConnectionRuntime {
       }
     }
     if (rejected.length) this.logger.warn(`Tools left out (name collision or invalid schema): ${rejected.join(', ')}`);
-    this.rejectedTools = rejected;
-    this.tools = tools;
-    this.byExposedName = new Map(tools.map((tool) => [tool.exposedName, tool]));
+    return { loaded, rejected };
   }
 
+  // What clients see: a tool held back or released changes it as much as a new definition does.
   private signature(): string {
-    return this.tools.map((tool) => `${tool.exposedName}:${tool.hash}`).join('\n');
+    const listed = this.tools.map((tool) => `${tool.exposedName}:${tool.hash}`);
+    const held = [...this.held.values()].map(({ tool }) => `held ${tool.exposedName}:${tool.hash}`);
+    return [...listed, ...held].join('\n');
   }
+}
+
+function seenKey(name: string, hash: string): string {
+  return `${name}\n${hash}`;
 }

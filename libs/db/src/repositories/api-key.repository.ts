@@ -20,6 +20,7 @@ export interface ApiKeyRecord {
 
 export interface ApiKeyWithOrganization extends ApiKeyRecord {
   organization: { id: string; slug: string; name: string };
+  createdBy: { email: string } | null;
 }
 
 export interface NewApiKey {
@@ -59,7 +60,7 @@ export class ApiKeyRepository {
   findBySecretHash(secretHash: string): Promise<ApiKeyWithOrganization | null> {
     return this.prisma.apiKey.findUnique({
       where: { secretHash },
-      select: { ...SELECT, organization: { select: { id: true, slug: true, name: true } } },
+      select: { ...SELECT, organization: { select: { id: true, slug: true, name: true } }, createdBy: { select: { email: true } } },
     });
   }
 

@@ -1,10 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { ApiKeyAccessLevel, ConnectionSpec, RoleName } from '@gatehouse/config';
+import { ApiKeyAccessLevel, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { ConnectionRepository } from './connection.repository';
 import { IdentityProviderRepository, IdentityProviderSpec } from './identity-provider.repository';
+import { PolicyRepository } from './policy.repository';
 
 export interface DesiredOrganization {
   slug: string;
@@ -14,6 +15,9 @@ export interface DesiredOrganization {
   apiKeys: { name: string; role: RoleName; access: ApiKeyAccessLevel; secretHash: string; prefix: string }[];
   connections: ConnectionSpec[];
   identityProvider: IdentityProviderSpec | null;
+  autoAcceptToolChanges: boolean;
+  /** The organization's policy, when the file declares one (policies, defaultEffect or toolClasses). */
+  policy: { defaultEffect: 'allow' | 'deny'; rules: PolicyRuleSpec[]; toolClasses: ToolClassOverrideSpec[] } | null;
 }
 
 export interface ApplySummary {
@@ -23,6 +27,8 @@ export interface ApplySummary {
   /** Connections whose runtime must be (re)started or stopped after the transaction commits. */
   changedConnectionIds: string[];
   removedConnectionIds: string[];
+  /** Organizations whose policy changed: every replica must recompile it. */
+  changedPolicyOrganizationIds: string[];
 }
 
 // Any constant works; it only has to be the same in every replica applying the same file at boot.
@@ -39,13 +45,21 @@ export class ConfigStateRepository {
     private readonly prisma: PrismaService,
     private readonly connections: ConnectionRepository,
     private readonly identityProviders: IdentityProviderRepository,
+    private readonly policies: PolicyRepository,
   ) {}
 
   apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
     return this.prisma.$transaction(
       async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${APPLY_LOCK})`;
-        const summary: ApplySummary = { created: 0, updated: 0, deleted: 0, changedConnectionIds: [], removedConnectionIds: [] };
+        const summary: ApplySummary = {
+          created: 0,
+          updated: 0,
+          deleted: 0,
+          changedConnectionIds: [],
+          removedConnectionIds: [],
+          changedPolicyOrganizationIds: [],
+        };
         const removed = await tx.organization.findMany({
           where: { configManaged: true, slug: { notIn: desired.map((o) => o.slug) } },
           select: { id: true, connections: { select: { id: true } } },
@@ -61,6 +75,7 @@ export class ConfigStateRepository {
           await this.applyApiKeys(tx, organizationId, organization.apiKeys, summary);
           await this.applyConnections(tx, organizationId, organization.connections, summary);
           await this.applyIdentityProvider(tx, organizationId, organization.identityProvider, summary);
+          await this.applyPolicy(tx, organizationId, organization.policy, summary);
         }
         return summary;
       },
@@ -72,11 +87,19 @@ export class ConfigStateRepository {
     const existing = await tx.organization.findUnique({ where: { slug: desired.slug } });
     if (!existing) {
       summary.created++;
-      return (await tx.organization.create({ data: { slug: desired.slug, name: desired.name, configManaged: true } })).id;
+      const data = { slug: desired.slug, name: desired.name, autoAcceptToolChanges: desired.autoAcceptToolChanges, configManaged: true };
+      return (await tx.organization.create({ data })).id;
     }
-    if (existing.name !== desired.name || !existing.configManaged) {
+    if (
+      existing.name !== desired.name ||
+      existing.autoAcceptToolChanges !== desired.autoAcceptToolChanges ||
+      !existing.configManaged
+    ) {
       summary.updated++;
-      await tx.organization.update({ where: { id: existing.id }, data: { name: desired.name, configManaged: true } });
+      await tx.organization.update({
+        where: { id: existing.id },
+        data: { name: desired.name, autoAcceptToolChanges: desired.autoAcceptToolChanges, configManaged: true },
+      });
     }
     return existing.id;
   }
@@ -142,6 +165,22 @@ export class ConfigStateRepository {
     const wanted = new Set(keys.map((k) => k.name));
     const stale = existing.filter((k) => !wanted.has(k.name)).map((k) => k.id);
     if (stale.length) summary.deleted += (await tx.apiKey.deleteMany({ where: { id: { in: stale } } })).count;
+  }
+
+  private async applyPolicy(tx: Tx, organizationId: string, desired: DesiredOrganization['policy'], summary: ApplySummary): Promise<void> {
+    const current = await this.policies.load(organizationId, tx);
+    if (!desired && !current.configManaged) return;
+    // Taken out of the file: the policy the file made goes, and the API may manage it again.
+    const wanted = desired ?? { defaultEffect: 'allow' as const, rules: [], toolClasses: [] };
+    const unchanged =
+      current.configManaged === (desired !== null) &&
+      current.defaultEffect === wanted.defaultEffect &&
+      isDeepStrictEqual(current.rules.map(({ id: _id, ...rule }) => rule), wanted.rules) &&
+      isDeepStrictEqual(current.toolClasses, wanted.toolClasses);
+    if (unchanged) return;
+    summary.updated++;
+    await this.policies.replaceIn(tx, organizationId, { ...wanted, configManaged: desired !== null, changedBy: 'config-file' });
+    summary.changedPolicyOrganizationIds.push(organizationId);
   }
 
   private async applyIdentityProvider(tx: Tx, organizationId: string, desired: IdentityProviderSpec | null, summary: ApplySummary): Promise<void> {

@@ -49,7 +49,9 @@ export interface GrantTokenRecord {
     scope: string | null;
     revokedAt: Date | null;
     userId: string | null;
+    userEmail: string | null;
     clientId: string | null;
+    client: { clientId: string; name: string } | null;
     organization: { id: string; slug: string };
     /** The person's current role in the organization; null once they are no longer a member. */
     memberRole: RoleName | null;
@@ -150,7 +152,8 @@ export class OAuthGrantRepository {
               clientId: true,
               organization: { select: { id: true, slug: true } },
               // The person's memberships (a handful), to read their current role in the grant's organization.
-              createdBy: { select: { memberships: { select: { organizationId: true, role: true } } } },
+              createdBy: { select: { email: true, memberships: { select: { organizationId: true, role: true } } } },
+              client: { select: { clientId: true, name: true } },
             },
           },
         },
@@ -168,7 +171,9 @@ export class OAuthGrantRepository {
             scope: grant.scope,
             revokedAt: grant.revokedAt,
             userId: grant.createdById,
+            userEmail: grant.createdBy?.email ?? null,
             clientId: grant.clientId,
+            client: grant.client,
             organization: grant.organization,
             memberRole: membership?.role ?? null,
           },

@@ -25,4 +25,10 @@ export class OrganizationRepository {
   create(input: { slug: string; name: string }): Promise<OrganizationRecord> {
     return this.prisma.organization.create({ data: input, select: SELECT });
   }
+
+  /** Whether changed downstream tool definitions are accepted without an admin's review. */
+  async autoAcceptsToolChanges(id: string): Promise<boolean> {
+    const row = await this.prisma.organization.findUnique({ where: { id }, select: { autoAcceptToolChanges: true } });
+    return row?.autoAcceptToolChanges ?? false;
+  }
 }

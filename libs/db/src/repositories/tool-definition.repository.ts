@@ -13,13 +13,15 @@ export interface StoredToolDefinition {
 export class ToolDefinitionRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async listForConnection(connectionId: string): Promise<StoredToolDefinition[]> {
+  /** updatedAt: when the stored definition last changed (or moved in the list). */
+  async listForConnection(connectionId: string): Promise<(StoredToolDefinition & { updatedAt: Date })[]> {
     const rows = await this.prisma.toolDefinition.findMany({ where: { connectionId }, orderBy: { position: 'asc' } });
     return rows.map((row) => ({
       name: row.name,
       exposedName: row.exposedName,
       hash: row.hash,
       definition: row.definition as Record<string, unknown>,
+      updatedAt: row.updatedAt,
     }));
   }
 

@@ -13,7 +13,7 @@ class FakeRepository {
 
   async create(key: NewApiKey): Promise<ApiKeyRecord> {
     const record = { id: `key-${this.keys.size + 1}`, kind: 'api_key' as const, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key };
-    this.keys.set(record.id, { ...record, organization: ORG });
+    this.keys.set(record.id, { ...record, organization: ORG, createdBy: null });
     return record;
   }
 
@@ -55,7 +55,9 @@ function principal(overrides: Partial<Principal> = {}): Principal {
     access: 'read_write',
     apiKeyId: 'creator',
     userId: null,
+    userEmail: null,
     clientId: null,
+    client: null,
     name: 'creator',
     ...overrides,
   };

@@ -50,7 +50,9 @@ export class ApiKeyService {
       access: key.access,
       apiKeyId: key.id,
       userId: key.createdById,
+      userEmail: key.createdBy?.email ?? null,
       clientId: null,
+      client: null,
       name: key.name,
     };
     this.cache.set(hash, principal);

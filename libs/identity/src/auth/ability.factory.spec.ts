@@ -11,7 +11,9 @@ const principal = (role: Principal['role'], access: Principal['access']): Princi
   access,
   apiKeyId: 'k',
   userId: null,
+  userEmail: null,
   clientId: null,
+  client: null,
   name: 'k',
 });
 

@@ -4,7 +4,7 @@ import { ROLE_RANK } from '@gatehouse/config';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'Connection' | 'ApiKey' | 'IdentityProvider' | 'all';
+export type Subject = 'Connection' | 'ApiKey' | 'IdentityProvider' | 'Policy' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 // The single place that says what a principal may do. Tenant isolation is not expressed here but by every
@@ -19,11 +19,12 @@ export class AbilityFactory {
       can('manage', 'Connection');
       can('manage', 'ApiKey');
       can('manage', 'IdentityProvider');
+      can('manage', 'Policy');
     }
     if (principal.access === 'read_only') {
       cannot(['create', 'update', 'delete', 'manage'], 'all');
       can('read', 'Connection');
-      if (isAdmin) can('read', ['ApiKey', 'IdentityProvider']);
+      if (isAdmin) can('read', ['ApiKey', 'IdentityProvider', 'Policy']);
     }
     return build();
   }

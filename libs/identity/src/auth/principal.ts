@@ -13,7 +13,11 @@ export interface Principal {
   /** The key, or the OAuth grant the token belongs to: what revocation and last-used apply to. */
   apiKeyId: string;
   userId: string | null;
+  /** The person behind the credential (who created the key, or approved the OAuth grant). */
+  userEmail: string | null;
   /** The OAuth client (its database id), for oauth principals. */
   clientId: string | null;
+  /** The OAuth client's public client_id and name, for policies that name clients. */
+  client: { clientId: string; name: string } | null;
   name: string;
 }

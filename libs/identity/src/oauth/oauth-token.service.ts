@@ -152,7 +152,9 @@ export class OAuthTokenService {
       access: grant.access === 'read_write' && grantScope(token.scope).access === 'read_write' ? 'read_write' : 'read_only',
       apiKeyId: grant.id,
       userId: grant.userId,
+      userEmail: grant.userEmail,
       clientId: grant.clientId,
+      client: grant.client,
       name: grant.name,
     };
     this.cache.set(hash, principal, token.expiresAt.getTime());

@@ -3,20 +3,11 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
-import { AbilityFactory, Action, Principal, Subject } from '@gatehouse/identity';
+import { PolicyService } from '@gatehouse/governance';
+import { AbilityFactory, Principal } from '@gatehouse/identity';
 import { errorResult, jsonResult } from '../tools/tool-results';
-
-interface ManagementTool<S extends z.ZodType = z.ZodType> {
-  definition: Tool;
-  permission: { action: Action; subject: Subject };
-  input: S;
-  run(principal: Principal, input: z.infer<S>): Promise<CallToolResult>;
-}
-
-function inputSchema(schema: z.ZodType): Tool['inputSchema'] {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
-  return json as Tool['inputSchema'];
-}
+import { inputSchema, ManagementTool } from './management-tool';
+import { policyTools } from './policy-tools';
 
 export const MANAGEMENT_PREFIX = 'gatehouse_';
 
@@ -29,8 +20,9 @@ export class ManagementTools {
   constructor(
     private readonly connections: ConnectionService,
     private readonly abilities: AbilityFactory,
+    policies: PolicyService,
   ) {
-    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection()];
+    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies)];
     this.tools = new Map(all.map((tool) => [tool.definition.name, tool]));
   }
 

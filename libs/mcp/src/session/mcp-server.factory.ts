@@ -7,8 +7,9 @@ import {
   ListToolsResult,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { AppConfig } from '@gatehouse/config';
+import { AppConfig, ApprovalSettings } from '@gatehouse/config';
 import { ConnectionRegistry } from '@gatehouse/connections';
+import { ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
 import { ManagementTools } from '../management/management-tools';
@@ -46,6 +47,7 @@ export class McpServerFactory {
     private readonly registry: ConnectionRegistry,
     private readonly management: ManagementTools,
     private readonly dispatcher: ToolCallDispatcher,
+    private readonly access: ToolAccessPolicy,
   ) {}
 
   create(): Server {
@@ -65,19 +67,31 @@ export class McpServerFactory {
     return server;
   }
 
-  visibleTools(principal: Principal): Tool[] {
-    const downstream = this.registry
-      .list(principal.organizationId)
-      .filter((tool) => principal.access === 'read_write' || tool.readOnly)
-      .map((tool) => tool.definition);
+  /** What this principal may see: read-only keys see read-only tools; the policy hides what it never allows. */
+  async visibleTools(principal: Principal): Promise<Tool[]> {
+    const listing = await this.access.lister(principal);
+    const downstream: Tool[] = [];
+    for (const tool of this.registry.list(principal.organizationId)) {
+      if (principal.access !== 'read_write' && !tool.readOnly) continue;
+      const shown = listing({ connection: tool.connectionName, tool: tool.exposedName, annotations: tool.definition.annotations });
+      if (!shown.listed) continue;
+      downstream.push(shown.approval ? withApprovalNote(tool.definition, shown.approval) : tool.definition);
+    }
     return [...this.management.list(principal), ...downstream];
   }
 
-  private listTools(principal: Principal, cursor: string | undefined): ListToolsResult {
-    const all = this.visibleTools(principal);
+  private async listTools(principal: Principal, cursor: string | undefined): Promise<ListToolsResult> {
+    const all = await this.visibleTools(principal);
     const pageSize = this.config.env.GATEHOUSE_TOOLS_PAGE_SIZE;
     const offset = cursor === undefined ? 0 : decodeCursor(cursor);
     const end = offset + pageSize;
     return { tools: all.slice(offset, end), ...(end < all.length ? { nextCursor: encodeCursor(end) } : {}) };
   }
+}
+
+// The assistant reads descriptions: it should know before calling that a person will have to approve.
+function withApprovalNote(tool: Tool, approval: ApprovalSettings): Tool {
+  const approvers = approval.approverRoles.join(' or ');
+  const note = `Requires approval: ${approval.approvals === 1 ? 'an' : approval.approvals} ${approvers}${approval.approvals === 1 ? '' : 's'} must approve each call.`;
+  return { ...tool, description: tool.description ? `${tool.description}\n\n${note}` : note };
 }

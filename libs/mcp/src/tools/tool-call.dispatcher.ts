@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
+import { ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
 import { CallTracker } from './call-tracker';
@@ -52,6 +53,7 @@ export class ToolCallDispatcher {
     private readonly management: ManagementTools,
     private readonly metrics: GatewayMetrics,
     private readonly tracker: CallTracker,
+    private readonly access: ToolAccessPolicy,
   ) {}
 
   /**
@@ -80,6 +82,7 @@ export class ToolCallDispatcher {
     if (!resolved) {
       throw new ProtocolError(RpcErrorCode.InvalidParams, `Unknown tool "${name}". Call tools/list for the available tools.`);
     }
+    if (resolved.heldBack) return errorResult(resolved.heldBack.reason);
     const { runtime, tool } = resolved;
     const started = performance.now();
     const finish = (outcome: CallOutcome) =>
@@ -95,6 +98,19 @@ export class ToolCallDispatcher {
     if (problem) {
       finish('invalid');
       return errorResult(`Invalid arguments for "${name}": ${problem}.`);
+    }
+    const decision = await this.access.decide(principal, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, args);
+    if (decision.effect === 'deny') {
+      finish('denied');
+      const why = decision.rule.description ?? `role ${principal.role} may not call "${name}"`;
+      return errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`);
+    }
+    if (decision.effect === 'require_approval') {
+      // Approval requests are not built yet: fail closed, and say so.
+      finish('approval_required');
+      return errorResult(
+        `Approval required: "${name}" needs the approval of ${decision.approval.approvals} ${decision.approval.approverRoles.join(' or ')} (policy rule "${decision.rule.name}"), and this Gatehouse cannot take approval requests yet. The call was not made.`,
+      );
     }
     if (this.tracker.isDraining) {
       finish('unavailable');

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { durationSchema } from './duration';
+import { CONNECTION_NAME_PATTERN } from './naming';
+import { roleSchema } from './roles';
+
+export const POLICY_EFFECTS = ['allow', 'deny', 'require_approval'] as const;
+export type PolicyEffectName = (typeof POLICY_EFFECTS)[number];
+
+// read: readOnlyHint true. write: anything else. destructive and open_world: marked so by destructiveHint /
+// openWorldHint true (explicitly: unannotated tools are write, not destructive), or by an admin override.
+export const TOOL_CLASSES = ['read', 'write', 'destructive', 'open_world'] as const;
+export type ToolClassName = (typeof TOOL_CLASSES)[number];
+
+const toolGlob = z.string().regex(/^[A-Za-z0-9_*?-]{1,128}$/, 'must be a tool name glob of letters, digits, "_", "-", "*" and "?"');
+
+// One condition on the call's arguments; `path` is a dotted path into them ("team.id", "labels.0").
+const argumentConditionSchema = z
+  .object({
+    path: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted path such as team.id'),
+    equals: z.unknown().optional(),
+    in: z.array(z.unknown()).min(1).optional(),
+    matches: z
+      .string()
+      .max(500)
+      .refine((pattern) => {
+        try {
+          new RegExp(pattern);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a valid regular expression')
+      .optional(),
+  })
+  .strict()
+  .refine((c) => [c.equals !== undefined, c.in !== undefined, c.matches !== undefined].filter(Boolean).length === 1, {
+    message: 'needs exactly one of equals, in or matches',
+  });
+
+export const policyMatchSchema = z
+  .object({
+    roles: z.array(roleSchema).min(1).optional(),
+    users: z.array(z.email().transform((email) => email.toLowerCase())).min(1).optional(),
+    apiKeys: z.array(z.string().min(1)).min(1).optional(),
+    clients: z.array(z.string().min(1)).min(1).optional(),
+    connections: z.array(z.string().regex(CONNECTION_NAME_PATTERN, 'must be a connection name')).min(1).optional(),
+    tools: z.array(toolGlob).min(1).optional(),
+    toolClass: z.array(z.enum(TOOL_CLASSES)).min(1).optional(),
+    arguments: z.array(argumentConditionSchema).min(1).optional(),
+  })
+  .strict();
+
+export const approvalSettingsSchema = z
+  .object({
+    approverRoles: z.array(roleSchema).min(1).default(['admin']),
+    approvals: z.number().int().min(1).max(10).default(1),
+    expiresIn: durationSchema.default(3600),
+  })
+  .strict();
+
+export const policyRuleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be 1-64 lower-case letters, digits and "-"'),
+    description: z.string().max(500).optional(),
+    match: policyMatchSchema.default({}),
+    effect: z.enum(POLICY_EFFECTS),
+    approval: approvalSettingsSchema.optional(),
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    if (rule.approval && rule.effect !== 'require_approval') {
+      ctx.addIssue({ code: 'custom', path: ['approval'], message: 'only a require_approval rule takes approval settings' });
+    }
+  })
+  .transform((rule) => (rule.effect === 'require_approval' ? { ...rule, approval: rule.approval ?? approvalSettingsSchema.parse({}) } : rule));
+
+export const toolClassOverrideSchema = z.object({ tools: toolGlob, class: z.enum(TOOL_CLASSES) }).strict();
+
+export type PolicyMatch = z.infer<typeof policyMatchSchema>;
+export type PolicyRuleSpec = z.infer<typeof policyRuleSchema>;
+export type ApprovalSettings = z.infer<typeof approvalSettingsSchema>;
+export type ToolClassOverrideSpec = z.infer<typeof toolClassOverrideSchema>;

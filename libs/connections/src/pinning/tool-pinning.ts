@@ -1,0 +1,66 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { OrganizationRepository, ToolDefinitionToPin, ToolPinRecord, ToolPinRepository } from '@gatehouse/db';
+
+/** `acceptedBy` of a change an organization's autoAcceptToolChanges accepted. */
+export const AUTO_ACCEPTED_BY = 'auto-accept';
+
+export interface PinnedConnection {
+  id: string;
+  organizationId: string;
+  name: string;
+}
+
+function byName(pins: ToolPinRecord[]): Map<string, ToolPinRecord> {
+  return new Map(pins.map((pin) => [pin.name, pin]));
+}
+
+/** The sentence a call to a held-back tool answers with: what happened, and who can do what about it. */
+export function heldBackReason(exposedName: string, connectionId: string, since: Date): string {
+  const when = `${since.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return (
+    `Tool "${exposedName}" is held back: its definition changed on ${when} and an administrator must review and ` +
+    `accept the change (GET /api/v1/connections/${connectionId}/tool-changes).`
+  );
+}
+
+// Defence against a trusted server later rewriting what a tool says it does (the MCP "rug pull"): the first
+// definition of each downstream tool is pinned, and a definition that differs from its pin is held back
+// until an admin accepts it. Runs when a catalog is loaded, never per call.
+@Injectable()
+export class ToolPinning {
+  private readonly logger = new Logger(ToolPinning.name);
+
+  constructor(
+    private readonly pins: ToolPinRepository,
+    private readonly organizations: OrganizationRepository,
+  ) {}
+
+  /**
+   * The pin in force for each listed tool (by downstream name), after pinning the tools seen for the first time
+   * and, where the organization auto-accepts, accepting changed definitions. A listed tool whose hash differs
+   * from its pin's is to be held back.
+   */
+  async review(connection: PinnedConnection, listed: ToolDefinitionToPin[]): Promise<Map<string, ToolPinRecord>> {
+    if (!listed.length) return new Map();
+    let pins = byName(await this.pins.listForConnection(connection.id));
+    const unpinned = listed.filter((tool) => !pins.has(tool.name));
+    if (unpinned.length) {
+      await this.pins.pinFirstDefinitions(connection.id, unpinned);
+      // Another replica may have pinned some of them first, with what it saw: its pin is the one in force.
+      pins = byName(await this.pins.listForConnection(connection.id));
+    }
+    const changed = listed.filter((tool) => pins.get(tool.name)?.hash !== tool.hash);
+    if (!changed.length || !(await this.organizations.autoAcceptsToolChanges(connection.organizationId))) return pins;
+    for (const tool of changed) {
+      const pinned = pins.get(tool.name);
+      if (!pinned) continue;
+      const accepted = await this.pins.accept(connection.organizationId, connection.id, tool.name, {
+        pinnedHash: pinned.hash,
+        accepted: tool,
+        acceptedBy: AUTO_ACCEPTED_BY,
+      });
+      if (accepted) this.logger.log(`Connection "${connection.name}": accepted the changed definition of "${tool.name}" automatically`);
+    }
+    return byName(await this.pins.listForConnection(connection.id));
+  }
+}

@@ -1,0 +1,124 @@
+import { policyRuleSchema } from '@gatehouse/config';
+import { CompiledPolicy, PolicyResource, PolicyRule, PolicySubject } from './policy-engine';
+
+const rule = (spec: unknown, id = 'r'): PolicyRule => ({ id, ...policyRuleSchema.parse(spec) });
+
+const subject = (overrides: Partial<PolicySubject> = {}): PolicySubject => ({
+  role: 'member',
+  userEmail: 'bob@acme.test',
+  apiKeyName: 'bob-agent',
+  clientId: null,
+  clientName: null,
+  ...overrides,
+});
+
+const tool = (name: string, annotations: PolicyResource['annotations'] = {}): PolicyResource => ({
+  connection: name.split('_')[0]!,
+  tool: name,
+  annotations,
+});
+
+const READ = { readOnlyHint: true };
+const WRITE = {};
+const DESTRUCTIVE = { destructiveHint: true };
+
+describe('CompiledPolicy', () => {
+  const contractorsReadOnly = rule({ name: 'contractors-read-only', match: { roles: ['contractor'], toolClass: ['write', 'destructive'] }, effect: 'deny' });
+  const linearCreate = rule({
+    name: 'linear-create-needs-approval',
+    match: { tools: ['linear-prod_create_*'] },
+    effect: 'require_approval',
+    approval: { approverRoles: ['admin'], approvals: 2, expiresIn: '30m' },
+  });
+
+  it('lets contractors read and denies them writes, naming the rule', () => {
+    const policy = new CompiledPolicy(1, 'allow', [contractorsReadOnly], []);
+    const contractor = subject({ role: 'contractor' });
+    expect(policy.decide(contractor, tool('linear-prod_search', READ), {})).toEqual({ effect: 'allow', rule: { id: null, name: 'default' } });
+    expect(policy.decide(contractor, tool('linear-prod_update', WRITE), {})).toEqual({ effect: 'deny', rule: { id: 'r', name: 'contractors-read-only' } });
+    expect(policy.listing(contractor, tool('linear-prod_update', WRITE))).toEqual({ listed: false, rule: { id: 'r', name: 'contractors-read-only' } });
+    expect(policy.decide(subject(), tool('linear-prod_update', WRITE), {}).effect).toBe('allow');
+  });
+
+  it('requires approval by glob, with the rule\'s settings, and lists the tool saying so', () => {
+    const policy = new CompiledPolicy(1, 'allow', [linearCreate], []);
+    const decision = policy.decide(subject(), tool('linear-prod_create_issue'), {});
+    expect(decision).toEqual({
+      effect: 'require_approval',
+      rule: { id: 'r', name: 'linear-create-needs-approval' },
+      approval: { approverRoles: ['admin'], approvals: 2, expiresIn: 1800 },
+    });
+    expect(policy.listing(subject(), tool('linear-prod_create_issue'))).toEqual({ listed: true, approval: decision.effect === 'require_approval' && decision.approval });
+  });
+
+  it('orders deny over approval over allow, whatever the rules\' order', () => {
+    const allowAll = rule({ name: 'allow-all', effect: 'allow' }, 'a');
+    const deny = rule({ name: 'no-create', match: { tools: ['*_create_*'] }, effect: 'deny' }, 'd');
+    const policy = new CompiledPolicy(1, 'deny', [allowAll, linearCreate, deny], []);
+    expect(policy.decide(subject(), tool('linear-prod_create_issue'), {}).rule.name).toBe('no-create');
+    expect(new CompiledPolicy(1, 'deny', [allowAll, linearCreate], []).decide(subject(), tool('linear-prod_create_issue'), {}).effect).toBe('require_approval');
+    expect(new CompiledPolicy(1, 'deny', [allowAll], []).decide(subject(), tool('linear-prod_create_issue'), {}).effect).toBe('allow');
+  });
+
+  it('falls back to the organization default', () => {
+    expect(new CompiledPolicy(1, 'deny', [], []).decide(subject(), tool('x_y', READ), {})).toEqual({ effect: 'deny', rule: { id: null, name: 'default' } });
+    expect(new CompiledPolicy(1, 'deny', [], []).listing(subject(), tool('x_y', READ)).listed).toBe(false);
+  });
+
+  it('requires approval for tools marked destructive unless a rule says otherwise', () => {
+    const policy = new CompiledPolicy(1, 'allow', [], []);
+    expect(policy.decide(subject(), tool('db_drop_table', DESTRUCTIVE), {})).toMatchObject({ effect: 'require_approval', rule: { name: 'default:destructive-requires-approval' } });
+    const allowDrops = rule({ name: 'dba-may-drop', match: { users: ['bob@acme.test'], tools: ['db_drop_*'] }, effect: 'allow' });
+    expect(new CompiledPolicy(1, 'allow', [allowDrops], []).decide(subject(), tool('db_drop_table', DESTRUCTIVE), {}).effect).toBe('allow');
+    // Unannotated tools are writes, not destructive.
+    expect(policy.decide(subject(), tool('db_insert', WRITE), {}).effect).toBe('allow');
+  });
+
+  it('matches subjects by role, user, API key and OAuth client', () => {
+    const byKey = rule({ name: 'ci-only', match: { apiKeys: ['ci'] }, effect: 'deny' });
+    const byClient = rule({ name: 'no-chatgpt', match: { clients: ['ChatGPT'] }, effect: 'deny' });
+    const policy = new CompiledPolicy(1, 'allow', [byKey, byClient], []);
+    expect(policy.decide(subject({ apiKeyName: 'ci' }), tool('a_b', READ), {}).effect).toBe('deny');
+    expect(policy.decide(subject({ clientName: 'ChatGPT', clientId: 'abc' }), tool('a_b', READ), {}).effect).toBe('deny');
+    expect(policy.decide(subject({ clientName: 'Claude', clientId: 'xyz' }), tool('a_b', READ), {}).effect).toBe('allow');
+  });
+
+  it('decides on argument values (equals, in, matches) and keeps such tools listed', () => {
+    const prodOnly = rule({
+      name: 'prod-deploys-need-approval',
+      match: { tools: ['deploy_run'], arguments: [{ path: 'target.env', equals: 'prod' }] },
+      effect: 'require_approval',
+    });
+    const badTeams = rule({ name: 'no-finance', match: { arguments: [{ path: 'team', in: ['finance', 'legal'] }] }, effect: 'deny' });
+    const noSecrets = rule({ name: 'no-secret-paths', match: { arguments: [{ path: 'path', matches: '^/etc/' }] }, effect: 'deny' });
+    const policy = new CompiledPolicy(1, 'allow', [prodOnly, badTeams, noSecrets], []);
+    expect(policy.decide(subject(), tool('deploy_run'), { target: { env: 'prod' } }).effect).toBe('require_approval');
+    expect(policy.decide(subject(), tool('deploy_run'), { target: { env: 'staging' } }).effect).toBe('allow');
+    expect(policy.decide(subject(), tool('tickets_create'), { team: 'legal' }).rule.name).toBe('no-finance');
+    expect(policy.decide(subject(), tool('files_read', READ), { path: '/etc/passwd' }).rule.name).toBe('no-secret-paths');
+    expect(policy.decide(subject(), tool('files_read', READ), { path: '/home/x' }).effect).toBe('allow');
+    expect(policy.listing(subject(), tool('files_read', READ))).toEqual({ listed: true, approval: null });
+  });
+
+  it('lists a tool denied by default when an argument-dependent rule may allow it', () => {
+    const someTeams = rule({ name: 'support-tickets', match: { tools: ['tickets_create'], arguments: [{ path: 'team', equals: 'support' }] }, effect: 'allow' });
+    const policy = new CompiledPolicy(1, 'deny', [someTeams], []);
+    expect(policy.listing(subject(), tool('tickets_create')).listed).toBe(true);
+    expect(policy.decide(subject(), tool('tickets_create'), { team: 'sales' }).effect).toBe('deny');
+  });
+
+  it('classifies by annotations unless an admin override says otherwise', () => {
+    const policy = new CompiledPolicy(1, 'allow', [contractorsReadOnly], [{ tools: 'search_*', class: 'read' }, { tools: 'db_query', class: 'destructive' }]);
+    expect([...policy.classify(tool('search_docs', WRITE))]).toEqual(['read']);
+    expect([...policy.classify(tool('db_query', READ))]).toEqual(['write', 'destructive']);
+    expect([...policy.classify(tool('web_fetch', { readOnlyHint: true, openWorldHint: true }))]).toEqual(['read', 'open_world']);
+    expect(policy.decide(subject({ role: 'contractor' }), tool('search_docs', WRITE), {}).effect).toBe('allow');
+  });
+
+  it('refuses malformed rules with a precise message', () => {
+    expect(() => policyRuleSchema.parse({ name: 'x', effect: 'allow', approval: { approvals: 1 } })).toThrow(/only a require_approval rule/);
+    expect(() => policyRuleSchema.parse({ name: 'x', effect: 'deny', match: { arguments: [{ path: 'a', equals: 1, in: [1] }] } })).toThrow(/exactly one of/);
+    expect(() => policyRuleSchema.parse({ name: 'x', effect: 'deny', match: { arguments: [{ path: 'a', matches: '(' }] } })).toThrow(/valid regular expression/);
+    expect(() => policyRuleSchema.parse({ name: 'x', effect: 'maybe' })).toThrow();
+  });
+});

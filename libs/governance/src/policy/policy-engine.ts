@@ -1,0 +1,147 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { ApprovalSettings, PolicyEffectName, PolicyMatch, RoleName, ToolClassName, ToolClassOverrideSpec } from '@gatehouse/config';
+import { globToRegExp } from './glob';
+
+/** Who calls, as policies name them. */
+export interface PolicySubject {
+  role: RoleName;
+  userEmail: string | null;
+  /** The API key's name (for an OAuth grant, its "MCP — <client>" key). */
+  apiKeyName: string;
+  /** OAuth clients: their client_id and name. */
+  clientId: string | null;
+  clientName: string | null;
+}
+
+/** What is called. */
+export interface PolicyResource {
+  connection: string;
+  /** The exposed name, e.g. linear-prod_create_issue. */
+  tool: string;
+  annotations: ToolAnnotations | undefined;
+}
+
+export interface PolicyRule {
+  id: string | null;
+  name: string;
+  description?: string;
+  effect: PolicyEffectName;
+  match: PolicyMatch;
+  approval?: ApprovalSettings;
+}
+
+/** Which rule decided: a rule of the policy, the destructive-tool default, or the organization's default. */
+export interface DecidingRule {
+  id: string | null;
+  name: string;
+  /** The rule's own words, for the person refused. */
+  description?: string;
+}
+
+export type Decision =
+  | { effect: 'allow' | 'deny'; rule: DecidingRule }
+  | { effect: 'require_approval'; rule: DecidingRule; approval: ApprovalSettings };
+
+/** How a tool appears in a principal's tools/list. */
+export type Listing = { listed: false; rule: DecidingRule } | { listed: true; approval: ApprovalSettings | null };
+
+export const DESTRUCTIVE_DEFAULT: DecidingRule = { id: null, name: 'default:destructive-requires-approval' };
+const DESTRUCTIVE_APPROVAL: ApprovalSettings = { approverRoles: ['admin'], approvals: 1, expiresIn: 3600 };
+
+interface CompiledRule extends PolicyRule {
+  tools: RegExp[] | null;
+  argumentDependent: boolean;
+  patterns: Map<string, RegExp>;
+}
+
+// An organization's policy, compiled once per version. Deny overrides; then approval; then allow; then the
+// secure default for tools marked destructive (approval); then the organization's default.
+export class CompiledPolicy {
+  private readonly rules: CompiledRule[];
+  private readonly overrides: { pattern: RegExp; toolClass: ToolClassName }[];
+
+  constructor(
+    readonly version: number,
+    readonly defaultEffect: 'allow' | 'deny',
+    rules: PolicyRule[],
+    overrides: ToolClassOverrideSpec[],
+  ) {
+    this.rules = rules.map((rule) => ({
+      ...rule,
+      tools: rule.match.tools?.map(globToRegExp) ?? null,
+      argumentDependent: (rule.match.arguments?.length ?? 0) > 0,
+      patterns: new Map((rule.match.arguments ?? []).flatMap((c) => (c.matches === undefined ? [] : [[c.matches, new RegExp(c.matches)] as const]))),
+    }));
+    this.overrides = overrides.map((override) => ({ pattern: globToRegExp(override.tools), toolClass: override.class }));
+  }
+
+  decide(subject: PolicySubject, resource: PolicyResource, args: Record<string, unknown>): Decision {
+    const classes = this.classify(resource);
+    const matching = this.rules.filter((rule) => this.matches(rule, subject, resource, classes) && argumentsMatch(rule, args));
+    return this.resolve(matching, classes);
+  }
+
+  /** tools/list has no arguments: a tool is hidden only when no call to it could ever be allowed. */
+  listing(subject: PolicySubject, resource: PolicyResource): Listing {
+    const classes = this.classify(resource);
+    const matching = this.rules.filter((rule) => this.matches(rule, subject, resource, classes));
+    const unconditional = this.resolve(matching.filter((rule) => !rule.argumentDependent), classes);
+    const mayBeAllowedByArguments = matching.some((rule) => rule.argumentDependent && rule.effect !== 'deny');
+    if (unconditional.effect === 'deny' && !(mayBeAllowedByArguments && unconditional.rule.name === 'default')) {
+      return { listed: false, rule: unconditional.rule };
+    }
+    if (unconditional.effect === 'require_approval') return { listed: true, approval: unconditional.approval };
+    return { listed: true, approval: null };
+  }
+
+  classify(resource: PolicyResource): Set<ToolClassName> {
+    const override = this.overrides.find((candidate) => candidate.pattern.test(resource.tool));
+    if (override) {
+      if (override.toolClass === 'read') return new Set(['read']);
+      return new Set(override.toolClass === 'write' ? ['write'] : ['write', override.toolClass]);
+    }
+    const annotations = resource.annotations ?? {};
+    if (annotations.readOnlyHint === true) return new Set(annotations.openWorldHint === true ? ['read', 'open_world'] : ['read']);
+    const classes = new Set<ToolClassName>(['write']);
+    if (annotations.destructiveHint === true) classes.add('destructive');
+    if (annotations.openWorldHint === true) classes.add('open_world');
+    return classes;
+  }
+
+  private resolve(matching: CompiledRule[], classes: Set<ToolClassName>): Decision {
+    const deny = matching.find((rule) => rule.effect === 'deny');
+    if (deny) return { effect: 'deny', rule: ruleOf(deny) };
+    const approval = matching.find((rule) => rule.effect === 'require_approval');
+    if (approval) return { effect: 'require_approval', rule: ruleOf(approval), approval: approval.approval ?? DESTRUCTIVE_APPROVAL };
+    const allow = matching.find((rule) => rule.effect === 'allow');
+    if (allow) return { effect: 'allow', rule: ruleOf(allow) };
+    if (classes.has('destructive')) return { effect: 'require_approval', rule: DESTRUCTIVE_DEFAULT, approval: DESTRUCTIVE_APPROVAL };
+    return { effect: this.defaultEffect, rule: { id: null, name: 'default' } };
+  }
+
+  private matches(rule: CompiledRule, subject: PolicySubject, resource: PolicyResource, classes: Set<ToolClassName>): boolean {
+    const { match } = rule;
+    if (match.roles && !match.roles.includes(subject.role)) return false;
+    if (match.users && !(subject.userEmail && match.users.includes(subject.userEmail))) return false;
+    if (match.apiKeys && !match.apiKeys.includes(subject.apiKeyName)) return false;
+    if (match.clients && !match.clients.some((client) => client === subject.clientId || client === subject.clientName)) return false;
+    if (match.connections && !match.connections.includes(resource.connection)) return false;
+    if (rule.tools && !rule.tools.some((pattern) => pattern.test(resource.tool))) return false;
+    if (match.toolClass && !match.toolClass.some((toolClass) => classes.has(toolClass))) return false;
+    return true;
+  }
+}
+
+function ruleOf(rule: CompiledRule): DecidingRule {
+  return { id: rule.id, name: rule.name, ...(rule.description ? { description: rule.description } : {}) };
+}
+
+function argumentsMatch(rule: CompiledRule, args: Record<string, unknown>): boolean {
+  return (rule.match.arguments ?? []).every((condition) => {
+    const value = condition.path.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), args);
+    if (condition.equals !== undefined) return isDeepStrictEqual(value, condition.equals);
+    if (condition.in !== undefined) return condition.in.some((candidate) => isDeepStrictEqual(value, candidate));
+    return typeof value === 'string' && rule.patterns.get(condition.matches!)!.test(value);
+  });
+}

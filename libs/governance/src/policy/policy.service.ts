@@ -1,0 +1,79 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { z } from 'zod';
+import { GatehouseError, policyRuleSchema, toolClassOverrideSchema } from '@gatehouse/config';
+import { ClusterBus, PolicyRepository, StoredPolicy } from '@gatehouse/db';
+import { CompiledPolicy } from './policy-engine';
+
+const CHANNEL = 'policies';
+// Changes reach every replica through the cluster bus at once; this only bounds a lost message.
+const TTL_MS = 60_000;
+
+export const policyInputSchema = z
+  .object({
+    defaultEffect: z.enum(['allow', 'deny']).default('allow'),
+    rules: z.array(policyRuleSchema).max(500).default([]),
+    toolClasses: z.array(toolClassOverrideSchema).max(500).default([]),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>();
+    policy.rules.forEach((rule, index) => {
+      if (seen.has(rule.name)) ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `duplicate rule name "${rule.name}"` });
+      seen.add(rule.name);
+    });
+  });
+
+export type PolicyInput = z.infer<typeof policyInputSchema>;
+
+interface Entry {
+  policy: Promise<CompiledPolicy>;
+  loadedAt: number;
+}
+
+// Each organization's policy, compiled once per version and shared by every call; a change made anywhere is
+// in force for the next call on every replica.
+@Injectable()
+export class PolicyService implements OnModuleInit {
+  private readonly compiled = new Map<string, Entry>();
+
+  constructor(
+    private readonly repository: PolicyRepository,
+    private readonly bus: ClusterBus,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.bus.subscribe(CHANNEL, (event) => this.compiled.delete((event as { organizationId: string }).organizationId));
+  }
+
+  policyFor(organizationId: string): Promise<CompiledPolicy> {
+    const entry = this.compiled.get(organizationId);
+    if (entry && Date.now() - entry.loadedAt < TTL_MS) return entry.policy;
+    const policy = this.repository.load(organizationId).then((stored) => new CompiledPolicy(stored.version, stored.defaultEffect, stored.rules, stored.toolClasses));
+    policy.catch(() => this.compiled.delete(organizationId));
+    this.compiled.set(organizationId, { policy, loadedAt: Date.now() });
+    return policy;
+  }
+
+  get(organizationId: string): Promise<StoredPolicy> {
+    return this.repository.load(organizationId);
+  }
+
+  /** Replaces the organization's policy (admin API, management tools); refused when the config file owns it. */
+  async replace(organizationId: string, input: PolicyInput, changedBy: string): Promise<StoredPolicy> {
+    const current = await this.repository.load(organizationId);
+    if (current.configManaged) throw GatehouseError.conflict('This organization\'s policy is managed by the config file; change it there');
+    await this.repository.replace(organizationId, { ...input, configManaged: false, changedBy });
+    await this.changed(organizationId);
+    return this.repository.load(organizationId);
+  }
+
+  revisions(organizationId: string) {
+    return this.repository.revisions(organizationId);
+  }
+
+  /** A policy changed (here or by the config file): every replica recompiles it before its next call. */
+  async changed(organizationId: string): Promise<void> {
+    this.compiled.delete(organizationId);
+    await this.bus.publish(CHANNEL, { organizationId });
+  }
+}

@@ -1,0 +1,16 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { Action, Principal, Subject } from '@gatehouse/identity';
+
+/** One of Gatehouse's own tools: its definition, who may call it, its input and what it does. */
+export interface ManagementTool<S extends z.ZodType = z.ZodType> {
+  definition: Tool;
+  permission: { action: Action; subject: Subject };
+  input: S;
+  run(principal: Principal, input: z.infer<S>): Promise<CallToolResult>;
+}
+
+export function inputSchema(schema: z.ZodType): Tool['inputSchema'] {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return json as Tool['inputSchema'];
+}
