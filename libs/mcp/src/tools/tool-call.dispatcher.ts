@@ -1,21 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  CallToolResult,
-  CallToolResultSchema,
-  ErrorCode as RpcErrorCode,
-  McpError,
-  Progress,
-  ServerNotification,
-  ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
-import { ErrorCode, GatehouseError } from '@gatehouse/config';
+import { CallToolResult, ErrorCode as RpcErrorCode, Progress, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
-import { CallTracker } from './call-tracker';
+import { DownstreamExecutor } from './downstream-executor';
 import { ProtocolError } from './protocol-error';
 import { errorResult } from './tool-results';
 
@@ -46,14 +36,12 @@ export function sdkCallContext(extra: McpRequestExtra): CallContext {
 // call the downstream with timeout, cancellation and progress → map the outcome into a tool result.
 @Injectable()
 export class ToolCallDispatcher {
-  private readonly logger = new Logger(ToolCallDispatcher.name);
-
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly management: ManagementTools,
     private readonly metrics: GatewayMetrics,
-    private readonly tracker: CallTracker,
     private readonly access: ToolAccessPolicy,
+    private readonly executor: DownstreamExecutor,
   ) {}
 
   /**
@@ -112,61 +100,6 @@ export class ToolCallDispatcher {
         `Approval required: "${name}" needs the approval of ${decision.approval.approvals} ${decision.approval.approverRoles.join(' or ')} (policy rule "${decision.rule.name}"), and this Gatehouse cannot take approval requests yet. The call was not made.`,
       );
     }
-    if (this.tracker.isDraining) {
-      finish('unavailable');
-      return errorResult('Gatehouse is shutting down; retry the call in a moment.');
-    }
-
-    // Progress is relayed in order and flushed before the result: a client drops progress that arrives
-    // after the response to its request.
-    let progressSent = Promise.resolve();
-    const { sendProgress } = context;
-    const onprogress = sendProgress
-      ? (progress: Progress) => {
-          progressSent = progressSent.then(() => sendProgress(progress)).catch(() => undefined);
-        }
-      : undefined;
-    try {
-      const result = await runtime.client.callTool(tool.downstreamName, args, {
-        signal: context.signal,
-        ...(onprogress ? { onprogress } : {}),
-      });
-      await progressSent;
-      // Downstream results are passed through unparsed, so this is where a malformed one is caught.
-      const checked = CallToolResultSchema.safeParse(result);
-      if (!checked.success) {
-        finish('error');
-        return errorResult(`Connection "${runtime.name}" returned an invalid result for "${name}": ${checked.error.message}`);
-      }
-      finish(result.isError ? 'tool_error' : 'ok');
-      return result;
-    } catch (error) {
-      return this.failure(error, name, runtime.name, context.signal, finish);
-    }
-  }
-
-  private failure(
-    error: unknown,
-    name: string,
-    connection: string,
-    signal: AbortSignal,
-    finish: (outcome: CallOutcome) => void,
-  ): CallToolResult {
-    if (signal.aborted) {
-      finish('cancelled');
-      return errorResult(`The call to "${name}" was cancelled.`);
-    }
-    if (error instanceof GatehouseError) {
-      finish(error.code === ErrorCode.DownstreamTimeout ? 'timeout' : 'unavailable');
-      return errorResult(error.message);
-    }
-    if (error instanceof McpError) {
-      finish('error');
-      return errorResult(`Connection "${connection}" returned an error for "${name}": ${error.message}`);
-    }
-    const errorId = randomUUID();
-    this.logger.error({ err: error, errorId, tool: name }, 'Unexpected error calling a downstream tool');
-    finish('error');
-    return errorResult(`Gatehouse could not complete the call to "${name}" (error id ${errorId}).`);
+    return this.executor.execute(principal, resolved, name, args, context, finish);
   }
 }
