@@ -5,7 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ConfigFileError } from '@gatehouse/config';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { apiRequest } from '../support/admin-api';
-import { gatewayEnvironment, spawnGateway, startGateway, startupFailureLine, TestGateway } from '../support/gateway';
+import { gatewayEnvironment, spawnGateway, startGateway, startupFailureLine, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { FIXTURE_SERVER, fixtureStdioYaml, RunningServer, startFixtureHttp } from '../support/servers';
 import { waitFor } from '../support/wait';
@@ -35,18 +35,6 @@ async function snapshot(databaseUrl: string): Promise<Record<string, Row[]>> {
       }),
     ),
   };
-}
-
-async function readyConnections(gateway: TestGateway): Promise<{ name: string; state: string }[]> {
-  const response = await fetch(`${gateway.baseUrl}/readyz`);
-  return ((await response.json()) as { connections: { items: { name: string; state: string }[] } }).connections.items;
-}
-
-async function waitConnected(gateway: TestGateway, names: string[]): Promise<void> {
-  await waitFor(`connections ${names.join(', ')} to connect`, async () => {
-    const items = await readyConnections(gateway);
-    return names.every((name) => items.some((item) => item.name === name && item.state === 'connected'));
-  }, 30_000);
 }
 
 const api = <T>(gateway: TestGateway, token: string, method: string, path: string, body?: unknown) =>
@@ -99,7 +87,7 @@ organizations:
 `;
     const vars = { ACME_ADMIN, ACME_CI, GLOBEX_ADMIN, CAROL_PASSWORD: 'carol-local-password' };
     const first = await start({ yaml, vars });
-    await waitConnected(first, ['fixture', 'remote']);
+    await waitUntilConnected(first, ['fixture', 'remote']);
     await stop(first);
     const before = await snapshot(first.databaseUrl);
     expect(before.organizations).toHaveLength(2);
@@ -110,7 +98,7 @@ organizations:
     expect(before.users.find((user) => user['email'] === 'carol@acme.test')!['password_hash']).toMatch(/^scrypt\$/);
 
     const second = await start({ yaml, vars, databaseUrl: first.databaseUrl });
-    await waitConnected(second, ['fixture', 'remote']);
+    await waitUntilConnected(second, ['fixture', 'remote']);
     await stop(second);
     const after = await snapshot(first.databaseUrl);
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { TestBrowser, BrowserPage, Redirected } from '../support/browser';
-import { startGateway, TestGateway } from '../support/gateway';
+import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { INSPECTOR_EXIT, InspectorRun, NODE22, runInspectorCli } from '../support/inspector';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
 import { fixtureStdioYaml } from '../support/servers';
@@ -76,6 +76,7 @@ organizations:
 `,
       vars: { ADMIN_KEY: ADMIN, ALICE_PASSWORD: ALICE.password },
     });
+    await waitUntilConnected(gateway, ['tools']);
   }, 120_000);
 
   afterAll(async () => {

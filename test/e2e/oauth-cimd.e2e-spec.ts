@@ -11,7 +11,7 @@ import { ClientMetadataDocumentFetcher } from '@gatehouse/identity';
 import { apiRequest } from '../support/admin-api';
 import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
 import { query } from '../support/database';
-import { startGateway, TestGateway } from '../support/gateway';
+import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { listAllTools, textOf } from '../support/mcp-client';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
 import { fixtureStdioYaml } from '../support/servers';
@@ -111,6 +111,7 @@ organizations:
 `,
       vars: { ADMIN_KEY: ADMIN, ALICE_PASSWORD: ALICE.password },
     });
+    await waitUntilConnected(gateway, ['tools']);
   }, 120_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { OAuthGrantRepository } from '@gatehouse/db';
 import { apiRequest } from '../support/admin-api';
 import { query } from '../support/database';
 import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
-import { startGateway, TestGateway } from '../support/gateway';
+import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
 import { CALLBACK, codeFrom, OAuthFlow, pkcePair } from '../support/oauth-flow';
@@ -63,6 +63,7 @@ organizations:
 `,
       vars: { ADMIN_KEY: ADMIN, ALICE_PASSWORD: ALICE.password, BOB_PASSWORD: BOB.password },
     });
+    await waitUntilConnected(gateway, ['tools', 'globex']);
     flows = new OAuthFlow(gateway.baseUrl, gateway.mcpUrl);
   }, 120_000);
 
@@ -402,6 +403,7 @@ organizations:
 `,
         vars: { ALICE_PASSWORD: ALICE.password },
       });
+      await waitUntilConnected(shortLived, ['tools']);
       shortFlows = new OAuthFlow(shortLived.baseUrl, shortLived.mcpUrl);
     }, 120_000);
 

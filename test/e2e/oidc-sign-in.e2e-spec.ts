@@ -1,7 +1,7 @@
 import { apiRequest } from '../support/admin-api';
 import { BrowserPage, TestBrowser } from '../support/browser';
 import { query } from '../support/database';
-import { freePort, startGateway, TestGateway } from '../support/gateway';
+import { freePort, startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools } from '../support/mcp-client';
 import { codeFrom, OAuthFlow } from '../support/oauth-flow';
 import { RunningOidcProvider, startOidcProvider } from '../support/oidc-provider';
@@ -53,6 +53,7 @@ organizations:
 `,
       vars: { ADMIN_KEY: ADMIN, ACME_OIDC_SECRET: 'oidc-client-secret', GLOBEX_ADMIN, GLOBEX_MEMBER },
     });
+    await waitUntilConnected(gateway, ['tools']);
     idp = await startOidcProvider({
       port: idpPort,
       users: {

@@ -92,14 +92,14 @@ describe('policies', () => {
     expect(textOf(refused)).toBe('Permission denied: contractors may only read (policy rule "contractors-read-only").');
   });
 
-  it('lists a tool that needs approval saying so, and does not run it without approval', async () => {
+  it('lists a tool that needs approval saying so, and holds the call for approval instead of running it', async () => {
     const member = await connect(KEYS.member);
     const note = (await listAllTools(member)).find((tool) => tool.name === 'tools_write_note');
     expect(note?.description).toContain('Requires approval: 2 admins must approve each call.');
     const before = textOf(await member.callTool({ name: 'tools_count', arguments: {} }));
     const result = await member.callTool({ name: 'tools_write_note', arguments: { text: 'x' } });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/^Approval required: "tools_write_note" needs the approval of 2 admin \(policy rule "notes-need-approval"\)/);
+    expect(textOf(result)).toMatch(/^Approval required\. Request [0-9a-f-]{36} sent to admin \(2 approvals needed\) under policy rule "notes-need-approval"\./);
     // Nothing reached the downstream: its call counter moved by one, for the count call itself.
     expect(Number(textOf(await member.callTool({ name: 'tools_count', arguments: {} })))).toBe(Number(before) + 1);
   });

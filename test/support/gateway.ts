@@ -6,6 +6,7 @@ import { AppConfig, LoadedConfigFile, parseConfigFile } from '@gatehouse/config'
 import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { createTestDatabase, redisPrefix } from './database';
 import { REDIS_URL } from './test-run';
+import { waitFor } from './wait';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -110,4 +111,13 @@ export async function startupFailureLine(gateway: SpawnedGateway): Promise<strin
   expect(lines).toHaveLength(1);
   expect(output).not.toMatch(/^\s+at /m);
   return lines[0]!;
+}
+
+/** Waits until /readyz shows these connections connected (their tools listed): stdio servers start asynchronously. */
+export async function waitUntilConnected(gateway: TestGateway, names: string[], timeoutMs = 30_000): Promise<void> {
+  await waitFor(`connections ${names.join(', ')} to connect`, async () => {
+    const response = await fetch(`${gateway.baseUrl}/readyz`);
+    const items = ((await response.json()) as { connections?: { items?: { name: string; state: string }[] } }).connections?.items ?? [];
+    return names.every((name) => items.some((item) => item.name === name && item.state === 'connected'));
+  }, timeoutMs);
 }

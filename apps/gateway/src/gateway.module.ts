@@ -4,14 +4,18 @@ import { ZodValidationPipe } from 'nestjs-zod';
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
-import { GovernanceModule } from '@gatehouse/governance';
+import { GovernanceModule, WebhookJobsModule } from '@gatehouse/governance';
 import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
+import { ApprovalsController } from './api/approvals.controller';
+import { BudgetsController } from './api/budgets.controller';
 import { ConnectionsController } from './api/connections.controller';
+import { CostsController } from './api/costs.controller';
 import { IdentityProviderController } from './api/identity-provider.controller';
 import { PoliciesController } from './api/policies.controller';
 import { ToolChangesController } from './api/tool-changes.controller';
+import { UsageController } from './api/usage.controller';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { MetricsController } from './metrics/metrics.controller';
@@ -56,16 +60,20 @@ export class GatewayModule {
         ConnectionsModule,
         GovernanceModule,
         McpModule,
-        ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule] : []),
+        ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule, WebhookJobsModule] : []),
       ],
       controllers: [
         HealthController,
         MetricsController,
         ConnectionsController,
         ApiKeysController,
+        ApprovalsController,
         IdentityProviderController,
         PoliciesController,
         ToolChangesController,
+        CostsController,
+        BudgetsController,
+        UsageController,
         WellKnownController,
         OAuthEndpointsController,
         AuthorizeController,

@@ -2,11 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule, LoggingModule } from '@gatehouse/config';
 import { JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
+import { WebhookJobsModule } from '@gatehouse/governance';
 
 // The BullMQ consumers on their own, for deployments that scale workers apart from the gateway.
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config), DbModule, JobsModule] };
+    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config), DbModule, JobsModule, WebhookJobsModule] };
   }
 }

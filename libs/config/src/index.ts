@@ -14,3 +14,5 @@ export * from './schemas/duration';
 export * from './schemas/redirect-uri';
 export * from './schemas/identity-provider.schema';
 export * from './schemas/policy.schema';
+export * from './schemas/money';
+export * from './schemas/budget.schema';

@@ -1,9 +1,16 @@
 // Every BullMQ queue and job name in one place (STYLE.md).
 export const QUEUES = {
   maintenance: 'maintenance',
+  // Consumed by gateway processes only: running an approved call needs the live downstream connections.
+  approvals: 'approvals',
+  // Signed event deliveries to organizations' webhooks (budget alerts, approvals).
+  webhooks: 'webhooks',
 } as const;
 
 export const JOBS = {
   refreshCatalogs: 'connections.refresh-catalogs',
   purgeOAuth: 'oauth.purge-expired',
+  executeApproval: 'approvals.execute',
+  expireApproval: 'approvals.expire',
+  deliverWebhook: 'webhooks.deliver',
 } as const;

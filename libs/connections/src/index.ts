@@ -15,3 +15,4 @@ export * from './runtime/connection-registry';
 export * from './runtime/connection-runtime';
 export * from './jobs/jobs.module';
 export * from './downstream/ordered-delivery';
+export * from './catalog/canonical-json';

@@ -4,6 +4,8 @@ import { SecretCipher } from './crypto/secret-cipher';
 import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
 import { ApiKeyRepository } from './repositories/api-key.repository';
+import { ApprovalRepository } from './repositories/approval.repository';
+import { BudgetRepository } from './repositories/budget.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
 import { IdentityProviderRepository } from './repositories/identity-provider.repository';
@@ -13,7 +15,9 @@ import { OrganizationRepository } from './repositories/organization.repository';
 import { PolicyRepository } from './repositories/policy.repository';
 import { ToolDefinitionRepository } from './repositories/tool-definition.repository';
 import { ToolPinRepository } from './repositories/tool-pin.repository';
+import { UsageRepository } from './repositories/usage.repository';
 import { UserRepository } from './repositories/user.repository';
+import { WebhookRepository } from './repositories/webhook.repository';
 
 const PROVIDERS = [
   PrismaService,
@@ -21,6 +25,7 @@ const PROVIDERS = [
   ClusterBus,
   SecretCipher,
   ApiKeyRepository,
+  ApprovalRepository,
   ConfigStateRepository,
   ConnectionRepository,
   IdentityProviderRepository,
@@ -31,6 +36,9 @@ const PROVIDERS = [
   ToolDefinitionRepository,
   ToolPinRepository,
   UserRepository,
+  BudgetRepository,
+  UsageRepository,
+  WebhookRepository,
 ];
 
 @Global()

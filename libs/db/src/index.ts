@@ -15,3 +15,8 @@ export * from './repositories/oauth-client.repository';
 export * from './repositories/oauth-grant.repository';
 export * from './repositories/identity-provider.repository';
 export * from './repositories/policy.repository';
+export * from './repositories/approval.repository';
+export * from './bull-root.module';
+export * from './repositories/budget.repository';
+export * from './repositories/usage.repository';
+export * from './repositories/webhook.repository';

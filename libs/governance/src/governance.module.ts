@@ -1,9 +1,26 @@
+import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
+import { QUEUES } from '@gatehouse/config';
+import { BullRootModule } from '@gatehouse/db';
+import { ApprovalEvents } from './approval/approval-events';
+import { ApprovalService } from './approval/approval.service';
+import { BudgetAlerts } from './budget/budget-alerts.service';
+import { BudgetCounters } from './budget/budget-counters';
+import { BudgetSettings } from './budget/budget-settings.service';
+import { BudgetService } from './budget/budget.service';
+import { UsageRecorder } from './budget/usage.recorder';
+import { UsageService } from './budget/usage.service';
 import { PolicyService } from './policy/policy.service';
 import { ToolAccessPolicy } from './policy/tool-access.policy';
+import { WebhookService } from './webhook/webhook.service';
 
-const PROVIDERS = [PolicyService, ToolAccessPolicy];
+const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalEvents];
+const BUDGET_PROVIDERS = [BudgetSettings, BudgetCounters, BudgetAlerts, BudgetService, UsageRecorder, UsageService, WebhookService];
 
 @Global()
-@Module({ providers: PROVIDERS, exports: PROVIDERS })
+@Module({
+  imports: [BullRootModule, BullModule.registerQueue({ name: QUEUES.approvals }), BullModule.registerQueue({ name: QUEUES.webhooks })],
+  providers: [...PROVIDERS, ...BUDGET_PROVIDERS],
+  exports: [...PROVIDERS, ...BUDGET_PROVIDERS],
+})
 export class GovernanceModule {}

@@ -1,5 +1,10 @@
+import { BullModule } from '@nestjs/bullmq';
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { QUEUES } from '@gatehouse/config';
 import { ConnectionsModule } from '@gatehouse/connections';
+import { BullRootModule } from '@gatehouse/db';
+import { ApprovalProcessor } from './approvals/approval.processor';
+import { ApprovedCallRunner } from './approvals/approved-call.runner';
 import { ManagementTools } from './management/management-tools';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
@@ -11,9 +16,19 @@ import { DownstreamExecutor } from './tools/downstream-executor';
 import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
 
 @Module({
-  imports: [ConnectionsModule],
+  imports: [ConnectionsModule, BullRootModule, BullModule.registerQueue({ name: QUEUES.approvals })],
   controllers: [McpController],
-  providers: [McpSessions, McpServerFactory, ManagementTools, ToolCallDispatcher, DownstreamExecutor, ToolCallExchange, CallTracker],
+  providers: [
+    McpSessions,
+    McpServerFactory,
+    ManagementTools,
+    ToolCallDispatcher,
+    DownstreamExecutor,
+    ToolCallExchange,
+    CallTracker,
+    ApprovedCallRunner,
+    ApprovalProcessor,
+  ],
   exports: [McpSessions, CallTracker],
 })
 export class McpModule implements NestModule {

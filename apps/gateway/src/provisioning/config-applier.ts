@@ -3,7 +3,7 @@ import { LoadedConfigFile } from '@gatehouse/config';
 import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
 import { ApiKeyService, displayPrefix, hashApiKeySecret, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
-import { PolicyService } from '@gatehouse/governance';
+import { BudgetSettings, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
 // ${ENV} and secretEnv) before this runs, and the repository applies it in one transaction.
@@ -17,6 +17,7 @@ export class ConfigApplier {
     private readonly apiKeys: ApiKeyService,
     private readonly users: UserRepository,
     private readonly policies: PolicyService,
+    private readonly budgets: BudgetSettings,
   ) {}
 
   async apply(loaded: LoadedConfigFile): Promise<ApplySummary> {
@@ -55,6 +56,9 @@ export class ConfigApplier {
               toolClasses: organization.toolClasses ?? [],
             }
           : null,
+      costs: organization.costs ? toCostRows(organization.costs) : null,
+      budgets: organization.budgets ? toBudgetRows(organization.budgets) : null,
+      webhooks: organization.webhooks.map(({ name, url, events, secretEnv }) => ({ name, url, events, secret: loaded.secrets.get(secretEnv)! })),
     }));
     const summary = await this.state.apply(desired);
     this.logger.log(
@@ -62,6 +66,7 @@ export class ConfigApplier {
     );
     await this.apiKeys.invalidateAll();
     await Promise.all(summary.changedPolicyOrganizationIds.map((organizationId) => this.policies.changed(organizationId)));
+    await Promise.all(summary.changedBudgetOrganizationIds.map((organizationId) => this.budgets.changed(organizationId)));
     // Replicas already running pick the change up; this process starts its registry afterwards anyway.
     await Promise.all(
       [...summary.changedConnectionIds, ...summary.removedConnectionIds].map((connectionId) =>

@@ -53,6 +53,36 @@ organizations:
     expect(secrets.get('KEY')).toBe(env.KEY);
   });
 
+  it('reads costs, budgets and webhooks, with their defaults and the webhook secret', () => {
+    const { config, secrets } = parseConfigFile(
+      'gatehouse.yaml',
+      `
+organizations:
+  - slug: acme
+    name: Acme
+    costs:
+      - { connection: linear-prod, perCallUsd: 0.01 }
+      - { connection: linear-prod, tool: create_issue, perCallUsd: 0.05 }
+    budgets:
+      - { scope: organization, period: month, limitUsd: 100 }
+      - { scope: member, member: Bob@Acme.test, period: month, limitUsd: 20, alertAt: [1, 0.5] }
+      - { scope: api_key, apiKey: ci-agent, period: day, limitUsd: 1 }
+    webhooks:
+      - { name: finance, url: "https://hooks.example/gatehouse", secretEnv: KEY, events: [budget.alert] }
+`,
+      env,
+    );
+    const [acme] = config.organizations;
+    expect(acme!.costs).toEqual([
+      { connection: 'linear-prod', perCallUsd: 0.01 },
+      { connection: 'linear-prod', tool: 'create_issue', perCallUsd: 0.05 },
+    ]);
+    expect(acme!.budgets![0]).toEqual({ scope: 'organization', period: 'month', limitUsd: 100, alertAt: [0.8, 1] });
+    expect(acme!.budgets![1]).toMatchObject({ member: 'bob@acme.test', alertAt: [0.5, 1] });
+    expect(acme!.webhooks[0]).toMatchObject({ name: 'finance', events: ['budget.alert'] });
+    expect(secrets.get('KEY')).toBe(env.KEY);
+  });
+
   it('accepts an empty file', () => {
     expect(parseConfigFile('empty.yaml', '', env).config.organizations).toEqual([]);
   });
@@ -90,6 +120,47 @@ organizations:
     ],
     ['short password', 'organizations: [{ slug: a, name: A, members: [{ email: x@y.test, role: admin, passwordEnv: SHORT }] }]', 'SHORT must hold at least 12 characters'],
     ['bad duration', 'oauth: { accessTokenTtl: 60 }', 'oauth.accessTokenTtl'],
+    [
+      'budget without what it applies to',
+      'organizations: [{ slug: a, name: A, budgets: [{ scope: connection, period: day, limitUsd: 5 }] }]',
+      'organizations[0].budgets[0].connection: is required for a connection budget',
+    ],
+    [
+      'organization budget naming a member',
+      'organizations: [{ slug: a, name: A, budgets: [{ scope: organization, member: x@y.test, period: day, limitUsd: 5 }] }]',
+      'organizations[0].budgets[0].member: only a member budget takes member',
+    ],
+    [
+      'alert threshold above 100%',
+      'organizations: [{ slug: a, name: A, budgets: [{ scope: organization, period: day, limitUsd: 5, alertAt: [1.5] }] }]',
+      'organizations[0].budgets[0].alertAt[0]: must be at most 1',
+    ],
+    ['zero limit', 'organizations: [{ slug: a, name: A, budgets: [{ scope: organization, period: day, limitUsd: 0 }] }]', 'budgets[0].limitUsd: must be more than 0'],
+    [
+      'duplicate budget',
+      'organizations: [{ slug: a, name: A, budgets: [{ scope: organization, period: month, limitUsd: 5 }, { scope: organization, period: month, limitUsd: 6 }] }]',
+      'organizations[0].budgets[1]: duplicate monthly organization budget',
+    ],
+    [
+      'price finer than a micro-dollar',
+      'organizations: [{ slug: a, name: A, costs: [{ connection: x, perCallUsd: 0.0000001 }] }]',
+      'organizations[0].costs[0].perCallUsd: must have at most 6 decimal places',
+    ],
+    [
+      'duplicate price',
+      'organizations: [{ slug: a, name: A, costs: [{ connection: x, tool: t, perCallUsd: 1 }, { connection: x, tool: t, perCallUsd: 2 }] }]',
+      'organizations[0].costs[1]: duplicate cost for tool "t" of connection "x"',
+    ],
+    [
+      'missing webhook secretEnv',
+      'organizations: [{ slug: a, name: A, webhooks: [{ name: w, url: "https://h.example/", secretEnv: ABSENT, events: [budget.alert] }] }]',
+      'organizations[0].webhooks[0].secretEnv: environment variable ABSENT is not set',
+    ],
+    [
+      'unknown webhook event',
+      'organizations: [{ slug: a, name: A, webhooks: [{ name: w, url: "https://h.example/", secretEnv: KEY, events: [budget.spent] }] }]',
+      'organizations[0].webhooks[0].events[0]',
+    ],
     ['redirect pattern over plain http', 'oauth: { redirectUriAllowlist: ["http://app.example/cb"] }', 'oauth.redirectUriAllowlist[0]: redirect URI pattern must use https'],
   ])('names the file, path and problem: %s', (_case, yaml, expected) => {
     expect(problem(yaml)).toContain(expected);

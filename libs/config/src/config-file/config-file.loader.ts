@@ -90,6 +90,7 @@ export function parseConfigFile(file: string, text: string, env: NodeJS.ProcessE
     organization.members.forEach((member, m) => {
       if (member.passwordEnv) readSecret(member.passwordEnv, `organizations[${o}].members[${m}].passwordEnv`, 12);
     });
+    organization.webhooks.forEach((webhook, w) => readSecret(webhook.secretEnv, `organizations[${o}].webhooks[${w}].secretEnv`, 16));
   });
   return { file, config: parsed.data, secrets };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetSpecsSchema, toolCostsSchema, webhookFields } from '../schemas/budget.schema';
 import { connectionSpecSchema } from '../schemas/connection-spec.schema';
 import { durationSchema } from '../schemas/duration';
 import { identityProviderFields } from '../schemas/identity-provider.schema';
@@ -43,6 +44,9 @@ function uniqueBy<T>(key: (item: T) => string, what: string) {
 
 const identityProviderSchema = z.object({ ...identityProviderFields, clientSecretEnv: envName }).strict();
 
+// The signing secret comes from the environment, like every other secret.
+const webhookSchema = z.object({ ...webhookFields, secretEnv: envName }).strict();
+
 const organizationSchema = z
   .object({
     slug: z.string().regex(ORGANIZATION_SLUG_PATTERN, 'must be lower-case letters, digits and "-"'),
@@ -57,6 +61,11 @@ const organizationSchema = z
     defaultEffect: z.enum(['allow', 'deny']).optional(),
     policies: z.array(policyRuleSchema).optional().superRefine((rules, ctx) => rules && uniqueBy((r: { name: string }) => r.name, 'policy name')(rules, ctx)),
     toolClasses: z.array(toolClassOverrideSchema).optional().superRefine((overrides, ctx) => overrides && uniqueBy((o: { tools: string }) => o.tools, 'tool class pattern')(overrides, ctx)),
+    // Budgets and usage: prices per call, spending limits, and where alerts go. Declaring costs (or budgets)
+    // hands the whole list to the file.
+    costs: toolCostsSchema.optional(),
+    budgets: budgetSpecsSchema.optional(),
+    webhooks: z.array(webhookSchema).default([]).superRefine(uniqueBy((w) => w.name, 'webhook name')),
   })
   .strict();
 
@@ -106,3 +115,4 @@ export type DeclarativeOAuth = z.infer<typeof oauthSchema>;
 export type DeclarativeConfig = z.infer<typeof configFileSchema>;
 export type DeclarativeOrganization = DeclarativeConfig['organizations'][number];
 export type DeclarativeIdentityProvider = z.infer<typeof identityProviderSchema>;
+export type DeclarativeWebhook = z.infer<typeof webhookSchema>;

@@ -1,19 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { QUEUES } from '@gatehouse/config';
-import { RedisService } from '@gatehouse/db';
+import { BullRootModule } from '@gatehouse/db';
 import { ConnectionEvents } from '../runtime/connection-events';
 import { MaintenanceProcessor } from './maintenance.processor';
 import { MaintenanceScheduler } from './maintenance.scheduler';
-
-/** The BullMQ connection, shared by both apps; the queue prefix keeps deployments (and test runs) apart. */
-export const BullRootModule = BullModule.forRootAsync({
-  inject: [RedisService],
-  useFactory: (redis: RedisService) => ({
-    connection: redis.createBullConnection(),
-    prefix: redis.key('bull'),
-  }),
-});
 
 // The consumers. Imported by the worker app, and by the gateway unless GATEHOUSE_RUN_WORKERS=false.
 @Module({

@@ -1,7 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type CallOutcome = 'ok' | 'tool_error' | 'invalid' | 'denied' | 'approval_required' | 'unavailable' | 'timeout' | 'error' | 'cancelled';
+export type CallOutcome =
+  | 'ok'
+  | 'tool_error'
+  | 'invalid'
+  | 'denied'
+  | 'approval_required'
+  | 'budget_blocked'
+  | 'unavailable'
+  | 'timeout'
+  | 'error'
+  | 'cancelled';
 
 // A registry per application instance (not prom-client's global), so several instances in one process —
 // as in the tests — do not clash.

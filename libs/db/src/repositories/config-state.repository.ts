@@ -3,9 +3,11 @@ import { Injectable } from '@nestjs/common';
 import { ApiKeyAccessLevel, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { BudgetChanges, BudgetRepository, BudgetRow, CostRow } from './budget.repository';
 import { ConnectionRepository } from './connection.repository';
 import { IdentityProviderRepository, IdentityProviderSpec } from './identity-provider.repository';
 import { PolicyRepository } from './policy.repository';
+import { WebhookRepository, WebhookSpec } from './webhook.repository';
 
 export interface DesiredOrganization {
   slug: string;
@@ -18,6 +20,10 @@ export interface DesiredOrganization {
   autoAcceptToolChanges: boolean;
   /** The organization's policy, when the file declares one (policies, defaultEffect or toolClasses). */
   policy: { defaultEffect: 'allow' | 'deny'; rules: PolicyRuleSpec[]; toolClasses: ToolClassOverrideSpec[] } | null;
+  /** Prices per call and budgets, when the file declares them (it then owns the whole list); null otherwise. */
+  costs: CostRow[] | null;
+  budgets: BudgetRow[] | null;
+  webhooks: WebhookSpec[];
 }
 
 export interface ApplySummary {
@@ -29,6 +35,8 @@ export interface ApplySummary {
   removedConnectionIds: string[];
   /** Organizations whose policy changed: every replica must recompile it. */
   changedPolicyOrganizationIds: string[];
+  /** Organizations whose costs or budgets changed: every replica must reload them. */
+  changedBudgetOrganizationIds: string[];
 }
 
 // Any constant works; it only has to be the same in every replica applying the same file at boot.
@@ -46,6 +54,8 @@ export class ConfigStateRepository {
     private readonly connections: ConnectionRepository,
     private readonly identityProviders: IdentityProviderRepository,
     private readonly policies: PolicyRepository,
+    private readonly budgets: BudgetRepository,
+    private readonly webhooks: WebhookRepository,
   ) {}
 
   apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
@@ -59,6 +69,7 @@ export class ConfigStateRepository {
           changedConnectionIds: [],
           removedConnectionIds: [],
           changedPolicyOrganizationIds: [],
+          changedBudgetOrganizationIds: [],
         };
         const removed = await tx.organization.findMany({
           where: { configManaged: true, slug: { notIn: desired.map((o) => o.slug) } },
@@ -76,6 +87,7 @@ export class ConfigStateRepository {
           await this.applyConnections(tx, organizationId, organization.connections, summary);
           await this.applyIdentityProvider(tx, organizationId, organization.identityProvider, summary);
           await this.applyPolicy(tx, organizationId, organization.policy, summary);
+          await this.applyBudgets(tx, organizationId, organization, summary);
         }
         return summary;
       },
@@ -181,6 +193,24 @@ export class ConfigStateRepository {
     summary.updated++;
     await this.policies.replaceIn(tx, organizationId, { ...wanted, configManaged: desired !== null, changedBy: 'config-file' });
     summary.changedPolicyOrganizationIds.push(organizationId);
+  }
+
+  // A list the file declares replaces the organization's; a list taken out of the file goes with what it made.
+  private async applyBudgets(tx: Tx, organizationId: string, desired: DesiredOrganization, summary: ApplySummary): Promise<void> {
+    const managed = await this.budgets.managedByConfig(organizationId, tx);
+    const count = (changes: BudgetChanges) => {
+      summary.created += changes.created;
+      summary.updated += changes.updated;
+      summary.deleted += changes.deleted;
+      return changes.created + changes.updated + changes.deleted > 0;
+    };
+    const costsChanged =
+      (desired.costs !== null || managed.costs) && count(await this.budgets.replaceCostsIn(tx, organizationId, desired.costs ?? [], desired.costs !== null));
+    const budgetsChanged =
+      (desired.budgets !== null || managed.budgets) &&
+      count(await this.budgets.replaceBudgetsIn(tx, organizationId, desired.budgets ?? [], desired.budgets !== null));
+    count(await this.webhooks.applyIn(tx, organizationId, desired.webhooks));
+    if (costsChanged || budgetsChanged) summary.changedBudgetOrganizationIds.push(organizationId);
   }
 
   private async applyIdentityProvider(tx: Tx, organizationId: string, desired: IdentityProviderSpec | null, summary: ApplySummary): Promise<void> {

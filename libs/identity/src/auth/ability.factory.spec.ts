@@ -43,4 +43,14 @@ describe('AbilityFactory', () => {
     expect(ability.can('update', 'Connection')).toBe(false);
     expect(ability.can('delete', 'ApiKey')).toBe(false);
   });
+
+  it('lets admins manage budgets and read usage, read-only admins only read them, and others neither', () => {
+    const admin = factory.forPrincipal(principal('admin', 'read_write'));
+    expect(admin.can('update', 'Budget') && admin.can('read', 'Usage')).toBe(true);
+    const member = factory.forPrincipal(principal('member', 'read_write'));
+    expect(member.can('read', 'Budget') || member.can('read', 'Usage')).toBe(false);
+    const readOnly = factory.forPrincipal(principal('owner', 'read_only'));
+    expect(readOnly.can('read', 'Budget') && readOnly.can('read', 'Usage')).toBe(true);
+    expect(readOnly.can('update', 'Budget')).toBe(false);
+  });
 });

@@ -4,7 +4,7 @@ import { ROLE_RANK } from '@gatehouse/config';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'Connection' | 'ApiKey' | 'IdentityProvider' | 'Policy' | 'all';
+export type Subject = 'Connection' | 'ApiKey' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 // The single place that says what a principal may do. Tenant isolation is not expressed here but by every
@@ -15,16 +15,22 @@ export class AbilityFactory {
     const { can, cannot, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
     const isAdmin = ROLE_RANK[principal.role] >= ROLE_RANK.admin;
     can('read', 'Connection');
+    // Which requests a principal sees and may decide is the approval service's rule (approver roles per request).
+    can(['read', 'update'], 'Approval');
     if (isAdmin) {
       can('manage', 'Connection');
       can('manage', 'ApiKey');
       can('manage', 'IdentityProvider');
       can('manage', 'Policy');
+      // Costs and budgets are Budget; spend reports are Usage.
+      can('manage', 'Budget');
+      can('read', 'Usage');
     }
     if (principal.access === 'read_only') {
       cannot(['create', 'update', 'delete', 'manage'], 'all');
-      can('read', 'Connection');
+      can('read', ['Connection', 'Approval']);
       if (isAdmin) can('read', ['ApiKey', 'IdentityProvider', 'Policy']);
+      if (isAdmin) can('read', ['Budget', 'Usage']);
     }
     return build();
   }

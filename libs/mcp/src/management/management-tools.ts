@@ -3,11 +3,13 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
-import { PolicyService } from '@gatehouse/governance';
+import { ApprovalService, PolicyService, UsageService } from '@gatehouse/governance';
 import { AbilityFactory, Principal } from '@gatehouse/identity';
 import { errorResult, jsonResult } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
+import { approvalTools } from './approval-tools';
 import { policyTools } from './policy-tools';
+import { usageTools } from './usage-tools';
 
 export const MANAGEMENT_PREFIX = 'gatehouse_';
 
@@ -21,8 +23,10 @@ export class ManagementTools {
     private readonly connections: ConnectionService,
     private readonly abilities: AbilityFactory,
     policies: PolicyService,
+    approvals: ApprovalService,
+    usage: UsageService,
   ) {
-    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies)];
+    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies), ...approvalTools(approvals), ...usageTools(usage)];
     this.tools = new Map(all.map((tool) => [tool.definition.name, tool]));
   }
 

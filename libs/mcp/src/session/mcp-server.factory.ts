@@ -53,7 +53,7 @@ export class McpServerFactory {
   create(): Server {
     const server = new Server(
       { name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' },
-      { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS },
+      { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
     );
     server.setRequestHandler(ListToolsRequestSchema, (request, extra) =>
       this.listTools(principalOf(extra), request.params?.cursor),

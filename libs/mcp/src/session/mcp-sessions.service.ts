@@ -7,6 +7,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import { AppConfig } from '@gatehouse/config';
 import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
+import { ApprovalEvent, ApprovalEvents } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { writeJsonRpcError } from './json-rpc-response';
 import { CallTracker } from '../tools/call-tracker';
@@ -40,14 +41,16 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly metrics: GatewayMetrics,
     private readonly tracker: CallTracker,
     private readonly exchange: ToolCallExchange,
+    private readonly approvalEvents: ApprovalEvents,
   ) {}
 
   get size(): number {
     return this.sessions.size;
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     this.unsubscribe = this.registry.onToolsChanged((organizationId) => this.scheduleListChanged(organizationId));
+    await this.approvalEvents.subscribe((event) => this.notifyApproval(event));
     const idleMs = this.config.env.GATEHOUSE_SESSION_IDLE_SECONDS * 1000;
     this.sweeper = setInterval(() => this.sweep(idleMs), Math.min(idleMs, 60_000));
     this.sweeper.unref();
@@ -112,6 +115,20 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     };
     await server.connect(session.transport);
     return session;
+  }
+
+  // Requesters hear about their approval requests in their open sessions, on whichever replica they are.
+  private notifyApproval(event: ApprovalEvent): void {
+    for (const session of this.sessions.values()) {
+      if (session.subject !== event.requesterSubject) continue;
+      session.server
+        .sendLoggingMessage({
+          level: 'notice',
+          logger: 'gatehouse.approvals',
+          data: { approvalRequestId: event.requestId, status: event.status, hint: 'Call gatehouse_get_approval with this id for the details and the result.' },
+        })
+        .catch((error: unknown) => this.logger.debug({ err: error }, 'Could not notify a session'));
+    }
   }
 
   private scheduleListChanged(organizationId: string): void {

@@ -3,18 +3,29 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CallToolResult, CallToolResultSchema, McpError, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 import { CallOutcome, ResolvedTool } from '@gatehouse/connections';
+import { BudgetDecision, BudgetService } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { CallTracker } from './call-tracker';
 import type { CallContext } from './tool-call.dispatcher';
 import { errorResult } from './tool-results';
 
+/** How a downstream call ended; `answered`: the downstream produced a result, so the call is charged. */
+interface DownstreamOutcome {
+  result: CallToolResult;
+  outcome: CallOutcome;
+  answered: boolean;
+}
+
 // Steps 5-8 of the call pipeline (DESIGN.md) for a call that may go ahead: the same for a call made now and for
-// an approved call run later by a job. Downstream failures become tool results with isError.
+// an approved call run later by a job. Budget blocks and downstream failures become tool results with isError.
 @Injectable()
 export class DownstreamExecutor {
   private readonly logger = new Logger(DownstreamExecutor.name);
 
-  constructor(private readonly tracker: CallTracker) {}
+  constructor(
+    private readonly tracker: CallTracker,
+    private readonly budgets: BudgetService,
+  ) {}
 
   async execute(
     principal: Principal,
@@ -28,7 +39,27 @@ export class DownstreamExecutor {
       finish('unavailable');
       return errorResult('Gatehouse is shutting down; retry the call in a moment.');
     }
+    let budget: BudgetDecision;
+    try {
+      budget = await this.budgets.reserve({ principal, connection: resolved.runtime.name, tool: resolved.tool.downstreamName });
+    } catch (error) {
+      // Fail closed: a budget that cannot be checked lets no call through.
+      const errorId = randomUUID();
+      this.logger.error({ err: error, errorId, tool: name }, 'Could not reserve the budget of a call');
+      finish('error');
+      return errorResult(`Gatehouse could not check the budget for "${name}" (error id ${errorId}); the call was not made.`);
+    }
+    if (budget.blocked) {
+      finish('budget_blocked');
+      return errorResult(budget.message);
+    }
+    const { result, outcome, answered } = await this.callDownstream(resolved, name, args, context);
+    finish(outcome);
+    await (answered ? budget.reservation.settle(outcome) : budget.reservation.release(outcome));
+    return result;
+  }
 
+  private async callDownstream(resolved: ResolvedTool, name: string, args: Record<string, unknown>, context: CallContext): Promise<DownstreamOutcome> {
     // Progress is relayed in order and flushed before the result: a client drops progress that arrives
     // after the response to its request.
     let progressSent = Promise.resolve();
@@ -48,38 +79,25 @@ export class DownstreamExecutor {
       // Downstream results are passed through unparsed, so this is where a malformed one is caught.
       const checked = CallToolResultSchema.safeParse(result);
       if (!checked.success) {
-        finish('error');
-        return errorResult(`Connection "${runtime.name}" returned an invalid result for "${name}": ${checked.error.message}`);
+        const message = `Connection "${runtime.name}" returned an invalid result for "${name}": ${checked.error.message}`;
+        return { result: errorResult(message), outcome: 'error', answered: true };
       }
-      finish(result.isError ? 'tool_error' : 'ok');
-      return result;
+      return { result, outcome: result.isError ? 'tool_error' : 'ok', answered: true };
     } catch (error) {
-      return this.failure(error, name, runtime.name, context.signal, finish);
+      return { ...this.failure(error, name, runtime.name, context.signal), answered: false };
     }
   }
 
-  private failure(
-    error: unknown,
-    name: string,
-    connection: string,
-    signal: AbortSignal,
-    finish: (outcome: CallOutcome) => void,
-  ): CallToolResult {
-    if (signal.aborted) {
-      finish('cancelled');
-      return errorResult(`The call to "${name}" was cancelled.`);
-    }
+  private failure(error: unknown, name: string, connection: string, signal: AbortSignal): { result: CallToolResult; outcome: CallOutcome } {
+    if (signal.aborted) return { result: errorResult(`The call to "${name}" was cancelled.`), outcome: 'cancelled' };
     if (error instanceof GatehouseError) {
-      finish(error.code === ErrorCode.DownstreamTimeout ? 'timeout' : 'unavailable');
-      return errorResult(error.message);
+      return { result: errorResult(error.message), outcome: error.code === ErrorCode.DownstreamTimeout ? 'timeout' : 'unavailable' };
     }
     if (error instanceof McpError) {
-      finish('error');
-      return errorResult(`Connection "${connection}" returned an error for "${name}": ${error.message}`);
+      return { result: errorResult(`Connection "${connection}" returned an error for "${name}": ${error.message}`), outcome: 'error' };
     }
     const errorId = randomUUID();
     this.logger.error({ err: error, errorId, tool: name }, 'Unexpected error calling a downstream tool');
-    finish('error');
-    return errorResult(`Gatehouse could not complete the call to "${name}" (error id ${errorId}).`);
+    return { result: errorResult(`Gatehouse could not complete the call to "${name}" (error id ${errorId}).`), outcome: 'error' };
   }
 }

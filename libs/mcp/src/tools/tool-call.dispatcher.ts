@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { CallToolResult, ErrorCode as RpcErrorCode, Progress, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
-import { ToolAccessPolicy } from '@gatehouse/governance';
+import { ApprovalService, ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
 import { DownstreamExecutor } from './downstream-executor';
@@ -41,6 +41,7 @@ export class ToolCallDispatcher {
     private readonly management: ManagementTools,
     private readonly metrics: GatewayMetrics,
     private readonly access: ToolAccessPolicy,
+    private readonly approvals: ApprovalService,
     private readonly executor: DownstreamExecutor,
   ) {}
 
@@ -94,10 +95,18 @@ export class ToolCallDispatcher {
       return errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`);
     }
     if (decision.effect === 'require_approval') {
-      // Approval requests are not built yet: fail closed, and say so.
       finish('approval_required');
+      const request = await this.approvals.request(
+        principal,
+        { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args },
+        decision.rule,
+        decision.approval,
+      );
+      const approvers = decision.approval.approverRoles.join(' or ');
       return errorResult(
-        `Approval required: "${name}" needs the approval of ${decision.approval.approvals} ${decision.approval.approverRoles.join(' or ')} (policy rule "${decision.rule.name}"), and this Gatehouse cannot take approval requests yet. The call was not made.`,
+        `Approval required. Request ${request.id} sent to ${approvers}` +
+          `${decision.approval.approvals > 1 ? ` (${decision.approval.approvals} approvals needed)` : ''} under policy rule "${decision.rule.name}". ` +
+          `It expires at ${request.expiresAt.toISOString()}; call gatehouse_get_approval with this id for its status and, once approved, the result.`,
       );
     }
     return this.executor.execute(principal, resolved, name, args, context, finish);

@@ -1,0 +1,40 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { ApprovalService, approvalView } from '@gatehouse/governance';
+import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { ApprovalListQueryDto, ApproveDto, DenyDto } from './api.dto';
+
+const Id = () => Param('id', new ParseUUIDPipe({ version: '4' }));
+
+// Approval requests: who sees and decides which is the approval service's rule (approver roles per request).
+@ApiTags('approvals')
+@Controller('api/v1/approvals')
+export class ApprovalsController {
+  constructor(private readonly approvals: ApprovalService) {}
+
+  @Get()
+  @Authenticated({ action: 'read', subject: 'Approval' })
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: ApprovalListQueryDto) {
+    return (await this.approvals.list(principal, query.status)).map(approvalView);
+  }
+
+  @Get(':id')
+  @Authenticated({ action: 'read', subject: 'Approval' })
+  async get(@CurrentPrincipal() principal: Principal, @Id() id: string) {
+    return approvalView(await this.approvals.get(principal, id));
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @Authenticated({ action: 'update', subject: 'Approval' })
+  async approve(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: ApproveDto) {
+    return approvalView(await this.approvals.decide(principal, id, true, body.reason));
+  }
+
+  @Post(':id/deny')
+  @HttpCode(200)
+  @Authenticated({ action: 'update', subject: 'Approval' })
+  async deny(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: DenyDto) {
+    return approvalView(await this.approvals.decide(principal, id, false, body.reason));
+  }
+}

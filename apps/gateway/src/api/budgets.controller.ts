@@ -1,0 +1,24 @@
+import { Body, Controller, Get, Put } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { BudgetService } from '@gatehouse/governance';
+import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { BudgetsDto } from './api.dto';
+
+// The organization's spending limits, replaced as a whole, each with what was spent in its current period.
+@ApiTags('budgets')
+@Controller('api/v1/budgets')
+export class BudgetsController {
+  constructor(private readonly budgets: BudgetService) {}
+
+  @Get()
+  @Authenticated({ action: 'read', subject: 'Budget' })
+  get(@CurrentPrincipal() principal: Principal) {
+    return this.budgets.overview(principal.organizationId);
+  }
+
+  @Put()
+  @Authenticated({ action: 'update', subject: 'Budget' })
+  replace(@CurrentPrincipal() principal: Principal, @Body() body: BudgetsDto) {
+    return this.budgets.replace(principal.organizationId, body);
+  }
+}

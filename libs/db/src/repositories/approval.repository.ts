@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { RoleName } from '@gatehouse/config';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+
+export type ApprovalStatusName = 'pending' | 'approved' | 'denied' | 'expired' | 'executed' | 'failed';
+
+export interface NewApprovalRequest {
+  organizationId: string;
+  connectionName: string;
+  toolName: string;
+  downstreamTool: string;
+  arguments: Record<string, unknown>;
+  argumentsHash: string;
+  requesterSubject: string;
+  requesterUserId: string | null;
+  requesterName: string;
+  requesterKind: string;
+  requesterRole: RoleName;
+  requesterEmail: string | null;
+  requesterApiKeyId: string | null;
+  ruleId: string | null;
+  ruleName: string;
+  approverRoles: RoleName[];
+  requiredApprovals: number;
+  expiresAt: Date;
+}
+
+export interface ApprovalDecisionRecord {
+  approverIdentity: string;
+  approverSubject: string;
+  approverName: string;
+  approved: boolean;
+  reason: string | null;
+  createdAt: Date;
+}
+
+export interface ApprovalRequestRecord extends NewApprovalRequest {
+  id: string;
+  status: ApprovalStatusName;
+  decidedAt: Date | null;
+  decisionReason: string | null;
+  result: unknown;
+  executedAt: Date | null;
+  createdAt: Date;
+  decisions: ApprovalDecisionRecord[];
+}
+
+export interface NewDecision {
+  approverIdentity: string;
+  approverSubject: string;
+  approverName: string;
+  approved: boolean;
+  reason: string | null;
+}
+
+export type DecisionOutcome =
+  | { outcome: 'recorded'; request: ApprovalRequestRecord }
+  | { outcome: 'not_found' }
+  | { outcome: 'not_pending'; status: ApprovalStatusName }
+  | { outcome: 'expired' }
+  | { outcome: 'already_decided' };
+
+const INCLUDE = { decisions: { orderBy: { createdAt: 'asc' } } } as const;
+
+@Injectable()
+export class ApprovalRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async create(request: NewApprovalRequest): Promise<ApprovalRequestRecord> {
+    const row = await this.prisma.approvalRequest.create({
+      data: { ...request, arguments: request.arguments as Prisma.InputJsonObject },
+      include: INCLUDE,
+    });
+    return toRecord(row);
+  }
+
+  async find(organizationId: string, id: string): Promise<ApprovalRequestRecord | null> {
+    const row = await this.prisma.approvalRequest.findFirst({ where: { id, organizationId }, include: INCLUDE });
+    return row && toRecord(row);
+  }
+
+  async findById(id: string): Promise<ApprovalRequestRecord | null> {
+    const row = await this.prisma.approvalRequest.findUnique({ where: { id }, include: INCLUDE });
+    return row && toRecord(row);
+  }
+
+  async list(organizationId: string, status: ApprovalStatusName | undefined, limit: number): Promise<ApprovalRequestRecord[]> {
+    const rows = await this.prisma.approvalRequest.findMany({
+      where: { organizationId, ...(status ? { status } : {}) },
+      include: INCLUDE,
+      orderBy: { createdAt: 'desc' },
+      take: limit,
+    });
+    return rows.map(toRecord);
+  }
+
+  /**
+   * One approver's decision, under a lock on the request so that concurrent decisions are counted one by one:
+   * a denial ends the request, and the approval that reaches the required number makes it approved (once).
+   */
+  decide(organizationId: string, id: string, decision: NewDecision, now: Date): Promise<DecisionOutcome> {
+    return this.prisma
+      .$transaction(async (tx) => {
+        // First statement: take the row lock through a guarded update, so that racing decisions run one after
+        // the other and each reads what the previous one committed (READ COMMITTED reads per statement).
+        const locked = await tx.approvalRequest.updateMany({ where: { id, organizationId, status: 'pending' }, data: { updatedAt: now } });
+        const current = await tx.approvalRequest.findFirst({ where: { id, organizationId }, include: INCLUDE });
+        if (!current) return { outcome: 'not_found' } as const;
+        if (locked.count !== 1) return { outcome: 'not_pending', status: current.status } as const;
+        if (current.expiresAt <= now) {
+          await tx.approvalRequest.update({ where: { id }, data: { status: 'expired', decidedAt: now } });
+          return { outcome: 'expired' } as const;
+        }
+        if (current.decisions.some((d) => d.approverIdentity === decision.approverIdentity)) return { outcome: 'already_decided' } as const;
+        await tx.approvalDecision.create({ data: { requestId: id, ...decision } });
+        const approvals = current.decisions.filter((d) => d.approved).length + (decision.approved ? 1 : 0);
+        const status = !decision.approved ? 'denied' : approvals >= current.requiredApprovals ? 'approved' : 'pending';
+        const updated = await tx.approvalRequest.update({
+          where: { id },
+          data: status === 'pending' ? {} : { status, decidedAt: now, decisionReason: decision.reason },
+          include: INCLUDE,
+        });
+        return { outcome: 'recorded', request: toRecord(updated) } as const;
+      })
+      .catch(async (error: unknown): Promise<DecisionOutcome> => {
+        // The unique (request, approver) index: the same approver deciding twice at the same moment.
+        if (isUniqueViolation(error)) {
+          const latest = await this.prisma.approvalRequest.findUnique({ where: { id }, select: { status: true } });
+          return latest && latest.status !== 'pending' ? { outcome: 'not_pending', status: latest.status } : { outcome: 'already_decided' };
+        }
+        throw error;
+      });
+  }
+
+  /** Claims an approved request for execution: true for exactly one caller, ever. */
+  async claimForExecution(id: string, now: Date): Promise<boolean> {
+    const claimed = await this.prisma.approvalRequest.updateMany({ where: { id, status: 'approved', executedAt: null }, data: { executedAt: now } });
+    return claimed.count === 1;
+  }
+
+  async recordResult(id: string, status: 'executed' | 'failed', result: unknown): Promise<void> {
+    await this.prisma.approvalRequest.update({ where: { id }, data: { status, result: result as Prisma.InputJsonObject } });
+  }
+
+  /** Pending past its expiry → expired. Never touches a request that was decided. */
+  async expire(id: string, now: Date): Promise<boolean> {
+    const expired = await this.prisma.approvalRequest.updateMany({ where: { id, status: 'pending', expiresAt: { lte: now } }, data: { status: 'expired', decidedAt: now } });
+    return expired.count === 1;
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+type Row = Prisma.ApprovalRequestGetPayload<{ include: typeof INCLUDE }>;
+
+function toRecord(row: Row): ApprovalRequestRecord {
+  return {
+    ...row,
+    arguments: row.arguments as Record<string, unknown>,
+    status: row.status,
+    decisions: row.decisions.map(({ approverIdentity, approverSubject, approverName, approved, reason, createdAt }) => ({
+      approverIdentity,
+      approverSubject,
+      approverName,
+      approved,
+      reason,
+      createdAt,
+    })),
+  };
+}

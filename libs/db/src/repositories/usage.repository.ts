@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { BudgetScopeName } from '@gatehouse/config';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+
+/** One call that went to a downstream: what it cost (0 when it was not charged) and who made it. */
+export interface UsageEntry {
+  organizationId: string;
+  /** When the call was reserved: the period its cost counts in. */
+  occurredAt: Date;
+  connection: string;
+  /** The downstream tool's name. */
+  tool: string;
+  principalSubject: string;
+  userEmail: string | null;
+  apiKeyId: string | null;
+  costMicros: bigint;
+  outcome: string;
+  approvalRequestId?: string | null;
+}
+
+export type UsageGrouping = 'connection' | 'tool' | 'member';
+
+export interface UsageTotal {
+  connection?: string;
+  tool?: string;
+  /** The person's email; null for calls with no person behind the credential. */
+  member?: string | null;
+  calls: number;
+  costMicros: bigint;
+}
+
+export interface TimeRange {
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+}
+
+// Usage records are the durable account of spending: reports read them, and budget counters lost with Redis
+// are rebuilt from them.
+@Injectable()
+export class UsageRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async insertMany(entries: UsageEntry[]): Promise<void> {
+    await this.prisma.usageRecord.createMany({ data: entries.map((entry) => ({ ...entry, approvalRequestId: entry.approvalRequestId ?? null })) });
+  }
+
+  /** What one budget's subject spent in a time range: the organization, or one connection, member or API key (by name). */
+  async spent(organizationId: string, scope: BudgetScopeName, ref: string, range: TimeRange): Promise<bigint> {
+    const where: Prisma.UsageRecordWhereInput = { organizationId, occurredAt: { gte: range.from, lt: range.to } };
+    switch (scope) {
+      case 'organization':
+        break;
+      case 'connection':
+        where.connection = ref;
+        break;
+      case 'member':
+        where.userEmail = ref;
+        break;
+      case 'api_key': {
+        const keys = await this.prisma.apiKey.findMany({ where: { organizationId, name: ref }, select: { id: true } });
+        where.apiKeyId = { in: keys.map((key) => key.id) };
+        break;
+      }
+    }
+    const { _sum } = await this.prisma.usageRecord.aggregate({ where, _sum: { costMicros: true } });
+    return _sum.costMicros ?? 0n;
+  }
+
+  async totals(organizationId: string, range: TimeRange, groupBy: UsageGrouping): Promise<UsageTotal[]> {
+    const where = { organizationId, occurredAt: { gte: range.from, lt: range.to } };
+    const sums = { _sum: { costMicros: true }, _count: { _all: true } } as const;
+    const total = (row: { _sum: { costMicros: bigint | null }; _count: { _all: number } }) => ({
+      calls: row._count._all,
+      costMicros: row._sum.costMicros ?? 0n,
+    });
+    switch (groupBy) {
+      case 'connection':
+        return (await this.prisma.usageRecord.groupBy({ by: ['connection'], where, ...sums, orderBy: { connection: 'asc' } })).map((row) => ({
+          connection: row.connection,
+          ...total(row),
+        }));
+      case 'tool':
+        return (
+          await this.prisma.usageRecord.groupBy({ by: ['connection', 'tool'], where, ...sums, orderBy: [{ connection: 'asc' }, { tool: 'asc' }] })
+        ).map((row) => ({ connection: row.connection, tool: row.tool, ...total(row) }));
+      case 'member':
+        return (await this.prisma.usageRecord.groupBy({ by: ['userEmail'], where, ...sums, orderBy: { userEmail: 'asc' } })).map((row) => ({
+          member: row.userEmail,
+          ...total(row),
+        }));
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { ApprovalSettings, GatehouseError, JOBS, QUEUES, ROLE_RANK } from '@gatehouse/config';
+import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName } from '@gatehouse/db';
+import type { Principal } from '@gatehouse/identity';
+import { canonicalJson } from '@gatehouse/connections';
+import type { DecidingRule } from '../policy/policy-engine';
+import { WebhookService } from '../webhook/webhook.service';
+import { ApprovalEvents } from './approval-events';
+import { approvalView } from './approval.view';
+
+/** The call a rule held for approval. */
+export interface HeldCall {
+  connectionName: string;
+  toolName: string;
+  downstreamTool: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface ApprovalJob {
+  requestId: string;
+}
+
+// The person (or, for a key nobody owns, the key) behind a credential: one identity may approve once, and
+// never its own request, whichever of its keys or OAuth clients it uses.
+export function approverIdentity(principal: Pick<Principal, 'userId' | 'subject'>): string {
+  return principal.userId ? `user:${principal.userId}` : principal.subject;
+}
+
+// Approval requests: created when a rule requires approval, decided by approvers (N of M), executed once by
+// a job after approval, denied by a delayed job when they expire.
+@Injectable()
+export class ApprovalService {
+  constructor(
+    private readonly repository: ApprovalRepository,
+    private readonly events: ApprovalEvents,
+    private readonly webhooks: WebhookService,
+    @InjectQueue(QUEUES.approvals) private readonly queue: Queue<ApprovalJob>,
+  ) {}
+
+  async request(principal: Principal, call: HeldCall, rule: DecidingRule, approval: ApprovalSettings): Promise<ApprovalRequestRecord> {
+    const request = await this.repository.create({
+      organizationId: principal.organizationId,
+      ...call,
+      argumentsHash: createHash('sha256').update(canonicalJson(call.arguments)).digest('hex'),
+      requesterSubject: principal.subject,
+      requesterUserId: principal.userId,
+      requesterName: principal.userEmail ?? principal.name,
+      requesterKind: principal.kind,
+      requesterRole: principal.role,
+      requesterEmail: principal.userEmail,
+      requesterApiKeyId: principal.apiKeyId,
+      ruleId: rule.id,
+      ruleName: rule.name,
+      approverRoles: approval.approverRoles,
+      requiredApprovals: approval.approvals,
+      expiresAt: new Date(Date.now() + approval.expiresIn * 1000),
+    });
+    // A delayed job denies it at expiry; a deterministic id, so it is scheduled once.
+    await this.queue.add(
+      JOBS.expireApproval,
+      { requestId: request.id },
+      { jobId: `expire-${request.id}`, delay: approval.expiresIn * 1000, removeOnComplete: true, removeOnFail: 100, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+    );
+    await this.webhooks.emit(request.organizationId, 'approval.created', { approval: approvalView(request) }, `approval.created.${request.id}`);
+    return request;
+  }
+
+  async get(principal: Principal, id: string): Promise<ApprovalRequestRecord> {
+    const request = await this.repository.find(principal.organizationId, id);
+    if (!request || !this.mayRead(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
+    return request;
+  }
+
+  /** Requests the principal may decide (as an approver) or made; admins see all of the organization's. */
+  async list(principal: Principal, status?: ApprovalStatusName): Promise<ApprovalRequestRecord[]> {
+    const requests = await this.repository.list(principal.organizationId, status, 200);
+    return requests.filter((request) => this.mayRead(principal, request));
+  }
+
+  async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalRequestRecord> {
+    const request = await this.get(principal, id);
+    if (!request.approverRoles.includes(principal.role)) {
+      throw GatehouseError.forbidden(`Only ${request.approverRoles.join(' or ')} may decide this request (your role: ${principal.role})`);
+    }
+    if (principal.access === 'read_only') throw GatehouseError.forbidden('A read-only credential cannot decide approval requests');
+    const identity = approverIdentity(principal);
+    if (identity === approverIdentity({ userId: request.requesterUserId, subject: request.requesterSubject })) {
+      throw GatehouseError.forbidden('Nobody approves their own request, whichever key or client they use');
+    }
+    if (!approved && !reason) throw GatehouseError.invalid('A denial needs a reason');
+    const outcome = await this.repository.decide(
+      principal.organizationId,
+      id,
+      { approverIdentity: identity, approverSubject: principal.subject, approverName: principal.userEmail ?? principal.name, approved, reason: reason ?? null },
+      new Date(),
+    );
+    switch (outcome.outcome) {
+      case 'not_found':
+        throw GatehouseError.notFound(`Approval request ${id} not found`);
+      case 'expired':
+        throw GatehouseError.conflict(`Approval request ${id} has expired and can no longer be decided`);
+      case 'not_pending':
+        throw GatehouseError.conflict(`Approval request ${id} is already ${outcome.status}`);
+      case 'already_decided':
+        throw GatehouseError.conflict(`You have already decided approval request ${id}`);
+      case 'recorded':
+        if (outcome.request.status === 'denied') await this.announce(outcome.request);
+        if (outcome.request.status !== 'pending') {
+          await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: approvalView(outcome.request) }, `approval.decided.${id}`);
+        }
+        if (outcome.request.status === 'approved') {
+          // Deterministic job id: however many approvals race, one execution job (and the claim makes it once).
+          await this.queue.add(
+            JOBS.executeApproval,
+            { requestId: id },
+            { jobId: `execute-${id}`, removeOnComplete: 100, removeOnFail: 500, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+          );
+        }
+        return outcome.request;
+    }
+  }
+
+  /** The expiry job: a request still pending at its expiry is denied for good. False when it is not due yet. */
+  async expire(id: string): Promise<boolean> {
+    const request = await this.repository.findById(id);
+    if (!request || request.status !== 'pending') return true;
+    if (request.expiresAt.getTime() > Date.now()) return false;
+    if (await this.repository.expire(id, new Date())) {
+      await this.announce({ ...request, status: 'expired' });
+      await this.webhooks.emit(request.organizationId, 'approval.decided', { approval: approvalView({ ...request, status: 'expired' }) }, `approval.decided.${id}`);
+    }
+    return true;
+  }
+
+  private announce(request: ApprovalRequestRecord): Promise<void> {
+    return this.events.publish({ requestId: request.id, organizationId: request.organizationId, requesterSubject: request.requesterSubject, status: request.status });
+  }
+
+  private mayRead(principal: Principal, request: ApprovalRequestRecord): boolean {
+    return (
+      ROLE_RANK[principal.role] >= ROLE_RANK.admin ||
+      request.approverRoles.includes(principal.role) ||
+      approverIdentity(principal) === approverIdentity({ userId: request.requesterUserId, subject: request.requesterSubject })
+    );
+  }
+}

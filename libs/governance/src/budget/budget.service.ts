@@ -1,0 +1,140 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { StoredBudget, UsageRepository } from '@gatehouse/db';
+import type { Principal } from '@gatehouse/identity';
+import { BudgetAlerts } from './budget-alerts.service';
+import { BudgetCounter, BudgetCounters } from './budget-counters';
+import { budgetWindow } from './budget-period';
+import { applicableBudgets, budgetBlockedMessage, BudgetSubject } from './budget-rules';
+import { BudgetSettings } from './budget-settings.service';
+import { BudgetsInput, budgetView, BudgetView } from './budget.dto';
+import { UsageRecorder } from './usage.recorder';
+
+/** A call about to go downstream. */
+export interface BudgetedCall {
+  principal: Principal;
+  connection: string;
+  /** The downstream tool's name. */
+  tool: string;
+  approvalRequestId?: string;
+}
+
+export type BudgetDecision = { blocked: true; message: string } | { blocked: false; reservation: BudgetReservation };
+
+/** A call's budget reservation: settled when the call was made, released when it was not. Ends once. */
+export class BudgetReservation {
+  private ended = false;
+
+  constructor(private readonly end: (charged: boolean, outcome: string) => Promise<void>) {}
+
+  /** The downstream answered (with a result, an isError result or a malformed one): the call costs its price. */
+  settle(outcome: string): Promise<void> {
+    return this.finish(true, outcome);
+  }
+
+  /** The downstream did not answer (unavailable, timed out, cancelled, refused the request): the call costs nothing. */
+  release(outcome: string): Promise<void> {
+    return this.finish(false, outcome);
+  }
+
+  private finish(charged: boolean, outcome: string): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    this.ended = true;
+    return this.end(charged, outcome);
+  }
+}
+
+export function budgetSubject(principal: Principal, connection: string): BudgetSubject {
+  return { connection, userEmail: principal.userEmail?.toLowerCase() ?? null, apiKeyName: principal.name };
+}
+
+// Step 5 of the call pipeline (DESIGN.md): reserve the call's price against every budget it counts toward,
+// atomically across replicas, before anything leaves the gateway; settle or release it after.
+@Injectable()
+export class BudgetService {
+  private readonly logger = new Logger(BudgetService.name);
+
+  constructor(
+    private readonly settings: BudgetSettings,
+    private readonly counters: BudgetCounters,
+    private readonly usage: UsageRepository,
+    private readonly recorder: UsageRecorder,
+    private readonly alerts: BudgetAlerts,
+  ) {}
+
+  /** `now` decides the period the call counts in (a parameter so that tests can move through time). */
+  async reserve(call: BudgetedCall, now = new Date()): Promise<BudgetDecision> {
+    const { principal } = call;
+    const settings = await this.settings.forOrganization(principal.organizationId);
+    const cost = settings.costs.costOf(call.connection, call.tool);
+    // A free call cannot take any budget past its limit: it is never blocked and touches no counter.
+    const budgets = cost > 0n ? applicableBudgets(settings.budgets, budgetSubject(principal, call.connection)) : [];
+    const counters = budgets.map((budget) => this.counter(principal.organizationId, budget, now));
+    const organization = { id: principal.organizationId, slug: principal.organizationSlug };
+    if (counters.length) {
+      const reserved = await this.counters.reserve(counters, cost, now);
+      if (!reserved.ok) {
+        const budget = budgets[reserved.index]!;
+        this.alerts.blocked(organization, budget, counters[reserved.index]!.window, reserved.spent);
+        return { blocked: true, message: budgetBlockedMessage(budget) };
+      }
+      budgets.forEach((budget, i) => this.alerts.reserved(organization, budget, counters[i]!.window, reserved.spent[i]! - cost, reserved.spent[i]!));
+    }
+    return { blocked: false, reservation: this.reservation(call, counters, cost, now) };
+  }
+
+  /** Every budget with what was spent in its current period. */
+  async overview(organizationId: string, now = new Date()): Promise<{ configManaged: boolean; budgets: BudgetView[] }> {
+    const budgets = await this.settings.budgets(organizationId);
+    const views = await Promise.all(
+      budgets.map(async (budget) => {
+        const counter = this.counter(organizationId, budget, now);
+        return budgetView(budget, counter.window, await this.counters.spent(counter, now));
+      }),
+    );
+    return { configManaged: budgets.some((budget) => budget.configManaged), budgets: views };
+  }
+
+  /** Replaces the organization's budgets (admin API); refused when the config file owns them. */
+  async replace(organizationId: string, input: BudgetsInput): Promise<{ configManaged: boolean; budgets: BudgetView[] }> {
+    await this.settings.replaceBudgets(organizationId, input);
+    return this.overview(organizationId);
+  }
+
+  // Settled: the usage record carries the price. Released: the counters give it back and the record says 0.
+  private reservation(call: BudgetedCall, counters: BudgetCounter[], cost: bigint, now: Date): BudgetReservation {
+    const { principal } = call;
+    return new BudgetReservation(async (charged, outcome) => {
+      if (!charged) {
+        await this.counters.release(counters, cost).catch((error: unknown) =>
+          this.logger.error({ err: error, organizationId: principal.organizationId }, 'Could not release a budget reservation'),
+        );
+      }
+      this.recorder.record({
+        organizationId: principal.organizationId,
+        occurredAt: now,
+        connection: call.connection,
+        tool: call.tool,
+        principalSubject: principal.subject,
+        userEmail: principal.userEmail,
+        apiKeyId: principal.apiKeyId,
+        costMicros: charged ? cost : 0n,
+        outcome,
+        approvalRequestId: call.approvalRequestId ?? null,
+      });
+    });
+  }
+
+  private counter(organizationId: string, budget: StoredBudget, now: Date): BudgetCounter {
+    const window = budgetWindow(budget.period, now);
+    return {
+      key: this.counters.key(organizationId, budget.id, window),
+      limitMicros: budget.limitMicros,
+      window,
+      // This replica's latest rows first; other replicas' may lag by a fraction of a second (UsageRecorder).
+      rebuild: async () => {
+        await this.recorder.flush();
+        return this.usage.spent(organizationId, budget.scope, budget.scopeRef, { from: window.start, to: window.end });
+      },
+    };
+  }
+}
