@@ -2,7 +2,8 @@
 // Gatehouse benchmark (`npm run bench`, which builds first). In one run, the same downstream streamable-HTTP
 // MCP server is called directly and through the built gateway:
 //   1. tools/call throughput and p50/p95/p99 latency at concurrency 1, 16 and 64;
-//   2. tools/list latency with 10 warm connections, and with 9 warm + 1 that accepts TCP and never answers.
+//   2. tools/list latency with 10 warm connections, and with 9 warm + 1 that accepts TCP and never answers;
+//   3. the cost of one policy evaluation (50 rules) in the production build.
 // It prints tables with the ratios and writes bench/results/latest.json.
 //
 // Method
@@ -44,6 +45,7 @@ import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runN
 import { readyz, startGateway } from '../bench/lib/gateway.mjs';
 import { closeClients, connectClients, startDownstream } from '../bench/lib/mcp.mjs';
 import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
+import { benchPolicyEvaluation } from '../bench/lib/policy.mjs';
 import { summarizeProfile } from '../bench/lib/profile-summary.mjs';
 import { callsTable, cpuTable, fmt, listTable, pct } from '../bench/lib/report.mjs';
 import { mergeRuns, round, runLoad, summarize } from '../bench/lib/stats.mjs';
@@ -389,6 +391,8 @@ async function main() {
       met: hangList.stats.errors === 0 && hangList.stats.p99 <= 2 * warmList.stats.p99 + 5,
     },
   };
+  const policyEvaluation = benchPolicyEvaluation(ROOT);
+  log(`policy evaluation: ${policyEvaluation.nsPerEvaluation} ns per call with ${policyEvaluation.rules} rules [${elapsed()}]`);
   machine.loadAverageAtEnd = os.loadavg().map((v) => round(v, 2));
 
   let profiles = null;
@@ -424,6 +428,7 @@ async function main() {
     gatewayStartupMs: round(gateway.startupMs, 0),
     toolsCall: callLevels,
     toolsList: { rows: listRows, hanging },
+    policyEvaluation,
     targets,
     ...(profiles ? { gatewayCpuProfiles: profiles } : {}),
   };
@@ -447,6 +452,11 @@ async function main() {
   console.log(
     `  ${toolName} (c=1) in the organization with the hanging connection: p50 ${fmt(callBesideHanging.stats.p50)} ms, ` +
       `p99 ${fmt(callBesideHanging.stats.p99)} ms, errors ${callBesideHanging.stats.errors}`,
+  );
+  console.log(
+    `\nPolicy evaluation (CompiledPolicy.decide, production build, ${policyEvaluation.rules} rules, every rule checked): ` +
+      `${(policyEvaluation.nsPerEvaluation / 1000).toFixed(1)} µs per call. The tools/call rows above go through the ` +
+      'whole pipeline (policy, budget check, usage record) with an empty policy and zero costs.',
   );
   console.log('\nTargets (reported, not asserted)');
   console.log(`  throughput at c=16 ≥ 70% of direct: ${pct(targets.throughputRatioAt16.actual)} — ${verdict(targets.throughputRatioAt16.met)}`);

@@ -25,7 +25,8 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);
   app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
-  app.use(cookieParser(options.config.deriveKey('cookies').toString('base64url')));
+  // Only the sign-in pages use cookies; /mcp and the API never read them.
+  app.use('/oauth', cookieParser(options.config.deriveKey('cookies').toString('base64url')));
   // Browser-based MCP clients discover, register and fetch tokens cross-origin; none of these use cookies.
   app.use(['/.well-known', '/oauth/token', '/oauth/register', '/oauth/revoke'], cors({ origin: '*', maxAge: 600, exposedHeaders: ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'] }));
 

@@ -42,8 +42,25 @@ export interface TimeRange {
 export class UsageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  // One statement per batch with a column array each: the rows of every call pass through here, and building
+  // them through the query builder cost more CPU than the call itself.
   async insertMany(entries: UsageEntry[]): Promise<void> {
-    await this.prisma.usageRecord.createMany({ data: entries.map((entry) => ({ ...entry, approvalRequestId: entry.approvalRequestId ?? null })) });
+    if (entries.length === 0) return;
+    const column = <T>(pick: (entry: UsageEntry) => T) => entries.map(pick);
+    await this.prisma.$executeRaw`
+      INSERT INTO usage_records (id, organization_id, occurred_at, connection, tool, principal_subject, user_email, api_key_id, cost_micros, outcome, approval_request_id)
+      SELECT gen_random_uuid(), * FROM unnest(
+        ${column((e) => e.organizationId)}::uuid[],
+        ${column((e) => e.occurredAt)}::timestamp(3)[],
+        ${column((e) => e.connection)}::text[],
+        ${column((e) => e.tool)}::text[],
+        ${column((e) => e.principalSubject)}::text[],
+        ${column((e) => e.userEmail)}::text[],
+        ${column((e) => e.apiKeyId)}::uuid[],
+        ${column((e) => e.costMicros)}::bigint[],
+        ${column((e) => e.outcome)}::text[],
+        ${column((e) => e.approvalRequestId ?? null)}::uuid[]
+      )`;
   }
 
   /** What one budget's subject spent in a time range: the organization, or one connection, member or API key (by name). */
