@@ -5,6 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { verifyWebhookSignature } from '@gatehouse/governance';
 import { apiRequest } from '../support/admin-api';
+import { query } from '../support/database';
 import { BrowserPage } from '../support/browser';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
@@ -123,6 +124,11 @@ organizations:
     });
     expect(done.result?.content[0]?.text).toBe('wrote: ship it');
     expect(downstreamCalls('write_note')).toBe(1);
+    // The run is accounted to the requester and points back to the request.
+    await waitFor('the usage record of the approved call', async () => {
+      const rows = await query<{ principal_subject: string }>(gateway.databaseUrl, 'SELECT principal_subject FROM usage_records WHERE approval_request_id = $1', [id]);
+      return rows.length === 1 && rows[0]!.principal_subject.startsWith('api_key:');
+    });
     await waitFor('the requester to be notified', () => notices.some((data) => (data as { approvalRequestId?: string }).approvalRequestId === id && (data as { status: string }).status === 'executed'));
 
     // The organization's webhook heard of the request and of the decision, signed.

@@ -38,7 +38,7 @@ export class ApprovedCallRunner {
       return { status: 'failed', result: errorResult(`"${request.toolName}" is not available any more in the form that was approved; the call was not made.`) };
     }
     const started = performance.now();
-    const result = await this.executor.execute(requesterOf(request), resolved, request.toolName, request.arguments, { signal: new AbortController().signal }, (outcome) =>
+    const result = await this.executor.execute(requesterOf(request), resolved, request.toolName, request.arguments, { signal: new AbortController().signal, approvalRequestId: request.id }, (outcome) =>
       this.metrics.recordCall(request.organizationId, resolved.runtime.name, outcome, (performance.now() - started) / 1000),
     );
     return { status: 'executed', result };

@@ -41,7 +41,12 @@ export class DownstreamExecutor {
     }
     let budget: BudgetDecision;
     try {
-      budget = await this.budgets.reserve({ principal, connection: resolved.runtime.name, tool: resolved.tool.downstreamName });
+      budget = await this.budgets.reserve({
+        principal,
+        connection: resolved.runtime.name,
+        tool: resolved.tool.downstreamName,
+        ...(context.approvalRequestId ? { approvalRequestId: context.approvalRequestId } : {}),
+      });
     } catch (error) {
       // Fail closed: a budget that cannot be checked lets no call through.
       const errorId = randomUUID();

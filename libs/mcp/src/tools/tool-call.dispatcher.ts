@@ -16,6 +16,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** Relays progress to the caller; absent when the caller sent no progressToken. */
   sendProgress?: (progress: Progress) => Promise<void>;
+  /** Set when the call is an approved request being run: its usage record points back to it. */
+  approvalRequestId?: string;
 }
 
 /** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
