@@ -9,7 +9,7 @@ import { query } from '../support/database';
 import { BrowserPage } from '../support/browser';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { codeFrom, OAuthFlow } from '../support/oauth-flow';
+import { codeFrom, OAuthFlow, signInAndApprove } from '../support/oauth-flow';
 import { fixtureStdioYaml } from '../support/servers';
 import { waitFor } from '../support/wait';
 import { startReceiver, WebhookReceiver } from '../support/webhooks';
@@ -51,10 +51,10 @@ describe('approval requests', () => {
   const tokenFor = async (who: { email: string; password: string }) => {
     const flows = new OAuthFlow(gateway.baseUrl, gateway.mcpUrl);
     const { clientId, verifier, landed } = await flows.start();
-    const consent = await (landed as BrowserPage).fill('Email', who.email).fill('Password', who.password).click('Sign in');
-    const code = codeFrom(await (consent as BrowserPage).click('Approve'));
+    const code = codeFrom(await signInAndApprove(who)(landed as BrowserPage));
     return (await flows.exchange({ clientId, verifier, code })).body['access_token']!;
   };
+
 
   beforeAll(async () => {
     marker = join(mkdtempSync(join(tmpdir(), 'gatehouse-approvals-')), 'marks');

@@ -6,7 +6,7 @@ import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
-import { CALLBACK, codeFrom, OAuthFlow, pkcePair } from '../support/oauth-flow';
+import { CALLBACK, codeFrom, OAuthFlow, pkcePair, signInAndApprove } from '../support/oauth-flow';
 import { fixtureStdioYaml } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -31,13 +31,6 @@ interface KeyView {
 // with a person signing in and approving through the gateway's own pages.
 describe('OAuth 2.1 authorization server', () => {
   let gateway: TestGateway;
-
-  const signInAndApprove = (who: { email: string; password: string }, organization?: string) => async (page: BrowserPage) => {
-    let next: BrowserPage | Redirected = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
-    if (organization && next.kind === 'page' && next.heading() === 'Choose an organization') next = await next.check(organization).click('Continue');
-    if (next.kind !== 'page') return next;
-    return next.click('Approve');
-  };
 
   beforeAll(async () => {
     gateway = await startGateway({
@@ -383,57 +376,6 @@ organizations:
       });
       expect(foreign.status).toBe(404);
       await globexClient.close();
-    });
-  });
-
-  describe('short-lived access tokens', () => {
-    let shortLived: TestGateway;
-    let shortFlows: OAuthFlow;
-
-    beforeAll(async () => {
-      shortLived = await startGateway({
-        yaml: `
-oauth: { accessTokenTtl: 2s }
-organizations:
-  - slug: acme
-    name: Acme
-    members: [{ email: ${ALICE.email}, role: admin, passwordEnv: ALICE_PASSWORD }]
-    connections:
-      - ${fixtureStdioYaml('tools')}
-`,
-        vars: { ALICE_PASSWORD: ALICE.password },
-      });
-      await waitUntilConnected(shortLived, ['tools']);
-      shortFlows = new OAuthFlow(shortLived.baseUrl, shortLived.mcpUrl);
-    }, 120_000);
-
-    afterAll(async () => {
-      await shortLived?.close();
-    });
-
-    const expire = () => new Promise((resolve) => setTimeout(resolve, 2_500));
-
-    it('refuses an expired access token with 401 invalid_token', async () => {
-      const { clientId, verifier, landed } = await shortFlows.start();
-      const code = codeFrom(await signInAndApprove(ALICE)(landed as BrowserPage));
-      const tokens = await shortFlows.exchange({ clientId, verifier, code });
-      expect(tokens.body['expires_in']).toBe(2);
-      expect(await shortFlows.mcpStatus(tokens.body['access_token']!)).toBe(200);
-      await expire();
-      expect(await shortFlows.mcpStatus(tokens.body['access_token']!)).toBe(401);
-    });
-
-    it('lets the SDK client refresh by itself after its access token expired, and go on calling tools', async () => {
-      const provider = new TestOAuthProvider({ redirectUrl: CALLBACK, clientName: 'Claude test' });
-      const browser = new TestBrowser(shortLived.baseUrl);
-      const { client } = await connectWithOAuth({ mcpUrl: shortLived.mcpUrl, browser, provider, signIn: signInAndApprove(ALICE) });
-      const first = provider.tokens()!;
-      expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'fresh' } }))).toBe('echo: fresh');
-      await expire();
-      expect(textOf(await client.callTool({ name: 'tools_echo', arguments: { text: 'refreshed' } }))).toBe('echo: refreshed');
-      expect(provider.tokens()!.access_token).not.toBe(first.access_token);
-      expect(provider.tokens()!.refresh_token).not.toBe(first.refresh_token);
-      await client.close();
     });
   });
 });

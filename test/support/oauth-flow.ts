@@ -98,3 +98,13 @@ export function codeFrom(ended: BrowserPage | Redirected): string {
   if (!code) throw new Error(`No code in ${ended.url.href}`);
   return code;
 }
+
+/** The person's part of the flow on the gateway's pages: sign in, pick the organization if asked, approve. */
+export function signInAndApprove(who: { email: string; password: string }, organization?: string) {
+  return async (page: BrowserPage): Promise<BrowserPage | Redirected> => {
+    let next: BrowserPage | Redirected = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
+    if (organization && next.kind === 'page' && next.heading() === 'Choose an organization') next = await next.check(organization).click('Continue');
+    if (next.kind !== 'page') return next;
+    return next.click('Approve');
+  };
+}
