@@ -1,5 +1,6 @@
 // Starts the built gateway (dist/) as its own process, the way it is deployed, and waits until it is ready
 // with the expected number of downstream connections connected and their tool catalogs loaded.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, spawnNode, waitFor } from './processes.mjs';
@@ -7,6 +8,8 @@ import { REDIS_URL } from './infra.mjs';
 
 // Variables that would change what the gateway does if the shell running the bench happens to set them.
 const INHERITED_BLOCKLIST = /^(GATEHOUSE_|DATABASE_URL$|REDIS_URL$|PORT$|HOST$|PUBLIC_URL$|LOG_LEVEL$|NODE_ENV$|NODE_OPTIONS$)/;
+
+const BENCH_AUDIT_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 export async function startGateway({ root, label, workDir, yaml, vars = {}, env = {}, databaseUrl, redisPrefix, expect, cpuProfDir }) {
   const port = await freePort();
@@ -35,6 +38,8 @@ export async function startGateway({ root, label, workDir, yaml, vars = {}, env 
       GATEHOUSE_REDIS_PREFIX: redisPrefix,
       GATEHOUSE_CONFIG: configPath,
       GATEHOUSE_SECRET_KEY: 'bench-secret-key-bench-secret-key-0123456789',
+      // Production requires an audit signing key; a throwaway one per run is enough for a benchmark.
+      GATEHOUSE_AUDIT_SIGNING_KEY: BENCH_AUDIT_KEY,
       ...env,
     },
   });

@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
+import { AuditJobsModule, AuditModule } from '@gatehouse/audit';
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
@@ -9,6 +10,7 @@ import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
 import { ApprovalsController } from './api/approvals.controller';
+import { AuditController } from './api/audit.controller';
 import { BudgetsController } from './api/budgets.controller';
 import { ConnectionsController } from './api/connections.controller';
 import { CostsController } from './api/costs.controller';
@@ -60,7 +62,8 @@ export class GatewayModule {
         ConnectionsModule,
         GovernanceModule,
         McpModule,
-        ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule, WebhookJobsModule] : []),
+        AuditModule,
+        ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule, WebhookJobsModule, AuditJobsModule] : []),
       ],
       controllers: [
         HealthController,
@@ -74,6 +77,7 @@ export class GatewayModule {
         CostsController,
         BudgetsController,
         UsageController,
+        AuditController,
         WellKnownController,
         OAuthEndpointsController,
         AuthorizeController,

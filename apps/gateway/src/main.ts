@@ -19,6 +19,11 @@ async function main(): Promise<void> {
   if (config.env.usingDevelopmentSecretKey) {
     console.warn('gatehouse: GATEHOUSE_SECRET_KEY is not set; using the development key (never in production)');
   }
+  if (config.env.usingDevelopmentAuditKey) {
+    console.warn(
+      'gatehouse: GATEHOUSE_AUDIT_SIGNING_KEY is not set; audit checkpoints are signed with a key derived from GATEHOUSE_SECRET_KEY (never in production)',
+    );
+  }
   console.log(`gatehouse: listening on ${config.env.HOST}:${config.env.PORT}; MCP endpoint ${config.mcpUrl}`);
 }
 

@@ -13,6 +13,9 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   // Nest's shutdown hooks close the BullMQ workers, which wait for the jobs they are running.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  if (config.env.usingDevelopmentAuditKey) {
+    console.warn('gatehouse-worker: GATEHOUSE_AUDIT_SIGNING_KEY is not set; using a development key derived from GATEHOUSE_SECRET_KEY');
+  }
   console.log('gatehouse-worker: consuming queues');
 }
 

@@ -1,7 +1,10 @@
-import { hkdfSync } from 'node:crypto';
+import { createPrivateKey, hkdfSync, KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { StartupError } from './errors/startup-error';
-import { Env, envSchema } from './env.schema';
+import { Env, envSchema, parseSigningKey } from './env.schema';
+
+// PKCS#8 DER of an Ed25519 key is this fixed header followed by the 32-byte seed (RFC 8410).
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 // The validated environment. Built once at boot; the only reader of process.env in the code base.
 export class AppConfig {
@@ -35,6 +38,22 @@ export class AppConfig {
   /** A key for one purpose (cookie signing, CSRF tokens…), derived from GATEHOUSE_SECRET_KEY. */
   deriveKey(purpose: string): Buffer {
     return Buffer.from(hkdfSync('sha256', this.env.GATEHOUSE_SECRET_KEY, 'gatehouse', purpose, 32));
+  }
+
+  /**
+   * The Ed25519 key that signs audit checkpoints. Without GATEHOUSE_AUDIT_SIGNING_KEY (development and test only;
+   * production refuses to start) it is derived from GATEHOUSE_SECRET_KEY, so restarts keep verifying.
+   */
+  auditSigningKey(): KeyObject {
+    const configured = this.env.GATEHOUSE_AUDIT_SIGNING_KEY;
+    if (configured) {
+      const key = parseSigningKey(configured);
+      // The schema already refused an unparsable key; this keeps the type honest.
+      if (!key) throw new StartupError('GATEHOUSE_AUDIT_SIGNING_KEY is not an Ed25519 private key');
+      return key;
+    }
+    const seed = this.deriveKey('audit-signing-key');
+    return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   }
 
   /** Variables a config file may reference with ${NAME}. */

@@ -1,3 +1,4 @@
+import { createPrivateKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 const booleanFromString = z
@@ -26,6 +27,14 @@ export const envSchema = z
       .default('gatehouse'),
     GATEHOUSE_CONFIG: z.string().min(1).optional(),
     GATEHOUSE_SECRET_KEY: z.string().min(32, 'GATEHOUSE_SECRET_KEY must be at least 32 characters').optional(),
+    // Ed25519 private key that signs audit checkpoints: PKCS#8 PEM, or its DER in base64.
+    GATEHOUSE_AUDIT_SIGNING_KEY: z
+      .string()
+      .min(1)
+      .optional()
+      .refine((value) => value === undefined || parseSigningKey(value) !== null, {
+        message: 'GATEHOUSE_AUDIT_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM, or its DER in base64)',
+      }),
     GATEHOUSE_RUN_WORKERS: booleanFromString.default(true),
     GATEHOUSE_MIGRATE: booleanFromString.default(true),
     GATEHOUSE_ALLOWED_ORIGINS: z
@@ -58,12 +67,33 @@ export const envSchema = z
         message: 'GATEHOUSE_SECRET_KEY is required when NODE_ENV=production (32+ random characters)',
       });
     }
+    if (env.NODE_ENV === 'production' && !env.GATEHOUSE_AUDIT_SIGNING_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEHOUSE_AUDIT_SIGNING_KEY'],
+        message:
+          'GATEHOUSE_AUDIT_SIGNING_KEY is required when NODE_ENV=production (an Ed25519 PKCS#8 PEM: openssl genpkey -algorithm ed25519)',
+      });
+    }
   })
   .transform((env) => ({
     ...env,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     GATEHOUSE_SECRET_KEY: env.GATEHOUSE_SECRET_KEY ?? DEV_SECRET_KEY,
     usingDevelopmentSecretKey: !env.GATEHOUSE_SECRET_KEY,
+    usingDevelopmentAuditKey: !env.GATEHOUSE_AUDIT_SIGNING_KEY,
   }));
+
+/** An Ed25519 private key from PKCS#8 PEM or base64 DER; null when the text is neither. */
+export function parseSigningKey(text: string): KeyObject | null {
+  try {
+    const key = text.includes('-----BEGIN')
+      ? createPrivateKey(text)
+      : createPrivateKey({ key: Buffer.from(text.trim(), 'base64'), format: 'der', type: 'pkcs8' });
+    return key.asymmetricKeyType === 'ed25519' ? key : null;
+  } catch {
+    return null;
+  }
+}
 
 export type Env = z.infer<typeof envSchema>;

@@ -16,3 +16,4 @@ export * from './schemas/identity-provider.schema';
 export * from './schemas/policy.schema';
 export * from './schemas/money';
 export * from './schemas/budget.schema';
+export * from './json/canonical-json';

@@ -5,6 +5,8 @@ export const QUEUES = {
   approvals: 'approvals',
   // Signed event deliveries to organizations' webhooks (budget alerts, approvals).
   webhooks: 'webhooks',
+  // Chaining (seq, hashes) and signed checkpoints of audit records appended since the last run.
+  audit: 'audit',
 } as const;
 
 export const JOBS = {
@@ -13,4 +15,5 @@ export const JOBS = {
   executeApproval: 'approvals.execute',
   expireApproval: 'approvals.expire',
   deliverWebhook: 'webhooks.deliver',
+  chainAudit: 'audit.chain',
 } as const;

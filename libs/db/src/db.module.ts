@@ -4,6 +4,7 @@ import { SecretCipher } from './crypto/secret-cipher';
 import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
 import { ApiKeyRepository } from './repositories/api-key.repository';
+import { AuditRepository } from './repositories/audit.repository';
 import { ApprovalRepository } from './repositories/approval.repository';
 import { BudgetRepository } from './repositories/budget.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
@@ -39,6 +40,7 @@ const PROVIDERS = [
   BudgetRepository,
   UsageRepository,
   WebhookRepository,
+  AuditRepository,
 ];
 
 @Global()

@@ -20,3 +20,4 @@ export * from './bull-root.module';
 export * from './repositories/budget.repository';
 export * from './repositories/usage.repository';
 export * from './repositories/webhook.repository';
+export * from './repositories/audit.repository';

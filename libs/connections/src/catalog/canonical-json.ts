@@ -1,11 +1,2 @@
-// Key-sorted JSON, so that equal definitions hash equally whatever order a server sends their keys in.
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
+// Moved to @gatehouse/config (the audit log hashes with it too); re-exported so existing imports keep working.
+export { canonicalJson } from '@gatehouse/config';

@@ -4,7 +4,7 @@ import { ROLE_RANK } from '@gatehouse/config';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'Connection' | 'ApiKey' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'all';
+export type Subject = 'Connection' | 'ApiKey' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 // The single place that says what a principal may do. Tenant isolation is not expressed here but by every
@@ -25,12 +25,14 @@ export class AbilityFactory {
       // Costs and budgets are Budget; spend reports are Usage.
       can('manage', 'Budget');
       can('read', 'Usage');
+      // The audit log is written by Gatehouse only; admins read and verify it.
+      can('read', 'Audit');
     }
     if (principal.access === 'read_only') {
       cannot(['create', 'update', 'delete', 'manage'], 'all');
       can('read', ['Connection', 'Approval']);
       if (isAdmin) can('read', ['ApiKey', 'IdentityProvider', 'Policy']);
-      if (isAdmin) can('read', ['Budget', 'Usage']);
+      if (isAdmin) can('read', ['Budget', 'Usage', 'Audit']);
     }
     return build();
   }

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { JOBS, QUEUES } from '@gatehouse/config';
+import { AuditJson, AuditRepository } from '@gatehouse/db';
+import { AuditEntry } from './audit-record';
+import { CHAIN_NOW_JOB_ID } from '../jobs/audit.job';
+
+// Appends arriving within this window share one chaining job.
+const CHAIN_DEBOUNCE_MS = 250;
+
+// Appending is one INSERT: when append() resolves, the record is durable (the fail-closed guarantee rests on
+// this). Chaining happens afterwards, on a job, so concurrent appends never queue behind a lock.
+@Injectable()
+export class AuditLog implements OnApplicationShutdown {
+  private readonly logger = new Logger(AuditLog.name);
+  private chainTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly repository: AuditRepository,
+    @InjectQueue(QUEUES.audit) private readonly queue: Queue,
+  ) {}
+
+  /** Resolves once the record is committed; rejects when the audit store cannot write. Returns the event id. */
+  async append(entry: AuditEntry): Promise<string> {
+    const eventId = entry.eventId ?? randomUUID();
+    await this.repository.append({
+      organizationId: entry.organizationId,
+      eventId,
+      // Millisecond precision, like the column, so the hash covers exactly what is stored.
+      occurredAt: new Date(Math.floor((entry.occurredAt ?? new Date()).getTime())),
+      kind: entry.kind,
+      actor: { ...entry.actor },
+      target: (entry.target ?? null) as AuditJson | null,
+      outcome: entry.outcome ?? null,
+      traceId: entry.traceId ?? null,
+      data: (entry.data ?? {}) as AuditJson,
+    });
+    this.requestChaining();
+    return eventId;
+  }
+
+  // Best effort: the repeatable job chains within seconds anyway, so a failed enqueue is only logged.
+  private requestChaining(): void {
+    if (this.chainTimer) return;
+    this.chainTimer = setTimeout(() => {
+      this.chainTimer = null;
+      this.queue
+        .add(JOBS.chainAudit, {}, { jobId: CHAIN_NOW_JOB_ID, removeOnComplete: true, removeOnFail: true })
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'Could not enqueue audit chaining; the periodic run will chain'));
+    }, CHAIN_DEBOUNCE_MS);
+    this.chainTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.chainTimer) clearTimeout(this.chainTimer);
+    this.chainTimer = null;
+  }
+}

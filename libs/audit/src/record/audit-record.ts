@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@gatehouse/config';
+import type { AuditAppend, AuditJson } from '@gatehouse/db';
+
+export type AuditActorType = 'user' | 'api_key' | 'oauth_client' | 'system';
+
+export interface AuditActor {
+  type: AuditActorType;
+  id: string | null;
+  name: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  /** The person behind a key or OAuth client, when there is one. */
+  user?: { id: string | null; email: string | null } | null;
+}
+
+/** What a caller records. Time and event id default to now and a fresh UUID. */
+export interface AuditEntry {
+  organizationId: string;
+  kind: string;
+  actor: AuditActor;
+  target?: Record<string, unknown> | null;
+  outcome?: string | null;
+  traceId?: string | null;
+  data?: Record<string, unknown>;
+  eventId?: string;
+  occurredAt?: Date;
+}
+
+/** The fields a record's hash covers, exactly as stored. */
+export interface HashedAuditFields extends AuditAppend {
+  seq: bigint;
+}
+
+/** The prevHash of an organization's first record: chains of different organizations never splice. */
+export function genesisHash(organizationId: string): string {
+  return `genesis:${organizationId}`;
+}
+
+// SHA-256 hex of `prevHash \n canonical JSON`. seq is a decimal string so that the form does not depend on
+// how a reader's JSON parser handles 64-bit integers; null and absent are the same (canonical JSON drops undefined).
+export function auditRecordHash(prevHash: string, record: HashedAuditFields): string {
+  const canonical = canonicalJson({
+    organizationId: record.organizationId,
+    seq: record.seq.toString(),
+    eventId: record.eventId,
+    occurredAt: record.occurredAt.toISOString(),
+    kind: record.kind,
+    actor: record.actor,
+    target: record.target ?? null,
+    outcome: record.outcome ?? null,
+    traceId: record.traceId ?? null,
+    data: record.data,
+  });
+  return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
+}
+
+/** The bytes a checkpoint signature covers. */
+export function checkpointMessage(organizationId: string, seq: bigint, hash: string): Buffer {
+  return Buffer.from(`${organizationId}:${seq.toString()}:${hash}`, 'utf8');
+}

@@ -1,0 +1,112 @@
+import { Injectable, Optional } from '@nestjs/common';
+import { AuditCheckpointRecord, AuditRepository, StoredAuditRecord } from '@gatehouse/db';
+import { AuditChainer } from '../chain/audit-chainer';
+import { AuditSigner } from '../chain/audit-signer';
+import { auditRecordHash, genesisHash } from '../record/audit-record';
+
+const BATCH_SIZE = 1000;
+
+export type AuditProblemCode = 'missing_record' | 'link_mismatch' | 'hash_mismatch' | 'checkpoint_mismatch';
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Chained records walked. */
+  records: number;
+  /** The highest seq seen (0 for an empty chain). */
+  chainedUpTo: number;
+  /** Appended but not yet chained: not covered by this answer. */
+  unchained: number;
+  /** The first sequence number at which the chain is broken: missing (deleted), edited or inserted. */
+  firstBrokenSeq?: number;
+  problem?: { code: AuditProblemCode; message: string };
+  checkpoints: { verified: number; failed: number; firstFailedSeq?: number };
+}
+
+interface Walk {
+  expected: bigint;
+  prevHash: string;
+  result: AuditVerification;
+}
+
+// Walks seq 1..n in batches (memory stays flat whatever the log's size), recomputing every hash and link,
+// and checks each checkpoint's signature and that it matches the record at its seq. A chain recomputed from
+// some point on by someone with database access passes the hash walk but not the next signed checkpoint.
+@Injectable()
+export class AuditVerifier {
+  constructor(
+    private readonly repository: AuditRepository,
+    private readonly signer: AuditSigner,
+    // Absent in the read-only verification script: it reports what is chained and counts the rest.
+    @Optional() private readonly chainer?: AuditChainer,
+  ) {}
+
+  /** With `chainFirst`, records appended so far are chained before the walk, so the answer covers them. */
+  async verify(organizationId: string, options: { chainFirst?: boolean } = {}): Promise<AuditVerification> {
+    if (options.chainFirst && this.chainer) await this.chainer.chainOrganization(organizationId);
+    const walk: Walk = {
+      expected: 1n,
+      prevHash: genesisHash(organizationId),
+      result: { ok: true, records: 0, chainedUpTo: 0, unchained: 0, checkpoints: { verified: 0, failed: 0 } },
+    };
+    let after = 0n;
+    for (;;) {
+      const batch = await this.repository.chainedAfter(organizationId, after, BATCH_SIZE);
+      if (batch.length === 0) break;
+      const last = batch[batch.length - 1]!.seq!;
+      const hashes = new Map<bigint, string>();
+      for (const record of batch) {
+        this.check(walk, record);
+        hashes.set(record.seq!, record.hash ?? '');
+      }
+      this.checkCheckpoints(walk, organizationId, await this.repository.checkpointsBetween(organizationId, after, last), hashes);
+      after = last;
+    }
+    // Checkpoints beyond the last record: the head of the chain was cut off.
+    this.checkCheckpoints(walk, organizationId, await this.repository.checkpointsBetween(organizationId, after, null), new Map());
+    walk.result.unchained = await this.repository.countUnchained(organizationId);
+    return walk.result;
+  }
+
+  private check(walk: Walk, record: StoredAuditRecord): void {
+    const seq = record.seq!;
+    const { result } = walk;
+    result.records += 1;
+    result.chainedUpTo = Number(seq);
+    if (seq !== walk.expected) {
+      this.broken(result, walk.expected, 'missing_record', `record ${walk.expected} is missing (deleted)`);
+    } else if (record.prevHash !== walk.prevHash) {
+      this.broken(result, seq, 'link_mismatch', `record ${seq} does not link to record ${seq - 1n} (inserted or replaced)`);
+    } else if (auditRecordHash(walk.prevHash, { ...record, seq }) !== record.hash) {
+      this.broken(result, seq, 'hash_mismatch', `record ${seq} does not match its hash (edited or inserted)`);
+    }
+    // Continue from what is stored, so one break is reported once rather than cascading.
+    walk.expected = seq + 1n;
+    walk.prevHash = record.hash ?? '';
+  }
+
+  private checkCheckpoints(walk: Walk, organizationId: string, checkpoints: AuditCheckpointRecord[], hashes: Map<bigint, string>): void {
+    const { checkpoints: summary } = walk.result;
+    for (const checkpoint of checkpoints) {
+      const valid = hashes.get(checkpoint.seq) === checkpoint.hash && this.signer.verify({ ...checkpoint, organizationId });
+      if (valid) {
+        summary.verified += 1;
+        continue;
+      }
+      summary.failed += 1;
+      summary.firstFailedSeq ??= Number(checkpoint.seq);
+      walk.result.ok = false;
+      walk.result.problem ??= {
+        code: 'checkpoint_mismatch',
+        message: `the signed checkpoint at record ${checkpoint.seq} does not match the chain or its signature`,
+      };
+    }
+  }
+
+  private broken(result: AuditVerification, seq: bigint, code: AuditProblemCode, message: string): void {
+    result.ok = false;
+    if (result.firstBrokenSeq !== undefined) return;
+    result.firstBrokenSeq = Number(seq);
+    // A chain break explains a checkpoint mismatch, not the other way round.
+    result.problem = { code, message };
+  }
+}
