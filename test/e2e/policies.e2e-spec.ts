@@ -175,6 +175,21 @@ describe('policies', () => {
     expect(textOf(await admin.callTool({ name: 'gx_add_tool', arguments: { name: 'x' } }))).toContain('policy rule "no-adding"');
     const duplicate = await admin.callTool({ name: 'gatehouse_create_policy', arguments: { rule: { name: 'no-adding', effect: 'deny' } } });
     expect(textOf(duplicate)).toContain('already exists');
+
+    // Rules added at the same moment all land: each insert reads and writes the policy under one lock.
+    await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((suffix) =>
+        admin.callTool({ name: 'gatehouse_create_policy', arguments: { rule: { name: `concurrent-${suffix}`, match: { tools: ['gx_none'] }, effect: 'deny' } } }),
+      ),
+    );
+    const after = JSON.parse(textOf(await admin.callTool({ name: 'gatehouse_list_policies', arguments: {} }))) as { policy: { rules: { name: string }[] } };
+    expect(after.policy.rules.map((rule) => rule.name).filter((name) => name.startsWith('concurrent-')).sort()).toEqual([
+      'concurrent-a',
+      'concurrent-b',
+      'concurrent-c',
+      'concurrent-d',
+      'concurrent-e',
+    ]);
   });
 
   it('refuses API changes to a policy the config file manages, and re-applying the file changes nothing', async () => {

@@ -64,7 +64,7 @@ export class PolicyRepository {
     return this.prisma.$transaction((tx) => this.replaceIn(tx, organizationId, change));
   }
 
-  /** Inside another transaction (the config file's apply); nothing is written when nothing differs. */
+  /** Inside another transaction (the config file's apply, insertRule). */
   async replaceIn(tx: Tx, organizationId: string, change: PolicyChange): Promise<number> {
     // Serializes concurrent changes of one organization's policy (two admins, two replicas applying the file).
     const [organization] = await tx.$queryRaw<{ policy_version: number }[]>`
@@ -101,6 +101,23 @@ export class PolicyRepository {
       },
     });
     return version;
+  }
+
+  /**
+   * Inserts one rule into the current policy as a new version, reading and writing under the same lock, so two
+   * rules added at the same moment both land. Says why when it cannot: the name is taken, or the config file owns the policy.
+   */
+  insertRule(organizationId: string, rule: PolicyRuleSpec, position: number | undefined, changedBy: string): Promise<'inserted' | 'duplicate' | 'config_managed'> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM organizations WHERE id = ${organizationId}::uuid FOR UPDATE`;
+      const current = await this.load(organizationId, tx);
+      if (current.configManaged) return 'config_managed';
+      if (current.rules.some((existing) => existing.name === rule.name)) return 'duplicate';
+      const rules = current.rules.map(({ id: _id, ...existing }) => existing);
+      rules.splice(position ?? rules.length, 0, rule);
+      await this.replaceIn(tx, organizationId, { defaultEffect: current.defaultEffect, rules, toolClasses: current.toolClasses, configManaged: false, changedBy });
+      return 'inserted';
+    });
   }
 
   async revisions(organizationId: string, limit = 50) {

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
-import { GatehouseError, policyRuleSchema, toolClassOverrideSchema } from '@gatehouse/config';
+import { GatehouseError, PolicyRuleSpec, policyRuleSchema, toolClassOverrideSchema } from '@gatehouse/config';
 import { ClusterBus, PolicyRepository, StoredPolicy } from '@gatehouse/db';
 import { CompiledPolicy } from './policy-engine';
 
@@ -63,6 +63,15 @@ export class PolicyService implements OnModuleInit {
     const current = await this.repository.load(organizationId);
     if (current.configManaged) throw GatehouseError.conflict('This organization\'s policy is managed by the config file; change it there');
     await this.repository.replace(organizationId, { ...input, configManaged: false, changedBy });
+    await this.changed(organizationId);
+    return this.repository.load(organizationId);
+  }
+
+  /** Adds one rule (management tool); the policy's other rules stay as they are. */
+  async addRule(organizationId: string, rule: PolicyRuleSpec, position: number | undefined, changedBy: string): Promise<StoredPolicy> {
+    const outcome = await this.repository.insertRule(organizationId, rule, position, changedBy);
+    if (outcome === 'config_managed') throw GatehouseError.conflict('This organization\'s policy is managed by the config file; change it there');
+    if (outcome === 'duplicate') throw GatehouseError.conflict(`A rule named "${rule.name}" already exists; choose another name`);
     await this.changed(organizationId);
     return this.repository.load(organizationId);
   }

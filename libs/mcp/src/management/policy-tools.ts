@@ -39,15 +39,8 @@ export function policyTools(policies: PolicyService): ManagementTool[] {
       permission: { action: 'update', subject: 'Policy' },
       input: create,
       run: async (principal, input: z.infer<typeof create>) => {
-        const current = await policies.get(principal.organizationId);
-        if (current.rules.some((rule) => rule.name === input.rule.name)) {
-          return errorResult(`A rule named "${input.rule.name}" already exists; choose another name.`);
-        }
-        const rules = current.rules.map(({ id: _id, ...rule }) => rule);
-        rules.splice(input.position ?? rules.length, 0, input.rule);
         try {
-          const updated = await policies.replace(principal.organizationId, { defaultEffect: current.defaultEffect, rules, toolClasses: current.toolClasses }, principal.subject);
-          return jsonResult({ policy: updated });
+          return jsonResult({ policy: await policies.addRule(principal.organizationId, input.rule, input.position, principal.subject) });
         } catch (error) {
           if (error instanceof GatehouseError) return errorResult(error.message);
           throw error;
