@@ -97,7 +97,7 @@ organizations:
   afterAll(async () => {
     await Promise.allSettled(clients.map((client) => client.close()));
     await gateway?.close();
-    receiver?.server.close();
+    await receiver?.stop();
   });
 
   it('holds the call, runs it once after an approval, tells the requester, who reads the result', async () => {

@@ -102,7 +102,7 @@ describe('budgets and usage', () => {
   afterAll(async () => {
     await Promise.allSettled(clients.map((client) => client.close()));
     await Promise.allSettled([first?.close(), second?.close()]);
-    await Promise.allSettled([fixture?.stop(), new Promise((resolve) => receiver?.server.close(resolve)), redis?.quit()]);
+    await Promise.allSettled([fixture?.stop(), receiver?.stop(), redis?.quit()]);
   });
 
   it('lets exactly $1.00 of $0.10 calls through when 200 race over two replicas, and blocks the rest', async () => {

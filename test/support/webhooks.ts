@@ -10,6 +10,8 @@ export interface WebhookReceiver {
   server: Server;
   url: string;
   deliveries: Delivery[];
+  /** Closes the server and the keep-alive connections senders left open (they would keep the test worker alive). */
+  stop(): Promise<void>;
 }
 
 /** A webhook receiver on a loopback port: records every POST and answers 204. */
@@ -22,5 +24,10 @@ export async function startReceiver(): Promise<WebhookReceiver> {
     res.writeHead(204).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, deliveries };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, deliveries, stop };
 }
