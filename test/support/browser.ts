@@ -2,6 +2,7 @@
 // consent) over plain HTTP, the way a person would click through them on their way back to ChatGPT or Claude.
 // No JavaScript, no CSS, no constraint validation: the pages must work as plain HTML forms.
 import { HTMLElement, Node, NodeType, TextNode, parse } from 'node-html-parser';
+import { CookieJar, StoredCookie } from './cookie-jar';
 
 /** The flow left the gateway: a redirect to another origin (the OAuth client's redirect_uri), not fetched. */
 export interface Redirected {
@@ -11,16 +12,6 @@ export interface Redirected {
   status: number;
 }
 
-export interface StoredCookie {
-  name: string;
-  value: string;
-  path: string;
-  /** Epoch milliseconds; undefined for a session cookie. */
-  expiresAt?: number;
-  httpOnly: boolean;
-  secure: boolean;
-  sameSite?: string;
-}
 
 export interface RequestOptions {
   headers?: Record<string, string>;
@@ -46,7 +37,7 @@ const NOT_SERIALIZED = new Set(['submit', 'button', 'reset', 'image', 'file']);
 export class TestBrowser {
   readonly gatewayOrigin: string;
   private readonly sites: Set<string>;
-  private readonly jar = new Map<string, StoredCookie[]>();
+  private readonly jar = new CookieJar();
 
   /** Redirects are followed within the gateway and `otherSites` (an identity provider); any other target is returned. */
   constructor(gatewayOrigin: string, otherSites: string[] = []) {
@@ -72,9 +63,7 @@ export class TestBrowser {
 
   /** The live cookies stored for `url`'s origin. */
   cookies(url: string | URL): StoredCookie[] {
-    const origin = new URL(url).origin;
-    const live = (this.jar.get(origin) ?? []).filter((cookie) => !isExpired(cookie));
-    return live.map((cookie) => ({ ...cookie }));
+    return this.jar.list(new URL(url));
   }
 
   /** Forget every cookie, e.g. to play a second person in the same test. */
@@ -117,36 +106,15 @@ export class TestBrowser {
   }
 
   private async send(method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<Response> {
-    const cookie = this.cookieHeader(url);
+    const cookie = this.jar.header(url);
     const response = await fetch(url, {
       method,
       redirect: 'manual',
       headers: { ...headers, ...(cookie ? { Cookie: cookie } : {}) },
       ...(body !== undefined ? { body } : {}),
     });
-    this.store(url, response.headers.getSetCookie());
+    this.jar.store(url, response.headers.getSetCookie());
     return response;
-  }
-
-  private cookieHeader(url: URL): string {
-    const matching = (this.jar.get(url.origin) ?? [])
-      .filter((cookie) => !isExpired(cookie) && pathMatches(url.pathname, cookie.path))
-      // RFC 6265 5.4: longer paths first.
-      .sort((a, b) => b.path.length - a.path.length);
-    return matching.map((cookie) => (cookie.name ? `${cookie.name}=${cookie.value}` : cookie.value)).join('; ');
-  }
-
-  private store(url: URL, setCookies: string[]): void {
-    if (setCookies.length === 0) return;
-    const cookies = (this.jar.get(url.origin) ?? []).filter((cookie) => !isExpired(cookie));
-    for (const header of setCookies) {
-      const parsed = parseSetCookie(header, url);
-      if (!parsed) continue;
-      const index = cookies.findIndex((cookie) => cookie.name === parsed.name && cookie.path === parsed.path);
-      if (index >= 0) cookies.splice(index, 1);
-      if (!isExpired(parsed)) cookies.push(parsed);
-    }
-    this.jar.set(url.origin, cookies);
   }
 }
 
@@ -382,49 +350,6 @@ export class BrowserPage {
     }
     return [filled ?? control.getAttribute('value') ?? ''];
   }
-}
-
-function isExpired(cookie: StoredCookie): boolean {
-  return cookie.expiresAt !== undefined && cookie.expiresAt <= Date.now();
-}
-
-// RFC 6265 5.1.4.
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
-}
-
-// RFC 6265 5.2, without Domain: cookies are kept per origin.
-function parseSetCookie(header: string, url: URL): StoredCookie | null {
-  const [pair, ...attributes] = header.split(';');
-  const equals = pair.indexOf('=');
-  const name = equals >= 0 ? pair.slice(0, equals).trim() : '';
-  const value = equals >= 0 ? pair.slice(equals + 1).trim() : pair.trim();
-  if (!name && !value) return null;
-  const cookie: StoredCookie = { name, value, path: defaultPath(url), httpOnly: false, secure: false };
-  let maxAge: number | undefined;
-  let expires: number | undefined;
-  for (const attribute of attributes) {
-    const split = attribute.indexOf('=');
-    const key = (split >= 0 ? attribute.slice(0, split) : attribute).trim().toLowerCase();
-    const argument = split >= 0 ? attribute.slice(split + 1).trim() : '';
-    if (key === 'path' && argument.startsWith('/')) cookie.path = argument;
-    else if (key === 'max-age' && /^-?\d+$/.test(argument)) maxAge = Number(argument);
-    else if (key === 'expires' && !Number.isNaN(Date.parse(argument))) expires = Date.parse(argument);
-    else if (key === 'httponly') cookie.httpOnly = true;
-    else if (key === 'secure') cookie.secure = true;
-    else if (key === 'samesite') cookie.sameSite = argument;
-  }
-  if (maxAge !== undefined) cookie.expiresAt = maxAge <= 0 ? 0 : Date.now() + maxAge * 1000;
-  else if (expires !== undefined) cookie.expiresAt = expires;
-  return cookie;
-}
-
-function defaultPath(url: URL): string {
-  const path = url.pathname;
-  if (!path.startsWith('/') || path.lastIndexOf('/') === 0) return '/';
-  return path.slice(0, path.lastIndexOf('/'));
 }
 
 function elements(root: HTMLElement): HTMLElement[] {

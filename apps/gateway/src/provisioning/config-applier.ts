@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LoadedConfigFile } from '@gatehouse/config';
 import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
-import { ApiKeyService, displayPrefix, hashApiKeySecret, hashPassword, verifyPassword } from '@gatehouse/identity';
+import { ApiKeyService, displayPrefix, hashCredential, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
 import { BudgetSettings, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
 
@@ -34,7 +34,7 @@ export class ConfigApplier {
       })),
       apiKeys: organization.apiKeys.map((key) => {
         const secret = loaded.secrets.get(key.secretEnv)!;
-        return { name: key.name, role: key.role, access: key.access, secretHash: hashApiKeySecret(secret), prefix: displayPrefix(secret) };
+        return { name: key.name, role: key.role, access: key.access, secretHash: hashCredential(secret), prefix: displayPrefix(secret) };
       }),
       connections: organization.connections,
       identityProvider: organization.identityProvider

@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { LOOPBACK_HOSTS } from './redirect-uri';
 import { roleSchema } from './roles';
-
-const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
 
 // An issuer must be https; plain http only on loopback (a development or test identity provider).
 const issuerSchema = z.url().refine((value) => {
   const url = new URL(value);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.includes(url.hostname));
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
 }, 'must be an https URL (http only for a loopback address)');
 
 /** An organization's OIDC identity provider, without its secret (the config file and the API carry that differently). */

@@ -1,7 +1,8 @@
 // Redirect URIs and the deployment's allowlist patterns for them (OAuth clients may only send people back to
 // places an admin allowed). One module, so the config file, registration and authorization agree.
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** Hosts that plain http is allowed for (development servers, desktop clients' callbacks). */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:', 'about:', 'ftp:', 'ws:', 'wss:']);
 
 /** Why a redirect URI is unacceptable whatever the allowlist says, or null. */

@@ -1,7 +1,8 @@
 import { ApiKeyRecord, ApiKeyRepository, ApiKeyWithOrganization, ClusterBus, NewApiKey } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
 import { PrincipalCache } from '../auth/principal-cache';
-import { ApiKeyService, hashApiKeySecret } from './api-key.service';
+import { hashCredential } from '../auth/credential-hash';
+import { ApiKeyService } from './api-key.service';
 import { KeyUsageRecorder } from './key-usage.recorder';
 
 const ORG = { id: 'org-1', slug: 'acme', name: 'Acme' };
@@ -80,7 +81,7 @@ describe('ApiKeyService', () => {
     const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_only' });
     expect(secret).toMatch(/^ghk_[A-Za-z0-9_-]{43}$/);
     const stored = repository.keys.get(key.id)!;
-    expect(stored.secretHash).toBe(hashApiKeySecret(secret));
+    expect(stored.secretHash).toBe(hashCredential(secret));
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(key.prefix).toBe(secret.slice(0, 10));
   });

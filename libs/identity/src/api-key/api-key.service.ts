@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { GatehouseError, ROLE_RANK } from '@gatehouse/config';
 import { ApiKeyRecord, ApiKeyRepository } from '@gatehouse/db';
+import { hashCredential } from '../auth/credential-hash';
 import { Principal } from '../auth/principal';
 import { PrincipalCache } from '../auth/principal-cache';
 import { CreateApiKeyInput } from './api-key.schema';
@@ -13,10 +14,6 @@ export interface IssuedApiKey {
   key: ApiKeyRecord;
   /** Shown once; only its hash is stored. */
   secret: string;
-}
-
-export function hashApiKeySecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
 }
 
 export function displayPrefix(secret: string): string {
@@ -32,7 +29,7 @@ export class ApiKeyService {
   ) {}
 
   async authenticate(secret: string): Promise<Principal | null> {
-    const hash = hashApiKeySecret(secret);
+    const hash = hashCredential(secret);
     const cached = this.cache.get(hash);
     if (cached) {
       this.usage.record(cached.apiKeyId);
@@ -78,7 +75,7 @@ export class ApiKeyService {
       createdById: principal.userId,
       name: input.name,
       prefix: displayPrefix(secret),
-      secretHash: hashApiKeySecret(secret),
+      secretHash: hashCredential(secret),
       role: input.role,
       access: input.access,
     });

@@ -1,7 +1,8 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ApiKeyAccessLevel, AppConfig } from '@gatehouse/config';
 import { OAuthGrantRepository, RedisService } from '@gatehouse/db';
+import { hashCredential } from '../auth/credential-hash';
 import { OAuthClientService } from './oauth-client.service';
 import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
@@ -131,7 +132,7 @@ export class AuthorizationService {
     await this.redis.client.del(this.key(pending.id));
     const code = randomBytes(32).toString('base64url');
     await this.grants.createCode({
-      codeHash: createHash('sha256').update(code).digest('hex'),
+      codeHash: hashCredential(code),
       clientId: pending.clientId,
       userId,
       organizationId,

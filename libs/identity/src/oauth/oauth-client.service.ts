@@ -1,9 +1,10 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { matchesRedirectAllowlist, redirectUriProblem } from '@gatehouse/config';
 import { OAuthClientRecord, OAuthClientRepository } from '@gatehouse/db';
 import { ClientMetadataDocumentFetcher, DOCUMENT_CACHE_SECONDS, isClientIdUrl } from './client-metadata-document';
+import { hashCredential } from '../auth/credential-hash';
 import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
 
@@ -33,7 +34,6 @@ export interface ClientCredentials {
   via: 'basic' | 'post' | 'none';
 }
 
-const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
 
 // A metadata-document client's row keeps, beside the document, how long the document may be used.
 const CACHE_SECONDS_KEY = 'gatehouse_cache_seconds';
@@ -71,7 +71,7 @@ export class OAuthClientService {
       name: metadata.client_name ?? 'MCP client',
       redirectUris: metadata.redirect_uris,
       tokenEndpointAuthMethod: metadata.token_endpoint_auth_method,
-      secretHash: secret && hashSecret(secret).toString('hex'),
+      secretHash: secret && hashCredential(secret),
       metadata,
     });
     return {
@@ -99,7 +99,7 @@ export class OAuthClientService {
     if (!credentials.clientSecret || !client.secretHash) {
       throw new OAuthError('invalid_client', `This client authenticates with ${client.tokenEndpointAuthMethod}; client_secret is missing`);
     }
-    const presented = hashSecret(credentials.clientSecret);
+    const presented = Buffer.from(hashCredential(credentials.clientSecret), 'hex');
     const expected = Buffer.from(client.secretHash, 'hex');
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
       throw new OAuthError('invalid_client', 'Client authentication failed');

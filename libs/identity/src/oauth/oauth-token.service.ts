@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { GrantTokenRecord, NewTokenPair, OAuthClientRecord, OAuthGrantRepository, UserRepository } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
 import { KeyUsageRecorder } from '../api-key/key-usage.recorder';
+import { hashCredential } from '../auth/credential-hash';
 import { PrincipalCache } from '../auth/principal-cache';
 import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
@@ -23,7 +24,6 @@ export interface TokenResponse {
 
 type Params = Record<string, unknown>;
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const param = (params: Params, name: string) => (typeof params[name] === 'string' ? (params[name] as string) : undefined);
 
 // Opaque tokens, stored as hashes: a database leak yields nothing usable, and revocation is a row update that
@@ -46,7 +46,7 @@ export class OAuthTokenService {
     const verifier = param(params, 'code_verifier');
     if (!code) throw new OAuthError('invalid_request', 'code is missing');
     if (!verifier) throw new OAuthError('invalid_request', 'code_verifier is missing (PKCE is required)');
-    const record = await this.grants.findCode(hashToken(code));
+    const record = await this.grants.findCode(hashCredential(code));
     if (!record || record.clientId !== client.id) throw new OAuthError('invalid_grant', 'The authorization code is invalid');
     if (record.usedAt) {
       await this.announceReplay(await this.grants.replayCode(record.id, new Date()), client);
@@ -85,7 +85,7 @@ export class OAuthTokenService {
   async refresh(client: OAuthClientRecord, params: Params): Promise<TokenResponse> {
     const presented = param(params, 'refresh_token');
     if (!presented) throw new OAuthError('invalid_request', 'refresh_token is missing');
-    const token = await this.grants.findToken(hashToken(presented));
+    const token = await this.grants.findToken(hashCredential(presented));
     if (!token || token.kind !== 'refresh' || token.grant.clientId !== client.id) throw new OAuthError('invalid_grant', 'The refresh token is invalid');
     if (token.grant.revokedAt) throw new OAuthError('invalid_grant', 'The authorization was revoked');
     if (token.rotatedAt || token.revokedAt) {
@@ -116,7 +116,7 @@ export class OAuthTokenService {
   async revoke(client: OAuthClientRecord, params: Params): Promise<void> {
     const presented = param(params, 'token');
     if (!presented) throw new OAuthError('invalid_request', 'token is missing');
-    const hash = hashToken(presented);
+    const hash = hashCredential(presented);
     const token = await this.grants.findToken(hash);
     if (!token || token.grant.clientId !== client.id) return;
     if (token.kind === 'refresh') {
@@ -130,7 +130,7 @@ export class OAuthTokenService {
 
   /** The principal of an OAuth access token presented to /mcp, or null when it is not (or no longer) valid. */
   async authenticate(accessToken: string): Promise<Principal | null> {
-    const hash = hashToken(accessToken);
+    const hash = hashCredential(accessToken);
     const cached = this.cache.get(hash);
     if (cached) {
       this.usage.record(cached.apiKeyId);
@@ -178,9 +178,9 @@ export class OAuthTokenService {
     return {
       pair: {
         scope,
-        accessHash: hashToken(accessToken),
+        accessHash: hashCredential(accessToken),
         accessExpiresAt: new Date(now + this.settings.accessTokenTtlSeconds * 1000),
-        refreshHash: hashToken(refreshToken),
+        refreshHash: hashCredential(refreshToken),
         refreshExpiresAt: new Date(now + this.settings.refreshTokenTtlSeconds * 1000),
       },
       response: { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.accessTokenTtlSeconds, refresh_token: refreshToken, scope },

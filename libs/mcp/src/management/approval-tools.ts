@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { GatehouseError } from '@gatehouse/config';
 import { ApprovalService, approvalView } from '@gatehouse/governance';
-import { errorResult, jsonResult } from '../tools/tool-results';
+import { jsonResult } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
 
 const STATUSES = ['pending', 'approved', 'denied', 'expired', 'executed', 'failed'] as const;
@@ -12,15 +11,6 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
   const byId = z.object({ id: z.uuid().describe('The approval request id') }).strict();
   const approve = byId.extend({ reason: z.string().max(1000).optional() }).strict();
   const deny = byId.extend({ reason: z.string().min(1).max(1000).describe('Why, for the requester') }).strict();
-  // Domain errors are answers the assistant can relay, not failures of the tool.
-  const answer = async (work: () => Promise<Record<string, unknown>>) => {
-    try {
-      return jsonResult(await work());
-    } catch (error) {
-      if (error instanceof GatehouseError) return errorResult(error.message);
-      throw error;
-    }
-  };
   return [
     {
       definition: {
@@ -32,7 +22,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'read', subject: 'Approval' },
       input: list,
-      run: (principal, { status }: z.infer<typeof list>) => answer(async () => ({ approvals: (await approvals.list(principal, status)).map(approvalView) })),
+      run: async (principal, { status }: z.infer<typeof list>) => jsonResult({ approvals: (await approvals.list(principal, status)).map(approvalView) }),
     },
     {
       definition: {
@@ -44,7 +34,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'read', subject: 'Approval' },
       input: byId,
-      run: (principal, { id }: z.infer<typeof byId>) => answer(async () => ({ approval: approvalView(await approvals.get(principal, id)) })),
+      run: async (principal, { id }: z.infer<typeof byId>) => jsonResult({ approval: approvalView(await approvals.get(principal, id)) }),
     },
     {
       definition: {
@@ -57,7 +47,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'update', subject: 'Approval' },
       input: approve,
-      run: (principal, { id, reason }: z.infer<typeof approve>) => answer(async () => ({ approval: approvalView(await approvals.decide(principal, id, true, reason)) })),
+      run: async (principal, { id, reason }: z.infer<typeof approve>) => jsonResult({ approval: approvalView(await approvals.decide(principal, id, true, reason)) }),
     },
     {
       definition: {
@@ -69,7 +59,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'update', subject: 'Approval' },
       input: deny,
-      run: (principal, { id, reason }: z.infer<typeof deny>) => answer(async () => ({ approval: approvalView(await approvals.decide(principal, id, false, reason)) })),
+      run: async (principal, { id, reason }: z.infer<typeof deny>) => jsonResult({ approval: approvalView(await approvals.decide(principal, id, false, reason)) }),
     },
   ];
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { GatehouseError, policyRuleSchema } from '@gatehouse/config';
+import { policyRuleSchema } from '@gatehouse/config';
 import { PolicyService } from '@gatehouse/governance';
-import { errorResult, jsonResult } from '../tools/tool-results';
+import { jsonResult } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
 
 // gatehouse_list_policies and gatehouse_create_policy: the admin API's policy operations, for assistants.
@@ -38,14 +38,8 @@ export function policyTools(policies: PolicyService): ManagementTool[] {
       },
       permission: { action: 'update', subject: 'Policy' },
       input: create,
-      run: async (principal, input: z.infer<typeof create>) => {
-        try {
-          return jsonResult({ policy: await policies.addRule(principal.organizationId, input.rule, input.position, principal.subject) });
-        } catch (error) {
-          if (error instanceof GatehouseError) return errorResult(error.message);
-          throw error;
-        }
-      },
+      run: async (principal, input: z.infer<typeof create>) =>
+        jsonResult({ policy: await policies.addRule(principal.organizationId, input.rule, input.position, principal.subject) }),
     },
   ];
 }
