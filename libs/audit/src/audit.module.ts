@@ -5,9 +5,10 @@ import { BullRootModule } from '@gatehouse/db';
 import { AuditChainer } from './chain/audit-chainer';
 import { AuditSigner } from './chain/audit-signer';
 import { AuditLog } from './record/audit-log';
+import { AuditSettingsService } from './settings/audit-settings.service';
 import { AuditVerifier } from './verify/audit-verifier';
 
-const PROVIDERS = [AuditLog, AuditChainer, AuditSigner, AuditVerifier];
+const PROVIDERS = [AuditLog, AuditChainer, AuditSigner, AuditVerifier, AuditSettingsService];
 
 // Appending, chaining and verification; used by the gateway and (for the chainer) by the jobs module.
 @Global()

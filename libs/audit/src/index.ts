@@ -5,3 +5,6 @@ export * from './record/audit-log';
 export * from './chain/audit-chainer';
 export * from './chain/audit-signer';
 export * from './verify/audit-verifier';
+export * from './record/audit-event';
+export * from './ocsf/ocsf';
+export * from './settings/audit-settings.service';

@@ -17,3 +17,4 @@ export * from './schemas/policy.schema';
 export * from './schemas/money';
 export * from './schemas/budget.schema';
 export * from './json/canonical-json';
+export * from './schemas/audit.schema';

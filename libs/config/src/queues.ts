@@ -7,6 +7,8 @@ export const QUEUES = {
   webhooks: 'webhooks',
   // Chaining (seq, hashes) and signed checkpoints of audit records appended since the last run.
   audit: 'audit',
+  // Delivery of chained audit records to each SIEM sink, from the sink's own cursor.
+  auditSinks: 'audit-sinks',
 } as const;
 
 export const JOBS = {
@@ -16,4 +18,9 @@ export const JOBS = {
   expireApproval: 'approvals.expire',
   deliverWebhook: 'webhooks.deliver',
   chainAudit: 'audit.chain',
+  // Removes records past an organization's retention period, after a checkpoint of the chain head.
+  pruneAudit: 'audit.prune',
+  // Marks tools/call request records left without an outcome by a process that died ("interrupted").
+  reconcileAudit: 'audit.reconcile',
+  deliverAuditSink: 'audit-sinks.deliver',
 } as const;

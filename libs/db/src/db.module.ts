@@ -5,6 +5,8 @@ import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
+import { AuditSettingsRepository } from './repositories/audit-settings.repository';
+import { AuditSinkRepository } from './repositories/audit-sink.repository';
 import { ApprovalRepository } from './repositories/approval.repository';
 import { BudgetRepository } from './repositories/budget.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
@@ -41,6 +43,8 @@ const PROVIDERS = [
   UsageRepository,
   WebhookRepository,
   AuditRepository,
+  AuditSettingsRepository,
+  AuditSinkRepository,
 ];
 
 @Global()

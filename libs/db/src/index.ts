@@ -21,3 +21,5 @@ export * from './repositories/budget.repository';
 export * from './repositories/usage.repository';
 export * from './repositories/webhook.repository';
 export * from './repositories/audit.repository';
+export * from './repositories/audit-settings.repository';
+export * from './repositories/audit-sink.repository';

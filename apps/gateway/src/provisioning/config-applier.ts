@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { LoadedConfigFile } from '@gatehouse/config';
+import { auditSinkSpec, LoadedConfigFile } from '@gatehouse/config';
 import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
 import { ApiKeyService, displayPrefix, hashCredential, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
 import { BudgetSettings, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
+import { AuditSettingsService } from '@gatehouse/audit';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
 // ${ENV} and secretEnv) before this runs, and the repository applies it in one transaction.
@@ -18,6 +19,7 @@ export class ConfigApplier {
     private readonly users: UserRepository,
     private readonly policies: PolicyService,
     private readonly budgets: BudgetSettings,
+    private readonly auditSettings: AuditSettingsService,
   ) {}
 
   async apply(loaded: LoadedConfigFile): Promise<ApplySummary> {
@@ -59,6 +61,10 @@ export class ConfigApplier {
       costs: organization.costs ? toCostRows(organization.costs) : null,
       budgets: organization.budgets ? toBudgetRows(organization.budgets) : null,
       webhooks: organization.webhooks.map(({ name, url, events, secretEnv }) => ({ name, url, events, secret: loaded.secrets.get(secretEnv)! })),
+      audit: organization.audit ? { ...organization.audit, retentionDays: organization.audit.retentionDays ?? null } : null,
+      auditSinks: organization.auditSinks.map((sink) =>
+        auditSinkSpec(sink, sink.type === 'webhook' ? loaded.secrets.get(sink.secretEnv)! : sink.type === 'splunk_hec' ? loaded.secrets.get(sink.tokenEnv)! : null),
+      ),
     }));
     const summary = await this.state.apply(desired);
     this.logger.log(
@@ -67,6 +73,7 @@ export class ConfigApplier {
     await this.apiKeys.invalidateAll();
     await Promise.all(summary.changedPolicyOrganizationIds.map((organizationId) => this.policies.changed(organizationId)));
     await Promise.all(summary.changedBudgetOrganizationIds.map((organizationId) => this.budgets.changed(organizationId)));
+    await Promise.all(summary.changedAuditOrganizationIds.map((organizationId) => this.auditSettings.changed(organizationId)));
     // Replicas already running pick the change up; this process starts its registry afterwards anyway.
     await Promise.all(
       [...summary.changedConnectionIds, ...summary.removedConnectionIds].map((connectionId) =>

@@ -36,6 +36,7 @@ export class AuditLog implements OnApplicationShutdown {
       outcome: entry.outcome ?? null,
       traceId: entry.traceId ?? null,
       data: (entry.data ?? {}) as AuditJson,
+      callId: entry.callId ?? null,
     });
     this.requestChaining();
     return eventId;

@@ -15,6 +15,7 @@ const record = (overrides: Partial<HashedAuditFields> = {}): HashedAuditFields =
   outcome: 'success',
   traceId: null,
   data: { role: 'member', nested: { b: 2, a: [1, { d: 4, c: 3 }] } },
+  callId: null,
   ...overrides,
 });
 
@@ -44,6 +45,13 @@ describe('auditRecordHash', () => {
     expect(auditRecordHash('p', record({ data: { role: 'admin', nested: { b: 2, a: [1, { d: 4, c: 3 }] } } }))).not.toBe(base);
     expect(auditRecordHash('p', record({ occurredAt: new Date('2026-11-30T03:00:00.124Z') }))).not.toBe(base);
     expect(auditRecordHash('p', record({ outcome: null }))).not.toBe(base);
+  });
+
+  it('covers the call id of a tools/call record, and leaves it out of other records', () => {
+    const base = auditRecordHash('p', record());
+    const call = auditRecordHash('p', record({ callId: '9c3e5a1b-2d4f-4a6b-8c0d-1e2f3a4b5c6d' }));
+    expect(call).not.toBe(base);
+    expect(auditRecordHash('p', record({ callId: '9c3e5a1b-2d4f-4a6b-8c0d-1e2f3a4b5c6e' }))).not.toBe(call);
   });
 
   it('treats an absent target like null', () => {

@@ -23,6 +23,8 @@ export interface AuditEntry {
   outcome?: string | null;
   traceId?: string | null;
   data?: Record<string, unknown>;
+  /** Shared by a tools/call's request and outcome records. */
+  callId?: string | null;
   eventId?: string;
   occurredAt?: Date;
 }
@@ -51,6 +53,8 @@ export function auditRecordHash(prevHash: string, record: HashedAuditFields): st
     outcome: record.outcome ?? null,
     traceId: record.traceId ?? null,
     data: record.data,
+    // Only records of a tools/call carry it; leaving it out otherwise keeps older records' hashes unchanged.
+    callId: record.callId ?? undefined,
   });
   return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
 }

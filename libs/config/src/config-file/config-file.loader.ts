@@ -91,6 +91,10 @@ export function parseConfigFile(file: string, text: string, env: NodeJS.ProcessE
       if (member.passwordEnv) readSecret(member.passwordEnv, `organizations[${o}].members[${m}].passwordEnv`, 12);
     });
     organization.webhooks.forEach((webhook, w) => readSecret(webhook.secretEnv, `organizations[${o}].webhooks[${w}].secretEnv`, 16));
+    organization.auditSinks.forEach((sink, s) => {
+      if (sink.type === 'webhook') readSecret(sink.secretEnv, `organizations[${o}].auditSinks[${s}].secretEnv`, 16);
+      if (sink.type === 'splunk_hec') readSecret(sink.tokenEnv, `organizations[${o}].auditSinks[${s}].tokenEnv`, 1);
+    });
   });
   return { file, config: parsed.data, secrets };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditSettingsSchema, fileAuditSinkSchema } from '../schemas/audit.schema';
 import { budgetSpecsSchema, toolCostsSchema, webhookFields } from '../schemas/budget.schema';
 import { connectionSpecSchema } from '../schemas/connection-spec.schema';
 import { durationSchema } from '../schemas/duration';
@@ -66,6 +67,10 @@ const organizationSchema = z
     costs: toolCostsSchema.optional(),
     budgets: budgetSpecsSchema.optional(),
     webhooks: z.array(webhookSchema).default([]).superRefine(uniqueBy((w) => w.name, 'webhook name')),
+    // The audit log: detail level, fail mode, retention, redaction; declaring it hands these settings to the file.
+    audit: auditSettingsSchema.optional(),
+    // Where the audit log streams (SIEMs). The file owns the sinks it declares, by name.
+    auditSinks: z.array(fileAuditSinkSchema).default([]).superRefine(uniqueBy((s) => s.name, 'audit sink name')),
   })
   .strict();
 
@@ -116,3 +121,4 @@ export type DeclarativeConfig = z.infer<typeof configFileSchema>;
 export type DeclarativeOrganization = DeclarativeConfig['organizations'][number];
 export type DeclarativeIdentityProvider = z.infer<typeof identityProviderSchema>;
 export type DeclarativeWebhook = z.infer<typeof webhookSchema>;
+export type DeclarativeAuditSink = DeclarativeOrganization['auditSinks'][number];

@@ -15,6 +15,8 @@ export interface AuditAppend {
   outcome: string | null;
   traceId: string | null;
   data: AuditJson;
+  /** The tools/call a request or outcome record belongs to (null for other records). */
+  callId: string | null;
 }
 
 /** A record as read back: the fields the hash covers plus its chain fields. */
@@ -67,6 +69,7 @@ interface RecordRow {
   outcome: string | null;
   trace_id: string | null;
   data: AuditJson;
+  call_id: string | null;
   prev_hash: string | null;
   hash: string | null;
 }
@@ -86,11 +89,12 @@ const fromRow = (row: RecordRow): StoredAuditRecord => ({
   outcome: row.outcome,
   traceId: row.trace_id,
   data: row.data,
+  callId: row.call_id,
   prevHash: row.prev_hash,
   hash: row.hash,
 });
 
-const RECORD_COLUMNS = Prisma.sql`id, organization_id::text, event_id::text, seq, occurred_at, kind, actor, target, outcome, trace_id, data, prev_hash, hash`;
+const RECORD_COLUMNS = Prisma.sql`id, organization_id::text, event_id::text, seq, occurred_at, kind, actor, target, outcome, trace_id, data, call_id::text, prev_hash, hash`;
 
 // Raw SQL throughout: appends sit on the tools/call path (one plain INSERT, no round trip for the row back),
 // and chaining and verification stream ordered batches.
@@ -100,10 +104,10 @@ export class AuditRepository {
 
   async append(entry: AuditAppend): Promise<void> {
     await this.prisma.$executeRaw`
-      INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data)
+      INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
       VALUES (${entry.organizationId}::uuid, ${entry.eventId}::uuid, ${entry.occurredAt}::timestamp(3), ${entry.kind},
         ${JSON.stringify(entry.actor)}::jsonb, ${entry.target === null ? null : JSON.stringify(entry.target)}::jsonb,
-        ${entry.outcome}, ${entry.traceId}, ${JSON.stringify(entry.data)}::jsonb)`;
+        ${entry.outcome}, ${entry.traceId}, ${JSON.stringify(entry.data)}::jsonb, ${entry.callId}::uuid)`;
   }
 
   async organizationsWithUnchained(): Promise<string[]> {

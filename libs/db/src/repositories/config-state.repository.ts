@@ -1,8 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { ApiKeyAccessLevel, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
+import { ApiKeyAccessLevel, AuditSinkSpec, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { AuditSettings, AuditSettingsRepository } from './audit-settings.repository';
+import { AuditSinkRepository } from './audit-sink.repository';
 import { BudgetChanges, BudgetRepository, BudgetRow, CostRow } from './budget.repository';
 import { ConnectionRepository } from './connection.repository';
 import { IdentityProviderRepository, IdentityProviderSpec } from './identity-provider.repository';
@@ -24,6 +26,9 @@ export interface DesiredOrganization {
   costs: CostRow[] | null;
   budgets: BudgetRow[] | null;
   webhooks: WebhookSpec[];
+  /** The audit settings, when the file declares them; null otherwise. */
+  audit: Omit<AuditSettings, 'configManaged'> | null;
+  auditSinks: AuditSinkSpec[];
 }
 
 export interface ApplySummary {
@@ -37,6 +42,8 @@ export interface ApplySummary {
   changedPolicyOrganizationIds: string[];
   /** Organizations whose costs or budgets changed: every replica must reload them. */
   changedBudgetOrganizationIds: string[];
+  /** Organizations whose audit settings or sinks changed: every replica must reload them. */
+  changedAuditOrganizationIds: string[];
 }
 
 // Any constant works; it only has to be the same in every replica applying the same file at boot.
@@ -56,6 +63,8 @@ export class ConfigStateRepository {
     private readonly policies: PolicyRepository,
     private readonly budgets: BudgetRepository,
     private readonly webhooks: WebhookRepository,
+    private readonly auditSettings: AuditSettingsRepository,
+    private readonly auditSinks: AuditSinkRepository,
   ) {}
 
   apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
@@ -70,6 +79,7 @@ export class ConfigStateRepository {
           removedConnectionIds: [],
           changedPolicyOrganizationIds: [],
           changedBudgetOrganizationIds: [],
+          changedAuditOrganizationIds: [],
         };
         const removed = await tx.organization.findMany({
           where: { configManaged: true, slug: { notIn: desired.map((o) => o.slug) } },
@@ -88,6 +98,7 @@ export class ConfigStateRepository {
           await this.applyIdentityProvider(tx, organizationId, organization.identityProvider, summary);
           await this.applyPolicy(tx, organizationId, organization.policy, summary);
           await this.applyBudgets(tx, organizationId, organization, summary);
+          await this.applyAudit(tx, organizationId, organization, summary);
         }
         return summary;
       },
@@ -211,6 +222,16 @@ export class ConfigStateRepository {
       count(await this.budgets.replaceBudgetsIn(tx, organizationId, desired.budgets ?? [], desired.budgets !== null));
     count(await this.webhooks.applyIn(tx, organizationId, desired.webhooks));
     if (costsChanged || budgetsChanged) summary.changedBudgetOrganizationIds.push(organizationId);
+  }
+
+  private async applyAudit(tx: Tx, organizationId: string, desired: DesiredOrganization, summary: ApplySummary): Promise<void> {
+    const settingsChanged = await this.auditSettings.applyIn(tx, organizationId, desired.audit);
+    if (settingsChanged) summary.updated++;
+    const sinks = await this.auditSinks.applyIn(tx, organizationId, desired.auditSinks);
+    summary.created += sinks.created;
+    summary.updated += sinks.updated;
+    summary.deleted += sinks.deleted;
+    if (settingsChanged || sinks.created + sinks.updated + sinks.deleted > 0) summary.changedAuditOrganizationIds.push(organizationId);
   }
 
   private async applyIdentityProvider(tx: Tx, organizationId: string, desired: IdentityProviderSpec | null, summary: ApplySummary): Promise<void> {
