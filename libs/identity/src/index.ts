@@ -21,3 +21,4 @@ export * from './throttle/rate-limiter.service';
 export * from './throttle/rate-limits';
 export * from './throttle/sign-in-throttled.error';
 export * from './sso/identity-provider.service';
+export * from './auth/audit-actor';
