@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "audit_checkpoints" ADD COLUMN     "cut" BOOLEAN NOT NULL DEFAULT false;
+
