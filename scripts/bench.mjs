@@ -3,7 +3,8 @@
 // MCP server is called directly and through the built gateway:
 //   1. tools/call throughput and p50/p95/p99 latency at concurrency 1, 16 and 64;
 //   2. tools/list latency with 10 warm connections, and with 9 warm + 1 that accepts TCP and never answers;
-//   3. the cost of one policy evaluation (50 rules) in the production build.
+//   3. the cost of one policy evaluation (50 rules) in the production build;
+//   4. the audit write cost per tools/call (its request and outcome records) at concurrency 1 and 16.
 // It prints tables with the ratios and writes bench/results/latest.json.
 //
 // Method
@@ -46,6 +47,7 @@ import { readyz, startGateway } from '../bench/lib/gateway.mjs';
 import { closeClients, connectClients, startDownstream } from '../bench/lib/mcp.mjs';
 import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
 import { benchPolicyEvaluation } from '../bench/lib/policy.mjs';
+import { benchAuditWrites } from '../bench/lib/audit.mjs';
 import { summarizeProfile } from '../bench/lib/profile-summary.mjs';
 import { callsTable, cpuTable, fmt, listTable, pct } from '../bench/lib/report.mjs';
 import { mergeRuns, round, runLoad, summarize } from '../bench/lib/stats.mjs';
@@ -393,6 +395,8 @@ async function main() {
   };
   const policyEvaluation = benchPolicyEvaluation(ROOT);
   log(`policy evaluation: ${policyEvaluation.nsPerEvaluation} ns per call with ${policyEvaluation.rules} rules [${elapsed()}]`);
+  const auditWrites = await benchAuditWrites(ROOT, { databaseUrl, organizationSlug: 'bench', levels: [1, 16], durationMs: ROUND_MS });
+  log(`audit writes: ${auditWrites.map((level) => `c=${level.concurrency} p50 ${fmt(level.p50)} ms, ${level.throughput} calls/s`).join('; ')} [${elapsed()}]`);
   machine.loadAverageAtEnd = os.loadavg().map((v) => round(v, 2));
 
   let profiles = null;
@@ -429,6 +433,7 @@ async function main() {
     toolsCall: callLevels,
     toolsList: { rows: listRows, hanging },
     policyEvaluation,
+    auditWrites,
     targets,
     ...(profiles ? { gatewayCpuProfiles: profiles } : {}),
   };
@@ -457,6 +462,13 @@ async function main() {
     `\nPolicy evaluation (CompiledPolicy.decide, production build, ${policyEvaluation.rules} rules, every rule checked): ` +
       `${(policyEvaluation.nsPerEvaluation / 1000).toFixed(1)} µs per call. The tools/call rows above go through the ` +
       'whole pipeline (policy, budget check, usage record) with an empty policy and zero costs.',
+  );
+  console.log(
+    '\nAudit writes per tools/call (request record + open-call row, then outcome record; group commit; production build, same database):\n' +
+      auditWrites
+        .map((level) => `  c=${level.concurrency}: p50 ${fmt(level.p50)} ms, p99 ${fmt(level.p99)} ms per call (both statements), ${level.throughput} calls/s`)
+        .join('\n') +
+      '\n  The gatehouse rows above include these writes: every call is audited (fail closed).',
   );
   console.log('\nTargets (reported, not asserted)');
   console.log(`  throughput at c=16 ≥ 70% of direct: ${pct(targets.throughputRatioAt16.actual)} — ${verdict(targets.throughputRatioAt16.met)}`);

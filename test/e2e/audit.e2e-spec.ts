@@ -47,7 +47,7 @@ describe('the audit log', () => {
       [orgIds.get(org)],
     );
 
-  // Three keys created and one revoked: four records.
+  // Three keys created and one revoked: four records, after the config file's config.applied (seq 1).
   const makeRecords = async (org: Case) => {
     const ids: string[] = [];
     for (const name of ['one', 'two', 'three']) {
@@ -86,10 +86,11 @@ describe('the audit log', () => {
     // No verify call here: the on-demand job after the appends (or the 2 s schedule) does the chaining.
     const rows = await waitFor('the records to be chained', async () => {
       const found = await records('clean');
-      return found.length === 4 && found.every((row) => row.seq !== null) ? found : null;
+      return found.length === 5 && found.every((row) => row.seq !== null) ? found : null;
     }, 10_000);
-    expect(rows.map((row) => row.seq)).toEqual(['1', '2', '3', '4']);
+    expect(rows.map((row) => row.seq)).toEqual(['1', '2', '3', '4', '5']);
     expect(rows.map((row) => row.kind)).toEqual([
+      'config.applied',
       'admin.api_key.created',
       'admin.api_key.created',
       'admin.api_key.created',
@@ -97,15 +98,15 @@ describe('the audit log', () => {
     ]);
     expect(rows[0]!.prev_hash).toBe(`genesis:${orgIds.get('clean')}`);
     for (let i = 1; i < rows.length; i += 1) expect(rows[i]!.prev_hash).toBe(rows[i - 1]!.hash);
-    expect(rows[0]!.actor).toMatchObject({ type: 'api_key', name: 'admin', ip: expect.stringContaining('127.0.0.1') });
-    expect(rows[3]!.target.id).toBe(rows[1]!.target.id);
+    expect(rows[1]!.actor).toMatchObject({ type: 'api_key', name: 'admin', ip: expect.stringContaining('127.0.0.1') });
+    expect(rows[4]!.target.id).toBe(rows[2]!.target.id);
 
     const checkpoints = await query(gateway.databaseUrl, 'SELECT seq FROM audit_checkpoints WHERE organization_id = $1', [orgIds.get('clean')]);
     expect(checkpoints.length).toBeGreaterThan(0);
     expect(await verify('clean')).toEqual({
       ok: true,
-      records: 4,
-      chainedUpTo: 4,
+      records: 5,
+      chainedUpTo: 5,
       unchained: 0,
       checkpoints: { verified: checkpoints.length, failed: 0 },
     });
@@ -121,13 +122,13 @@ describe('the audit log', () => {
     await query(gateway.databaseUrl, `UPDATE audit_records SET data = jsonb_set(data, '{role}', '"admin"') WHERE organization_id = $1 AND seq = 3`, [
       orgIds.get('edit'),
     ]);
-    expect(await verify('edit')).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: { code: 'hash_mismatch' }, records: 4 });
+    expect(await verify('edit')).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: { code: 'hash_mismatch' }, records: 5 });
   });
 
   it('detects a deleted record at its sequence number', async () => {
     expect((await verify('delete')).ok).toBe(true);
     await query(gateway.databaseUrl, 'DELETE FROM audit_records WHERE organization_id = $1 AND seq = 2', [orgIds.get('delete')]);
-    expect(await verify('delete')).toMatchObject({ ok: false, firstBrokenSeq: 2, problem: { code: 'missing_record' }, records: 3 });
+    expect(await verify('delete')).toMatchObject({ ok: false, firstBrokenSeq: 2, problem: { code: 'missing_record' }, records: 4 });
   });
 
   it('detects an inserted record with a forged seq and hash at its sequence number', async () => {
@@ -144,7 +145,7 @@ describe('the audit log', () => {
          '{}', $3, $4, now())`,
       [org, randomUUID(), previous!.hash, 'f'.repeat(64)],
     );
-    expect(await verify('insert')).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: { code: 'hash_mismatch' }, records: 5 });
+    expect(await verify('insert')).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: { code: 'hash_mismatch' }, records: 6 });
   });
 
   it('reports a checkpoint whose signature was tampered with', async () => {
@@ -179,7 +180,7 @@ describe('the audit log', () => {
         );
       });
     const clean = await run(['--organization', 'audit-clean']);
-    expect(clean).toEqual({ code: 0, stdout: expect.stringMatching(/^ok\s+audit-clean: 4 records chained up to 4/) });
+    expect(clean).toEqual({ code: 0, stdout: expect.stringMatching(/^ok\s+audit-clean: 5 records chained up to 5/) });
     const edited = await run(['--organization', 'audit-edit']);
     expect(edited.code).toBe(1);
     expect(edited.stdout).toMatch(/BROKEN\s+audit-edit: record 3 does not match its hash.*first broken seq 3/);

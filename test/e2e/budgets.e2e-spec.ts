@@ -230,7 +230,12 @@ describe('budgets and usage', () => {
        VALUES (gen_random_uuid(), $1, $2, 'fx-a', 'echo', 'api_key:old', 5000000, 'ok')`,
       [organizationId, new Date(thisMonth.getTime() - 60_000)],
     );
-    expect((await usage(first, KEYS.globexAdmin, 'groupBy=connection')).groups[0]).toMatchObject({ connection: 'fx-a', costMicros: 80_000 });
+    // Usage records are written in batches a moment after the call: wait for "still fine" to be counted.
+    const counted = await waitFor('the last call to be counted', async () => {
+      const [fxA] = (await usage(first, KEYS.globexAdmin, 'groupBy=connection')).groups;
+      return fxA?.costMicros === 80_000 ? fxA : null;
+    });
+    expect(counted).toMatchObject({ connection: 'fx-a', costMicros: 80_000 });
     const previous = await usage(first, KEYS.globexAdmin, `from=${lastMonth.toISOString().slice(0, 10)}&to=${thisMonth.toISOString().slice(0, 10)}`);
     expect(previous).toMatchObject({ calls: 1, costUsd: 5, groups: [{ connection: 'fx-a', costUsd: 5 }] });
     expect((await api(first, KEYS.globexAdmin, 'GET', '/api/v1/usage?from=2026-02-01&to=2026-01-01')).status).toBe(400);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createTestDatabase, redisPrefix } from '../support/database';
-import { gatewayEnvironment, spawnGateway, SpawnedGateway } from '../support/gateway';
+import { gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { fixtureStdioYaml, freePort, processExited } from '../support/servers';
 import { waitFor } from '../support/wait';
@@ -55,16 +55,7 @@ organizations:
         },
       }),
     );
-    await waitFor(
-      'the spawned gateway to be ready',
-      async () => {
-        if (gateway!.child.exitCode !== null) throw new Error(`gateway exited with ${gateway!.child.exitCode}: ${gateway!.output()}`);
-        const response = await fetch(`${baseUrl}/readyz`).catch(() => null);
-        await response?.body?.cancel();
-        return response?.status === 200;
-      },
-      60_000,
-    );
+    await waitUntilReady(gateway!, baseUrl, 60_000);
     client = await connectClient(`${baseUrl}/mcp`, KEY);
     await waitFor('the fixture tools to be listed', async () => (await listAllTools(client!)).some((tool) => tool.name === 'fixture_slow'), 30_000);
   }, SLOW);

@@ -101,6 +101,20 @@ export function spawnGateway(env: Record<string, string>): SpawnedGateway {
   return { child, output: () => output, exited };
 }
 
+/** Waits until a spawned gateway answers /readyz with 200; fails at once, with its output, if it exits instead. */
+export async function waitUntilReady(gateway: SpawnedGateway, baseUrl: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    'the spawned gateway to be ready',
+    async () => {
+      if (gateway.child.exitCode !== null) throw new Error(`gateway exited with ${gateway.child.exitCode}: ${gateway.output()}`);
+      const response = await fetch(`${baseUrl}/readyz`).catch(() => null);
+      await response?.body?.cancel();
+      return response?.status === 200;
+    },
+    timeoutMs,
+  );
+}
+
 /** Waits for a start-up failure as the gateway must report it: non-zero exit, one line, no stack trace. Returns the line. */
 export async function startupFailureLine(gateway: SpawnedGateway): Promise<string> {
   const code = await gateway.exited;

@@ -1,7 +1,7 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
-import { AuditJobsModule, AuditModule } from '@gatehouse/audit';
+import { AuditJobsModule, AuditModule, AuditSinkJobsModule, AuditSinksModule } from '@gatehouse/audit';
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
@@ -11,6 +11,8 @@ import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
 import { ApprovalsController } from './api/approvals.controller';
 import { AuditController } from './api/audit.controller';
+import { AuditSettingsController } from './api/audit-settings.controller';
+import { AuditSinksController } from './api/audit-sinks.controller';
 import { BudgetsController } from './api/budgets.controller';
 import { ConnectionsController } from './api/connections.controller';
 import { CostsController } from './api/costs.controller';
@@ -19,6 +21,7 @@ import { PoliciesController } from './api/policies.controller';
 import { ToolChangesController } from './api/tool-changes.controller';
 import { UsageController } from './api/usage.controller';
 import { HealthController } from './health/health.controller';
+import { AdminAuditInterceptor } from './http/admin-audit.interceptor';
 import { ProblemFilter } from './http/problem.filter';
 import { MetricsController } from './metrics/metrics.controller';
 import { AuthorizeController } from './oauth/authorize.controller';
@@ -63,7 +66,8 @@ export class GatewayModule {
         GovernanceModule,
         McpModule,
         AuditModule,
-        ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule, WebhookJobsModule, AuditJobsModule] : []),
+        AuditSinksModule,
+        ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule, WebhookJobsModule, AuditJobsModule, AuditSinkJobsModule] : []),
       ],
       controllers: [
         HealthController,
@@ -78,6 +82,8 @@ export class GatewayModule {
         BudgetsController,
         UsageController,
         AuditController,
+        AuditSettingsController,
+        AuditSinksController,
         WellKnownController,
         OAuthEndpointsController,
         AuthorizeController,
@@ -86,6 +92,7 @@ export class GatewayModule {
         { provide: CONFIG_FILE, useValue: configFile },
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_INTERCEPTOR, useClass: AdminAuditInterceptor },
         ConfigApplier,
         GatewayBootstrap,
       ],

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AuditJobsModule } from '@gatehouse/audit';
+import { AuditJobsModule, AuditSinkJobsModule } from '@gatehouse/audit';
 import { AppConfig, ConfigModule, LoggingModule } from '@gatehouse/config';
 import { JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
@@ -9,6 +9,6 @@ import { WebhookJobsModule } from '@gatehouse/governance';
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config), DbModule, JobsModule, WebhookJobsModule, AuditJobsModule] };
+    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config), DbModule, JobsModule, WebhookJobsModule, AuditJobsModule, AuditSinkJobsModule] };
   }
 }

@@ -3,12 +3,20 @@ import { Global, Module } from '@nestjs/common';
 import { QUEUES } from '@gatehouse/config';
 import { BullRootModule } from '@gatehouse/db';
 import { AuditChainer } from './chain/audit-chainer';
+import { AuditInstance } from './calls/audit-instance';
+import { CallAuditWriter } from './calls/call-audit-writer';
+import { CallAuditor } from './calls/call-auditor';
+import { CallReconciler } from './calls/call-reconciler';
+import { AuditRedactor } from './redaction/audit-redactor';
 import { AuditSigner } from './chain/audit-signer';
+import { AuditQueryService } from './query/audit-query.service';
 import { AuditLog } from './record/audit-log';
+import { AuditRecorder } from './record/audit-recorder';
 import { AuditSettingsService } from './settings/audit-settings.service';
+import { AuditPruner } from './retention/audit-pruner';
 import { AuditVerifier } from './verify/audit-verifier';
 
-const PROVIDERS = [AuditLog, AuditChainer, AuditSigner, AuditVerifier, AuditSettingsService];
+const PROVIDERS = [AuditLog, AuditRecorder, AuditChainer, AuditSigner, AuditVerifier, AuditSettingsService, AuditPruner, AuditQueryService, AuditInstance, AuditRedactor, CallAuditWriter, CallAuditor, CallReconciler];
 
 // Appending, chaining and verification; used by the gateway and (for the chainer) by the jobs module.
 @Global()

@@ -23,4 +23,6 @@ export const JOBS = {
   // Marks tools/call request records left without an outcome by a process that died ("interrupted").
   reconcileAudit: 'audit.reconcile',
   deliverAuditSink: 'audit-sinks.deliver',
+  // Enqueues a delivery for every enabled sink with records past its cursor.
+  sweepAuditSinks: 'audit-sinks.sweep',
 } as const;

@@ -5,6 +5,8 @@ import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
+import { AuditCallRepository } from './repositories/audit-call.repository';
+import { AuditQueryRepository } from './repositories/audit-query.repository';
 import { AuditSettingsRepository } from './repositories/audit-settings.repository';
 import { AuditSinkRepository } from './repositories/audit-sink.repository';
 import { ApprovalRepository } from './repositories/approval.repository';
@@ -43,6 +45,8 @@ const PROVIDERS = [
   UsageRepository,
   WebhookRepository,
   AuditRepository,
+  AuditCallRepository,
+  AuditQueryRepository,
   AuditSettingsRepository,
   AuditSinkRepository,
 ];

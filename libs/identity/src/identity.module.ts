@@ -1,15 +1,18 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AccountService } from './account/account.service';
 import { BrowserSessions } from './account/browser-sessions.service';
+import { SignInAudit } from './account/sign-in.audit';
 import { ApiKeyService } from './api-key/api-key.service';
 import { KeyUsageRecorder } from './api-key/key-usage.recorder';
 import { AbilityFactory } from './auth/ability.factory';
+import { AuthFailureAudit } from './auth/auth-failure.audit';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { PrincipalCache } from './auth/principal-cache';
 import { AuthorizationService } from './oauth/authorization.service';
 import { OAuthClientService } from './oauth/oauth-client.service';
 import { OAuthSettings } from './oauth/oauth-settings';
 import { OAuthTokenService } from './oauth/oauth-token.service';
+import { TokenAudit } from './oauth/token.audit';
 import { IdentityProviderService } from './sso/identity-provider.service';
 import { OidcSignInService } from './sso/oidc-sign-in.service';
 import { RateLimiter } from './throttle/rate-limiter.service';
@@ -28,6 +31,9 @@ const PROVIDERS = [
   OidcSignInService,
   IdentityProviderService,
   RateLimiter,
+  SignInAudit,
+  AuthFailureAudit,
+  TokenAudit,
 ];
 
 @Global()

@@ -22,3 +22,6 @@ export * from './throttle/rate-limits';
 export * from './throttle/sign-in-throttled.error';
 export * from './sso/identity-provider.service';
 export * from './auth/audit-actor';
+export * from './auth/audited-as.decorator';
+export * from './account/sign-in.audit';
+export * from './oauth/token.audit';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApprovalService, approvalView } from '@gatehouse/governance';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { ApprovalListQueryDto, ApproveDto, DenyDto } from './api.dto';
 
 const Id = () => Param('id', new ParseUUIDPipe({ version: '4' }));
@@ -27,6 +27,7 @@ export class ApprovalsController {
   @Post(':id/approve')
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Approval' })
+  @AuditedAs('admin.approval.approved', { target: 'approval_request' })
   async approve(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: ApproveDto) {
     return approvalView(await this.approvals.decide(principal, id, true, body.reason));
   }
@@ -34,6 +35,7 @@ export class ApprovalsController {
   @Post(':id/deny')
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Approval' })
+  @AuditedAs('admin.approval.denied', { target: 'approval_request' })
   async deny(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: DenyDto) {
     return approvalView(await this.approvals.decide(principal, id, false, body.reason));
   }

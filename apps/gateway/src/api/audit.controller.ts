@@ -1,17 +1,40 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import { AuditVerifier } from '@gatehouse/audit';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuditQueryService, AuditVerifier, streamDownload } from '@gatehouse/audit';
+import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditExportQueryDto, AuditListQueryDto } from './audit-query.dto';
 
 @ApiTags('audit')
 @Controller('api/v1/audit')
 export class AuditController {
-  constructor(private readonly verifier: AuditVerifier) {}
+  constructor(
+    private readonly verifier: AuditVerifier,
+    private readonly audit: AuditQueryService,
+  ) {}
 
   /** Recomputes the caller's organization's chain and checkpoints; chains what was appended first. */
   @Get('verify')
   @Authenticated({ action: 'read', subject: 'Audit' })
   verify(@CurrentPrincipal() principal: Principal) {
     return this.verifier.verify(principal.organizationId, { chainFirst: true });
+  }
+
+  @Get('records')
+  @Authenticated({ action: 'read', subject: 'Audit' })
+  @ApiOkResponse({ description: '{ items: audit events, newest first; nextCursor: pass as cursor for the next page, null on the last }' })
+  records(@CurrentPrincipal() principal: Principal, @Query() query: AuditListQueryDto) {
+    return this.audit.list(principal.organizationId, query);
+  }
+
+  // Streamed, so the response is written here rather than returned (@Res): see streamDownload. Who took a copy
+  // of the log is itself recorded.
+  @Get('export')
+  @Authenticated({ action: 'read', subject: 'Audit' })
+  @AuditedAs('audit.exported', { target: 'audit_log' })
+  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiOkResponse({ description: 'An attachment: native events (ndjson), CSV, or OCSF API Activity events (ndjson), oldest first' })
+  async export(@CurrentPrincipal() principal: Principal, @Query() query: AuditExportQueryDto, @Res() response: Response): Promise<void> {
+    await streamDownload(response, this.audit.export(principal.organizationId, query));
   }
 }

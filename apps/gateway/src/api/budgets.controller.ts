@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { BudgetService } from '@gatehouse/governance';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { BudgetsDto } from './api.dto';
 
 // The organization's spending limits, replaced as a whole, each with what was spent in its current period.
@@ -18,6 +18,7 @@ export class BudgetsController {
 
   @Put()
   @Authenticated({ action: 'update', subject: 'Budget' })
+  @AuditedAs('admin.budgets.updated', { target: 'budgets' })
   replace(@CurrentPrincipal() principal: Principal, @Body() body: BudgetsDto) {
     return this.budgets.replace(principal.organizationId, body);
   }

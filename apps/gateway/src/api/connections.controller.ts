@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ConnectionService } from '@gatehouse/connections';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { CreateConnectionDto } from './api.dto';
 
 const Id = () => Param('id', new ParseUUIDPipe({ version: '4' }));
@@ -25,6 +25,7 @@ export class ConnectionsController {
 
   @Post()
   @Authenticated({ action: 'create', subject: 'Connection' })
+  @AuditedAs('admin.connection.created', { target: 'connection' })
   create(@CurrentPrincipal() principal: Principal, @Body() body: CreateConnectionDto) {
     return this.connections.create(principal.organizationId, body);
   }
@@ -37,6 +38,7 @@ export class ConnectionsController {
 
   @Put(':id')
   @Authenticated({ action: 'update', subject: 'Connection' })
+  @AuditedAs('admin.connection.updated', { target: 'connection' })
   update(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: CreateConnectionDto) {
     return this.connections.update(principal.organizationId, id, body);
   }
@@ -44,6 +46,7 @@ export class ConnectionsController {
   @Delete(':id')
   @HttpCode(204)
   @Authenticated({ action: 'delete', subject: 'Connection' })
+  @AuditedAs('admin.connection.deleted', { target: 'connection' })
   async remove(@CurrentPrincipal() principal: Principal, @Id() id: string): Promise<void> {
     await this.connections.delete(principal.organizationId, id);
   }
@@ -64,6 +67,7 @@ export class ConnectionsController {
   @Post(':id/test')
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Connection' })
+  @AuditedAs('admin.connection.tested', { target: 'connection' })
   test(@CurrentPrincipal() principal: Principal, @Id() id: string) {
     return this.connections.test(principal.organizationId, id);
   }
@@ -71,6 +75,7 @@ export class ConnectionsController {
   @Post(':id/refresh')
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Connection' })
+  @AuditedAs('admin.connection.refreshed', { target: 'connection' })
   refresh(@CurrentPrincipal() principal: Principal, @Id() id: string) {
     return this.connections.refresh(principal.organizationId, id);
   }

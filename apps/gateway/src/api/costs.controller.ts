@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { BudgetSettings } from '@gatehouse/governance';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { CostsDto } from './api.dto';
 
 // The organization's price per call, by connection or tool, replaced as a whole.
@@ -18,6 +18,7 @@ export class CostsController {
 
   @Put()
   @Authenticated({ action: 'update', subject: 'Budget' })
+  @AuditedAs('admin.costs.updated', { target: 'costs' })
   replace(@CurrentPrincipal() principal: Principal, @Body() body: CostsDto) {
     return this.settings.replaceCosts(principal.organizationId, body);
   }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, IdentityProviderService, OidcSignInService, Principal } from '@gatehouse/identity';
+import { AuditedAs, Authenticated, CurrentPrincipal, IdentityProviderService, OidcSignInService, Principal } from '@gatehouse/identity';
 import { IdentityProviderDto } from './api.dto';
 
 // The organization's OpenID Connect provider. The response names the callback URL to register at the provider.
@@ -20,6 +20,7 @@ export class IdentityProviderController {
 
   @Put()
   @Authenticated({ action: 'update', subject: 'IdentityProvider' })
+  @AuditedAs('admin.identity_provider.updated', { target: 'identity_provider' })
   save(@CurrentPrincipal() principal: Principal, @Body() body: IdentityProviderDto) {
     return this.providers.save(principal.organizationId, body, this.sso.callbackUrl);
   }
@@ -27,6 +28,7 @@ export class IdentityProviderController {
   @Delete()
   @HttpCode(204)
   @Authenticated({ action: 'delete', subject: 'IdentityProvider' })
+  @AuditedAs('admin.identity_provider.deleted', { target: 'identity_provider' })
   async remove(@CurrentPrincipal() principal: Principal): Promise<void> {
     await this.providers.remove(principal.organizationId);
   }

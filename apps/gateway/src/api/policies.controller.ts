@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { PolicyService } from '@gatehouse/governance';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { PolicyDto } from './api.dto';
 
 // The organization's policy: its default effect, ordered rules and tool class overrides, replaced as a whole
@@ -19,8 +19,9 @@ export class PoliciesController {
 
   @Put()
   @Authenticated({ action: 'update', subject: 'Policy' })
+  @AuditedAs('admin.policy.updated', { target: 'policy' })
   replace(@CurrentPrincipal() principal: Principal, @Body() body: PolicyDto) {
-    return this.policies.replace(principal.organizationId, body, principal.subject);
+    return this.policies.replace(principal, body, 'admin_api');
   }
 
   @Get('revisions')

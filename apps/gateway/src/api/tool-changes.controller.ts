@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ToolChangeService } from '@gatehouse/connections';
-import { Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { AcceptToolChangeDto } from './api.dto';
 
 const Id = () => Param('id', new ParseUUIDPipe({ version: '4' }));
@@ -21,6 +21,7 @@ export class ToolChangesController {
   @Post(':toolName/accept')
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Connection' })
+  @AuditedAs('admin.tool_change.accepted', { target: 'connection' })
   accept(
     @CurrentPrincipal() principal: Principal,
     @Id() id: string,

@@ -16,7 +16,7 @@ interface Problem {
   errorId?: string;
 }
 
-function statusOf(code: ErrorCode): number {
+export function statusOf(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.InvalidInput:
       return HttpStatus.BAD_REQUEST;

@@ -10,6 +10,8 @@ import {
   OAuthSettings,
   OidcSignInService,
   PendingAuthorization,
+  requestOrigin,
+  SignInAudit,
   SignInThrottledError,
   SsoSignInError,
 } from '@gatehouse/identity';
@@ -33,6 +35,7 @@ export class AuthorizeController {
     private readonly sessions: BrowserSessions,
     private readonly sso: OidcSignInService,
     private readonly settings: OAuthSettings,
+    private readonly signIns: SignInAudit,
   ) {}
 
   @All('authorize')
@@ -66,19 +69,23 @@ export class AuthorizeController {
     if (!pending) return;
     const email = typeof form['email'] === 'string' ? form['email'] : '';
     const password = typeof form['password'] === 'string' ? form['password'] : '';
+    const origin = requestOrigin(request);
     let user;
     try {
       user = email && password ? await this.accounts.signIn(email, password, { ip: request.ip }) : null;
     } catch (error) {
       if (!(error instanceof SignInThrottledError)) throw error;
+      await this.signIns.failed(email, 'password', 'throttled', origin);
       response.setHeader('Retry-After', String(error.retryAfterSeconds));
       await this.signInPage(response, pending, 429, email, error.message);
       return;
     }
     if (!user) {
+      await this.signIns.failed(email, 'password', email && password ? 'wrong_email_or_password' : 'missing_credentials', origin);
       await this.signInPage(response, pending, 401, email, 'Wrong email or password.');
       return;
     }
+    await this.signIns.succeeded(user, 'password', origin);
     await this.startSession(response, user.id);
     response.redirect(303, this.continueUrl(pending));
   }
@@ -87,7 +94,7 @@ export class AuthorizeController {
   @Get('sso/callback')
   async ssoCallback(@Req() request: Request, @Res() response: Response): Promise<void> {
     try {
-      const signedIn = await this.sso.finish(new URL(request.originalUrl, this.settings.issuer));
+      const signedIn = await this.sso.finish(new URL(request.originalUrl, this.settings.issuer), requestOrigin(request));
       const pending = await this.pending(signedIn.requestId, request, response);
       if (!pending) return;
       await this.startSession(response, signedIn.user.id);

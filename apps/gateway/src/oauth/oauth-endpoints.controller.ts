@@ -1,7 +1,16 @@
-import { Body, Controller, Headers, HttpCode, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { OAuthClientService, OAuthError, OAuthTokenService, TokenResponse } from '@gatehouse/identity';
+import type { Request, Response } from 'express';
+import type { OAuthClientRecord } from '@gatehouse/db';
+import {
+  OAuthClientService,
+  OAuthError,
+  OAuthTokenService,
+  RequestOrigin,
+  requestOrigin,
+  TokenAudit,
+  TokenResponse,
+} from '@gatehouse/identity';
 import { clientCredentials } from './client-credentials';
 import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimited } from './rate-limit.guard';
@@ -16,6 +25,7 @@ export class OAuthEndpointsController {
   constructor(
     private readonly clients: OAuthClientService,
     private readonly tokens: OAuthTokenService,
+    private readonly audit: TokenAudit,
   ) {}
 
   @Post('register')
@@ -29,16 +39,22 @@ export class OAuthEndpointsController {
   @Post('token')
   @HttpCode(200)
   @RateLimited('token')
-  async token(@Body() form: Form | undefined, @Headers('authorization') authorization: string | undefined, @Res({ passthrough: true }) response: Response): Promise<TokenResponse> {
+  async token(
+    @Body() form: Form | undefined,
+    @Headers('authorization') authorization: string | undefined,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<TokenResponse> {
     response.setHeader('Cache-Control', 'no-store');
     response.setHeader('Pragma', 'no-cache');
     const params = form ?? {};
-    const client = await this.clients.authenticate(clientCredentials(params, authorization));
+    const origin = requestOrigin(request);
+    const client = await this.client(params, authorization, origin, 'token');
     switch (params['grant_type']) {
       case 'authorization_code':
-        return this.tokens.exchangeCode(client, params);
+        return this.tokens.exchangeCode(client, params, origin);
       case 'refresh_token':
-        return this.tokens.refresh(client, params);
+        return this.tokens.refresh(client, params, origin);
       case undefined:
         throw new OAuthError('invalid_request', 'grant_type is missing');
       default:
@@ -49,10 +65,26 @@ export class OAuthEndpointsController {
   @Post('revoke')
   @HttpCode(200)
   @RateLimited('revoke')
-  async revoke(@Body() form: Form | undefined, @Headers('authorization') authorization: string | undefined): Promise<Record<string, never>> {
+  async revoke(@Body() form: Form | undefined, @Headers('authorization') authorization: string | undefined, @Req() request: Request): Promise<Record<string, never>> {
     const params = form ?? {};
-    const client = await this.clients.authenticate(clientCredentials(params, authorization));
-    await this.tokens.revoke(client, params);
+    const origin = requestOrigin(request);
+    const client = await this.client(params, authorization, origin, 'revoke');
+    await this.tokens.revoke(client, params, origin);
     return {};
+  }
+
+  // A client that fails to authenticate belongs to no organization: its auth.failed goes to the deployment's chain.
+  private async client(params: Form, authorization: string | undefined, origin: RequestOrigin, endpoint: 'token' | 'revoke'): Promise<OAuthClientRecord> {
+    let clientId: string | null = null;
+    try {
+      const credentials = clientCredentials(params, authorization);
+      clientId = credentials.clientId ?? null;
+      return await this.clients.authenticate(credentials);
+    } catch (error) {
+      if (error instanceof OAuthError && error.code === 'invalid_client') {
+        throw await this.audit.failed(error, null, { clientId: clientId?.slice(0, 200) ?? null, name: null }, origin, { endpoint });
+      }
+      throw error;
+    }
   }
 }

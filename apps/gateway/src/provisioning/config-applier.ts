@@ -3,8 +3,8 @@ import { auditSinkSpec, LoadedConfigFile } from '@gatehouse/config';
 import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
 import { ApiKeyService, displayPrefix, hashCredential, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
-import { BudgetSettings, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
-import { AuditSettingsService } from '@gatehouse/audit';
+import { BudgetSettings, CONFIG_FILE_ACTOR, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
+import { AuditRecorder, AuditSettingsService } from '@gatehouse/audit';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
 // ${ENV} and secretEnv) before this runs, and the repository applies it in one transaction.
@@ -20,6 +20,7 @@ export class ConfigApplier {
     private readonly policies: PolicyService,
     private readonly budgets: BudgetSettings,
     private readonly auditSettings: AuditSettingsService,
+    private readonly recorder: AuditRecorder,
   ) {}
 
   async apply(loaded: LoadedConfigFile): Promise<ApplySummary> {
@@ -72,6 +73,7 @@ export class ConfigApplier {
     );
     await this.apiKeys.invalidateAll();
     await Promise.all(summary.changedPolicyOrganizationIds.map((organizationId) => this.policies.changed(organizationId)));
+    await this.record(loaded.file, summary);
     await Promise.all(summary.changedBudgetOrganizationIds.map((organizationId) => this.budgets.changed(organizationId)));
     await Promise.all(summary.changedAuditOrganizationIds.map((organizationId) => this.auditSettings.changed(organizationId)));
     // Replicas already running pick the change up; this process starts its registry afterwards anyway.
@@ -81,6 +83,25 @@ export class ConfigApplier {
       ),
     );
     return summary;
+  }
+
+  // config.applied in each organization the file changed, and policy.changed (with the new version) where it
+  // changed the policy: Gatehouse itself acted, on behalf of whoever deployed the file.
+  private async record(file: string, summary: ApplySummary): Promise<void> {
+    const policyChanged = new Set(summary.changedPolicyOrganizationIds);
+    for (const { organizationId, slug, created, updated, deleted, removed } of summary.organizations) {
+      await this.recorder.record({
+        organizationId,
+        kind: 'config.applied',
+        actor: CONFIG_FILE_ACTOR,
+        target: { type: 'organization', id: organizationId, slug },
+        outcome: 'success',
+        data: { file, created, updated, deleted, organizationRemoved: removed, policyChanged: policyChanged.has(organizationId) },
+      });
+      if (policyChanged.has(organizationId) && !removed) {
+        await this.policies.recordChange(organizationId, await this.policies.get(organizationId), CONFIG_FILE_ACTOR, 'config_file');
+      }
+    }
   }
 
   // Hashes are salted, so "unchanged" means the stored hash still verifies the password from the

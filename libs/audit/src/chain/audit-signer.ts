@@ -14,6 +14,7 @@ export interface SignedCheckpoint {
   hash: string;
   signature: string;
   keyId: string;
+  cut?: boolean;
 }
 
 /** The first 16 hex characters of SHA-256 over the public key's SPKI DER. */
@@ -35,14 +36,14 @@ export class AuditSigner {
     this.keyId = signingKeyId(this.publicKey);
   }
 
-  sign(organizationId: string, seq: bigint, hash: string): CheckpointSignature {
-    const signature = sign(null, checkpointMessage(organizationId, seq, hash), this.privateKey).toString('base64url');
+  sign(organizationId: string, seq: bigint, hash: string, cut = false): CheckpointSignature {
+    const signature = sign(null, checkpointMessage(organizationId, seq, hash, cut), this.privateKey).toString('base64url');
     return { signature, keyId: this.keyId };
   }
 
   verify(checkpoint: SignedCheckpoint): boolean {
     if (checkpoint.keyId !== this.keyId) return false;
-    const message = checkpointMessage(checkpoint.organizationId, checkpoint.seq, checkpoint.hash);
+    const message = checkpointMessage(checkpoint.organizationId, checkpoint.seq, checkpoint.hash, checkpoint.cut ?? false);
     try {
       return verify(null, message, this.publicKey, Buffer.from(checkpoint.signature, 'base64url'));
     } catch {

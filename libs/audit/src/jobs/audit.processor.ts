@@ -3,6 +3,9 @@ import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { JOBS, QUEUES } from '@gatehouse/config';
 import { AuditChainer } from '../chain/audit-chainer';
+import { CallReconciler } from '../calls/call-reconciler';
+import { AuditPruner } from '../retention/audit-pruner';
+import { AuditSinkQueue } from '../sinks/audit-sink.queue';
 
 // Dispatch only: the work lives in the chainer. Concurrency 1 per process; across processes the chain lock
 // in PostgreSQL keeps organizations from being chained twice at once.
@@ -10,14 +13,26 @@ import { AuditChainer } from '../chain/audit-chainer';
 export class AuditProcessor extends WorkerHost {
   private readonly logger = new Logger(AuditProcessor.name);
 
-  constructor(private readonly chainer: AuditChainer) {
+  constructor(
+    private readonly chainer: AuditChainer,
+    private readonly pruner: AuditPruner,
+    private readonly reconciler: CallReconciler,
+    private readonly sinks: AuditSinkQueue,
+  ) {
     super();
   }
 
   async process(job: Job): Promise<void> {
     switch (job.name) {
       case JOBS.chainAudit:
-        await this.chainer.chainAll();
+        // Newly chained records go out to the SIEM sinks right away rather than at the next sweep.
+        if ((await this.chainer.chainAll()).chained > 0) await this.sinks.deliverLagging();
+        return;
+      case JOBS.pruneAudit:
+        await this.pruner.pruneAll();
+        return;
+      case JOBS.reconcileAudit:
+        await this.reconciler.reconcile();
         return;
       default:
         this.logger.error(`Unknown job ${job.name} on ${QUEUES.audit}`);

@@ -42,8 +42,9 @@ export class AuditLog implements OnApplicationShutdown {
     return eventId;
   }
 
-  // Best effort: the repeatable job chains within seconds anyway, so a failed enqueue is only logged.
-  private requestChaining(): void {
+  // Best effort: the repeatable job chains within seconds anyway, so a failed enqueue is only logged. Public for
+  // writers that append records by their own statements (tools/call records, CallAuditWriter).
+  requestChaining(): void {
     if (this.chainTimer) return;
     this.chainTimer = setTimeout(() => {
       this.chainTimer = null;

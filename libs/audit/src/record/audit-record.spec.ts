@@ -74,7 +74,17 @@ describe('AuditSigner', () => {
     expect(signer.verify({ ...checkpoint, signature: checkpoint.signature.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) })).toBe(false);
   });
 
-  it('derives the same development key from the same secret, and a different one from another', () => {
+  it('signs a retention cut so that it cannot pass for an ordinary checkpoint, nor the other way round', () => {
+    const signer = new AuditSigner(config);
+    const hash = 'c'.repeat(64);
+    const cut = { organizationId: ORG, seq: 9n, hash, cut: true, ...signer.sign(ORG, 9n, hash, true) };
+    const plain = { organizationId: ORG, seq: 9n, hash, ...signer.sign(ORG, 9n, hash) };
+    expect(signer.verify(cut)).toBe(true);
+    expect(signer.verify({ ...cut, cut: false })).toBe(false);
+    expect(signer.verify({ ...plain, cut: true })).toBe(false);
+  });
+
+    it('derives the same development key from the same secret, and a different one from another', () => {
     expect(new AuditSigner(config).keyId).toBe(new AuditSigner(config).keyId);
     const other = AppConfig.from({ DATABASE_URL: 'postgresql://x@localhost/x', GATEHOUSE_SECRET_KEY: 'z'.repeat(40) });
     expect(new AuditSigner(other).keyId).not.toBe(new AuditSigner(config).keyId);

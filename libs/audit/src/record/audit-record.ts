@@ -14,6 +14,9 @@ export interface AuditActor {
   user?: { id: string | null; email: string | null } | null;
 }
 
+/** Gatehouse itself: jobs such as retention, and the config file. */
+export const SYSTEM_ACTOR: AuditActor = { type: 'system', id: null, name: 'gatehouse', ip: null, userAgent: null };
+
 /** What a caller records. Time and event id default to now and a fresh UUID. */
 export interface AuditEntry {
   organizationId: string;
@@ -59,7 +62,7 @@ export function auditRecordHash(prevHash: string, record: HashedAuditFields): st
   return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
 }
 
-/** The bytes a checkpoint signature covers. */
-export function checkpointMessage(organizationId: string, seq: bigint, hash: string): Buffer {
-  return Buffer.from(`${organizationId}:${seq.toString()}:${hash}`, 'utf8');
+/** The bytes a checkpoint signature covers; a retention cut's signature also covers that it is one. */
+export function checkpointMessage(organizationId: string, seq: bigint, hash: string, cut = false): Buffer {
+  return Buffer.from(`${organizationId}:${seq.toString()}:${hash}${cut ? ':retention-cut' : ''}`, 'utf8');
 }

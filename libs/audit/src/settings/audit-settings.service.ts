@@ -1,6 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { GatehouseError } from '@gatehouse/config';
+import { AuditSettingsSpec, GatehouseError } from '@gatehouse/config';
 import { AuditSettings, AuditSettingsRepository, ClusterBus } from '@gatehouse/db';
+import type { AuditActor } from '../record/audit-record';
+import { AuditRecorder } from '../record/audit-recorder';
 
 const CHANNEL = 'audit-settings';
 // Changes reach every replica through the cluster bus at once; this only bounds a lost message.
@@ -20,6 +22,7 @@ export class AuditSettingsService implements OnModuleInit {
   constructor(
     private readonly repository: AuditSettingsRepository,
     private readonly bus: ClusterBus,
+    private readonly recorder: AuditRecorder,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -36,6 +39,29 @@ export class AuditSettingsService implements OnModuleInit {
     settings.catch(() => this.cache.delete(organizationId));
     this.cache.set(organizationId, { settings, loadedAt: Date.now() });
     return settings;
+  }
+
+  /**
+   * Replaces the settings through the admin API (refused when the config file owns them). The change is itself
+   * audited, before and after: choosing fail-open, or a lower detail level, leaves a record.
+   */
+  async update(organizationId: string, spec: AuditSettingsSpec, actor: AuditActor): Promise<AuditSettings> {
+    const current = await this.repository.find(organizationId);
+    if (!current) throw GatehouseError.notFound('Organization not found');
+    if (current.configManaged) {
+      throw GatehouseError.conflict("This organization's audit settings are managed by the config file; change them there");
+    }
+    const { before, after } = await this.repository.update(organizationId, { ...spec, retentionDays: spec.retentionDays ?? null });
+    await this.recorder.record({
+      organizationId,
+      kind: 'audit.settings.changed',
+      actor,
+      target: { type: 'audit_settings', id: organizationId },
+      outcome: 'success',
+      data: { before: { ...before }, after: { ...after } },
+    });
+    await this.changed(organizationId);
+    return after;
   }
 
   /** Settings changed (through the API or the config file): every replica reloads them before its next call. */

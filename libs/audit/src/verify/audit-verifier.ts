@@ -16,6 +16,8 @@ export interface AuditVerification {
   chainedUpTo: number;
   /** Appended but not yet chained: not covered by this answer. */
   unchained: number;
+  /** Records up to this seq were removed by retention (the walk starts from the signed cut there). */
+  prunedUpTo?: number;
   /** The first sequence number at which the chain is broken: missing (deleted), edited or inserted. */
   firstBrokenSeq?: number;
   problem?: { code: AuditProblemCode; message: string };
@@ -48,7 +50,31 @@ export class AuditVerifier {
       prevHash: genesisHash(organizationId),
       result: { ok: true, records: 0, chainedUpTo: 0, unchained: 0, checkpoints: { verified: 0, failed: 0 } },
     };
-    let after = 0n;
+    const after = await this.startAfterCut(organizationId, walk);
+    await this.walk(organizationId, walk, after);
+    walk.result.unchained = await this.repository.countUnchained(organizationId);
+    return walk.result;
+  }
+
+  // Retention removed a prefix of the chain: the walk starts after the latest cut whose signature holds, from its
+  // hash. A cut that fails (forged, to pass a deletion off as retention) is reported and the one before is tried.
+  private async startAfterCut(organizationId: string, walk: Walk): Promise<bigint> {
+    for (let cut = await this.repository.latestCut(organizationId); cut; cut = await this.repository.latestCut(organizationId, cut.seq)) {
+      if (!this.signer.verify({ ...cut, organizationId })) {
+        this.checkCheckpoints(walk, organizationId, [cut], new Map());
+        continue;
+      }
+      walk.expected = cut.seq + 1n;
+      walk.prevHash = cut.hash;
+      walk.result.prunedUpTo = Number(cut.seq);
+      walk.result.checkpoints.verified += 1;
+      return cut.seq;
+    }
+    return 0n;
+  }
+
+  private async walk(organizationId: string, walk: Walk, from: bigint): Promise<void> {
+    let after = from;
     for (;;) {
       const batch = await this.repository.chainedAfter(organizationId, after, BATCH_SIZE);
       if (batch.length === 0) break;
@@ -63,8 +89,6 @@ export class AuditVerifier {
     }
     // Checkpoints beyond the last record: the head of the chain was cut off.
     this.checkCheckpoints(walk, organizationId, await this.repository.checkpointsBetween(organizationId, after, null), new Map());
-    walk.result.unchained = await this.repository.countUnchained(organizationId);
-    return walk.result;
   }
 
   private check(walk: Walk, record: StoredAuditRecord): void {

@@ -83,11 +83,17 @@ export const fileAuditSinkSchema = z.discriminatedUnion('type', [
 
 export type FileAuditSinkSpec = z.infer<typeof fileAuditSinkSchema>;
 
+// caFile names a file on the gateway's host: only the config file (deployment level) may point at one, not an
+// organization's admin through the API.
+const { caFile: _syslogCa, ...apiSyslogFields } = syslogSinkFields;
+const { caFile: _webhookCa, ...apiWebhookFields } = webhookSinkFields;
+const { caFile: _splunkCa, ...apiSplunkFields } = splunkSinkFields;
+
 /** A sink through the admin API: the webhook secret or HEC token in the request body (stored encrypted). */
 export const apiAuditSinkSchema = z.discriminatedUnion('type', [
-  z.object(syslogSinkFields).strict(),
-  z.object({ ...webhookSinkFields, secret: z.string().min(16).max(512) }).strict(),
-  z.object({ ...splunkSinkFields, token: z.string().min(1).max(512) }).strict(),
+  z.object(apiSyslogFields).strict(),
+  z.object({ ...apiWebhookFields, secret: z.string().min(16).max(512) }).strict(),
+  z.object({ ...apiSplunkFields, token: z.string().min(1).max(512) }).strict(),
 ]);
 
 export type ApiAuditSinkSpec = z.infer<typeof apiAuditSinkSchema>;
@@ -110,7 +116,8 @@ export type AuditSinkSettings =
 
 /** The stored form of a sink from the file (secret read from the environment) or from the API. */
 export function auditSinkSpec(sink: FileAuditSinkSpec | ApiAuditSinkSpec, secret: string | null): AuditSinkSpec {
-  const { name, format, enabled, batchSize, caFile } = sink;
+  const { name, format, enabled, batchSize } = sink;
+  const caFile = 'caFile' in sink ? sink.caFile : undefined;
   const common = { batchSize, ...(caFile === undefined ? {} : { caFile }) };
   const settings: AuditSinkSettings =
     sink.type === 'syslog'

@@ -45,6 +45,8 @@ export interface AuditCheckpointRecord {
   hash: string;
   signature: string;
   keyId: string;
+  /** A retention cut: the records up to seq were removed on purpose. */
+  cut: boolean;
   createdAt: Date;
 }
 
@@ -54,7 +56,11 @@ export interface AuditChainSession {
   unchained(limit: number): Promise<StoredAuditRecord[]>;
   link(links: ChainLink[], chainedAt: Date): Promise<void>;
   lastCheckpoint(): Promise<AuditCheckpointRecord | null>;
-  addCheckpoint(checkpoint: Omit<AuditCheckpointRecord, 'organizationId' | 'createdAt'>): Promise<void>;
+  addCheckpoint(checkpoint: Omit<AuditCheckpointRecord, 'organizationId' | 'createdAt' | 'cut'> & { cut?: boolean }): Promise<void>;
+  /** The hash of the chained record at seq, if it exists. */
+  hashAt(seq: bigint): Promise<string | null>;
+  /** The lowest seq of a chained record that occurred at or after `cutoff` (null: none). */
+  firstSeqSince(cutoff: Date): Promise<bigint | null>;
 }
 
 interface RecordRow {
@@ -95,6 +101,10 @@ const fromRow = (row: RecordRow): StoredAuditRecord => ({
 });
 
 const RECORD_COLUMNS = Prisma.sql`id, organization_id::text, event_id::text, seq, occurred_at, kind, actor, target, outcome, trace_id, data, call_id::text, prev_hash, hash`;
+
+// The query repository reads the same columns into the same shape.
+export { RECORD_COLUMNS as AUDIT_RECORD_COLUMNS, fromRow as auditRecordFromRow };
+export type { RecordRow as AuditRecordRow };
 
 // Raw SQL throughout: appends sit on the tools/call path (one plain INSERT, no round trip for the row back),
 // and chaining and verification stream ordered batches.
@@ -156,6 +166,17 @@ export class AuditRepository {
           addCheckpoint: async (checkpoint) => {
             await tx.auditCheckpoint.create({ data: { organizationId, ...checkpoint } });
           },
+          hashAt: async (seq) => {
+            const rows = await tx.$queryRaw<{ hash: string }[]>`
+              SELECT hash FROM audit_records WHERE organization_id = ${organizationId}::uuid AND seq = ${seq}`;
+            return rows[0]?.hash ?? null;
+          },
+          firstSeqSince: async (cutoff) => {
+            const rows = await tx.$queryRaw<{ seq: bigint | null }[]>`
+              SELECT min(seq) AS seq FROM audit_records
+              WHERE organization_id = ${organizationId}::uuid AND seq IS NOT NULL AND occurred_at >= ${cutoff}::timestamp(3)`;
+            return rows[0]?.seq ?? null;
+          },
         };
         return work(session);
       },
@@ -182,7 +203,24 @@ export class AuditRepository {
     return this.prisma.auditCheckpoint.findMany({
       where: { organizationId, seq: { gt: after, ...(upTo === null ? {} : { lte: upTo }) } },
       orderBy: [{ seq: 'asc' }, { createdAt: 'asc' }],
-      select: { organizationId: true, seq: true, hash: true, signature: true, keyId: true, createdAt: true },
+      select: { organizationId: true, seq: true, hash: true, signature: true, keyId: true, cut: true, createdAt: true },
     });
+  }
+
+  /** The latest retention cut below `before` (null: no bound): where verification of what remains starts. */
+  async latestCut(organizationId: string, before: bigint | null = null): Promise<AuditCheckpointRecord | null> {
+    return this.prisma.auditCheckpoint.findFirst({
+      where: { organizationId, cut: true, ...(before === null ? {} : { seq: { lt: before } }) },
+      orderBy: { seq: 'desc' },
+      select: { organizationId: true, seq: true, hash: true, signature: true, keyId: true, cut: true, createdAt: true },
+    });
+  }
+
+  /** Deletes up to `limit` chained records with seq <= upTo; returns how many (batched so no statement runs long). */
+  async deleteChainedUpTo(organizationId: string, upTo: bigint, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM audit_records WHERE id IN (
+        SELECT id FROM audit_records WHERE organization_id = ${organizationId}::uuid AND seq IS NOT NULL AND seq <= ${upTo}
+        ORDER BY seq LIMIT ${limit})`;
   }
 }

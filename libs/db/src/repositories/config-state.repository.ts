@@ -44,6 +44,17 @@ export interface ApplySummary {
   changedBudgetOrganizationIds: string[];
   /** Organizations whose audit settings or sinks changed: every replica must reload them. */
   changedAuditOrganizationIds: string[];
+  /** What the file changed in each organization (removed ones included), for their audit logs. */
+  organizations: OrganizationChanges[];
+}
+
+export interface OrganizationChanges {
+  organizationId: string;
+  slug: string;
+  created: number;
+  updated: number;
+  deleted: number;
+  removed: boolean;
 }
 
 // Any constant works; it only has to be the same in every replica applying the same file at boot.
@@ -80,17 +91,20 @@ export class ConfigStateRepository {
           changedPolicyOrganizationIds: [],
           changedBudgetOrganizationIds: [],
           changedAuditOrganizationIds: [],
+          organizations: [],
         };
         const removed = await tx.organization.findMany({
           where: { configManaged: true, slug: { notIn: desired.map((o) => o.slug) } },
-          select: { id: true, connections: { select: { id: true } } },
+          select: { id: true, slug: true, connections: { select: { id: true } } },
         });
         if (removed.length) {
           await tx.organization.deleteMany({ where: { id: { in: removed.map((o) => o.id) } } });
           summary.deleted += removed.length;
           summary.removedConnectionIds.push(...removed.flatMap((o) => o.connections.map((c) => c.id)));
+          summary.organizations.push(...removed.map((o) => ({ organizationId: o.id, slug: o.slug, created: 0, updated: 0, deleted: 1, removed: true })));
         }
         for (const organization of desired) {
+          const before = { created: summary.created, updated: summary.updated, deleted: summary.deleted };
           const organizationId = await this.applyOrganization(tx, organization, summary);
           await this.applyMembers(tx, organizationId, organization.members, summary);
           await this.applyApiKeys(tx, organizationId, organization.apiKeys, summary);
@@ -99,6 +113,10 @@ export class ConfigStateRepository {
           await this.applyPolicy(tx, organizationId, organization.policy, summary);
           await this.applyBudgets(tx, organizationId, organization, summary);
           await this.applyAudit(tx, organizationId, organization, summary);
+          const changes = { created: summary.created - before.created, updated: summary.updated - before.updated, deleted: summary.deleted - before.deleted };
+          if (changes.created + changes.updated + changes.deleted > 0) {
+            summary.organizations.push({ organizationId, slug: organization.slug, ...changes, removed: false });
+          }
         }
         return summary;
       },

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { AuditActor, AuditRecorder } from '@gatehouse/audit';
 import { ApprovalSettings, GatehouseError, JOBS, QUEUES, ROLE_RANK } from '@gatehouse/config';
 import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName } from '@gatehouse/db';
-import type { Principal } from '@gatehouse/identity';
+import { auditActorOf, type Principal } from '@gatehouse/identity';
 import { canonicalJson } from '@gatehouse/connections';
 import type { DecidingRule } from '../policy/policy-engine';
 import { WebhookService } from '../webhook/webhook.service';
@@ -23,6 +24,9 @@ export interface ApprovalJob {
   requestId: string;
 }
 
+// Expiry is decided by Gatehouse's job, not by a person.
+const EXPIRY_ACTOR: AuditActor = { type: 'system', id: null, name: 'approval-expiry', ip: null, userAgent: null };
+
 // The person (or, for a key nobody owns, the key) behind a credential: one identity may approve once, and
 // never its own request, whichever of its keys or OAuth clients it uses.
 export function approverIdentity(principal: Pick<Principal, 'userId' | 'subject'>): string {
@@ -38,6 +42,7 @@ export class ApprovalService {
     private readonly events: ApprovalEvents,
     private readonly webhooks: WebhookService,
     @InjectQueue(QUEUES.approvals) private readonly queue: Queue<ApprovalJob>,
+    private readonly recorder: AuditRecorder,
   ) {}
 
   async request(principal: Principal, call: HeldCall, rule: DecidingRule, approval: ApprovalSettings): Promise<ApprovalRequestRecord> {
@@ -64,6 +69,14 @@ export class ApprovalService {
       { requestId: request.id },
       { jobId: `expire-${request.id}`, delay: approval.expiresIn * 1000, removeOnComplete: true, removeOnFail: 100, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
     );
+    await this.record('approval.requested', request, auditActorOf(principal), {
+      ruleId: rule.id,
+      ruleName: rule.name,
+      approverRoles: approval.approverRoles,
+      requiredApprovals: approval.approvals,
+      expiresAt: request.expiresAt.toISOString(),
+      argumentsHash: request.argumentsHash,
+    });
     await this.webhooks.emit(request.organizationId, 'approval.created', { approval: approvalView(request) }, `approval.created.${request.id}`);
     return request;
   }
@@ -107,6 +120,12 @@ export class ApprovalService {
       case 'already_decided':
         throw GatehouseError.conflict(`You have already decided approval request ${id}`);
       case 'recorded':
+        // One record per decision; status says whether it settled the request (N of M).
+        await this.record(approved ? 'approval.approved' : 'approval.denied', outcome.request, auditActorOf(principal), {
+          status: outcome.request.status,
+          requiredApprovals: outcome.request.requiredApprovals,
+          ...(reason ? { reason } : {}),
+        });
         if (outcome.request.status === 'denied') await this.announce(outcome.request);
         if (outcome.request.status !== 'pending') {
           await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: approvalView(outcome.request) }, `approval.decided.${id}`);
@@ -129,10 +148,22 @@ export class ApprovalService {
     if (!request || request.status !== 'pending') return true;
     if (request.expiresAt.getTime() > Date.now()) return false;
     if (await this.repository.expire(id, new Date())) {
+      await this.record('approval.expired', request, EXPIRY_ACTOR, { expiresAt: request.expiresAt.toISOString() });
       await this.announce({ ...request, status: 'expired' });
       await this.webhooks.emit(request.organizationId, 'approval.decided', { approval: approvalView({ ...request, status: 'expired' }) }, `approval.decided.${id}`);
     }
     return true;
+  }
+
+  private record(kind: string, request: ApprovalRequestRecord, actor: AuditActor, data: Record<string, unknown>): Promise<void> {
+    return this.recorder.record({
+      organizationId: request.organizationId,
+      kind,
+      actor,
+      target: { type: 'approval_request', id: request.id, connection: request.connectionName, tool: request.toolName },
+      outcome: kind === 'approval.requested' ? 'pending' : kind.slice('approval.'.length),
+      data,
+    });
   }
 
   private announce(request: ApprovalRequestRecord): Promise<void> {

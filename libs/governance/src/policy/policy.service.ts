@@ -1,7 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
+import { AuditActor, AuditRecorder } from '@gatehouse/audit';
 import { GatehouseError, PolicyRuleSpec, policyRuleSchema, toolClassOverrideSchema } from '@gatehouse/config';
 import { ClusterBus, PolicyRepository, StoredPolicy } from '@gatehouse/db';
+import { auditActorOf, Principal } from '@gatehouse/identity';
 import { CompiledPolicy } from './policy-engine';
 
 const CHANNEL = 'policies';
@@ -25,6 +27,12 @@ export const policyInputSchema = z
 
 export type PolicyInput = z.infer<typeof policyInputSchema>;
 
+/** Where a policy change came from, as its policy.changed record says. */
+export type PolicyChannel = 'admin_api' | 'management_tool' | 'config_file';
+
+/** The config file changes policies as Gatehouse itself. */
+export const CONFIG_FILE_ACTOR: AuditActor = { type: 'system', id: null, name: 'config-file', ip: null, userAgent: null };
+
 interface Entry {
   policy: Promise<CompiledPolicy>;
   loadedAt: number;
@@ -39,6 +47,7 @@ export class PolicyService implements OnModuleInit {
   constructor(
     private readonly repository: PolicyRepository,
     private readonly bus: ClusterBus,
+    private readonly recorder: AuditRecorder,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -59,21 +68,39 @@ export class PolicyService implements OnModuleInit {
   }
 
   /** Replaces the organization's policy (admin API, management tools); refused when the config file owns it. */
-  async replace(organizationId: string, input: PolicyInput, changedBy: string): Promise<StoredPolicy> {
+  async replace(principal: Principal, input: PolicyInput, via: PolicyChannel): Promise<StoredPolicy> {
+    const { organizationId } = principal;
     const current = await this.repository.load(organizationId);
     if (current.configManaged) throw GatehouseError.conflict('This organization\'s policy is managed by the config file; change it there');
-    await this.repository.replace(organizationId, { ...input, configManaged: false, changedBy });
+    await this.repository.replace(organizationId, { ...input, configManaged: false, changedBy: principal.subject });
     await this.changed(organizationId);
-    return this.repository.load(organizationId);
+    const policy = await this.repository.load(organizationId);
+    await this.recordChange(organizationId, policy, auditActorOf(principal), via, { change: 'replaced' });
+    return policy;
   }
 
   /** Adds one rule (management tool); the policy's other rules stay as they are. */
-  async addRule(organizationId: string, rule: PolicyRuleSpec, position: number | undefined, changedBy: string): Promise<StoredPolicy> {
-    const outcome = await this.repository.insertRule(organizationId, rule, position, changedBy);
+  async addRule(principal: Principal, rule: PolicyRuleSpec, position: number | undefined, via: PolicyChannel): Promise<StoredPolicy> {
+    const { organizationId } = principal;
+    const outcome = await this.repository.insertRule(organizationId, rule, position, principal.subject);
     if (outcome === 'config_managed') throw GatehouseError.conflict('This organization\'s policy is managed by the config file; change it there');
     if (outcome === 'duplicate') throw GatehouseError.conflict(`A rule named "${rule.name}" already exists; choose another name`);
     await this.changed(organizationId);
-    return this.repository.load(organizationId);
+    const policy = await this.repository.load(organizationId);
+    await this.recordChange(organizationId, policy, auditActorOf(principal), via, { change: 'rule_added', rule: rule.name, effect: rule.effect });
+    return policy;
+  }
+
+  /** policy.changed, with the version now in force; the change is committed, so a lost record is only logged. */
+  async recordChange(organizationId: string, policy: StoredPolicy, actor: AuditActor, via: PolicyChannel, data: Record<string, unknown> = {}): Promise<void> {
+    await this.recorder.record({
+      organizationId,
+      kind: 'policy.changed',
+      actor,
+      target: { type: 'policy', version: policy.version },
+      outcome: 'success',
+      data: { via, version: policy.version, defaultEffect: policy.defaultEffect, rules: policy.rules.length, toolClasses: policy.toolClasses.length, configManaged: policy.configManaged, ...data },
+    });
   }
 
   revisions(organizationId: string) {

@@ -27,6 +27,8 @@ export class AbilityFactory {
       can('read', 'Usage');
       // The audit log is written by Gatehouse only; admins read and verify it.
       can('read', 'Audit');
+      // Its settings and SIEM sinks, not its records.
+      can('update', 'Audit');
     }
     if (principal.access === 'read_only') {
       cannot(['create', 'update', 'delete', 'manage'], 'all');

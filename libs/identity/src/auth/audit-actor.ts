@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AuditActor } from '@gatehouse/audit';
 import type { Principal } from './principal';
 
@@ -9,8 +10,14 @@ export interface RequestOrigin {
 
 export const UNKNOWN_ORIGIN: RequestOrigin = { ip: null, userAgent: null };
 
+// Express's request.ip applies the trust-proxy setting; a bare IncomingMessage has only the socket address.
+export function requestOrigin(request: IncomingMessage & { ip?: string }): RequestOrigin {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip ?? request.socket?.remoteAddress ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 500) : null };
+}
+
 /** Who did it, as the audit log records it: the credential, the person behind it, and where the request came from. */
-export function auditActorOf(principal: Principal, origin: RequestOrigin): AuditActor {
+export function auditActorOf(principal: Principal, origin: RequestOrigin = principal.origin ?? UNKNOWN_ORIGIN): AuditActor {
   const viaOAuth = principal.kind === 'oauth';
   return {
     type: viaOAuth ? 'oauth_client' : 'api_key',

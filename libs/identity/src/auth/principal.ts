@@ -1,4 +1,5 @@
 import { ApiKeyAccessLevel, RoleName } from '@gatehouse/config';
+import type { RequestOrigin } from './audit-actor';
 
 // Who is calling, resolved once per request from the bearer token.
 export interface Principal {
@@ -20,4 +21,6 @@ export interface Principal {
   /** The OAuth client's public client_id and name, for policies that name clients. */
   client: { clientId: string; name: string } | null;
   name: string;
+  /** Where the request carrying the credential came from: set per request by the guard, never cached. */
+  origin?: RequestOrigin;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { GrantTokenRecord, NewTokenPair, OAuthClientRecord, OAuthGrantRepository, UserRepository } from '@gatehouse/db';
+import { RequestOrigin } from '../auth/audit-actor';
 import { Principal } from '../auth/principal';
 import { KeyUsageRecorder } from '../api-key/key-usage.recorder';
 import { hashCredential } from '../auth/credential-hash';
@@ -9,6 +10,7 @@ import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
 import { verifyCodeVerifier } from './pkce';
 import { grantScope, narrowScope } from './scopes';
+import { AuditedGrant, TokenAudit } from './token.audit';
 
 export const ACCESS_TOKEN_PREFIX = 'gha_';
 const REFRESH_TOKEN_PREFIX = 'ghr_';
@@ -38,33 +40,42 @@ export class OAuthTokenService {
     private readonly cache: PrincipalCache,
     private readonly usage: KeyUsageRecorder,
     private readonly settings: OAuthSettings,
+    private readonly audit: TokenAudit,
   ) {}
 
   /** grant_type=authorization_code (OAuth 2.1 §4.1.3). */
-  async exchangeCode(client: OAuthClientRecord, params: Params): Promise<TokenResponse> {
+  async exchangeCode(client: OAuthClientRecord, params: Params, origin: RequestOrigin): Promise<TokenResponse> {
     const code = param(params, 'code');
     const verifier = param(params, 'code_verifier');
     if (!code) throw new OAuthError('invalid_request', 'code is missing');
     if (!verifier) throw new OAuthError('invalid_request', 'code_verifier is missing (PKCE is required)');
     const record = await this.grants.findCode(hashCredential(code));
-    if (!record || record.clientId !== client.id) throw new OAuthError('invalid_grant', 'The authorization code is invalid');
+    const refused = (description: string, grant: Partial<AuditedGrant> | null = record && { organizationId: record.organizationId, user: { id: record.userId, email: null } }) =>
+      this.audit.failed(new OAuthError('invalid_grant', description), grant, client, origin, { grantType: 'authorization_code' });
+    if (!record) throw await refused('The authorization code is invalid', null);
+    if (record.clientId !== client.id) throw await refused('The authorization code is invalid');
     if (record.usedAt) {
-      await this.announceReplay(await this.grants.replayCode(record.id, new Date()), client);
-      throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued for it are revoked');
+      const revokedGrantId = await this.grants.replayCode(record.id, new Date());
+      await this.announceReplay(revokedGrantId, client);
+      throw await refused('The authorization code was already used; the tokens issued for it are revoked', {
+        organizationId: record.organizationId,
+        ...(revokedGrantId ? { id: revokedGrantId } : {}),
+        user: { id: record.userId, email: null },
+      });
     }
-    if (record.expiresAt.getTime() <= Date.now()) throw new OAuthError('invalid_grant', 'The authorization code has expired');
+    if (record.expiresAt.getTime() <= Date.now()) throw await refused('The authorization code has expired');
     const redirectUri = param(params, 'redirect_uri');
     if (redirectUri !== undefined && redirectUri !== record.redirectUri) {
-      throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
+      throw await refused('redirect_uri does not match the one of the authorization request');
     }
     const resource = param(params, 'resource');
     if (resource !== undefined && resource !== record.resource) {
       throw new OAuthError('invalid_target', `The authorization was for ${record.resource}, not ${resource}`);
     }
-    if (!verifyCodeVerifier(verifier, record.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+    if (!verifyCodeVerifier(verifier, record.codeChallenge)) throw await refused('code_verifier does not match the code_challenge');
 
     const role = await this.users.findRole(record.organizationId, record.userId);
-    if (!role) throw new OAuthError('invalid_grant', 'The person who approved is no longer a member of the organization');
+    if (!role) throw await refused('The person who approved is no longer a member of the organization');
     const scope = grantScope(record.scope);
     const { pair, response } = this.issue(scope.scope);
     const outcome = await this.grants.redeemCode(
@@ -76,26 +87,34 @@ export class OAuthTokenService {
     if (outcome.outcome === 'replayed') {
       // Lost a race with another exchange of the same code: that one's grant has just been revoked.
       await this.announceReplay(outcome.revokedGrantId, client);
-      throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued for it are revoked');
+      throw await refused('The authorization code was already used; the tokens issued for it are revoked');
     }
+    await this.audit.event('auth.token.issued', { organizationId: record.organizationId, id: outcome.grantId, user: { id: record.userId, email: null } }, client, origin, {
+      grantType: 'authorization_code',
+      scope: scope.scope,
+      prefix: response.access_token.slice(0, 10),
+    });
     return response;
   }
 
   /** grant_type=refresh_token, with rotation: every refresh token works once (OAuth 2.1 §4.3.1). */
-  async refresh(client: OAuthClientRecord, params: Params): Promise<TokenResponse> {
+  async refresh(client: OAuthClientRecord, params: Params, origin: RequestOrigin): Promise<TokenResponse> {
     const presented = param(params, 'refresh_token');
     if (!presented) throw new OAuthError('invalid_request', 'refresh_token is missing');
     const token = await this.grants.findToken(hashCredential(presented));
-    if (!token || token.kind !== 'refresh' || token.grant.clientId !== client.id) throw new OAuthError('invalid_grant', 'The refresh token is invalid');
-    if (token.grant.revokedAt) throw new OAuthError('invalid_grant', 'The authorization was revoked');
+    const grant = token && auditedGrant(token);
+    const refused = (description: string, data: Record<string, unknown> = {}) =>
+      this.audit.failed(new OAuthError('invalid_grant', description), grant, client, origin, { grantType: 'refresh_token', ...data });
+    if (!token || token.kind !== 'refresh' || token.grant.clientId !== client.id) throw await refused('The refresh token is invalid');
+    if (token.grant.revokedAt) throw await refused('The authorization was revoked');
     if (token.rotatedAt || token.revokedAt) {
       // Reuse means the token was copied: whoever holds the newer one may be an attacker. End the grant.
       await this.grants.revokeGrant(token.grant.id, new Date());
       await this.cache.keyRevoked(token.grant.id);
       this.logger.warn({ grantId: token.grant.id, clientId: client.clientId }, 'Refresh token reused: grant revoked');
-      throw new OAuthError('invalid_grant', 'The refresh token was already used; the authorization is revoked');
+      throw await refused('The refresh token was already used; the authorization is revoked', { refreshTokenReused: true, grantRevoked: true });
     }
-    if (token.expiresAt.getTime() <= Date.now()) throw new OAuthError('invalid_grant', 'The refresh token has expired');
+    if (token.expiresAt.getTime() <= Date.now()) throw await refused('The refresh token has expired');
     const resource = param(params, 'resource');
     if (resource !== undefined && resource !== this.settings.resource) {
       throw new OAuthError('invalid_target', `Tokens are issued only for ${this.settings.resource}`);
@@ -107,13 +126,14 @@ export class OAuthTokenService {
     const outcome = await this.grants.rotateRefreshToken(token.id, token.grant.id, pair, new Date());
     if (outcome.outcome === 'reused') {
       await this.cache.keyRevoked(token.grant.id);
-      throw new OAuthError('invalid_grant', 'The refresh token was already used; the authorization is revoked');
+      throw await refused('The refresh token was already used; the authorization is revoked', { refreshTokenReused: true, grantRevoked: true });
     }
+    await this.audit.event('auth.token.refreshed', auditedGrant(token), client, origin, { grantType: 'refresh_token', scope: scope.scope, prefix: response.access_token.slice(0, 10) });
     return response;
   }
 
   /** RFC 7009: revoking a refresh token ends the grant; an access token, just itself. Unknown tokens are fine. */
-  async revoke(client: OAuthClientRecord, params: Params): Promise<void> {
+  async revoke(client: OAuthClientRecord, params: Params, origin: RequestOrigin): Promise<void> {
     const presented = param(params, 'token');
     if (!presented) throw new OAuthError('invalid_request', 'token is missing');
     const hash = hashCredential(presented);
@@ -126,6 +146,7 @@ export class OAuthTokenService {
       await this.grants.revokeToken(token.id, new Date());
       await this.cache.tokenRevoked(hash);
     }
+    await this.audit.event('auth.token.revoked', auditedGrant(token), client, origin, { tokenKind: token.kind, grantRevoked: token.kind === 'refresh' });
   }
 
   /** The principal of an OAuth access token presented to /mcp, or null when it is not (or no longer) valid. */
@@ -192,4 +213,8 @@ export class OAuthTokenService {
     await this.cache.keyRevoked(revokedGrantId);
     this.logger.warn({ grantId: revokedGrantId, clientId: client.clientId }, 'Authorization code replayed: grant revoked');
   }
+}
+
+function auditedGrant(token: GrantTokenRecord): AuditedGrant {
+  return { organizationId: token.grant.organization.id, id: token.grant.id, user: { id: token.grant.userId, email: token.grant.userEmail } };
 }

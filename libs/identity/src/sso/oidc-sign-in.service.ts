@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import * as oidc from 'openid-client';
 import { IdentityProviderRecord, IdentityProviderRepository, RedisService, UserRecord, UserRepository } from '@gatehouse/db';
+import { SignInAudit } from '../account/sign-in.audit';
+import { RequestOrigin } from '../auth/audit-actor';
 import { PrincipalCache } from '../auth/principal-cache';
 import { OAuthSettings } from '../oauth/oauth-settings';
 import { emailDomainAllowed, roleFromGroups } from './role-mapping';
@@ -27,6 +29,12 @@ export interface SsoSignIn {
   requestId: string;
 }
 
+interface SsoAttempt {
+  organizationId: string | undefined;
+  email: string;
+  issuer: string | null;
+}
+
 export interface SsoProviderLink {
   id: string;
   label: string;
@@ -46,6 +54,7 @@ export class OidcSignInService {
     private readonly redis: RedisService,
     private readonly cache: PrincipalCache,
     private readonly settings: OAuthSettings,
+    private readonly signIns: SignInAudit,
   ) {}
 
   get callbackUrl(): string {
@@ -81,8 +90,22 @@ export class OidcSignInService {
     });
   }
 
-  /** Completes the sign-in from the provider's redirect back to us. */
-  async finish(callback: URL): Promise<SsoSignIn> {
+  /** Completes the sign-in from the provider's redirect back to us, and records it (auth.sign_in). */
+  async finish(callback: URL, origin: RequestOrigin): Promise<SsoSignIn> {
+    const attempt: SsoAttempt = { organizationId: undefined, email: '', issuer: null };
+    try {
+      const signedIn = await this.complete(callback, attempt);
+      await this.signIns.succeeded(signedIn.user, 'oidc', origin, signedIn.organizationId, { issuer: attempt.issuer });
+      return signedIn;
+    } catch (error) {
+      // Before the provider is known (an expired state), the attempt belongs to no organization.
+      if (error instanceof SsoSignInError) await this.signIns.failed(attempt.email, 'oidc', error.message, origin, attempt.organizationId, { issuer: attempt.issuer });
+      throw error;
+    }
+  }
+
+  // Fills in the attempt as it learns the provider and the email, for the audit record of a failure.
+  private async complete(callback: URL, attempt: SsoAttempt): Promise<SsoSignIn> {
     const state = callback.searchParams.get('state');
     const stored = state ? await this.redis.client.getdel(this.key(state)) : null;
     if (!stored) throw new SsoSignInError('This sign-in attempt has expired or was already used. Start again.');
@@ -93,6 +116,8 @@ export class OidcSignInService {
     }
     const provider = await this.providers.findById(flow.providerId);
     if (!provider) throw new SsoSignInError('That sign-in option no longer exists.');
+    attempt.organizationId = provider.organization.id;
+    attempt.issuer = provider.issuer;
 
     let claims: oidc.IDToken;
     try {
@@ -110,6 +135,7 @@ export class OidcSignInService {
 
     const email = typeof claims['email'] === 'string' ? claims['email'].toLowerCase() : null;
     if (!email) throw new SsoSignInError('The identity provider did not share an email address.');
+    attempt.email = email;
     if (claims['email_verified'] === false) throw new SsoSignInError(`${email} is not verified at the identity provider.`);
     if (!emailDomainAllowed(email, provider.allowedDomains)) {
       throw new SsoSignInError(`${email} may not sign in to ${provider.organization.name}: only ${provider.allowedDomains.join(', ')} addresses may.`);

@@ -1,11 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
+import { CallAuditor } from '@gatehouse/audit';
+import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalRepository, ApprovalRequestRecord } from '@gatehouse/db';
 import { ApprovalEvents } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
+import { callAuditStart } from '../tools/call-audit-start';
 import { DownstreamExecutor } from '../tools/downstream-executor';
-import { errorResult } from '../tools/tool-results';
+import { CallContext } from '../tools/tool-call.dispatcher';
+import { errorResult, refused } from '../tools/tool-results';
 
 // Runs an approved call exactly once, as its requester, through the same downstream steps as any call
 // (budget, downstream, result check), and stores the result for gatehouse_get_approval.
@@ -19,6 +22,7 @@ export class ApprovedCallRunner {
     private readonly executor: DownstreamExecutor,
     private readonly metrics: GatewayMetrics,
     private readonly events: ApprovalEvents,
+    private readonly auditor: CallAuditor,
   ) {}
 
   async run(requestId: string): Promise<void> {
@@ -32,15 +36,22 @@ export class ApprovedCallRunner {
   }
 
   private async execute(request: ApprovalRequestRecord): Promise<{ status: 'executed' | 'failed'; result: CallToolResult }> {
+    const requester = requesterOf(request);
+    const context: CallContext = { signal: new AbortController().signal, approvalRequestId: request.id };
+    // Audited in the requester's name (as approved), with the approval id on both records.
+    const target = { type: 'tool' as const, connection: request.connectionName, tool: request.toolName, downstreamTool: request.downstreamTool };
+    const audit = await this.auditor.begin(callAuditStart(requester, context, target, request.arguments));
+    audit.decided({ effect: 'allow', rule: { id: null, name: 'approved' } });
     const resolved = this.registry.resolve(request.organizationId, request.toolName);
     // Only the call that was approved may run: the same downstream tool, with a definition nobody holds back.
     if (!resolved || resolved.heldBack || resolved.tool.downstreamName !== request.downstreamTool) {
-      return { status: 'failed', result: errorResult(`"${request.toolName}" is not available any more in the form that was approved; the call was not made.`) };
+      const message = `"${request.toolName}" is not available any more in the form that was approved; the call was not made.`;
+      return { status: 'failed', result: await refused(audit, 'unavailable', errorResult(message)) };
     }
     const started = performance.now();
-    const result = await this.executor.execute(requesterOf(request), resolved, request.toolName, request.arguments, { signal: new AbortController().signal, approvalRequestId: request.id }, (outcome) =>
-      this.metrics.recordCall(request.organizationId, resolved.runtime.name, outcome, (performance.now() - started) / 1000),
-    );
+    const finish = (outcome: CallOutcome) =>
+      this.metrics.recordCall(request.organizationId, resolved.runtime.name, outcome, (performance.now() - started) / 1000);
+    const result = await this.executor.execute(requester, resolved, request.toolName, request.arguments, context, finish, audit);
     return { status: 'executed', result };
   }
 }

@@ -1,17 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { CallAuditor } from '@gatehouse/audit';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
 import { ApprovalService, PolicyService, UsageService } from '@gatehouse/governance';
 import { AbilityFactory, Principal } from '@gatehouse/identity';
-import { errorResult, jsonResult } from '../tools/tool-results';
+import { callAuditStart } from '../tools/call-audit-start';
+import type { CallContext } from '../tools/tool-call.dispatcher';
+import { errorResult, jsonResult, refused } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
 import { approvalTools } from './approval-tools';
 import { policyTools } from './policy-tools';
 import { usageTools } from './usage-tools';
 
 export const MANAGEMENT_PREFIX = 'gatehouse_';
+
+// Arguments the audit log never keeps, whatever their keys: a new connection's environment and headers are
+// its credentials.
+const AUDIT_REDACT_PATHS: Readonly<Record<string, readonly string[]>> = {
+  gatehouse_create_connection: ['$.env.*', '$.headers.*'],
+};
 
 // Gatehouse's own tools, served next to the downstream ones. They call the same services as the admin API
 // and are listed only to principals whose ability allows them.
@@ -22,6 +31,7 @@ export class ManagementTools {
   constructor(
     private readonly connections: ConnectionService,
     private readonly abilities: AbilityFactory,
+    private readonly auditor: CallAuditor,
     policies: PolicyService,
     approvals: ApprovalService,
     usage: UsageService,
@@ -45,21 +55,29 @@ export class ManagementTools {
     return this.tools.get(name)?.definition.annotations?.readOnlyHint === true;
   }
 
-  async call(principal: Principal, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  // Audited like any tools/call: request and outcome records, and fail closed before the tool runs.
+  async call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
     const tool = this.tools.get(name)!;
+    const target = { type: 'tool' as const, connection: 'gatehouse', tool: name, downstreamTool: null };
+    const audit = await this.auditor.begin(callAuditStart(principal, context, target, args, AUDIT_REDACT_PATHS[name]));
     if (this.abilities.forPrincipal(principal).cannot(tool.permission.action, tool.permission.subject)) {
-      return errorResult(
-        `Permission denied: "${name}" needs the admin role and a read_write key (this key: role ${principal.role}, ${principal.access}).`,
-      );
+      audit.decided({ effect: 'deny', rule: { id: null, name: `permission:${tool.permission.action}:${tool.permission.subject}` } });
+      const message = `Permission denied: "${name}" needs the admin role and a read_write key (this key: role ${principal.role}, ${principal.access}).`;
+      return refused(audit, 'denied', errorResult(message));
     }
     const parsed = tool.input.safeParse(args);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return errorResult(`Invalid arguments for "${name}": ${issue.path.join('.') || 'arguments'} ${issue.message}.`);
+      return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${issue.path.join('.') || 'arguments'} ${issue.message}.`));
     }
+    const refusal = await audit.open();
+    if (refusal) return errorResult(refusal.message);
     try {
-      return await tool.run(principal, parsed.data);
+      const result = await tool.run(principal, parsed.data);
+      audit.close(result.isError ? 'tool_error' : 'ok', { result });
+      return result;
     } catch (error) {
+      audit.close('error', { error: error instanceof GatehouseError ? error.message : 'unexpected error' });
       if (error instanceof GatehouseError) return errorResult(error.message);
       throw error;
     }

@@ -39,7 +39,7 @@ export function policyTools(policies: PolicyService): ManagementTool[] {
       permission: { action: 'update', subject: 'Policy' },
       input: create,
       run: async (principal, input: z.infer<typeof create>) =>
-        jsonResult({ policy: await policies.addRule(principal.organizationId, input.rule, input.position, principal.subject) }),
+        jsonResult({ policy: await policies.addRule(principal, input.rule, input.position, 'management_tool') }),
     },
   ];
 }

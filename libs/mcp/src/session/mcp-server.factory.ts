@@ -7,10 +7,11 @@ import {
   ListToolsResult,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig, ApprovalSettings } from '@gatehouse/config';
 import { ConnectionRegistry } from '@gatehouse/connections';
 import { ToolAccessPolicy } from '@gatehouse/governance';
-import { Principal } from '@gatehouse/identity';
+import { auditActorOf, Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
 import { ManagementTools } from '../management/management-tools';
 import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
@@ -48,6 +49,7 @@ export class McpServerFactory {
     private readonly management: ManagementTools,
     private readonly dispatcher: ToolCallDispatcher,
     private readonly access: ToolAccessPolicy,
+    private readonly recorder: AuditRecorder,
   ) {}
 
   create(): Server {
@@ -55,9 +57,19 @@ export class McpServerFactory {
       { name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' },
       { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
     );
-    server.setRequestHandler(ListToolsRequestSchema, (request, extra) =>
-      this.listTools(principalOf(extra), request.params?.cursor),
-    );
+    server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+      const principal = principalOf(extra);
+      const result = await this.listTools(principal, request.params?.cursor);
+      await this.recorder.record({
+        organizationId: principal.organizationId,
+        kind: 'tools.list',
+        actor: auditActorOf(principal),
+        target: { type: 'mcp_session', id: extra.sessionId ?? null },
+        outcome: 'success',
+        data: { count: result.tools.length, cursor: request.params?.cursor !== undefined, more: result.nextCursor !== undefined },
+      });
+      return result;
+    });
     // Most tools/call requests never get here: ToolCallExchange answers them without the SDK's per-message
     // stream machinery. This handler serves the rest (batches, requests it leaves to the SDK).
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {

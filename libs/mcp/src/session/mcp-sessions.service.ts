@@ -5,14 +5,18 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
+import { AuditActor, AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
 import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalEvent, ApprovalEvents } from '@gatehouse/governance';
-import { Principal } from '@gatehouse/identity';
+import { auditActorOf, Principal, requestOrigin } from '@gatehouse/identity';
 import { writeJsonRpcError } from './json-rpc-response';
 import { CallTracker } from '../tools/call-tracker';
 import { McpServerFactory } from './mcp-server.factory';
 import { ExchangeSession, ToolCallExchange } from './tool-call-exchange';
+
+/** Why a session ended, as its mcp.session.ended record says. */
+type EndReason = 'closed' | 'deleted' | 'idle' | 'shutdown';
 
 interface McpSession extends ExchangeSession {
   subject: string;
@@ -20,6 +24,10 @@ interface McpSession extends ExchangeSession {
   transport: StreamableHTTPServerTransport;
   server: Server;
   lastSeen: number;
+  openedAt: number;
+  /** Who opened it, with the IP and user agent of the request that did. */
+  actor: AuditActor;
+  endReason: EndReason | null;
 }
 
 const LIST_CHANGED_DEBOUNCE_MS = 50;
@@ -33,6 +41,8 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private readonly pendingNotices = new Map<string, NodeJS.Timeout>();
   private unsubscribe: (() => void) | null = null;
   private sweeper: NodeJS.Timeout | null = null;
+  // Session records are appended from the transport's callbacks, which cannot wait; shutdown waits for them.
+  private readonly recording = new Set<Promise<void>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -42,6 +52,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly tracker: CallTracker,
     private readonly exchange: ToolCallExchange,
     private readonly approvalEvents: ApprovalEvents,
+    private readonly recorder: AuditRecorder,
   ) {}
 
   get size(): number {
@@ -68,20 +79,27 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
         return writeJsonRpcError(response, 404, -32001, 'Session not found: start a new session with initialize');
       }
       session.lastSeen = Date.now();
+      if (request.method === 'DELETE') session.endReason ??= 'deleted';
       if (this.exchange.handle(session, request, response, principal)) return;
       return session.transport.handleRequest(incoming, response, request.body);
     }
     if (request.method !== 'POST' || !isInitializeRequest(request.body)) {
       return writeJsonRpcError(response, 400, -32000, 'Bad Request: missing Mcp-Session-Id header (send initialize first)');
     }
-    const session = await this.open(principal);
+    const session = await this.open(principal, request);
     await session.transport.handleRequest(incoming, response, request.body);
   }
 
   async closeAll(): Promise<void> {
-    await Promise.allSettled([...this.sessions.values()].map((session) => session.transport.close()));
+    await Promise.allSettled(
+      [...this.sessions.values()].map((session) => {
+        session.endReason ??= 'shutdown';
+        return session.transport.close();
+      }),
+    );
     this.sessions.clear();
     this.metrics.mcpSessions.set(0);
+    await Promise.allSettled([...this.recording]);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -91,8 +109,9 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     await this.closeAll();
   }
 
-  private async open(principal: Principal): Promise<McpSession> {
+  private async open(principal: Principal, request: Request): Promise<McpSession> {
     const server = this.factory.create();
+    const params = (request.body as { params?: { protocolVersion?: unknown; clientInfo?: { name?: unknown; version?: unknown } } }).params;
     const session: McpSession = {
       id: '',
       subject: principal.subject,
@@ -100,18 +119,28 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
       calls: new Map(),
       server,
       lastSeen: Date.now(),
+      openedAt: Date.now(),
+      actor: auditActorOf(principal, principal.origin ?? requestOrigin(request)),
+      endReason: null,
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           session.id = id;
           this.sessions.set(id, session);
           this.metrics.mcpSessions.set(this.sessions.size);
+          this.record(session, 'mcp.session.started', {
+            protocolVersion: text(params?.protocolVersion),
+            client: { name: text(params?.clientInfo?.name), version: text(params?.clientInfo?.version) },
+          });
         },
       }),
     };
     session.transport.onclose = () => {
       session.calls.forEach((call) => call.abort('the session ended'));
-      if (session.id && this.sessions.delete(session.id)) this.metrics.mcpSessions.set(this.sessions.size);
+      if (session.id && this.sessions.delete(session.id)) {
+        this.metrics.mcpSessions.set(this.sessions.size);
+        this.record(session, 'mcp.session.ended', { reason: session.endReason ?? 'closed', durationMs: Date.now() - session.openedAt });
+      }
     };
     await server.connect(session.transport);
     return session;
@@ -149,7 +178,27 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private sweep(idleMs: number): void {
     const cutoff = Date.now() - idleMs;
     for (const session of this.sessions.values()) {
-      if (session.lastSeen < cutoff) void session.transport.close();
+      if (session.lastSeen >= cutoff) continue;
+      session.endReason ??= 'idle';
+      void session.transport.close();
     }
   }
+
+  private record(session: McpSession, kind: 'mcp.session.started' | 'mcp.session.ended', data: Record<string, unknown>): void {
+    const recorded = this.recorder.record({
+      organizationId: session.organizationId,
+      kind,
+      actor: session.actor,
+      target: { type: 'mcp_session', id: session.id },
+      outcome: 'success',
+      data,
+    });
+    this.recording.add(recorded);
+    void recorded.finally(() => this.recording.delete(recorded));
+  }
+}
+
+// Client-supplied strings, bounded: they go into the audit log as they came.
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value.slice(0, 200) : null;
 }

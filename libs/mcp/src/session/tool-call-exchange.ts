@@ -8,9 +8,9 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
-import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
+import { OAuthSettings, Principal, requestOrigin, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
-import { ToolCallDispatcher } from '../tools/tool-call.dispatcher';
+import { ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
 
 /** The part of an upstream session the exchange needs: its id and the calls it is running. */
 export interface ExchangeSession {
@@ -60,7 +60,7 @@ export class ToolCallExchange {
     } else if (this.dispatcher.needsWriteScope(principal, call.name)) {
       this.insufficientScope(response, call);
     } else {
-      void this.run(session, call, response, principal);
+      void this.run(session, call, request, response, principal);
     }
     return true;
   }
@@ -87,16 +87,19 @@ export class ToolCallExchange {
     return true;
   }
 
-  private async run(session: ExchangeSession, call: ToolCallMessage, response: Response, principal: Principal): Promise<void> {
+  private async run(session: ExchangeSession, call: ToolCallMessage, request: Request, response: Response, principal: Principal): Promise<void> {
     const controller = new AbortController();
     session.calls.set(call.id, controller);
     // A client that hangs up no longer wants the result: cancel the call downstream too.
     const onClose = () => controller.abort('the client closed the connection');
     response.once('close', onClose);
     const reply = new ReplyWriter(response, session.id);
+    const traceId = traceIdOf(request.headers['traceparent']);
     try {
       const result = await this.dispatcher.call(principal, call.name, call.args, {
         signal: controller.signal,
+        origin: requestOrigin(request),
+        ...(traceId ? { traceId } : {}),
         ...(call.progressToken === undefined
           ? {}
           : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),

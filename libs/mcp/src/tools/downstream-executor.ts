@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { CallToolResult, CallToolResultSchema, McpError, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { CallAudit } from '@gatehouse/audit';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 import { CallOutcome, ResolvedTool } from '@gatehouse/connections';
-import { BudgetDecision, BudgetService } from '@gatehouse/governance';
+import { BudgetDecision, BudgetService, BudgetSettings } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { CallTracker } from './call-tracker';
 import type { CallContext } from './tool-call.dispatcher';
-import { errorResult } from './tool-results';
+import { errorResult, refused, textOf } from './tool-results';
 
 /** How a downstream call ended; `answered`: the downstream produced a result, so the call is charged. */
 interface DownstreamOutcome {
@@ -17,7 +18,8 @@ interface DownstreamOutcome {
 }
 
 // Steps 5-8 of the call pipeline (DESIGN.md) for a call that may go ahead: the same for a call made now and for
-// an approved call run later by a job. Budget blocks and downstream failures become tool results with isError.
+// an approved call run later by a job. Budget blocks, audit failures (fail closed) and downstream failures become
+// tool results with isError.
 @Injectable()
 export class DownstreamExecutor {
   private readonly logger = new Logger(DownstreamExecutor.name);
@@ -25,6 +27,7 @@ export class DownstreamExecutor {
   constructor(
     private readonly tracker: CallTracker,
     private readonly budgets: BudgetService,
+    private readonly budgetSettings: BudgetSettings,
   ) {}
 
   async execute(
@@ -34,10 +37,11 @@ export class DownstreamExecutor {
     args: Record<string, unknown>,
     context: CallContext,
     finish: (outcome: CallOutcome) => void,
+    audit: CallAudit,
   ): Promise<CallToolResult> {
     if (this.tracker.isDraining) {
       finish('unavailable');
-      return errorResult('Gatehouse is shutting down; retry the call in a moment.');
+      return refused(audit, 'unavailable', errorResult('Gatehouse is shutting down; retry the call in a moment.'));
     }
     let budget: BudgetDecision;
     try {
@@ -52,14 +56,29 @@ export class DownstreamExecutor {
       const errorId = randomUUID();
       this.logger.error({ err: error, errorId, tool: name }, 'Could not reserve the budget of a call');
       finish('error');
-      return errorResult(`Gatehouse could not check the budget for "${name}" (error id ${errorId}); the call was not made.`);
+      return refused(audit, 'error', errorResult(`Gatehouse could not check the budget for "${name}" (error id ${errorId}); the call was not made.`));
     }
     if (budget.blocked) {
       finish('budget_blocked');
-      return errorResult(budget.message);
+      return refused(audit, 'budget_blocked', errorResult(budget.message));
     }
+    // Step 6, fail closed: nothing reaches the downstream before its request record is committed.
+    const refusal = await audit.open();
+    if (refusal) {
+      finish('error');
+      await budget.reservation.release('audit_failed');
+      return errorResult(refusal.message);
+    }
+    // The price for the outcome record, from the cached cost table the reservation read; looked up during the call.
+    const costs = this.budgetSettings.forOrganization(principal.organizationId).catch(() => null);
     const { result, outcome, answered } = await this.callDownstream(resolved, name, args, context);
     finish(outcome);
+    const price = (await costs)?.costs.costOf(resolved.runtime.name, resolved.tool.downstreamName);
+    audit.close(outcome, {
+      result,
+      ...(price === undefined ? {} : { costMicros: answered ? price : 0n }),
+      ...(outcome === 'ok' || outcome === 'tool_error' ? {} : { error: textOf(result) }),
+    });
     await (answered ? budget.reservation.settle(outcome) : budget.reservation.release(outcome));
     return result;
   }

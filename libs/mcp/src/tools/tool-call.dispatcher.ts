@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { CallToolResult, ErrorCode as RpcErrorCode, Progress, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { CallAuditor } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalService, ToolAccessPolicy } from '@gatehouse/governance';
-import { Principal } from '@gatehouse/identity';
+import { Principal, RequestOrigin } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
+import { callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { ProtocolError } from './protocol-error';
-import { errorResult } from './tool-results';
+import { errorResult, refused } from './tool-results';
 
 export type McpRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -18,13 +20,19 @@ export interface CallContext {
   sendProgress?: (progress: Progress) => Promise<void>;
   /** Set when the call is an approved request being run: its usage record points back to it. */
   approvalRequestId?: string;
+  /** Where the HTTP request carrying the call came from (absent for calls run by a job). */
+  origin?: RequestOrigin;
+  /** The W3C trace id of the request, when the caller sent one. */
+  traceId?: string;
 }
 
 /** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
 export function sdkCallContext(extra: McpRequestExtra): CallContext {
   const progressToken = extra._meta?.progressToken;
+  const traceId = traceIdOf(extra.requestInfo?.headers['traceparent']);
   return {
     signal: extra.signal,
+    ...(traceId ? { traceId } : {}),
     ...(progressToken === undefined
       ? {}
       : {
@@ -32,6 +40,12 @@ export function sdkCallContext(extra: McpRequestExtra): CallContext {
             extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
         }),
   };
+}
+
+/** The trace id of a W3C traceparent header (version-traceid-parentid-flags). */
+export function traceIdOf(traceparent: string | string[] | undefined): string | undefined {
+  const match = typeof traceparent === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim()) : null;
+  return match && !/^0+$/.test(match[1]!) ? match[1] : undefined;
 }
 
 // The call pipeline for downstream tools (DESIGN.md): resolve → check access → validate arguments →
@@ -45,7 +59,10 @@ export class ToolCallDispatcher {
     private readonly access: ToolAccessPolicy,
     private readonly approvals: ApprovalService,
     private readonly executor: DownstreamExecutor,
-  ) {}
+    private readonly auditor: CallAuditor,
+  ) {
+    auditor.registerMetrics(metrics.registry);
+  }
 
   /**
    * An OAuth client holding only read scope calls a tool not marked read-only: MCP's scope challenge (HTTP 403
@@ -60,7 +77,7 @@ export class ToolCallDispatcher {
 
   /** tools/call for any tool: Gatehouse's own management tools, or a downstream tool. */
   call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
-    return this.management.has(name) ? this.management.call(principal, name, args) : this.callDownstream(principal, name, args, context);
+    return this.management.has(name) ? this.management.call(principal, name, args, context) : this.callDownstream(principal, name, args, context);
   }
 
   private async callDownstream(
@@ -73,28 +90,36 @@ export class ToolCallDispatcher {
     if (!resolved) {
       throw new ProtocolError(RpcErrorCode.InvalidParams, `Unknown tool "${name}". Call tools/list for the available tools.`);
     }
-    if (resolved.heldBack) return errorResult(resolved.heldBack.reason);
     const { runtime, tool } = resolved;
+    // Every call from here on leaves a request and an outcome record; refusals write both at once.
+    const audit = await this.auditor.begin(
+      callAuditStart(principal, context, { type: 'tool', connection: runtime.name, tool: name, downstreamTool: tool.downstreamName }, args),
+    );
+    if (resolved.heldBack) return refused(audit, 'unavailable', errorResult(resolved.heldBack.reason));
     const started = performance.now();
     const finish = (outcome: CallOutcome) =>
       this.metrics.recordCall(principal.organizationId, runtime.name, outcome, (performance.now() - started) / 1000);
 
     if (principal.access === 'read_only' && !tool.readOnly) {
       finish('denied');
-      return errorResult(
-        `Permission denied: this API key is read-only, and "${name}" is not marked read-only (readOnlyHint) by its server.`,
+      audit.decided({ effect: 'deny', rule: { id: null, name: 'read-only-key' } });
+      return refused(
+        audit,
+        'denied',
+        errorResult(`Permission denied: this API key is read-only, and "${name}" is not marked read-only (readOnlyHint) by its server.`),
       );
     }
     const problem = tool.checkArguments(args);
     if (problem) {
       finish('invalid');
-      return errorResult(`Invalid arguments for "${name}": ${problem}.`);
+      return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${problem}.`));
     }
     const decision = await this.access.decide(principal, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, args);
+    audit.decided({ effect: decision.effect, rule: { id: decision.rule.id, name: decision.rule.name } });
     if (decision.effect === 'deny') {
       finish('denied');
       const why = decision.rule.description ?? `role ${principal.role} may not call "${name}"`;
-      return errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`);
+      return refused(audit, 'denied', errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`));
     }
     if (decision.effect === 'require_approval') {
       finish('approval_required');
@@ -105,12 +130,13 @@ export class ToolCallDispatcher {
         decision.approval,
       );
       const approvers = decision.approval.approverRoles.join(' or ');
-      return errorResult(
+      const result = errorResult(
         `Approval required. Request ${request.id} sent to ${approvers}` +
           `${decision.approval.approvals > 1 ? ` (${decision.approval.approvals} approvals needed)` : ''} under policy rule "${decision.rule.name}". ` +
           `It expires at ${request.expiresAt.toISOString()}; call gatehouse_get_approval with this id for its status and, once approved, the result.`,
       );
+      return refused(audit, 'approval_required', result, request.id);
     }
-    return this.executor.execute(principal, resolved, name, args, context, finish);
+    return this.executor.execute(principal, resolved, name, args, context, finish, audit);
   }
 }

@@ -1,0 +1,115 @@
+import { Logger } from '@nestjs/common';
+import { AppConfig } from '@gatehouse/config';
+import type { AuditCallBatch, AuditCallRepository, AuditSettings } from '@gatehouse/db';
+import type { AuditLog } from '../record/audit-log';
+import { AuditRedactor } from '../redaction/audit-redactor';
+import type { AuditSettingsService } from '../settings/audit-settings.service';
+import type { AuditInstance } from './audit-instance';
+import { CallAuditWriter } from './call-audit-writer';
+import { CallAuditor } from './call-auditor';
+
+const ORG = '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5';
+const settings = (failMode: 'open' | 'closed'): AuditSettings => ({
+  level: 'arguments',
+  failMode,
+  retentionDays: null,
+  redactPaths: [],
+  resultMaxBytes: 8192,
+  configManaged: false,
+});
+
+// A repository whose statements wait until released, so tests can see what is batched.
+function fakeRepository() {
+  const statements: AuditCallBatch[] = [];
+  const releases: ((error?: Error) => void)[] = [];
+  const repository = {
+    write: (batch: AuditCallBatch) => {
+      statements.push(batch);
+      return new Promise<void>((resolve, reject) => releases.push((error) => (error ? reject(error) : resolve())));
+    },
+    interrupt: jest.fn(async () => 0),
+  };
+  return { repository: repository as unknown as AuditCallRepository, statements, release: (error?: Error) => releases.shift()!(error) };
+}
+
+const log = { requestChaining: jest.fn() } as unknown as AuditLog;
+// The failures these tests cause are logged on purpose; keep the output readable.
+beforeAll(() => Logger.overrideLogger(false));
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('CallAuditWriter', () => {
+  it('writes what arrives during a statement in the next single statement, and settles each caller with its statement', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const writer = new CallAuditWriter(repository, log);
+    const record = (n: number) => ({ eventId: String(n) }) as never;
+    const first = writer.write({ records: [record(1)], opened: [], closed: [] });
+    const second = writer.write({ records: [record(2)], opened: [], closed: ['a'] });
+    const third = writer.write({ records: [record(3)], opened: [], closed: ['b'] });
+    expect(statements).toHaveLength(1);
+    release();
+    await first;
+    await tick();
+    expect(statements).toHaveLength(2);
+    expect(statements[1]).toEqual({ records: [record(2), record(3)], opened: [], closed: ['a', 'b'] });
+    release(new Error('store down'));
+    await expect(second).rejects.toThrow('store down');
+    await expect(third).rejects.toThrow('store down');
+    await writer.idle();
+  });
+});
+
+describe('CallAuditor', () => {
+  const start = { organizationId: ORG, actor: { type: 'api_key' as const, id: 'k', name: 'agent', ip: null, userAgent: null }, target: { type: 'tool' as const, connection: 'fx', tool: 'fx_echo', downstreamTool: 'echo' }, arguments: { password: 'p' } };
+  const auditor = (failMode: 'open' | 'closed', repository: AuditCallRepository) =>
+    new CallAuditor(
+      new CallAuditWriter(repository, log),
+      new AuditRedactor(AppConfig.from({ DATABASE_URL: 'postgresql://x@localhost/x', GATEHOUSE_SECRET_KEY: 'k'.repeat(40) })),
+      { forOrganization: async () => settings(failMode) } as unknown as AuditSettingsService,
+      { id: 'instance-1' } as unknown as AuditInstance,
+      repository,
+    );
+
+  it('commits the request record with its open-call row, redacted, before letting the call go ahead', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const audit = await auditor('closed', repository).begin(start);
+    const opened = audit.open();
+    expect(statements[0]!.records[0]).toMatchObject({ kind: 'tools.call.request', callId: audit.callId, outcome: null });
+    expect(JSON.stringify(statements[0])).not.toContain('"p"');
+    expect(statements[0]!.opened).toEqual([expect.objectContaining({ callId: audit.callId, instanceId: 'instance-1' })]);
+    release();
+    await expect(opened).resolves.toBeNull();
+    audit.close('ok', { result: { content: [] }, costMicros: 5n });
+    await tick();
+    expect(statements[1]).toMatchObject({ closed: [audit.callId], records: [{ kind: 'tools.call.outcome', outcome: 'ok', callId: audit.callId, data: { costMicros: 5 } }] });
+    release();
+  });
+
+  it('refuses the call when the request record fails and the organization fails closed; lets it through when open', async () => {
+    for (const failMode of ['closed', 'open'] as const) {
+      const { repository, release } = fakeRepository();
+      const subject = auditor(failMode, repository);
+      const audit = await subject.begin(start);
+      const opened = audit.open();
+      release(new Error('store down'));
+      const refusal = await opened;
+      if (failMode === 'closed') expect(refusal?.message).toMatch(/^Gatehouse could not write the audit record for this call, so it was not made \(error id /);
+      else expect(refusal).toBeNull();
+      expect((await subject.writeFailures.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { organization: ORG, record: 'request', fail_mode: failMode } })]);
+    }
+  });
+
+  it('writes a refused call as request and outcome in one statement, and never throws for it', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const audit = await auditor('closed', repository).begin(start);
+    audit.decided({ effect: 'deny', rule: { id: null, name: 'no' } });
+    const refused = audit.refuse('denied', { error: 'Permission denied' });
+    expect(statements[0]!.records.map((record) => [record.kind, record.callId])).toEqual([
+      ['tools.call.request', audit.callId],
+      ['tools.call.outcome', audit.callId],
+    ]);
+    expect(statements[0]!.records[1]!.data).toMatchObject({ decision: 'deny', rule: { name: 'no' }, error: 'Permission denied' });
+    release(new Error('store down'));
+    await expect(refused).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,19 @@
+import type { SinkBatch } from '../sink-event';
+
+/** One SIEM endpoint. send() resolves only once the receiver took the whole batch, and throws otherwise. */
+export interface SinkTransport {
+  send(batch: SinkBatch): Promise<void>;
+  close(): void;
+}
+
+/** The sink's id, for error messages and Standard Webhooks ids; the secret in clear (webhook, HEC). */
+export interface TransportContext {
+  sinkId: string;
+  sinkName: string;
+  secret: string | null;
+  // Called when records already counted as delivered may not have arrived (a syslog connection dropped
+  // soon after they were written): the deliverer moves the cursor back to `afterSeq` so they are sent again.
+  onDoubt(afterSeq: bigint): void;
+}
+
+export const SEND_TIMEOUT_MS = 10_000;

@@ -1,0 +1,27 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const AUDITED_AS = 'gatehouse:audited-as';
+
+/** An admin API change as the audit log names it, and what it changes. */
+export interface AuditedAction {
+  /** e.g. admin.connection.created */
+  kind: string;
+  /** The type of the object changed, e.g. connection. */
+  target: string;
+  /** The route parameter naming that object, when there is one (default id). */
+  idParam?: string;
+}
+
+/**
+ * Marks a mutating admin route: every call is recorded, after it succeeds or when it fails (including a 403
+ * from the permission check). Requires an authenticated route.
+ */
+export function AuditedAs(kind: string, options: { target: string; idParam?: string }) {
+  return SetMetadata(AUDITED_AS, { kind, ...options } satisfies AuditedAction);
+}
+
+/** The target of a change from the route alone (before the handler ran, or when it failed). */
+export function auditedTarget(action: AuditedAction, params: Record<string, unknown>): Record<string, unknown> {
+  const id = params[action.idParam ?? 'id'];
+  return { type: action.target, ...(typeof id === 'string' ? { id } : {}) };
+}

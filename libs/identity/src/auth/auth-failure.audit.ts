@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { AuditActor, AuditRecorder, DEPLOYMENT_ORGANIZATION_ID } from '@gatehouse/audit';
+import { ApiKeyRepository, GrantTokenRecord, OAuthGrantRepository } from '@gatehouse/db';
+import { ACCESS_TOKEN_PREFIX } from '../oauth/oauth-token.service';
+import { RequestOrigin } from './audit-actor';
+import { hashCredential } from './credential-hash';
+
+/** Why a presented bearer credential was refused. */
+export type BearerFailure = 'unknown' | 'revoked' | 'expired' | 'not_a_member' | 'wrong_audience' | 'wrong_kind';
+
+interface Attribution {
+  organizationId: string;
+  actor: Omit<AuditActor, 'ip' | 'userAgent'>;
+  reason: BearerFailure;
+  prefix: string | null;
+}
+
+// Records auth.failed for a refused bearer credential: in the organization the credential belongs to (a revoked
+// key, an expired token), else in the deployment's own chain. Only the failure path pays for the lookups; the
+// presented secret is never recorded, at most the display prefix stored with a known credential.
+@Injectable()
+export class AuthFailureAudit {
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    private readonly grants: OAuthGrantRepository,
+    private readonly recorder: AuditRecorder,
+  ) {}
+
+  async bearer(token: string, origin: RequestOrigin, route: { method: string; path: string }, wrongAudience = false): Promise<void> {
+    const hash = hashCredential(token);
+    const accessToken = token.startsWith(ACCESS_TOKEN_PREFIX);
+    const known = accessToken ? await this.accessToken(hash, wrongAudience) : await this.apiKey(hash);
+    await this.recorder.record({
+      organizationId: known?.organizationId ?? DEPLOYMENT_ORGANIZATION_ID,
+      kind: 'auth.failed',
+      actor: { ...(known?.actor ?? { type: accessToken ? 'oauth_client' : 'api_key', id: null, name: null }), ip: origin.ip, userAgent: origin.userAgent },
+      target: { type: 'endpoint', method: route.method, path: route.path },
+      outcome: 'failure',
+      data: { method: 'bearer', credential: accessToken ? 'access_token' : 'api_key', reason: known?.reason ?? 'unknown', prefix: known?.prefix ?? null },
+    });
+  }
+
+  private async apiKey(hash: string): Promise<Attribution | null> {
+    const key = await this.keys.findBySecretHash(hash);
+    if (!key) return null;
+    return {
+      organizationId: key.organizationId,
+      actor: { type: 'api_key', id: key.id, name: key.name, user: key.createdById ? { id: key.createdById, email: key.createdBy?.email ?? null } : null },
+      reason: key.revokedAt ? 'revoked' : key.kind !== 'api_key' ? 'wrong_kind' : 'unknown',
+      prefix: key.prefix,
+    };
+  }
+
+  private async accessToken(hash: string, wrongAudience: boolean): Promise<Attribution | null> {
+    const token = await this.grants.findToken(hash);
+    if (!token) return null;
+    const { grant } = token;
+    return {
+      organizationId: grant.organization.id,
+      actor: {
+        type: 'oauth_client',
+        id: grant.client?.clientId ?? grant.id,
+        name: grant.client?.name ?? grant.name,
+        user: grant.userId ? { id: grant.userId, email: grant.userEmail } : null,
+      },
+      reason: wrongAudience ? 'wrong_audience' : tokenFailure(token),
+      prefix: null,
+    };
+  }
+}
+
+function tokenFailure(token: GrantTokenRecord): BearerFailure {
+  if (token.kind !== 'access') return 'wrong_kind';
+  if (token.revokedAt || token.grant.revokedAt) return 'revoked';
+  if (token.grant.memberRole === null) return 'not_a_member';
+  return token.expiresAt.getTime() <= Date.now() ? 'expired' : 'unknown';
+}
