@@ -9,6 +9,7 @@ import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { freePort, RunningServer, startFixtureHttp } from '../support/servers';
+import { HecReceiver, startHecReceiver, startWebhookReceiver, WebhookReceiver } from '../support/siem-receivers';
 import { waitFor } from '../support/wait';
 
 // The built gateway runs as its own process (its log output is part of what is checked) on 2 shared cores.
@@ -17,6 +18,8 @@ jest.setTimeout(180_000);
 const KEYS = { admin: 'ghk_test_auditcalls_admin_key_001', member: 'ghk_test_auditcalls_member_key_02', managed: 'ghk_test_auditcalls_managed_key_3' };
 const canary = () => `canary-${randomBytes(12).toString('hex')}`;
 const HEADER_CANARY = canary();
+const HOOK_SECRET = `hook-secret-${randomBytes(12).toString('hex')}`;
+const HEC_TOKEN = `hec-token-${randomBytes(12).toString('hex')}`;
 const HMAC = /^hmac-sha256:[0-9a-f]{64}$/;
 
 interface AuditRow extends Record<string, unknown> {
@@ -35,7 +38,7 @@ interface CallRecords {
   outcome: AuditRow;
 }
 
-const yaml = (fixtureUrl: string) => `
+const yaml = (fixtureUrl: string, hookUrl: string, hecUrl: string) => `
 organizations:
   - slug: acme
     name: Acme
@@ -57,6 +60,10 @@ organizations:
       - { connection: fx, tool: count, perCallUsd: 1 }
     budgets:
       - { scope: organization, period: month, limitUsd: 1 }
+    # SIEM sinks: what they send is checked for canaries too.
+    auditSinks:
+      - { name: soc-hook, type: webhook, url: "${hookUrl}", secretEnv: HOOK_SECRET, format: native }
+      - { name: splunk, type: splunk_hec, url: "${hecUrl}", tokenEnv: HEC_TOKEN, format: ocsf }
   - slug: managed
     name: Managed
     apiKeys:
@@ -69,6 +76,8 @@ describe('tools/call audit records', () => {
   const directory = mkdtempSync(join(tmpdir(), 'gatehouse-audit-calls-'));
   const marker = join(directory, 'marks');
   let fixture: RunningServer;
+  let hook: WebhookReceiver;
+  let hec: HecReceiver;
   let gateway: SpawnedGateway | undefined;
   let baseUrl: string;
   let databaseUrl: string;
@@ -108,8 +117,10 @@ describe('tools/call audit records', () => {
 
   beforeAll(async () => {
     fixture = await startFixtureHttp({ FIXTURE_MARKER: marker });
+    hook = await startWebhookReceiver({ '/hook': HOOK_SECRET });
+    hec = await startHecReceiver(HEC_TOKEN);
     const configPath = join(directory, 'gatehouse.yaml');
-    writeFileSync(configPath, yaml(fixture.url));
+    writeFileSync(configPath, yaml(fixture.url, `${hook.baseUrl}/hook`, hec.baseUrl));
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     databaseUrl = await createTestDatabase();
@@ -128,6 +139,8 @@ describe('tools/call audit records', () => {
           MEMBER: KEYS.member,
           MANAGED: KEYS.managed,
           HEADER_CANARY,
+          HOOK_SECRET,
+          HEC_TOKEN,
         },
       }),
     );
@@ -144,7 +157,7 @@ describe('tools/call audit records', () => {
       gateway.child.kill('SIGTERM');
       await gateway.exited;
     }
-    await fixture?.stop();
+    await Promise.allSettled([fixture?.stop(), hook?.stop(), hec?.stop()]);
   });
 
   it('records an allowed call as a request and an outcome sharing one call id', async () => {
@@ -247,7 +260,7 @@ describe('tools/call audit records', () => {
     expect(Buffer.byteLength(large.outcome.data['result'] as string)).toBeLessThanOrEqual(256);
   });
 
-  it('never stores or logs canary secrets from arguments, admin paths, headers or new connections', async () => {
+  it('never stores, logs or sends to a SIEM canary secrets from arguments, admin paths, headers or new connections', async () => {
     const secret = canary();
     const other = canary();
     const pathSecret = canary();
@@ -271,13 +284,23 @@ describe('tools/call audit records', () => {
     const creation = await latestCall();
     expect((creation.request.data.arguments as { headers: Record<string, string> }).headers['X-Custom']).toMatch(HMAC);
 
+    // What the SIEM sinks sent, once they delivered the last record.
+    const [last] = await query<{ event_id: string }>(databaseUrl, 'SELECT event_id::text FROM audit_records WHERE organization_id = $1 ORDER BY id DESC LIMIT 1', [
+      organizationId,
+    ]);
+    await waitFor('the sinks to deliver the last record', () => hook.eventIds('/hook').includes(last!.event_id) && hec.events().some((e) => (e.event['metadata'] as { uid: string }).uid === last!.event_id), 30_000);
+    const sent = [...hook.posts.map((post) => post.body), ...hec.requests.map((request) => request.body)].join('\n');
+    expect(sent).toContain(creation.request.call_id);
+
     // The whole table as text, and everything the gateway printed.
+
     const [dump] = await query<{ text: string }>(databaseUrl, 'SELECT string_agg(t::text, E\'\\n\') AS text FROM audit_records t');
     const [open] = await query<{ text: string | null }>(databaseUrl, 'SELECT string_agg(t::text, E\'\\n\') AS text FROM audit_open_calls t');
     for (const value of [secret, other, pathSecret, newHeader, HEADER_CANARY]) {
       expect(dump!.text).not.toContain(value);
       expect(open!.text ?? '').not.toContain(value);
       expect(gateway!.output()).not.toContain(value);
+      expect(sent).not.toContain(value);
     }
     expect(gateway!.output()).toContain('tools'); // the log is really captured
   });
