@@ -31,7 +31,7 @@ try {
   process.exit(2);
 }
 const { AppConfig, StartupError } = modules.config;
-const { PrismaService, AuditRepository, OrganizationRepository } = modules.db;
+const { PrismaService, SqlPool, AuditRepository, OrganizationRepository } = modules.db;
 const { AuditSigner, AuditVerifier } = modules.audit;
 
 let config;
@@ -42,10 +42,11 @@ try {
   process.exit(2);
 }
 const prisma = new PrismaService(config);
+const sql = new SqlPool(config);
 let broken = false;
 try {
   await prisma.$connect();
-  const audit = new AuditRepository(prisma);
+  const audit = new AuditRepository(prisma, sql);
   const organizations = new OrganizationRepository(prisma);
   const verifier = new AuditVerifier(audit, new AuditSigner(config));
   let targets;
@@ -72,6 +73,7 @@ try {
   }
   if (targets.length === 0) console.log('audit:verify: no audit records yet');
 } finally {
+  await sql.onApplicationShutdown();
   await prisma.$disconnect();
 }
 process.exit(broken ? 1 : 0);

@@ -10,14 +10,15 @@ export async function benchAuditWrites(root, { databaseUrl, organizationSlug, le
   const require = createRequire(import.meta.url);
   require('reflect-metadata');
   const { AppConfig } = require(join(root, 'dist/libs/config/src'));
-  const { PrismaService, AuditCallRepository } = require(join(root, 'dist/libs/db/src'));
+  const { PrismaService, SqlPool, AuditCallRepository } = require(join(root, 'dist/libs/db/src'));
   const { CallAuditWriter } = require(join(root, 'dist/libs/audit/src/calls/call-audit-writer.js'));
   const config = AppConfig.from({ DATABASE_URL: databaseUrl, GATEHOUSE_SECRET_KEY: 'bench-secret-key-bench-secret-key-0000', NODE_ENV: 'test' });
   const prisma = new PrismaService(config);
   await prisma.$connect();
   const { id: organizationId } = await prisma.organization.findUniqueOrThrow({ where: { slug: organizationSlug } });
   // Chaining is the gateway's background job; here only the writes on the call path are measured.
-  const writer = new CallAuditWriter(new AuditCallRepository(prisma), { requestChaining() {} });
+  const sql = new SqlPool(config);
+  const writer = new CallAuditWriter(new AuditCallRepository(prisma, sql), { requestChaining() {} });
   // Records shaped like the gateway's (actor, target, redacted arguments, outcome data).
   const actor = { type: 'api_key', id: randomUUID(), name: 'bench-agent', ip: '127.0.0.1', userAgent: 'node', user: null };
   const target = { type: 'tool', connection: 'ds-01', tool: 'ds-01_echo', downstreamTool: 'echo' };
@@ -49,6 +50,7 @@ export async function benchAuditWrites(root, { databaseUrl, organizationSlug, le
     }
     return results;
   } finally {
+    await sql.onApplicationShutdown();
     await prisma.$disconnect();
   }
 }

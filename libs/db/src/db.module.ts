@@ -3,6 +3,7 @@ import { ClusterBus } from './cluster-bus';
 import { SecretCipher } from './crypto/secret-cipher';
 import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
+import { SqlPool } from './sql-pool.service';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { AuditCallRepository } from './repositories/audit-call.repository';
@@ -26,6 +27,7 @@ import { WebhookRepository } from './repositories/webhook.repository';
 
 const PROVIDERS = [
   PrismaService,
+  SqlPool,
   RedisService,
   ClusterBus,
   SecretCipher,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma.service';
+import { SqlPool } from '../sql-pool.service';
 import type { AuditAppend } from './audit.repository';
 
 /** A tools/call whose request record is written and whose outcome is not (yet). */
@@ -23,56 +24,75 @@ export interface AuditCallBatch {
   closed: string[];
 }
 
-const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+// The audit writes of tools/call, which sit on every call's path: one statement per batch, the whole batch as
+// one JSON parameter (JSON.stringify is native; encoding column arrays cost more CPU than the rest of the call),
+// and the open-call bookkeeping in the same statement as the records, so a record and its open-call row are
+// committed together or not at all.
+const WRITE = `
+  WITH batch AS (SELECT $1::jsonb AS doc),
+  recorded AS (
+    INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
+    SELECT r.organization_id, r.event_id, r.occurred_at, r.kind, r.actor, r.target, r.outcome, r.trace_id, r.data, r.call_id
+    FROM batch, ROWS FROM (jsonb_to_recordset(batch.doc->'records') AS (organization_id uuid, event_id uuid, occurred_at timestamp(3),
+      kind text, actor jsonb, target jsonb, outcome text, trace_id text, data jsonb, call_id uuid)) WITH ORDINALITY AS r
+    ORDER BY r.ordinality
+    RETURNING 1
+  ), opened AS (
+    INSERT INTO audit_open_calls (call_id, organization_id, instance_id, request_event_id, actor, target, trace_id, started_at)
+    SELECT o.call_id, o.organization_id, o.instance_id, o.request_event_id, o.actor, o.target, o.trace_id, o.started_at
+    FROM batch, jsonb_to_recordset(batch.doc->'opened') AS o(call_id uuid, organization_id uuid, instance_id text,
+      request_event_id uuid, actor jsonb, target jsonb, trace_id text, started_at timestamp(3))
+    RETURNING 1
+  ), closed AS (
+    DELETE FROM audit_open_calls WHERE call_id IN (SELECT jsonb_array_elements_text(doc->'closed')::uuid FROM batch) RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM recorded) + (SELECT count(*) FROM opened) + (SELECT count(*) FROM closed) AS written`;
 
-// The audit writes of tools/call, which sit on every call's path: one statement per batch, column arrays
-// throughout (unnest), and the open-call bookkeeping in the same statement as the records, so a record and its
-// open-call row are committed together or not at all.
+// Times as the columns hold them: timestamp(3) without time zone, in UTC.
+const utc = (date: Date) => date.toISOString().slice(0, -1);
+
+// jsonb cannot hold U+0000: one argument carrying it would fail the whole batch, refusing every call in it.
+const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value);
+
+function serialize(doc: unknown): string {
+  const text = JSON.stringify(doc);
+  return text.includes('\\u0000') ? JSON.stringify(doc, withoutNul) : text;
+}
+
 @Injectable()
 export class AuditCallRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly sql: SqlPool,
+  ) {}
 
   async write(batch: AuditCallBatch): Promise<void> {
-    const { records, opened, closed } = batch;
-    const column = <T, R>(rows: T[], pick: (row: T) => R) => rows.map(pick);
-    // Data-modifying CTEs all run, referenced or not; within one statement they cannot see each other's rows,
-    // which is fine: a call's outcome is only written after its request was committed.
-    await this.prisma.$executeRaw`
-      WITH recorded AS (
-        INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
-        SELECT r.organization_id, r.event_id, r.occurred_at, r.kind, r.actor::jsonb, r.target::jsonb, r.outcome, r.trace_id, r.data::jsonb, r.call_id
-        FROM unnest(
-          ${column(records, (r) => r.organizationId)}::uuid[],
-          ${column(records, (r) => r.eventId)}::uuid[],
-          ${column(records, (r) => r.occurredAt)}::timestamp(3)[],
-          ${column(records, (r) => r.kind)}::text[],
-          ${column(records, (r) => json(r.actor))}::text[],
-          ${column(records, (r) => json(r.target))}::text[],
-          ${column(records, (r) => r.outcome)}::text[],
-          ${column(records, (r) => r.traceId)}::text[],
-          ${column(records, (r) => json(r.data))}::text[],
-          ${column(records, (r) => r.callId)}::uuid[]
-        ) WITH ORDINALITY AS r(organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id, n)
-        ORDER BY r.n
-        RETURNING 1
-      ), opened AS (
-        INSERT INTO audit_open_calls (call_id, organization_id, instance_id, request_event_id, actor, target, trace_id, started_at)
-        SELECT o.call_id, o.organization_id, o.instance_id, o.request_event_id, o.actor::jsonb, o.target::jsonb, o.trace_id, o.started_at
-        FROM unnest(
-          ${column(opened, (o) => o.callId)}::uuid[],
-          ${column(opened, (o) => o.organizationId)}::uuid[],
-          ${column(opened, (o) => o.instanceId)}::text[],
-          ${column(opened, (o) => o.requestEventId)}::uuid[],
-          ${column(opened, (o) => json(o.actor))}::text[],
-          ${column(opened, (o) => json(o.target))}::text[],
-          ${column(opened, (o) => o.traceId)}::text[],
-          ${column(opened, (o) => o.startedAt)}::timestamp(3)[]
-        ) AS o(call_id, organization_id, instance_id, request_event_id, actor, target, trace_id, started_at)
-        RETURNING 1
-      ), closed AS (
-        DELETE FROM audit_open_calls WHERE call_id = ANY(${closed}::uuid[]) RETURNING 1
-      )
-      SELECT (SELECT count(*) FROM recorded) + (SELECT count(*) FROM opened) + (SELECT count(*) FROM closed)`;
+    const doc = {
+      records: batch.records.map((r) => ({
+        organization_id: r.organizationId,
+        event_id: r.eventId,
+        occurred_at: utc(r.occurredAt),
+        kind: r.kind,
+        actor: r.actor,
+        target: r.target,
+        outcome: r.outcome,
+        trace_id: r.traceId,
+        data: r.data,
+        call_id: r.callId,
+      })),
+      opened: batch.opened.map((o) => ({
+        call_id: o.callId,
+        organization_id: o.organizationId,
+        instance_id: o.instanceId,
+        request_event_id: o.requestEventId,
+        actor: o.actor,
+        target: o.target,
+        trace_id: o.traceId,
+        started_at: utc(o.startedAt),
+      })),
+      closed: batch.closed,
+    };
+    await this.sql.query(WRITE, [serialize(doc)]);
   }
 
   /** The processes that have calls without an outcome. */

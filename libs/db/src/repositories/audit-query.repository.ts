@@ -1,9 +1,16 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Pool } from 'pg';
-import { AppConfig } from '@gatehouse/config';
+import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
-import { AUDIT_RECORD_COLUMNS, auditRecordFromRow, AuditRecordRow, StoredAuditRecord } from './audit.repository';
+import { SqlPool } from '../sql-pool.service';
+import {
+  AUDIT_PG_RECORD_COLUMNS,
+  AUDIT_RECORD_COLUMNS,
+  auditRecordFromPgRow,
+  auditRecordFromRow,
+  AuditPgRecordRow,
+  AuditRecordRow,
+  StoredAuditRecord,
+} from './audit.repository';
 
 /** Which records an audit query or export selects; every field narrows (AND). */
 export interface AuditRecordFilter {
@@ -44,34 +51,16 @@ function where(organizationId: string, filter: AuditRecordFilter): Prisma.Sql {
   return Prisma.join(conditions, ' AND ');
 }
 
-// The export read, for node-postgres: 64-bit numbers as text and the time as a timestamptz, so nothing depends
-// on pg's int8 handling or on the process's time zone. (Its output column "id" is text: order by the table's.)
-const EXPORT_COLUMNS = Prisma.sql`id::text, organization_id::text, event_id::text, seq::text, occurred_at AT TIME ZONE 'UTC' AS occurred_at,
-  kind, actor, target, outcome, trace_id, data, call_id::text, prev_hash, hash`;
-
-type ExportRow = Omit<AuditRecordRow, 'id' | 'seq'> & { id: string; seq: string | null };
-
 // Keyset pagination on id (never OFFSET): each page is one index range scan, however deep the walk goes.
 @Injectable()
-export class AuditQueryRepository implements OnApplicationShutdown {
-  // Exports read through node-postgres directly, on a small pool of their own: Prisma's raw-query path makes
-  // several times the garbage per row, enough that batches outlive V8's young generation and pile up in the old
-  // one. Measured over a million records in 250-row batches: +140 MB of peak RSS through Prisma, +10 MB here.
-  private readonly exportPool: Pool;
-  private readonly logger = new Logger(AuditQueryRepository.name);
-
+export class AuditQueryRepository {
   constructor(
     private readonly prisma: PrismaService,
-    config: AppConfig,
-  ) {
-    this.exportPool = new Pool({ connectionString: config.env.DATABASE_URL, max: 4 });
-    // An idle connection that fails (database restart) is only dropped; without a listener it would crash the process.
-    this.exportPool.on('error', (error) => this.logger.warn({ err: error }, 'An idle audit export connection failed'));
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.exportPool.end();
-  }
+    // Exports read through node-postgres directly: Prisma's raw-query path makes several times the garbage per
+    // row, enough that batches outlive V8's young generation and pile up in the old one. Measured over a million
+    // records in 250-row batches: +140 MB of peak RSS through Prisma, +10 MB through node-postgres.
+    private readonly sql: SqlPool,
+  ) {}
 
   /** Newest first: up to `limit` records with id < before (no bound when before is null). */
   async newestFirst(organizationId: string, filter: AuditRecordFilter, before: bigint | null, limit: number): Promise<StoredAuditRecord[]> {
@@ -85,11 +74,11 @@ export class AuditQueryRepository implements OnApplicationShutdown {
   /** Oldest first: up to `limit` records with after < id <= upTo. */
   async oldestFirst(organizationId: string, filter: AuditRecordFilter, after: bigint, upTo: bigint, limit: number): Promise<StoredAuditRecord[]> {
     const query = Prisma.sql`
-      SELECT ${EXPORT_COLUMNS} FROM audit_records
+      SELECT ${Prisma.raw(AUDIT_PG_RECORD_COLUMNS)} FROM audit_records
       WHERE ${where(organizationId, filter)} AND id > ${after.toString()}::bigint AND id <= ${upTo.toString()}::bigint
       ORDER BY audit_records.id LIMIT ${limit}`;
-    const { rows } = await this.exportPool.query<ExportRow>(query.text, query.values);
-    return rows.map((row) => auditRecordFromRow({ ...row, id: BigInt(row.id), seq: row.seq === null ? null : BigInt(row.seq) }));
+    const rows = await this.sql.query<AuditPgRecordRow>(query.text, query.values);
+    return rows.map(auditRecordFromPgRow);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { SqlPool, sqlTimestamp } from '../sql-pool.service';
 
 /** JSON as stored in jsonb (what the hash covers is what comes back from the database). */
 export type AuditJson = Prisma.JsonValue;
@@ -102,22 +103,64 @@ const fromRow = (row: RecordRow): StoredAuditRecord => ({
 
 const RECORD_COLUMNS = Prisma.sql`id, organization_id::text, event_id::text, seq, occurred_at, kind, actor, target, outcome, trace_id, data, call_id::text, prev_hash, hash`;
 
+// The same columns through node-postgres: 64-bit numbers as text, and the time as a timestamptz so that it
+// does not depend on the process's time zone. The output column "id" is then text: order by audit_records.id.
+const PG_RECORD_COLUMNS = `id::text, organization_id::text, event_id::text, seq::text, occurred_at AT TIME ZONE 'UTC' AS occurred_at,
+  kind, actor, target, outcome, trace_id, data, call_id::text, prev_hash, hash`;
+type PgRecordRow = Omit<RecordRow, 'id' | 'seq'> & { id: string; seq: string | null };
+const fromPgRow = (row: PgRecordRow): StoredAuditRecord => fromRow({ ...row, id: BigInt(row.id), seq: row.seq === null ? null : BigInt(row.seq) });
+
+const PG_CHECKPOINT_COLUMNS = `organization_id::text, seq::text, hash, signature, key_id, cut, created_at AT TIME ZONE 'UTC' AS created_at`;
+interface PgCheckpointRow {
+  organization_id: string;
+  seq: string;
+  hash: string;
+  signature: string;
+  key_id: string;
+  cut: boolean;
+  created_at: Date;
+}
+const fromPgCheckpoint = (row: PgCheckpointRow): AuditCheckpointRecord => ({
+  organizationId: row.organization_id,
+  seq: BigInt(row.seq),
+  hash: row.hash,
+  signature: row.signature,
+  keyId: row.key_id,
+  cut: row.cut,
+  createdAt: row.created_at,
+});
+
 // The query repository reads the same columns into the same shape.
-export { RECORD_COLUMNS as AUDIT_RECORD_COLUMNS, fromRow as auditRecordFromRow };
-export type { RecordRow as AuditRecordRow };
+export { RECORD_COLUMNS as AUDIT_RECORD_COLUMNS, fromRow as auditRecordFromRow, PG_RECORD_COLUMNS as AUDIT_PG_RECORD_COLUMNS, fromPgRow as auditRecordFromPgRow };
+export type { RecordRow as AuditRecordRow, PgRecordRow as AuditPgRecordRow };
 
 // Raw SQL throughout: appends sit on the tools/call path (one plain INSERT, no round trip for the row back),
 // and chaining and verification stream ordered batches.
 @Injectable()
 export class AuditRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    // Appends and chaining run for every tool call: node-postgres directly (see SqlPool).
+    private readonly sql: SqlPool,
+  ) {}
 
   async append(entry: AuditAppend): Promise<void> {
-    await this.prisma.$executeRaw`
-      INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
-      VALUES (${entry.organizationId}::uuid, ${entry.eventId}::uuid, ${entry.occurredAt}::timestamp(3), ${entry.kind},
-        ${JSON.stringify(entry.actor)}::jsonb, ${entry.target === null ? null : JSON.stringify(entry.target)}::jsonb,
-        ${entry.outcome}, ${entry.traceId}, ${JSON.stringify(entry.data)}::jsonb, ${entry.callId}::uuid)`;
+    await this.sql.query(
+      `INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
+       VALUES ($1::uuid, $2::uuid, $3::timestamp(3), $4, $5::jsonb, $6::jsonb, $7, $8, $9::jsonb, $10::uuid)`,
+      [
+        entry.organizationId,
+        entry.eventId,
+        sqlTimestamp(entry.occurredAt),
+        entry.kind,
+        JSON.stringify(entry.actor),
+        entry.target === null ? null : JSON.stringify(entry.target),
+        entry.outcome,
+        entry.traceId,
+        JSON.stringify(entry.data),
+        entry.callId,
+      ],
+    );
   }
 
   async organizationsWithUnchained(): Promise<string[]> {
@@ -137,51 +180,64 @@ export class AuditRepository {
    * same organization take turns, and the lock is released with the transaction even if the process dies.
    */
   async withChainLock<T>(organizationId: string, work: (session: AuditChainSession) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${organizationId})::int)) AS lock`;
-        const session: AuditChainSession = {
-          head: async () => {
-            const rows = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`
-              SELECT seq, hash FROM audit_records
-              WHERE organization_id = ${organizationId}::uuid AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1`;
-            return rows[0] ?? null;
-          },
-          unchained: async (limit) => {
-            const rows = await tx.$queryRaw<RecordRow[]>`
-              SELECT ${RECORD_COLUMNS} FROM audit_records
-              WHERE organization_id = ${organizationId}::uuid AND seq IS NULL ORDER BY id LIMIT ${limit}`;
-            return rows.map(fromRow);
-          },
-          link: async (links, chainedAt) => {
-            if (links.length === 0) return;
-            await tx.$executeRaw`
-              UPDATE audit_records AS r SET seq = l.seq, prev_hash = l.prev_hash, hash = l.hash, chained_at = ${chainedAt}::timestamp(3)
-              FROM unnest(${links.map((l) => l.id)}::bigint[], ${links.map((l) => l.seq)}::bigint[],
-                ${links.map((l) => l.prevHash)}::text[], ${links.map((l) => l.hash)}::text[]) AS l(id, seq, prev_hash, hash)
-              WHERE r.id = l.id AND r.seq IS NULL`;
-          },
-          lastCheckpoint: async () =>
-            tx.auditCheckpoint.findFirst({ where: { organizationId }, orderBy: { seq: 'desc' } }),
-          addCheckpoint: async (checkpoint) => {
-            await tx.auditCheckpoint.create({ data: { organizationId, ...checkpoint } });
-          },
-          hashAt: async (seq) => {
-            const rows = await tx.$queryRaw<{ hash: string }[]>`
-              SELECT hash FROM audit_records WHERE organization_id = ${organizationId}::uuid AND seq = ${seq}`;
-            return rows[0]?.hash ?? null;
-          },
-          firstSeqSince: async (cutoff) => {
-            const rows = await tx.$queryRaw<{ seq: bigint | null }[]>`
-              SELECT min(seq) AS seq FROM audit_records
-              WHERE organization_id = ${organizationId}::uuid AND seq IS NOT NULL AND occurred_at >= ${cutoff}::timestamp(3)`;
-            return rows[0]?.seq ?? null;
-          },
-        };
-        return work(session);
-      },
-      { maxWait: 10_000, timeout: 30_000 },
-    );
+    return this.sql.transaction(async (query) => {
+      await query('SELECT pg_advisory_xact_lock($1::int, hashtext($2)::int)', [AUDIT_LOCK_CLASS, organizationId]);
+      const session: AuditChainSession = {
+        head: async () => {
+          const [row] = await query<{ seq: string; hash: string }>(
+            `SELECT seq::text, hash FROM audit_records WHERE organization_id = $1::uuid AND seq IS NOT NULL ORDER BY audit_records.seq DESC LIMIT 1`,
+            [organizationId],
+          );
+          return row ? { seq: BigInt(row.seq), hash: row.hash } : null;
+        },
+        unchained: async (limit) => {
+          const rows = await query<PgRecordRow>(
+            `SELECT ${PG_RECORD_COLUMNS} FROM audit_records WHERE organization_id = $1::uuid AND seq IS NULL ORDER BY audit_records.id LIMIT $2`,
+            [organizationId, limit],
+          );
+          return rows.map(fromPgRow);
+        },
+        link: async (links, chainedAt) => {
+          if (links.length === 0) return;
+          await query(
+            `UPDATE audit_records AS r SET seq = l.seq, prev_hash = l.prev_hash, hash = l.hash, chained_at = $5::timestamp(3)
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS l(id, seq, prev_hash, hash)
+             WHERE r.id = l.id AND r.seq IS NULL`,
+            [links.map((l) => l.id.toString()), links.map((l) => l.seq.toString()), links.map((l) => l.prevHash), links.map((l) => l.hash), sqlTimestamp(chainedAt)],
+          );
+        },
+        lastCheckpoint: async () => {
+          const [row] = await query<PgCheckpointRow>(
+            `SELECT ${PG_CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE organization_id = $1::uuid ORDER BY audit_checkpoints.seq DESC, audit_checkpoints.created_at DESC LIMIT 1`,
+            [organizationId],
+          );
+          return row ? fromPgCheckpoint(row) : null;
+        },
+        addCheckpoint: async (checkpoint) => {
+          await query(
+            `INSERT INTO audit_checkpoints (id, organization_id, seq, hash, signature, key_id, cut)
+             VALUES (gen_random_uuid(), $1::uuid, $2::bigint, $3, $4, $5, $6)`,
+            [organizationId, checkpoint.seq.toString(), checkpoint.hash, checkpoint.signature, checkpoint.keyId, checkpoint.cut ?? false],
+          );
+        },
+        hashAt: async (seq) => {
+          const [row] = await query<{ hash: string }>('SELECT hash FROM audit_records WHERE organization_id = $1::uuid AND seq = $2::bigint', [
+            organizationId,
+            seq.toString(),
+          ]);
+          return row?.hash ?? null;
+        },
+        firstSeqSince: async (cutoff) => {
+          const [row] = await query<{ seq: string | null }>(
+            `SELECT min(seq)::text AS seq FROM audit_records
+             WHERE organization_id = $1::uuid AND seq IS NOT NULL AND occurred_at >= $2::timestamp(3)`,
+            [organizationId, sqlTimestamp(cutoff)],
+          );
+          return row?.seq ? BigInt(row.seq) : null;
+        },
+      };
+      return work(session);
+    });
   }
 
   /** Chained records with seq > after, in seq order: one batch of a verification walk. */

@@ -1,0 +1,48 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { AppConfig } from '@gatehouse/config';
+
+/** A statement inside a transaction: bound values, rows back. */
+export type SqlQuery = <T extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => Promise<T[]>;
+
+/** A timestamp(3) column's value (UTC, without time zone) as a bound parameter, whatever the process's time zone. */
+export const sqlTimestamp = (date: Date): string => date.toISOString().slice(0, -1);
+
+// node-postgres directly, for the few statements that run per tool call (audit records) or per exported row:
+// Prisma's raw-query path costs several times the CPU and garbage per statement and per row. Everything else
+// goes through Prisma. Values are always bound parameters.
+@Injectable()
+export class SqlPool implements OnApplicationShutdown {
+  private readonly logger = new Logger(SqlPool.name);
+  private readonly pool: Pool;
+
+  constructor(config: AppConfig) {
+    this.pool = new Pool({ connectionString: config.env.DATABASE_URL, max: 10 });
+    // An idle connection that fails (database restart) is only dropped; without a listener it would crash the process.
+    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'An idle database connection failed'));
+  }
+
+  async query<T extends QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query<T>(text, values)).rows;
+  }
+
+  /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  async transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T> {
+    const client: PoolClient = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(async (text, values = []) => (await client.query(text, values)).rows);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
