@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { apiRequest } from '../support/admin-api';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { freePort, gatewayEnvironment, spawnGateway, SpawnedGateway, startGateway, TestGateway, waitUntilReady } from '../support/gateway';
@@ -97,25 +98,8 @@ async function insert(databaseUrl: string, organizationId: string, records: Seed
   );
 }
 
-// RFC 4180 reader: quoted fields, doubled quotes, CRLF records.
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else field += c;
-  }
-  return rows;
-}
+// An RFC 4180 reader (csv-parse), as a spreadsheet or SIEM would read the file.
+const parseCsv = (text: string): string[][] => parse(text, { relaxColumnCount: false }) as string[][];
 
 describe('audit query and export', () => {
   let gateway: TestGateway;

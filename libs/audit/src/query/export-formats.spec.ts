@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import type { AuditEvent } from '../record/audit-event';
 import { CSV_COLUMNS, csvField, csvRow, EXPORT_FORMATS, exportChunks } from './export-formats';
 
@@ -18,25 +19,8 @@ const event = (overrides: Partial<AuditEvent> = {}): AuditEvent => ({
   ...overrides,
 });
 
-// RFC 4180 reader for the assertions: quoted fields, doubled quotes, CRLF records.
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else field += c;
-  }
-  return rows;
-}
+// An RFC 4180 reader (csv-parse), as a spreadsheet or SIEM would read the file.
+const parseCsv = (text: string): string[][] => parse(text, { relaxColumnCount: false }) as string[][];
 
 describe('CSV export', () => {
   it.each([
