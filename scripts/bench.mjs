@@ -461,7 +461,7 @@ async function main() {
   console.log(
     `\nPolicy evaluation (CompiledPolicy.decide, production build, ${policyEvaluation.rules} rules, every rule checked): ` +
       `${(policyEvaluation.nsPerEvaluation / 1000).toFixed(1)} µs per call. The tools/call rows above go through the ` +
-      'whole pipeline (policy, budget check, usage record) with an empty policy and zero costs.',
+      'whole pipeline (policy, budget check, audit request and outcome records, usage record) with an empty policy and zero costs.',
   );
   console.log(
     '\nAudit writes per tools/call (request record + open-call row, then outcome record; group commit; production build, same database):\n' +
