@@ -4,6 +4,7 @@ import { SecretCipher } from './crypto/secret-cipher';
 import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
 import { SqlPool } from './sql-pool.service';
+import { MetricsRegistry } from './metrics-registry';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { AuditCallRepository } from './repositories/audit-call.repository';
@@ -28,6 +29,7 @@ import { WebhookRepository } from './repositories/webhook.repository';
 const PROVIDERS = [
   PrismaService,
   SqlPool,
+  MetricsRegistry,
   RedisService,
   ClusterBus,
   SecretCipher,

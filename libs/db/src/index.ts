@@ -2,6 +2,7 @@ export * from './crypto/secret-cipher';
 export * from './db.module';
 export * from './prisma.service';
 export * from './sql-pool.service';
+export * from './metrics-registry';
 export * from './redis.service';
 export * from './repositories/api-key.repository';
 export * from './repositories/config-state.repository';

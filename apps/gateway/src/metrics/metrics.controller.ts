@@ -1,15 +1,15 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { GatewayMetrics } from '@gatehouse/connections';
+import { MetricsRegistry } from '@gatehouse/db';
 
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: GatewayMetrics) {}
+  constructor(private readonly registry: MetricsRegistry) {}
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+    return this.registry.metrics();
   }
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig } from '@gatehouse/config';
+import { MetricsRegistry } from '@gatehouse/db';
 import type { AuditCallBatch, AuditCallRepository, AuditSettings } from '@gatehouse/db';
 import type { AuditLog } from '../record/audit-log';
 import { AuditRedactor } from '../redaction/audit-redactor';
@@ -68,6 +69,7 @@ describe('CallAuditor', () => {
       { forOrganization: async () => settings(failMode) } as unknown as AuditSettingsService,
       { id: 'instance-1' } as unknown as AuditInstance,
       repository,
+      new MetricsRegistry(),
     );
 
   it('commits the request record with its open-call row, redacted, before letting the call go ahead', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { Counter, Registry } from 'prom-client';
-import { AuditAppend, AuditCallRepository, AuditJson, AuditSettings, DEFAULT_AUDIT_SETTINGS } from '@gatehouse/db';
+import { Counter } from 'prom-client';
+import { AuditAppend, AuditCallRepository, AuditJson, AuditSettings, DEFAULT_AUDIT_SETTINGS, MetricsRegistry } from '@gatehouse/db';
 import { AuditRedactor } from '../redaction/audit-redactor';
 import { AuditSettingsService } from '../settings/audit-settings.service';
 import { AuditInstance } from './audit-instance';
@@ -19,7 +19,6 @@ import { CallAuditWriter } from './call-audit-writer';
 // At shutdown, calls aborted by the closing sessions get this long to record their own outcome before the
 // rest are recorded as interrupted.
 const SHUTDOWN_SETTLE_MS = 1_000;
-const WRITE_FAILURES_METRIC = 'gatehouse_audit_write_failures_total';
 
 /** One tools/call's audit: its request record, then exactly one outcome record, sharing the call id. */
 export class CallAudit {
@@ -143,7 +142,7 @@ export class CallAuditor implements BeforeApplicationShutdown {
   private stopped = false;
 
   readonly writeFailures = new Counter({
-    name: WRITE_FAILURES_METRIC,
+    name: 'gatehouse_audit_write_failures_total',
     help: 'tools/call audit records that could not be written, by record (request, outcome) and the fail mode that applied',
     labelNames: ['organization', 'record', 'fail_mode'] as const,
     registers: [],
@@ -155,15 +154,13 @@ export class CallAuditor implements BeforeApplicationShutdown {
     private readonly settings: AuditSettingsService,
     private readonly instance: AuditInstance,
     private readonly repository: AuditCallRepository,
-  ) {}
+    metrics: MetricsRegistry,
+  ) {
+    metrics.registerMetric(this.writeFailures);
+  }
 
   get instanceId(): string {
     return this.instance.id;
-  }
-
-  /** Adds this service's metrics to the registry /metrics serves (it lives with the gateway's metrics). */
-  registerMetrics(registry: Registry): void {
-    if (!registry.getSingleMetric(WRITE_FAILURES_METRIC)) registry.registerMetric(this.writeFailures);
   }
 
   async begin(start: CallAuditStart): Promise<CallAudit> {

@@ -1,3 +1,4 @@
+import { MetricsRegistry } from '@gatehouse/db';
 import type { AuditLog } from './audit-log';
 import { AuditRecorder } from './audit-recorder';
 import type { AuditEntry } from './audit-record';
@@ -12,16 +13,18 @@ const entry: AuditEntry = {
 describe('AuditRecorder', () => {
   it('appends the entry', async () => {
     const append = jest.fn().mockResolvedValue('event-id');
-    await new AuditRecorder({ append } as unknown as AuditLog).record(entry);
+    await new AuditRecorder({ append } as unknown as AuditLog, new MetricsRegistry()).record(entry);
     expect(append).toHaveBeenCalledWith(entry);
   });
 
   it('never throws when the store cannot write: it counts and logs the lost record instead', async () => {
-    const recorder = new AuditRecorder({ append: jest.fn().mockRejectedValue(new Error('database is down')) } as unknown as AuditLog);
+    const metrics = new MetricsRegistry();
+    const recorder = new AuditRecorder({ append: jest.fn().mockRejectedValue(new Error('database is down')) } as unknown as AuditLog, metrics);
     const logged = jest.spyOn((recorder as unknown as { logger: { error: (...args: unknown[]) => void } }).logger, 'error').mockImplementation(() => undefined);
     await expect(recorder.record(entry)).resolves.toBeUndefined();
     await recorder.record(entry);
     expect(recorder.lostRecords).toBe(2);
+    expect(await metrics.metrics()).toContain('gatehouse_audit_records_lost_total{kind="admin.connection.created"} 2');
     expect(logged).toHaveBeenCalledWith(expect.objectContaining({ event: expect.objectContaining({ kind: 'admin.connection.created' }), lostRecords: 2 }), expect.stringContaining('admin.connection.created'));
   });
 });

@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { MetricsRegistry } from '@gatehouse/db';
 import { AuditEntry } from './audit-record';
 import { AuditLog } from './audit-log';
 
@@ -13,8 +15,19 @@ export const DEPLOYMENT_ORGANIZATION_ID = '00000000-0000-0000-0000-000000000000'
 export class AuditRecorder {
   private readonly logger = new Logger(AuditRecorder.name);
   private lost = 0;
+  private readonly lostCounter = new Counter({
+    name: 'gatehouse_audit_records_lost_total',
+    help: 'Audit records of events that took effect but could not be written (each also logged at error level), by kind',
+    labelNames: ['kind'] as const,
+    registers: [],
+  });
 
-  constructor(private readonly log: AuditLog) {}
+  constructor(
+    private readonly log: AuditLog,
+    metrics: MetricsRegistry,
+  ) {
+    metrics.registerMetric(this.lostCounter);
+  }
 
   /** Appends that failed since start (each also logged at error level). */
   get lostRecords(): number {
@@ -26,6 +39,7 @@ export class AuditRecorder {
       await this.log.append(entry);
     } catch (error) {
       this.lost += 1;
+      this.lostCounter.inc({ kind: entry.kind });
       const event = { kind: entry.kind, organizationId: entry.organizationId, outcome: entry.outcome ?? null, target: entry.target ?? null, actor: entry.actor };
       this.logger.error({ err: error, event, lostRecords: this.lost }, `Audit record lost: ${entry.kind} happened but could not be recorded`);
     }

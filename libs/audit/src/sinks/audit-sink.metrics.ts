@@ -1,13 +1,11 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { Counter, Gauge, Registry } from 'prom-client';
-import { GatewayMetrics } from '@gatehouse/connections';
-import { AuditSinkRepository, AuditSinkView } from '@gatehouse/db';
+import { Injectable, Logger } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { AuditSinkRepository, AuditSinkView, MetricsRegistry } from '@gatehouse/db';
 
 // Lag and dead-letter state are read from PostgreSQL at scrape time, so every gateway reports them whichever
 // process delivers. Delivered and failure counts are counted by the process that delivers.
 @Injectable()
-export class AuditSinkMetrics implements OnModuleInit {
+export class AuditSinkMetrics {
   private readonly logger = new Logger(AuditSinkMetrics.name);
   private snapshot: { at: number; sinks: Promise<AuditSinkView[]> } | null = null;
 
@@ -42,18 +40,9 @@ export class AuditSinkMetrics implements OnModuleInit {
   });
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    registry: MetricsRegistry,
     private readonly sinks: AuditSinkRepository,
-  ) {}
-
-  // The gateway's /metrics registry when this process has one (the worker app has none).
-  onModuleInit(): void {
-    let registry: Registry;
-    try {
-      registry = this.moduleRef.get(GatewayMetrics, { strict: false }).registry;
-    } catch {
-      registry = new Registry();
-    }
+  ) {
     for (const metric of [this.delivered, this.failures, this.lag, this.deadLetter]) registry.registerMetric(metric);
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
+import { MetricsRegistry } from '@gatehouse/db';
 
 export type CallOutcome =
   | 'ok'
@@ -13,24 +14,22 @@ export type CallOutcome =
   | 'error'
   | 'cancelled';
 
-// A registry per application instance (not prom-client's global), so several instances in one process —
-// as in the tests — do not clash.
+// The gateway's own metrics, in the application's MetricsRegistry.
 @Injectable()
 export class GatewayMetrics {
-  readonly registry = new Registry();
 
   readonly toolCalls = new Counter({
     name: 'gatehouse_tool_calls_total',
     help: 'tools/call requests by connection and outcome',
     labelNames: ['organization', 'connection', 'outcome'] as const,
-    registers: [this.registry],
+    registers: [],
   });
 
   readonly toolCallErrors = new Counter({
     name: 'gatehouse_tool_call_errors_total',
     help: 'tools/call requests that did not return a successful result, by connection and outcome',
     labelNames: ['organization', 'connection', 'outcome'] as const,
-    registers: [this.registry],
+    registers: [],
   });
 
   readonly toolCallDuration = new Histogram({
@@ -38,24 +37,25 @@ export class GatewayMetrics {
     help: 'Latency of tools/call through the gateway, by connection',
     labelNames: ['organization', 'connection'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
+    registers: [],
   });
 
   readonly connectionUp = new Gauge({
     name: 'gatehouse_connection_up',
     help: '1 when the downstream connection is connected, else 0',
     labelNames: ['organization', 'connection'] as const,
-    registers: [this.registry],
+    registers: [],
   });
 
   readonly mcpSessions = new Gauge({
     name: 'gatehouse_mcp_sessions',
     help: 'Open upstream MCP sessions',
-    registers: [this.registry],
+    registers: [],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+  constructor(readonly registry: MetricsRegistry) {
+    for (const metric of [this.toolCalls, this.toolCallErrors, this.toolCallDuration, this.connectionUp, this.mcpSessions]) registry.registerMetric(metric);
+    collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   }
 
   recordCall(organization: string, connection: string, outcome: CallOutcome, seconds: number): void {

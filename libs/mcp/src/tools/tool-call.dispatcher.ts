@@ -60,9 +60,7 @@ export class ToolCallDispatcher {
     private readonly approvals: ApprovalService,
     private readonly executor: DownstreamExecutor,
     private readonly auditor: CallAuditor,
-  ) {
-    auditor.registerMetrics(metrics.registry);
-  }
+  ) {}
 
   /**
    * An OAuth client holding only read scope calls a tool not marked read-only: MCP's scope challenge (HTTP 403
