@@ -101,6 +101,24 @@ describe('CallAuditor', () => {
     }
   });
 
+  it('fails open without losing the request: it is written with the outcome, marked as recorded after the call', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const audit = await auditor('open', repository).begin(start);
+    const opened = audit.open();
+    release(new Error('store down'));
+    await expect(opened).resolves.toBeNull();
+    audit.close('ok', { result: { content: [] } });
+    await tick();
+    expect(statements[1]!.records.map((record) => [record.kind, record.callId])).toEqual([
+      ['tools.call.request', audit.callId],
+      ['tools.call.outcome', audit.callId],
+    ]);
+    expect(statements[1]!.records[0]!.eventId).toBe(statements[0]!.records[0]!.eventId);
+    expect(statements[1]!.records[0]!.data).toMatchObject({ recordedAfterCall: true });
+    expect(statements[1]!.closed).toEqual([]);
+    release();
+  });
+
   it('writes a refused call as request and outcome in one statement, and never throws for it', async () => {
     const { repository, statements, release } = fakeRepository();
     const audit = await auditor('closed', repository).begin(start);

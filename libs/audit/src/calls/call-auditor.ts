@@ -28,6 +28,8 @@ export class CallAudit {
   private readonly started = performance.now();
   private decision: CallDecision | null = null;
   private ended = false;
+  // Fail-open: the call went ahead without its request record; it is written later, with the outcome.
+  private requestUnwritten = false;
 
   constructor(
     private readonly auditor: CallAuditor,
@@ -53,7 +55,9 @@ export class CallAudit {
       this.auditor.opened(this);
       return null;
     } catch (error) {
-      return this.auditor.requestFailed(this.start.organizationId, this.settings, error);
+      const refusal = this.auditor.requestFailed(this.start.organizationId, this.settings, error);
+      this.requestUnwritten = refusal === null;
+      return refusal;
     }
   }
 
@@ -74,15 +78,19 @@ export class CallAudit {
     this.ended = true;
     const latencyMs = performance.now() - this.started;
     // Built on the next turn: sizing and redacting a result must not delay the reply that carries it.
-    setImmediate(() => this.auditor.closed(this, () => this.outcomeRecord(outcome, fields, latencyMs)));
+    setImmediate(() =>
+      this.auditor.closed(this, () => [...(this.requestUnwritten ? [this.requestRecord(true)] : []), this.outcomeRecord(outcome, fields, latencyMs)]),
+    );
   }
 
-  private requestRecord(): AuditAppend {
+  /** `late`: written with the outcome, after the call went ahead without it (fail-open). */
+  private requestRecord(late = false): AuditAppend {
     const { start } = this;
     const args = this.auditor.redactor.arguments(start.arguments, this.settings, start.redactPaths);
     return this.record(CALL_REQUEST_KIND, this.requestEventId, this.startedAt, null, {
       ...(args === undefined ? {} : { arguments: args }),
       ...(start.approvalId ? { approvalId: start.approvalId } : {}),
+      ...(late ? { recordedAfterCall: true } : {}),
     });
   }
 
@@ -200,21 +208,21 @@ export class CallAuditor implements BeforeApplicationShutdown {
     this.open.add(audit);
   }
 
-  /** @internal Writes an opened call's outcome and removes its open-call row, in one statement. */
-  closed(audit: CallAudit, build: () => AuditAppend): void {
+  /** @internal Writes an opened call's outcome (with a request written late) and removes its open-call row, in one statement. */
+  closed(audit: CallAudit, build: () => AuditAppend[]): void {
     const wasOpen = this.open.delete(audit);
     // After shutdown recorded it as interrupted, a late outcome would be a second one.
     if (this.stopped && wasOpen) return;
-    let record: AuditAppend;
+    let records: AuditAppend[];
     try {
-      record = build();
+      records = build();
     } catch (error) {
       this.outcomeFailed(audit.organizationId, audit.callId, error);
       return;
     }
     this.writer
-      .write({ records: [record], opened: [], closed: wasOpen ? [audit.callId] : [] })
-      .catch((error: unknown) => this.outcomeFailed(record.organizationId, audit.callId, error));
+      .write({ records, opened: [], closed: wasOpen ? [audit.callId] : [] })
+      .catch((error: unknown) => this.outcomeFailed(audit.organizationId, audit.callId, error));
   }
 
   // Runs after the HTTP server drained and sessions closed (which aborts the calls still running), before the
