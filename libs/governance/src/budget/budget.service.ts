@@ -24,7 +24,11 @@ export type BudgetDecision = { blocked: true; message: string } | { blocked: fal
 export class BudgetReservation {
   private ended = false;
 
-  constructor(private readonly end: (charged: boolean, outcome: string) => Promise<void>) {}
+  constructor(
+    /** The call's price: what a settled call is charged. */
+    readonly costMicros: bigint,
+    private readonly end: (charged: boolean, outcome: string) => Promise<void>,
+  ) {}
 
   /** The downstream answered (with a result, an isError result or a malformed one): the call costs its price. */
   settle(outcome: string): Promise<void> {
@@ -103,7 +107,7 @@ export class BudgetService {
   // Settled: the usage record carries the price. Released: the counters give it back and the record says 0.
   private reservation(call: BudgetedCall, counters: BudgetCounter[], cost: bigint, now: Date): BudgetReservation {
     const { principal } = call;
-    return new BudgetReservation(async (charged, outcome) => {
+    return new BudgetReservation(cost, async (charged, outcome) => {
       if (!charged) {
         await this.counters.release(counters, cost).catch((error: unknown) =>
           this.logger.error({ err: error, organizationId: principal.organizationId }, 'Could not release a budget reservation'),

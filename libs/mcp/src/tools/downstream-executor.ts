@@ -4,7 +4,7 @@ import { CallToolResult, CallToolResultSchema, McpError, Progress } from '@model
 import { CallAudit } from '@gatehouse/audit';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 import { CallOutcome, ResolvedTool } from '@gatehouse/connections';
-import { BudgetDecision, BudgetService, BudgetSettings } from '@gatehouse/governance';
+import { BudgetDecision, BudgetService } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { CallTracker } from './call-tracker';
 import type { CallContext } from './tool-call.dispatcher';
@@ -27,7 +27,6 @@ export class DownstreamExecutor {
   constructor(
     private readonly tracker: CallTracker,
     private readonly budgets: BudgetService,
-    private readonly budgetSettings: BudgetSettings,
   ) {}
 
   async execute(
@@ -69,14 +68,11 @@ export class DownstreamExecutor {
       await budget.reservation.release('audit_failed');
       return errorResult(refusal.message);
     }
-    // The price for the outcome record, from the cached cost table the reservation read; looked up during the call.
-    const costs = this.budgetSettings.forOrganization(principal.organizationId).catch(() => null);
     const { result, outcome, answered } = await this.callDownstream(resolved, name, args, context);
     finish(outcome);
-    const price = (await costs)?.costs.costOf(resolved.runtime.name, resolved.tool.downstreamName);
     audit.close(outcome, {
       result,
-      ...(price === undefined ? {} : { costMicros: answered ? price : 0n }),
+      costMicros: answered ? budget.reservation.costMicros : 0n,
       ...(outcome === 'ok' || outcome === 'tool_error' ? {} : { error: textOf(result) }),
     });
     await (answered ? budget.reservation.settle(outcome) : budget.reservation.release(outcome));
