@@ -27,20 +27,10 @@ export interface AuditSinkView {
 }
 
 /** What a delivery run needs: where to, in which form, from where, and the secret in clear. */
-export interface AuditSinkTarget {
-  id: string;
-  organizationId: string;
-  name: string;
-  type: AuditSinkTypeName;
-  format: AuditSinkFormatName;
-  settings: AuditSinkSettings;
-  secret: string | null;
-  enabled: boolean;
-  state: AuditSinkStateName;
-  cursor: bigint;
-  failures: number;
-  lastAttemptAt: Date | null;
-}
+export type AuditSinkTarget = Pick<
+  AuditSinkView,
+  'id' | 'organizationId' | 'name' | 'type' | 'format' | 'settings' | 'enabled' | 'state' | 'cursor' | 'failures' | 'lastAttemptAt'
+> & { secret: string | null };
 
 /** A change through the admin API; settings and secret replace the stored ones when given. */
 export interface AuditSinkUpdate {
