@@ -58,6 +58,18 @@ describe('CallAuditWriter', () => {
     await expect(third).rejects.toThrow('store down');
     await writer.idle();
   });
+
+  it('never queues a request record behind an outcome statement in flight: the two run side by side', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const writer = new CallAuditWriter(repository, log);
+    const outcome = writer.write({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    const request = writer.write({ records: [{ eventId: 'request' } as never], opened: [{ callId: 'b' } as never], closed: [] });
+    expect(statements.map((statement) => statement.records[0]!.eventId)).toEqual(['outcome', 'request']);
+    release();
+    release();
+    await Promise.all([outcome, request]);
+    await writer.idle();
+  });
 });
 
 describe('CallAuditor', () => {
