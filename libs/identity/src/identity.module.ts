@@ -7,6 +7,7 @@ import { KeyUsageRecorder } from './api-key/key-usage.recorder';
 import { AbilityFactory } from './auth/ability.factory';
 import { AuthFailureAudit } from './auth/auth-failure.audit';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
+import { BearerAuthenticator } from './auth/bearer-authenticator';
 import { PrincipalCache } from './auth/principal-cache';
 import { AuthorizationService } from './oauth/authorization.service';
 import { OAuthClientService } from './oauth/oauth-client.service';
@@ -24,6 +25,7 @@ const PROVIDERS = [
   KeyUsageRecorder,
   AbilityFactory,
   BearerAuthGuard,
+  BearerAuthenticator,
   PrincipalCache,
   AuthorizationService,
   OAuthClientService,

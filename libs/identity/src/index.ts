@@ -6,6 +6,7 @@ export * from './api-key/api-key.service';
 export * from './auth/ability.factory';
 export * from './auth/authorize.decorator';
 export * from './auth/bearer-auth.guard';
+export * from './auth/bearer-authenticator';
 export * from './auth/credential-hash';
 export * from './auth/principal';
 export * from './auth/principal-cache';

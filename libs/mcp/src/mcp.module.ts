@@ -6,6 +6,7 @@ import { BullRootModule } from '@gatehouse/db';
 import { ApprovalProcessor } from './approvals/approval.processor';
 import { ApprovedCallRunner } from './approvals/approved-call.runner';
 import { ManagementTools } from './management/management-tools';
+import { McpFastPath } from './mcp-fast-path.middleware';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
 import { McpServerFactory } from './session/mcp-server.factory';
@@ -33,6 +34,7 @@ import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(OriginMiddleware).forRoutes(McpController);
+    // Origin first: the fast path answers only requests the endpoint accepts.
+    consumer.apply(OriginMiddleware, McpFastPath).forRoutes(McpController);
   }
 }

@@ -90,6 +90,21 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     await session.transport.handleRequest(incoming, response, request.body);
   }
 
+  /**
+   * A POSTed message on an established session that ToolCallExchange answers itself (tools/call): true when it
+   * did. False leaves the request untouched for handle(), which owns every other answer.
+   */
+  handleExchange(request: Request, response: Response, principal: Principal): boolean {
+    const sessionId = request.headers['mcp-session-id'];
+    const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+    if (request.method !== 'POST' || !session || session.subject !== principal.subject) return false;
+    if (!this.exchange.handle(session, request, response, principal)) return false;
+    // In the same tick as the call starts, so a drain never misses it.
+    response.once('close', this.tracker.begin());
+    session.lastSeen = Date.now();
+    return true;
+  }
+
   async closeAll(): Promise<void> {
     await Promise.allSettled(
       [...this.sessions.values()].map((session) => {

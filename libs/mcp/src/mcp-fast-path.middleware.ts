@@ -1,0 +1,36 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { AuthenticatedRequest, BearerAuthenticator, bearerToken, requestOrigin } from '@gatehouse/identity';
+import { McpSessions } from './session/mcp-sessions.service';
+
+/**
+ * tools/call on an established session, answered before Nest's route pipeline (guards, interceptors, pipes,
+ * exception filter), which costs a tools/call about as much CPU as the rest of its trip through the gateway.
+ * It authenticates exactly as BearerAuthGuard does; anything else (no or a failing credential, an unknown
+ * session, another method or message) goes on to the controller untouched, whose guard answers and audits
+ * a failed credential and whose McpSessions.handle owns every other answer.
+ */
+@Injectable()
+export class McpFastPath implements NestMiddleware {
+  constructor(
+    private readonly authenticator: BearerAuthenticator,
+    private readonly sessions: McpSessions,
+  ) {}
+
+  use(request: Request, response: Response, next: NextFunction): void {
+    const token = bearerToken(request);
+    if (request.method !== 'POST' || !token || typeof request.headers['mcp-session-id'] !== 'string') return next();
+    this.authenticator.authenticate(token, true).then(
+      (principal) => {
+        // A copy, as the guard makes: the cached principal is shared by requests from elsewhere.
+        const authenticated = Object.assign(request, { principal: { ...principal, origin: requestOrigin(request) } }) as AuthenticatedRequest;
+        try {
+          if (!this.sessions.handleExchange(authenticated, response, authenticated.principal)) next();
+        } catch (error) {
+          next(error);
+        }
+      },
+      () => next(),
+    );
+  }
+}
