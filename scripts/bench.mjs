@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Gatehouse benchmark (`npm run bench`, which builds first). In one run, the same downstream streamable-HTTP
 // MCP server is called directly and through the built gateway:
-//   1. tools/call throughput and p50/p95/p99 latency at concurrency 1, 16 and 64;
+//   1. tools/call throughput and p50/p95/p99 latency at concurrency 1, 16 and 64, in two topologies: every process
+//      on every core (shared), and the gateway on a half of the cores of its own (split; bench/lib/topology.mjs);
 //   2. tools/list latency with 10 warm connections, and with 9 warm + 1 that accepts TCP and never answers;
 //   3. the cost of one policy evaluation (50 rules) in the production build;
 //   4. the audit write cost per tools/call (its request and outcome records) at concurrency 1 and 16.
@@ -35,7 +36,7 @@
 // - tools/list baselines: one direct session to the downstream, and a client doing the aggregation itself
 //   (10 direct sessions listed in parallel), which is what a client without a gateway has to do.
 //
-// Knobs (environment): BENCH_CONCURRENCY=1,16,64  BENCH_ROUNDS=2  BENCH_ROUND_MS=3000  BENCH_WARMUP_MS=1000
+// Knobs (environment): BENCH_CONCURRENCY=1,16,64  BENCH_TOPOLOGIES=shared,split  BENCH_ROUNDS=2  BENCH_ROUND_MS=3000  BENCH_WARMUP_MS=1000
 //   BENCH_LIST_MS=3000  BENCH_DOWNSTREAM=everything|fixture  BENCH_CPU_PROF=1 (profile the gateway with
 //   --cpu-prof into bench/results/profiles and print a summary)  BENCH_GATEWAY_MAX_CONCURRENCY=n
 import { randomBytes } from 'node:crypto';
@@ -48,6 +49,7 @@ import { closeClients, connectClients, startDownstream } from '../bench/lib/mcp.
 import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
 import { benchPolicyEvaluation } from '../bench/lib/policy.mjs';
 import { benchAuditWrites } from '../bench/lib/audit.mjs';
+import { applyTopology, availableTopologies } from '../bench/lib/topology.mjs';
 import { summarizeProfile } from '../bench/lib/profile-summary.mjs';
 import { callsTable, cpuTable, fmt, listTable, pct } from '../bench/lib/report.mjs';
 import { mergeRuns, round, runLoad, summarize } from '../bench/lib/stats.mjs';
@@ -62,6 +64,8 @@ const numberEnv = (name, fallback) => {
 };
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 if (LEVELS.some((level) => !Number.isInteger(level) || level < 1)) throw new Error('BENCH_CONCURRENCY: e.g. 1,16,64');
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'shared,split').split(',');
+if (!TOPOLOGIES.length || TOPOLOGIES.some((name) => !['shared', 'split'].includes(name))) throw new Error('BENCH_TOPOLOGIES: shared, split or both');
 const ROUNDS = numberEnv('BENCH_ROUNDS', 2);
 const ROUND_MS = numberEnv('BENCH_ROUND_MS', 3_000);
 const WARMUP_MS = numberEnv('BENCH_WARMUP_MS', 1_000);
@@ -289,31 +293,39 @@ async function main() {
   await direct.warm(Math.min(8, MAX_LEVEL), 1_500);
   await gatehouse.warm(Math.min(8, MAX_LEVEL), 1_500);
 
+  const { topologies, sets: cpuSets, skipped } = availableTopologies(TOPOLOGIES);
+  if (skipped) log(skipped);
   const callLevels = [];
-  for (const concurrency of LEVELS) {
-    const [d, g] = await interleaved([direct, gatehouse], concurrency, { warmupMs: WARMUP_MS, rounds: ROUNDS, roundMs: ROUND_MS });
-    const ratio = (a, b) => (a && b ? round(a / b, 3) : null);
-    const diff = (key) => (g.stats[key] === null || d.stats[key] === null ? null : round(g.stats[key] - d.stats[key]));
-    const level = {
-      concurrency,
-      sessions: concurrency,
-      direct: d.stats,
-      gatehouse: g.stats,
-      ratio: {
-        throughput: ratio(g.stats.throughput, d.stats.throughput),
-        p50: ratio(g.stats.p50, d.stats.p50),
-        p95: ratio(g.stats.p95, d.stats.p95),
-        p99: ratio(g.stats.p99, d.stats.p99),
-      },
-      added: { p50: diff('p50'), p95: diff('p95'), p99: diff('p99'), mean: diff('mean') },
-      cpu: { direct: d.cpu, gatehouse: g.cpu },
-    };
-    callLevels.push(level);
-    log(
-      `tools/call c=${concurrency}: direct ${fmt(d.stats.throughput, 0)}/s p50 ${fmt(d.stats.p50)} ms; ` +
-        `gatehouse ${fmt(g.stats.throughput, 0)}/s p50 ${fmt(g.stats.p50)} ms; ratio ${pct(level.ratio.throughput)} [${elapsed()}]`,
-    );
+  for (const topology of topologies) {
+    applyTopology(topology, cpuSets, { downstream, gateway });
+    for (const concurrency of LEVELS) {
+      const [d, g] = await interleaved([direct, gatehouse], concurrency, { warmupMs: WARMUP_MS, rounds: ROUNDS, roundMs: ROUND_MS });
+      const ratio = (a, b) => (a && b ? round(a / b, 3) : null);
+      const diff = (key) => (g.stats[key] === null || d.stats[key] === null ? null : round(g.stats[key] - d.stats[key]));
+      const level = {
+        topology,
+        concurrency,
+        sessions: concurrency,
+        direct: d.stats,
+        gatehouse: g.stats,
+        ratio: {
+          throughput: ratio(g.stats.throughput, d.stats.throughput),
+          p50: ratio(g.stats.p50, d.stats.p50),
+          p95: ratio(g.stats.p95, d.stats.p95),
+          p99: ratio(g.stats.p99, d.stats.p99),
+        },
+        added: { p50: diff('p50'), p95: diff('p95'), p99: diff('p99'), mean: diff('mean') },
+        cpu: { direct: d.cpu, gatehouse: g.cpu },
+      };
+      callLevels.push(level);
+      log(
+        `tools/call ${topology} c=${concurrency}: direct ${fmt(d.stats.throughput, 0)}/s p50 ${fmt(d.stats.p50)} ms; ` +
+          `gatehouse ${fmt(g.stats.throughput, 0)}/s p50 ${fmt(g.stats.p50)} ms; ratio ${pct(level.ratio.throughput)} [${elapsed()}]`,
+      );
+    }
   }
+  // The rest runs on every core.
+  applyTopology('shared', cpuSets, { downstream, gateway });
   await releaseClients(gatewayClients.splice(1));
 
   // ── tools/list ──
@@ -374,19 +386,25 @@ async function main() {
   await gateway.stop();
 
   // ── report ──
-  const level16 = callLevels.find((level) => level.concurrency === 16);
-  const level1 = callLevels.find((level) => level.concurrency === 1);
+  const levelAt = (topology, concurrency) => callLevels.find((level) => level.topology === topology && level.concurrency === concurrency);
+  const callTargets = (topology) => {
+    const level16 = levelAt(topology, 16);
+    const level1 = levelAt(topology, 1);
+    return {
+      throughputRatioAt16: {
+        target: `>= ${TARGETS.throughputRatioAt16}`,
+        actual: level16?.ratio.throughput ?? null,
+        met: level16 ? level16.ratio.throughput >= TARGETS.throughputRatioAt16 : null,
+      },
+      addedP50MsAt1: {
+        target: `< ${TARGETS.addedP50Ms}`,
+        actual: level1?.added.p50 ?? null,
+        met: level1 ? level1.added.p50 < TARGETS.addedP50Ms : null,
+      },
+    };
+  };
   const targets = {
-    throughputRatioAt16: {
-      target: `>= ${TARGETS.throughputRatioAt16}`,
-      actual: level16?.ratio.throughput ?? null,
-      met: level16 ? level16.ratio.throughput >= TARGETS.throughputRatioAt16 : null,
-    },
-    addedP50MsAt1: {
-      target: `< ${TARGETS.addedP50Ms}`,
-      actual: level1?.added.p50 ?? null,
-      met: level1 ? level1.added.p50 < TARGETS.addedP50Ms : null,
-    },
+    toolsCall: Object.fromEntries(topologies.map((topology) => [topology, callTargets(topology)])),
     hangingToolsListUnaffected: {
       target: `tools/list with a hanging connection: no errors and p99 <= 2 × warm p99 + 5 ms (its connect timeout is ${HANGING_CONNECT_TIMEOUT_MS} ms)`,
       actual: { p50: hangList.stats.p50, p99: hangList.stats.p99, warmP50: warmList.stats.p50, warmP99: warmList.stats.p99 },
@@ -418,6 +436,7 @@ async function main() {
       downstream: DOWNSTREAM,
       tool: { direct: 'echo', gatehouse: toolName },
       concurrencyLevels: LEVELS,
+      topologies: Object.fromEntries(topologies.map((topology) => [topology, topology === 'split' ? { clientAndDownstream: cpuSets.first, gateway: cpuSets.second } : { everyProcess: cpuSets.all }])),
       sessionsPerLevel: 'one MCP session per worker (sessions = concurrency), same on both sides',
       rounds: ROUNDS,
       roundMs: ROUND_MS,
@@ -447,7 +466,8 @@ async function main() {
   console.log(`load average ${machine.loadAverageAtStart.join(' ')} → ${machine.loadAverageAtEnd.join(' ')} (other work on this machine skews the numbers)\n`);
   console.log('tools/call: direct vs through Gatehouse');
   console.log(callsTable(callLevels));
-  console.log('\nCPU per call (client, gateway, downstream and PostgreSQL all share the same cores)');
+  console.log(`topologies: ${topologyLegend(topologies, cpuSets)}`);
+  console.log('\nCPU per call (PostgreSQL and Redis run on any core in both topologies)');
   console.log(cpuTable(callLevels));
   console.log('\ntools/list (sequential, one session per server; client and gateway CPU per tools/list)');
   console.log(listTable(listRows));
@@ -471,8 +491,10 @@ async function main() {
       '\n  The gatehouse rows above include these writes: every call is audited (fail closed).',
   );
   console.log('\nTargets (reported, not asserted)');
-  console.log(`  throughput at c=16 ≥ 70% of direct: ${pct(targets.throughputRatioAt16.actual)} — ${verdict(targets.throughputRatioAt16.met)}`);
-  console.log(`  added p50 latency (c=1) < 2 ms: ${fmt(targets.addedP50MsAt1.actual)} ms — ${verdict(targets.addedP50MsAt1.met)}`);
+  for (const [topology, t] of Object.entries(targets.toolsCall)) {
+    console.log(`  ${topology}: throughput at c=16 ≥ 70% of direct: ${pct(t.throughputRatioAt16.actual)} — ${verdict(t.throughputRatioAt16.met)}`);
+    console.log(`  ${topology}: added p50 latency (c=1) < 2 ms: ${fmt(t.addedP50MsAt1.actual)} ms — ${verdict(t.addedP50MsAt1.met)}`);
+  }
   console.log(
     `  tools/list unaffected by a hanging connection (p99 ≤ 2× warm + 5 ms): p50/p99 ${fmt(hangList.stats.p50)}/${fmt(hangList.stats.p99)} ms ` +
       `vs ${fmt(warmList.stats.p50)}/${fmt(warmList.stats.p99)} ms warm — ${verdict(targets.hangingToolsListUnaffected.met)}`,
@@ -484,6 +506,14 @@ async function main() {
     }
   }
   console.log(`\nwrote ${join('bench', 'results', 'latest.json')} [${elapsed()}]`);
+}
+
+function topologyLegend(topologies, sets) {
+  const legend = {
+    shared: `shared = every process on CPUs ${sets.all}`,
+    split: `split = client and downstream on CPUs ${sets.first}, gateway on CPUs ${sets.second}`,
+  };
+  return topologies.map((topology) => legend[topology]).join('; ');
 }
 
 let exitCode = 0;

@@ -13,7 +13,8 @@ export function table(headers, rows, align = []) {
 }
 
 export function callsTable(levels) {
-  const rows = levels.map(({ concurrency, direct, gatehouse, ratio, added }) => [
+  const rows = levels.map(({ topology, concurrency, direct, gatehouse, ratio, added }) => [
+    topology,
     concurrency,
     fmt(direct.throughput, 0),
     fmt(gatehouse.throughput, 0),
@@ -25,13 +26,15 @@ export function callsTable(levels) {
     `${direct.errors}/${gatehouse.errors}`,
   ]);
   return table(
-    ['conc', 'direct calls/s', 'gatehouse calls/s', 'thru ratio', 'direct p50/p95/p99 ms', 'gatehouse p50/p95/p99 ms', 'added p50/p95/p99 ms', 'p50 ratio', 'errors d/g'],
+    ['cores', 'conc', 'direct calls/s', 'gatehouse calls/s', 'thru ratio', 'direct p50/p95/p99 ms', 'gatehouse p50/p95/p99 ms', 'added p50/p95/p99 ms', 'p50 ratio', 'errors d/g'],
     rows,
+    ['left'],
   );
 }
 
 export function cpuTable(levels) {
-  const rows = levels.map(({ concurrency, cpu }) => [
+  const rows = levels.map(({ topology, concurrency, cpu }) => [
+    topology,
     concurrency,
     fmt(cpu.direct.clientUsPerCall, 0),
     fmt(cpu.direct.downstreamUsPerCall, 0),
@@ -43,8 +46,9 @@ export function cpuTable(levels) {
     `${pct(cpu.gatehouse.gatewayCoreShare)} / ${pct(cpu.gatehouse.downstreamCoreShare)} / ${pct(cpu.gatehouse.clientCoreShare)}`,
   ]);
   return table(
-    ['conc', 'direct: client µs', 'direct: downstream µs', 'gh: client µs', 'gh: gateway µs', 'gh: downstream µs', 'gh: postgres µs', 'direct core use ds/client', 'gh core use gw/ds/client'],
+    ['cores', 'conc', 'direct: client µs', 'direct: downstream µs', 'gh: client µs', 'gh: gateway µs', 'gh: downstream µs', 'gh: postgres µs', 'direct core use ds/client', 'gh core use gw/ds/client'],
     rows,
+    ['left'],
   );
 }
 

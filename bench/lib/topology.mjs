@@ -1,0 +1,44 @@
+// Where the bench's processes run while tools/call is measured.
+//   shared  every process may use every core, as on one small host: every µs of CPU the gateway spends is
+//           taken from the client and the downstream, so the throughput ratio is a ratio of total CPU.
+//   split   the cores cut in two halves: the client (this process) and the downstream on the first, the
+//           gateway on the second, as when the gateway runs on a host of its own, as it is deployed. The
+//           direct path has the same half in both sides' runs, so it is not slowed by the split.
+// PostgreSQL and Redis are the machine's own services and are left where the OS puts them: in `split` they
+// may take time from either half, which counts against the gateway.
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+
+const range = (from, to) => (from === to ? `${from}` : `${from}-${to}`);
+
+/** The topologies this machine can run (split needs two cores and taskset), and a reason when split cannot. */
+export function availableTopologies(wanted) {
+  const cpus = os.cpus().length;
+  const half = Math.floor(cpus / 2);
+  const sets = { all: range(0, cpus - 1), first: range(0, half - 1), second: range(half, cpus - 1) };
+  const problem = cpus < 2 ? 'needs at least 2 CPUs' : process.platform !== 'linux' ? 'needs Linux' : tasksetMissing();
+  const topologies = wanted.filter((name) => name === 'shared' || (name === 'split' && !problem));
+  return { topologies, sets, skipped: wanted.includes('split') && problem ? `split topology skipped: ${problem}` : null };
+}
+
+/** Pins every thread of each process: `client` is this process. */
+export function applyTopology(name, sets, { downstream, gateway }) {
+  const near = name === 'split' ? sets.first : sets.all;
+  const far = name === 'split' ? sets.second : sets.all;
+  pin(process.pid, near);
+  pin(downstream.pid, near);
+  pin(gateway.pid, far);
+}
+
+function pin(pid, cpus) {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+function tasksetMissing() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'taskset (util-linux) is not available';
+  }
+}
