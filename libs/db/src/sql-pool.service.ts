@@ -5,6 +5,15 @@ import { AppConfig } from '@gatehouse/config';
 /** A statement inside a transaction: bound values, rows back. */
 export type SqlQuery = <T extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => Promise<T[]>;
 
+/**
+ * A statement each connection prepares once, by name, and then only executes: for the statements on every tool
+ * call, whose parsing and planning cost as much as running them.
+ */
+export interface PreparedSql {
+  name: string;
+  text: string;
+}
+
 /** A timestamp(3) column's value (UTC, without time zone) as a bound parameter, whatever the process's time zone. */
 export const sqlTimestamp = (date: Date): string => date.toISOString().slice(0, -1);
 
@@ -22,8 +31,9 @@ export class SqlPool implements OnApplicationShutdown {
     this.pool.on('error', (error) => this.logger.warn({ err: error }, 'An idle database connection failed'));
   }
 
-  async query<T extends QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-    return (await this.pool.query<T>(text, values)).rows;
+  async query<T extends QueryResultRow>(statement: string | PreparedSql, values: unknown[] = []): Promise<T[]> {
+    const query = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
+    return (await this.pool.query<T>(query)).rows;
   }
 
   /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */

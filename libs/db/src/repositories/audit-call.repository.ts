@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma.service';
-import { SqlPool } from '../sql-pool.service';
+import { PreparedSql, SqlPool } from '../sql-pool.service';
 import type { AuditAppend } from './audit.repository';
 
 /** A tools/call whose request record is written and whose outcome is not (yet). */
@@ -27,8 +27,10 @@ export interface AuditCallBatch {
 // The audit writes of tools/call, which sit on every call's path: one statement per batch, the whole batch as
 // one JSON parameter (JSON.stringify is native; encoding column arrays cost more CPU than the rest of the call),
 // and the open-call bookkeeping in the same statement as the records, so a record and its open-call row are
-// committed together or not at all.
-const WRITE = `
+// committed together or not at all. Prepared once per connection.
+const WRITE: PreparedSql = {
+  name: 'audit-call-write',
+  text: `
   WITH batch AS (SELECT $1::jsonb AS doc),
   recorded AS (
     INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
@@ -44,9 +46,10 @@ const WRITE = `
       request_event_id uuid, actor jsonb, target jsonb, trace_id text, started_at timestamp(3))
     RETURNING 1
   ), closed AS (
-    DELETE FROM audit_open_calls WHERE call_id IN (SELECT jsonb_array_elements_text(doc->'closed')::uuid FROM batch) RETURNING 1
+    DELETE FROM audit_open_calls WHERE call_id = ANY (ARRAY(SELECT jsonb_array_elements_text(doc->'closed')::uuid FROM batch)) RETURNING 1
   )
-  SELECT (SELECT count(*) FROM recorded) + (SELECT count(*) FROM opened) + (SELECT count(*) FROM closed) AS written`;
+  SELECT (SELECT count(*) FROM recorded) + (SELECT count(*) FROM opened) + (SELECT count(*) FROM closed) AS written`,
+};
 
 // Times as the columns hold them: timestamp(3) without time zone, in UTC.
 const utc = (date: Date) => date.toISOString().slice(0, -1);
