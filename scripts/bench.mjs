@@ -25,7 +25,8 @@
 //   call, percentiles by sorting, throughput = completed calls / wall time. Every result is checked.
 // - CPU time of the client (this process), the gateway and the downstream is sampled around each run
 //   (/proc) and reported per call: on a small machine all three compete for the same cores, so gateway CPU
-//   per call is what turns into lost throughput.
+//   per call is what turns into lost throughput in the shared topology. In the split one the gateway's half
+//   is its own, and what it adds is latency (and, where its half saturates, a lower ceiling).
 // - The gateway is the production build (node dist/apps/gateway/src/main.js, NODE_ENV=production,
 //   LOG_LEVEL=warn) on a fresh PostgreSQL database and Redis prefix, both removed at the end. It starts once,
 //   configured from the start with two organizations: `bench` with 10 warm connections (every tools/call
@@ -36,7 +37,7 @@
 // - tools/list baselines: one direct session to the downstream, and a client doing the aggregation itself
 //   (10 direct sessions listed in parallel), which is what a client without a gateway has to do.
 //
-// Knobs (environment): BENCH_CONCURRENCY=1,16,64  BENCH_TOPOLOGIES=shared,split  BENCH_ROUNDS=2  BENCH_ROUND_MS=3000  BENCH_WARMUP_MS=1000
+// Knobs (environment): BENCH_CONCURRENCY=1,16,64  BENCH_TOPOLOGIES=shared,split  BENCH_ROUNDS=4  BENCH_ROUND_MS=3000  BENCH_WARMUP_MS=1000
 //   BENCH_LIST_MS=3000  BENCH_DOWNSTREAM=everything|fixture  BENCH_CPU_PROF=1 (profile the gateway with
 //   --cpu-prof into bench/results/profiles and print a summary)  BENCH_GATEWAY_MAX_CONCURRENCY=n
 import { randomBytes } from 'node:crypto';
@@ -66,7 +67,7 @@ const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Numbe
 if (LEVELS.some((level) => !Number.isInteger(level) || level < 1)) throw new Error('BENCH_CONCURRENCY: e.g. 1,16,64');
 const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'shared,split').split(',');
 if (!TOPOLOGIES.length || TOPOLOGIES.some((name) => !['shared', 'split'].includes(name))) throw new Error('BENCH_TOPOLOGIES: shared, split or both');
-const ROUNDS = numberEnv('BENCH_ROUNDS', 2);
+const ROUNDS = numberEnv('BENCH_ROUNDS', 4);
 const ROUND_MS = numberEnv('BENCH_ROUND_MS', 3_000);
 const WARMUP_MS = numberEnv('BENCH_WARMUP_MS', 1_000);
 const LIST_MS = numberEnv('BENCH_LIST_MS', 3_000);
