@@ -174,6 +174,14 @@ organizations:
     const body = await stolen.text();
     expect(body).not.toContain('fixture_echo');
     expect(JSON.parse(body)).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(/Session not found/) } });
+
+    const stolenCall = await postMcp(gateway, {
+      token: GLOBEX_ADMIN,
+      sessionId,
+      body: { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'fixture_echo', arguments: { text: 'not yours' } } },
+    });
+    expect(stolenCall.status).toBe(404);
+    expect(await stolenCall.json()).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(/Session not found/) } });
   });
 
   it("answers 404 to another organization's key for the first's connections and keys on the admin API", async () => {
