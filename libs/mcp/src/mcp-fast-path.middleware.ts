@@ -4,11 +4,11 @@ import { AuthenticatedRequest, BearerAuthenticator, bearerToken, requestOrigin }
 import { McpSessions } from './session/mcp-sessions.service';
 
 /**
- * tools/call on an established session, answered before Nest's route pipeline (guards, interceptors, pipes,
- * exception filter), which costs a tools/call about as much CPU as the rest of its trip through the gateway.
- * It authenticates exactly as BearerAuthGuard does; anything else (no or a failing credential, an unknown
- * session, another method or message) goes on to the controller untouched, whose guard answers and audits
- * a failed credential and whose McpSessions.handle owns every other answer.
+ * tools/call on an established session, answered by ToolCallExchange before Nest's route pipeline (guards,
+ * interceptors, pipes), per-request work the hot message does not need. It authenticates exactly as
+ * BearerAuthGuard does; anything else (no or a failing credential, an unknown or another principal's session,
+ * another method or message) goes on to the controller untouched, whose guard answers and audits a failed
+ * credential and whose McpSessions.handle owns every other answer.
  */
 @Injectable()
 export class McpFastPath implements NestMiddleware {

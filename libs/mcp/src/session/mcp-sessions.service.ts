@@ -80,7 +80,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
       }
       session.lastSeen = Date.now();
       if (request.method === 'DELETE') session.endReason ??= 'deleted';
-      if (this.exchange.handle(session, request, response, principal)) return;
+      // tools/call reaches this only when McpFastPath passed it on; the SDK's transport answers it as well.
       return session.transport.handleRequest(incoming, response, request.body);
     }
     if (request.method !== 'POST' || !isInitializeRequest(request.body)) {
