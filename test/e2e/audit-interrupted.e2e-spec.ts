@@ -118,6 +118,36 @@ organizations:
     expect(mismatched).toBeUndefined();
   });
 
+  it('keeps the real outcome of a call another replica recorded as interrupted while its own was unheard, marked supersedesInterrupted', async () => {
+    databaseUrl = await createTestDatabase();
+    prefix = redisPrefix();
+    const baseUrl = await start();
+    const unheard = current;
+    await start(); // a second replica on the same database and Redis
+    const client = await connectClient(`${baseUrl}/mcp`, KEY);
+    clients.push(client);
+    await waitFor('fx_slow to be listed', async () => (await listAllTools(client)).some((tool) => tool.name === 'fx_slow'), 60_000);
+    const call = client.callTool({ name: 'fx_slow', arguments: { ms: 1_000 } }, undefined, { timeout: 120_000 });
+    await waitFor('the request record', async () => (await count('audit_open_calls')) === 1, 30_000);
+    // Alive but unheard: its Redis heartbeat lapses (15 s) and the other replica reconciles (every 5 s).
+    unheard.child.kill('SIGSTOP');
+    try {
+      await waitFor('the other replica to record the call as interrupted', async () => (await count("audit_records WHERE outcome = 'interrupted'")) === 1, 60_000, 500);
+    } finally {
+      unheard.child.kill('SIGCONT');
+    }
+    expect((await call).isError).toBeFalsy();
+    await waitFor('the real outcome', async () => (await count("audit_records WHERE kind = 'tools.call.outcome'")) === 2, 30_000);
+    const outcomes = await query<{ outcome: string; data: Record<string, unknown> }>(
+      databaseUrl,
+      "SELECT outcome, data FROM audit_records WHERE kind = 'tools.call.outcome' ORDER BY id",
+    );
+    expect(outcomes.map((row) => row.outcome)).toEqual(['interrupted', 'ok']);
+    expect(outcomes[0]!.data).not.toHaveProperty('supersedesInterrupted');
+    expect(outcomes[1]!.data).toMatchObject({ supersedesInterrupted: true });
+    expect(await count('audit_open_calls')).toBe(0);
+  });
+
   it(`leaves no call without an outcome when the gateway stops gracefully with ${CALLS} calls running`, async () => {
     const calls = await startCalls({ GATEHOUSE_SHUTDOWN_GRACE_MS: '500' });
     const stopping = current;

@@ -27,14 +27,21 @@ export interface AuditCallBatch {
 // The audit writes of tools/call, which sit on every call's path: one statement per batch, the whole batch as
 // one JSON parameter (JSON.stringify is native; encoding column arrays cost more CPU than the rest of the call),
 // and the open-call bookkeeping in the same statement as the records, so a record and its open-call row are
-// committed together or not at all. Prepared once per connection.
+// committed together or not at all. An outcome whose open-call row is already gone was recorded `interrupted`
+// by another replica while this one was alive but unheard (its Redis heartbeat lapsed): it is still written,
+// as the call's real outcome, marked supersedesInterrupted. Prepared once per connection.
 const WRITE: PreparedSql = {
   name: 'audit-call-write',
   text: `
-  WITH batch AS (SELECT $1::jsonb AS doc),
-  recorded AS (
+  WITH batch AS (SELECT $1::jsonb AS doc, ARRAY(SELECT jsonb_array_elements_text($1::jsonb->'closed')::uuid) AS closing),
+  closed AS (
+    DELETE FROM audit_open_calls WHERE call_id = ANY ((SELECT closing FROM batch)::uuid[]) RETURNING call_id
+  ), recorded AS (
     INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
-    SELECT r.organization_id, r.event_id, r.occurred_at, r.kind, r.actor, r.target, r.outcome, r.trace_id, r.data, r.call_id
+    SELECT r.organization_id, r.event_id, r.occurred_at, r.kind, r.actor, r.target, r.outcome, r.trace_id,
+      CASE WHEN r.kind = 'tools.call.outcome' AND r.call_id = ANY (batch.closing) AND r.call_id NOT IN (SELECT call_id FROM closed)
+        THEN r.data || '{"supersedesInterrupted": true}'::jsonb ELSE r.data END,
+      r.call_id
     FROM batch, ROWS FROM (jsonb_to_recordset(batch.doc->'records') AS (organization_id uuid, event_id uuid, occurred_at timestamp(3),
       kind text, actor jsonb, target jsonb, outcome text, trace_id text, data jsonb, call_id uuid)) WITH ORDINALITY AS r
     ORDER BY r.ordinality
@@ -43,8 +50,6 @@ const WRITE: PreparedSql = {
     SELECT o.call_id, o.organization_id, o.instance_id, o.request_event_id, o.actor, o.target, o.trace_id, o.started_at
     FROM batch, jsonb_to_recordset(batch.doc->'opened') AS o(call_id uuid, organization_id uuid, instance_id text,
       request_event_id uuid, actor jsonb, target jsonb, trace_id text, started_at timestamp(3))
-  ), closed AS (
-    DELETE FROM audit_open_calls WHERE call_id = ANY (ARRAY(SELECT jsonb_array_elements_text(doc->'closed')::uuid FROM batch))
   )
   -- A data-modifying WITH runs once and to completion whether or not the query reads it.
   SELECT 1`,
