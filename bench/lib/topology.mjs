@@ -3,7 +3,9 @@
 //           taken from the client and the downstream, so the throughput ratio is a ratio of total CPU.
 //   split   the cores cut in two halves: the client (this process) and the downstream on the first, the
 //           gateway on the second, as when the gateway runs on a host of its own, as it is deployed. The
-//           direct path has the same half in both sides' runs, so it is not slowed by the split.
+//           direct path has the same half in both sides' runs, so it is not slowed by the split. A lone call
+//           (c=1) through the gateway then crosses cores on every hop, which the direct one never does: its
+//           latency is better read in `shared`.
 // PostgreSQL and Redis are the machine's own services and are left where the OS puts them: in `split` they
 // may take time from either half, which counts against the gateway.
 import { execFileSync } from 'node:child_process';
