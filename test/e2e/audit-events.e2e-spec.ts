@@ -1,7 +1,9 @@
+import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { AuditVerifier, DEPLOYMENT_ORGANIZATION_ID } from '@gatehouse/audit';
 import { parseConfigFile } from '@gatehouse/config';
+import { RATE_LIMITS } from '@gatehouse/identity';
 import { ConfigApplier } from '../../apps/gateway/src/provisioning/config-applier';
 import { apiRequest } from '../support/admin-api';
 import type { BrowserPage } from '../support/browser';
@@ -285,6 +287,36 @@ describe('audit events', () => {
 
     // The deployment chain is a chain like any other.
     expect(await gateway.app.get(AuditVerifier).verify(DEPLOYMENT_ORGANIZATION_ID, { chainFirst: true })).toMatchObject({ ok: true });
+  });
+
+  it('records failed bearer authentications from one address up to a quota a minute, the first past it marked throttled', async () => {
+    // From an address of its own (any 127.x reaches the gateway), so the quota is this test's alone.
+    const from = '127.0.0.77';
+    const send = (method: string, path: string, token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const url = new URL(path, gateway.baseUrl);
+        const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method, localAddress: from, headers: { Authorization: `Bearer ${token}` } });
+        req.on('response', (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const fromThere = `SELECT * FROM audit_records WHERE kind = 'auth.failed' AND actor->>'ip' LIKE '%${from}' ORDER BY id`;
+    const quota = RATE_LIMITS['bearer-failure'][0]!.points;
+    const statuses: number[] = [];
+    for (let i = 0; i < quota + 30; i++) statuses.push(await send('POST', '/mcp', `ghk_flood_${String(i).padStart(30, '0')}`));
+    // Every request is refused as usual; only the records stop.
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    const rows = await query<AuditRow>(gateway.databaseUrl, fromThere);
+    expect(rows).toHaveLength(quota + 1);
+    expect(rows.slice(0, quota).every((row) => row.data['throttled'] === undefined)).toBe(true);
+    expect(rows[quota]).toMatchObject({ organization_id: DEPLOYMENT_ORGANIZATION_ID, data: { reason: 'unknown', throttled: true, quotaPerMinute: quota } });
+    const metrics = await (await fetch(`${gateway.baseUrl}/metrics`)).text();
+    expect(Number(/gatehouse_auth_failures_unrecorded_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(29);
+    // A valid credential from the same address still works.
+    expect(await send('GET', '/api/v1/connections', KEYS.admin)).toBe(200);
   });
 
   it('records approvals requested, approved, denied and expired', async () => {

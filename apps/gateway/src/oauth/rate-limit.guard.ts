@@ -16,8 +16,9 @@ import { OAuthError, RateLimiter, rateLimitHeaders, RateLimitPolicy, RateLimitSu
 import { clientCredentials } from './client-credentials';
 import { renderErrorPage, sendPage } from './pages';
 
-// Sign-in is not counted per request: AccountService counts failed passwords only.
-type EndpointPolicy = Exclude<RateLimitPolicy, 'sign-in'>;
+// Sign-in is not counted per request: AccountService counts failed passwords only, as AuthFailureAudit counts
+// failed bearer credentials.
+type EndpointPolicy = Exclude<RateLimitPolicy, 'sign-in' | 'bearer-failure'>;
 
 // Machine endpoints answer in OAuth's JSON; the authorization endpoint is a page in the person's browser.
 const ANSWERS: Record<EndpointPolicy, 'json' | 'page'> = { register: 'json', token: 'json', revoke: 'json', authorize: 'page' };

@@ -17,7 +17,7 @@ class FakeLimiter {
   async consume(policy: RateLimitPolicy, subject: RateLimitSubject): Promise<RateLimitResult[]> {
     return RATE_LIMITS[policy].map((rule) => {
       const count = this.add(rule, subject, 1);
-      return { rule, allowed: count <= rule.points, limit: rule.points, remaining: Math.max(0, rule.points - count), resetSeconds: 600 };
+      return { rule, allowed: count <= rule.points, limit: rule.points, remaining: Math.max(0, rule.points - count), consumed: count, resetSeconds: 600 };
     });
   }
 

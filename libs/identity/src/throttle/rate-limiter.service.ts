@@ -62,6 +62,7 @@ function result(rule: RateLimitRule, allowed: boolean, res: RateLimiterRes): Rat
     allowed,
     limit: rule.points,
     remaining: Math.max(0, res.remainingPoints),
+    consumed: res.consumedPoints,
     resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
   };
 }

@@ -8,6 +8,7 @@ const result = (rule: RateLimitRule, remaining: number, resetSeconds: number, al
   allowed,
   limit: rule.points,
   remaining,
+  consumed: rule.points - remaining,
   resetSeconds,
 });
 

@@ -43,6 +43,10 @@ export const RATE_LIMITS = {
     { name: 'sign-in-account', per: 'account', points: 10, windowSeconds: 15 * MINUTE },
     { name: 'sign-in-ip', per: 'ip', points: 100, windowSeconds: 15 * MINUTE },
   ],
+  // Failed bearer authentications are not refused by this (a guess at a 256-bit credential is hopeless anyway):
+  // it bounds how many auth.failed records, and credential lookups, one address can cause. 60 a minute is far
+  // more than any misconfigured client retries; past it the address's failures go unrecorded until the window ends.
+  'bearer-failure': [{ name: 'bearer-failure-ip', per: 'ip', points: 60, windowSeconds: MINUTE }],
 } as const satisfies Record<string, readonly RateLimitRule[]>;
 
 export type RateLimitPolicy = keyof typeof RATE_LIMITS;
@@ -55,6 +59,8 @@ export interface RateLimitResult {
   readonly allowed: boolean;
   readonly limit: number;
   readonly remaining: number;
+  /** Points counted in the window so far, this request's included (more than `limit` once refused). */
+  readonly consumed: number;
   /** Seconds until the window ends and the quota is whole again; at least 1. */
   readonly resetSeconds: number;
 }
