@@ -1,5 +1,5 @@
-import { createTestDatabase, redisPrefix } from '../support/database';
-import { gatewayEnvironment, spawnGateway, SpawnedGateway, startupFailureLine } from '../support/gateway';
+import { createTestDatabase, query, redisPrefix } from '../support/database';
+import { gatewayEnvironment, spawnGateway, SpawnedGateway, spawnWorker, startupFailureLine, waitUntilReady } from '../support/gateway';
 import { freePort } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -9,8 +9,8 @@ jest.setTimeout(120_000);
 describe('start-up of the gateway process', () => {
   let databaseUrl: string;
   const spawned: SpawnedGateway[] = [];
-  const spawn = (env: Record<string, string>) => {
-    const gateway = spawnGateway(env);
+  const spawn = (env: Record<string, string>, start = spawnGateway) => {
+    const gateway = start(env);
     spawned.push(gateway);
     return gateway;
   };
@@ -76,6 +76,31 @@ describe('start-up of the gateway process', () => {
     expect(ready.status).toBe(200);
     await ready.body?.cancel();
 
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toBe(0);
+  });
+
+  it('leaves the background jobs to `npm run start:worker` when started with GATEHOUSE_RUN_WORKERS=false', async () => {
+    const port = await freePort();
+    const env = gatewayEnvironment({ databaseUrl, redisPrefix: redisPrefix() });
+    const gateway = spawn({ ...env, PORT: String(port), GATEHOUSE_RUN_WORKERS: 'false' });
+    await waitUntilReady(gateway, `http://127.0.0.1:${port}`);
+    // Something to do: a refused credential's audit record, which a job chains (seq, hash) after it is written.
+    const refused = await fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: { Authorization: 'Bearer ghk_no_such_key_for_the_worker_test_0' } });
+    expect(refused.status).toBe(401);
+    await refused.body?.cancel();
+    const chained = async () => (await query<{ seq: string | null }>(databaseUrl, "SELECT seq::text FROM audit_records WHERE kind = 'auth.failed'"))[0]?.seq ?? null;
+    // In-process workers chain within a second; this gateway only enqueues.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await chained()).toBeNull();
+
+    const worker = spawn({ ...env, GATEHOUSE_MIGRATE: 'false' }, spawnWorker);
+    expect(await waitFor('the worker to chain the record', chained, 60_000)).toMatch(/^\d+$/);
+    expect(worker.output()).toContain('gatehouse-worker: consuming queues');
+    // Nest closes the queues' workers, then re-raises the signal (its shutdown hooks' convention).
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBeNull();
+    expect(worker.child.signalCode).toBe('SIGTERM');
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toBe(0);
   });

@@ -89,7 +89,16 @@ export interface SpawnedGateway {
 
 /** The built gateway (dist/) as its own process, for start-up and shutdown behaviour. */
 export function spawnGateway(env: Record<string, string>): SpawnedGateway {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js')], {
+  return spawnBuilt('gateway', env);
+}
+
+/** The built worker (`npm run start:worker`) as its own process. */
+export function spawnWorker(env: Record<string, string>): SpawnedGateway {
+  return spawnBuilt('worker', env);
+}
+
+function spawnBuilt(app: 'gateway' | 'worker', env: Record<string, string>): SpawnedGateway {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
