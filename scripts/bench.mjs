@@ -50,7 +50,7 @@ import { closeClients, connectClients, startDownstream } from '../bench/lib/mcp.
 import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
 import { benchPolicyEvaluation } from '../bench/lib/policy.mjs';
 import { benchAuditWrites } from '../bench/lib/audit.mjs';
-import { applyTopology, availableTopologies } from '../bench/lib/topology.mjs';
+import { applyTopology, availableTopologies, describeTopology } from '../bench/lib/topology.mjs';
 import { summarizeProfile } from '../bench/lib/profile-summary.mjs';
 import { callsTable, cpuTable, fmt, listTable, pct } from '../bench/lib/report.mjs';
 import { mergeRuns, round, runLoad, summarize } from '../bench/lib/stats.mjs';
@@ -296,12 +296,12 @@ async function main() {
 
   const { topologies, sets: cpuSets, skipped } = availableTopologies(TOPOLOGIES);
   if (skipped) log(skipped);
+  const ratio = (a, b) => (a && b ? round(a / b, 3) : null);
   const callLevels = [];
   for (const topology of topologies) {
     applyTopology(topology, cpuSets, { downstream, gateway });
     for (const concurrency of LEVELS) {
       const [d, g] = await interleaved([direct, gatehouse], concurrency, { warmupMs: WARMUP_MS, rounds: ROUNDS, roundMs: ROUND_MS });
-      const ratio = (a, b) => (a && b ? round(a / b, 3) : null);
       const diff = (key) => (g.stats[key] === null || d.stats[key] === null ? null : round(g.stats[key] - d.stats[key]));
       const level = {
         topology,
@@ -437,7 +437,7 @@ async function main() {
       downstream: DOWNSTREAM,
       tool: { direct: 'echo', gatehouse: toolName },
       concurrencyLevels: LEVELS,
-      topologies: Object.fromEntries(topologies.map((topology) => [topology, topology === 'split' ? { clientAndDownstream: cpuSets.first, gateway: cpuSets.second } : { everyProcess: cpuSets.all }])),
+      topologies: Object.fromEntries(topologies.map((topology) => [topology, describeTopology(topology, cpuSets)])),
       sessionsPerLevel: 'one MCP session per worker (sessions = concurrency), same on both sides',
       rounds: ROUNDS,
       roundMs: ROUND_MS,
@@ -467,7 +467,7 @@ async function main() {
   console.log(`load average ${machine.loadAverageAtStart.join(' ')} → ${machine.loadAverageAtEnd.join(' ')} (other work on this machine skews the numbers)\n`);
   console.log('tools/call: direct vs through Gatehouse');
   console.log(callsTable(callLevels));
-  console.log(`topologies: ${topologyLegend(topologies, cpuSets)}`);
+  console.log(`topologies: ${topologies.map((topology) => `${topology} = ${describeTopology(topology, cpuSets)}`).join('; ')}`);
   console.log('\nCPU per call (PostgreSQL and Redis run on any core in both topologies)');
   console.log(cpuTable(callLevels));
   console.log('\ntools/list (sequential, one session per server; client and gateway CPU per tools/list)');
@@ -507,14 +507,6 @@ async function main() {
     }
   }
   console.log(`\nwrote ${join('bench', 'results', 'latest.json')} [${elapsed()}]`);
-}
-
-function topologyLegend(topologies, sets) {
-  const legend = {
-    shared: `shared = every process on CPUs ${sets.all}`,
-    split: `split = client and downstream on CPUs ${sets.first}, gateway on CPUs ${sets.second}`,
-  };
-  return topologies.map((topology) => legend[topology]).join('; ');
 }
 
 let exitCode = 0;

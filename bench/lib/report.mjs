@@ -26,7 +26,7 @@ export function callsTable(levels) {
     `${direct.errors}/${gatehouse.errors}`,
   ]);
   return table(
-    ['cores', 'conc', 'direct calls/s', 'gatehouse calls/s', 'thru ratio', 'direct p50/p95/p99 ms', 'gatehouse p50/p95/p99 ms', 'added p50/p95/p99 ms', 'p50 ratio', 'errors d/g'],
+    ['topology', 'conc', 'direct calls/s', 'gatehouse calls/s', 'thru ratio', 'direct p50/p95/p99 ms', 'gatehouse p50/p95/p99 ms', 'added p50/p95/p99 ms', 'p50 ratio', 'errors d/g'],
     rows,
     ['left'],
   );
@@ -46,7 +46,7 @@ export function cpuTable(levels) {
     `${pct(cpu.gatehouse.gatewayCoreShare)} / ${pct(cpu.gatehouse.downstreamCoreShare)} / ${pct(cpu.gatehouse.clientCoreShare)}`,
   ]);
   return table(
-    ['cores', 'conc', 'direct: client µs', 'direct: downstream µs', 'gh: client µs', 'gh: gateway µs', 'gh: downstream µs', 'gh: postgres µs', 'direct core use ds/client', 'gh core use gw/ds/client'],
+    ['topology', 'conc', 'direct: client µs', 'direct: downstream µs', 'gh: client µs', 'gh: gateway µs', 'gh: downstream µs', 'gh: postgres µs', 'direct core use ds/client', 'gh core use gw/ds/client'],
     rows,
     ['left'],
   );

@@ -13,23 +13,32 @@ import os from 'node:os';
 
 const range = (from, to) => (from === to ? `${from}` : `${from}-${to}`);
 
-/** The topologies this machine can run (split needs two cores and taskset), and a reason when split cannot. */
+/**
+ * The topologies this machine can run (split needs two cores and taskset), the CPU sets to pin to (null when
+ * nothing can be pinned), and a reason when split cannot run.
+ */
 export function availableTopologies(wanted) {
   const cpus = os.cpus().length;
   const half = Math.floor(cpus / 2);
   const sets = { all: range(0, cpus - 1), first: range(0, half - 1), second: range(half, cpus - 1) };
   const problem = cpus < 2 ? 'needs at least 2 CPUs' : process.platform !== 'linux' ? 'needs Linux' : tasksetMissing();
   const topologies = wanted.filter((name) => name === 'shared' || (name === 'split' && !problem));
-  return { topologies, sets, skipped: wanted.includes('split') && problem ? `split topology skipped: ${problem}` : null };
+  return { topologies, sets: problem ? null : sets, skipped: wanted.includes('split') && problem ? `split topology skipped: ${problem}` : null };
 }
 
-/** Pins every thread of each process: `client` is this process. */
+/** Pins every thread of each process (the client is this process); nothing to do where nothing can be pinned. */
 export function applyTopology(name, sets, { downstream, gateway }) {
+  if (!sets) return;
   const near = name === 'split' ? sets.first : sets.all;
   const far = name === 'split' ? sets.second : sets.all;
   pin(process.pid, near);
   pin(downstream.pid, near);
   pin(gateway.pid, far);
+}
+
+export function describeTopology(name, sets) {
+  if (name === 'split') return `client and downstream on CPUs ${sets.first}, gateway on CPUs ${sets.second}`;
+  return `every process on ${sets ? `CPUs ${sets.all}` : 'every CPU'}`;
 }
 
 function pin(pid, cpus) {

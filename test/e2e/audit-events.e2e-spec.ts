@@ -79,15 +79,8 @@ describe('audit events', () => {
 
   const api = <T>(token: string | null, method: string, path: string, body?: unknown) => apiRequest<T>(gateway.baseUrl, token, method, path, body);
   /** The admin API with this suite's user agent, to see it recorded. */
-  const apiAs = async (token: string, method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gateway.baseUrl}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, 'User-Agent': USER_AGENT, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> & { id: string; secret?: string } };
-  };
+  const apiAs = (token: string, method: string, path: string, body?: unknown) =>
+    apiRequest<Record<string, unknown> & { id: string; secret?: string }>(gateway.baseUrl, token, method, path, body, { 'User-Agent': USER_AGENT });
   const connect = async (token: string) => {
     const transport = new StreamableHTTPClientTransport(new URL(gateway.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}`, 'User-Agent': USER_AGENT } } });
     const client = new Client({ name: 'audit-client', version: '2.0.0' });

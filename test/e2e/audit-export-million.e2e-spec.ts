@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
-import { freePort, gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
+import { gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
+import { freePort } from '../support/servers';
 import { waitFor } from '../support/wait';
 
 // The built gateway as its own process on 2 shared cores, and a million rows: allow minutes.

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditEvent, AuditSinkDeliverer, PRODUCT_VERSION, toOcsf } from '@gatehouse/audit';
-import type { StoredAuditRecord } from '@gatehouse/db';
+import { auditEvent, AuditSinkDeliverer, AuditSinkInfo, toOcsf } from '@gatehouse/audit';
+import { GATEHOUSE_VERSION } from '@gatehouse/config';
+import { AuditRepository, StoredAuditRecord } from '@gatehouse/db';
 import { apiRequest } from '../support/admin-api';
 import { query } from '../support/database';
-import { freePort, startGateway, TestGateway } from '../support/gateway';
+import { startGateway, TestGateway } from '../support/gateway';
+import { freePort } from '../support/servers';
 import { eventIdOf, HecReceiver, startHecReceiver, startWebhookReceiver, WebhookReceiver } from '../support/siem-receivers';
 import { makeTlsFiles, startSyslogServer, SyslogServer, SyslogTls } from '../support/syslog-server';
 import { waitFor } from '../support/wait';
@@ -20,39 +22,6 @@ const adminKey = (org: Org) => `ghk_test_sinks_${org}_admin_key_0000000`;
 const MEMBER_KEY = 'ghk_test_sinks_hec_member_key_00000000';
 const CANARY_WEBHOOK_SECRET = `canary-webhook-secret-${randomBytes(8).toString('hex')}`;
 const CANARY_HEC_TOKEN = `canary-hec-token-${randomBytes(8).toString('hex')}`;
-
-interface SinkInfo {
-  id: string;
-  name: string;
-  type: string;
-  format: string;
-  settings: Record<string, unknown>;
-  enabled: boolean;
-  configManaged: boolean;
-  state: string;
-  cursor: string;
-  lag: number;
-  failures: number;
-  lastError: string | null;
-  lastDeliveredAt: string | null;
-}
-
-interface RecordRow extends Record<string, unknown> {
-  id: string;
-  organization_id: string;
-  event_id: string;
-  seq: string | null;
-  occurred_at: string;
-  kind: string;
-  actor: unknown;
-  target: unknown;
-  outcome: string | null;
-  trace_id: string | null;
-  data: unknown;
-  call_id: string | null;
-  prev_hash: string | null;
-  hash: string | null;
-}
 
 const SYSLOG_LINE = /^<(\d+)>1 (\S+) (\S+) gatehouse (\d+) (\S+) - (.*)$/;
 
@@ -69,45 +38,21 @@ describe('SIEM sinks', () => {
 
   const api = <T>(org: Org, method: string, path: string, body?: unknown) => apiRequest<T>(gateway.baseUrl, adminKey(org), method, path, body);
   const sinks = async (org: Org) => {
-    const reply = await api<SinkInfo[]>(org, 'GET', '/api/v1/audit/sinks');
+    const reply = await api<AuditSinkInfo[]>(org, 'GET', '/api/v1/audit/sinks');
     expect(reply.status).toBe(200);
     return reply.body;
   };
   const sink = async (org: Org, name: string) => (await sinks(org)).find((s) => s.name === name)!;
   const createSink = async (org: Org, body: Record<string, unknown>) => {
-    const reply = await api<SinkInfo>(org, 'POST', '/api/v1/audit/sinks', body);
+    const reply = await api<AuditSinkInfo>(org, 'POST', '/api/v1/audit/sinks', body);
     expect(reply.status).toBe(201);
     return reply.body;
   };
 
   // Chained records of an organization, as the sinks must have sent them.
-  const chained = async (org: Org): Promise<StoredAuditRecord[]> => {
-    const rows = await query<RecordRow>(
-      gateway.databaseUrl,
-      `SELECT id::text, organization_id::text, event_id::text, seq::text, to_char(occurred_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
-         kind, actor, target, outcome, trace_id, data, call_id::text, prev_hash, hash
-       FROM audit_records WHERE organization_id = $1 AND seq IS NOT NULL ORDER BY seq`,
-      [orgIds.get(org)],
-    );
-    return rows.map((row) => ({
-      id: BigInt(row.id),
-      organizationId: row.organization_id,
-      eventId: row.event_id,
-      seq: row.seq === null ? null : BigInt(row.seq),
-      occurredAt: new Date(row.occurred_at),
-      kind: row.kind,
-      actor: row.actor as StoredAuditRecord['actor'],
-      target: row.target as StoredAuditRecord['target'],
-      outcome: row.outcome,
-      traceId: row.trace_id,
-      data: row.data as StoredAuditRecord['data'],
-      callId: row.call_id,
-      prevHash: row.prev_hash,
-      hash: row.hash,
-    }));
-  };
+  const chained = (org: Org): Promise<StoredAuditRecord[]> => gateway.app.get(AuditRepository).chainedAfter(orgIds.get(org)!, 0n, 1_000_000);
   const expectedBody = (record: StoredAuditRecord, format: string) =>
-    JSON.parse(JSON.stringify(format === 'ocsf' ? toOcsf(auditEvent(record), PRODUCT_VERSION) : auditEvent(record)));
+    JSON.parse(JSON.stringify(format === 'ocsf' ? toOcsf(auditEvent(record), GATEHOUSE_VERSION) : auditEvent(record)));
 
   // Tool-call records as a busy gateway writes them, unchained: the chainer picks them up like any other.
   const insertRecords = async (org: Org, count: number) => {
@@ -288,7 +233,7 @@ describe('SIEM sinks', () => {
     expect(failed).toMatchObject({ cursor: '0', state: 'active' });
     expect(failed.lastError).toMatch(/certificate/i);
 
-    const disabled = await api<SinkInfo>('tls', 'PATCH', `/api/v1/audit/sinks/${untrusted.id}`, { enabled: false, batchSize: 20 });
+    const disabled = await api<AuditSinkInfo>('tls', 'PATCH', `/api/v1/audit/sinks/${untrusted.id}`, { enabled: false, batchSize: 20 });
     expect(disabled.status).toBe(200);
     expect(disabled.body).toMatchObject({ enabled: false, settings: { batchSize: 20, tls: true }, configManaged: false });
     expect(JSON.stringify(disabled.body)).not.toMatch(/secret|token/i);
@@ -355,7 +300,7 @@ describe('SIEM sinks', () => {
       const attempts = hooks.posts.filter((post) => post.path === '/bad').length;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(hooks.posts.filter((post) => post.path === '/bad').length).toBe(attempts);
-      const fixed = await api<SinkInfo>('hooks', 'PUT', `/api/v1/audit/sinks/${bad.id}`, {
+      const fixed = await api<AuditSinkInfo>('hooks', 'PUT', `/api/v1/audit/sinks/${bad.id}`, {
         name: 'bad-hook',
         type: 'webhook',
         url: `${hooks.baseUrl}/bad`,
@@ -364,7 +309,7 @@ describe('SIEM sinks', () => {
       });
       expect(fixed.status).toBe(200);
       expect(fixed.body.state).toBe('dead_letter');
-      const retried = await api<SinkInfo>('hooks', 'POST', `/api/v1/audit/sinks/${bad.id}/retry`);
+      const retried = await api<AuditSinkInfo>('hooks', 'POST', `/api/v1/audit/sinks/${bad.id}/retry`);
       expect(retried.status).toBe(200);
       expect(retried.body).toMatchObject({ state: 'active', failures: 0 });
       const resumed = await waitCaughtUp('hooks', 'bad-hook');

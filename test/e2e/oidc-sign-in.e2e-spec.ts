@@ -1,11 +1,11 @@
 import { apiRequest } from '../support/admin-api';
 import { BrowserPage, TestBrowser } from '../support/browser';
 import { query } from '../support/database';
-import { freePort, startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
+import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools } from '../support/mcp-client';
 import { codeFrom, OAuthFlow } from '../support/oauth-flow';
 import { RunningOidcProvider, startOidcProvider } from '../support/oidc-provider';
-import { fixtureStdioYaml } from '../support/servers';
+import { fixtureStdioYaml, freePort } from '../support/servers';
 
 jest.setTimeout(120_000);
 

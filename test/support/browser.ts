@@ -1,8 +1,9 @@
 // A browser without a browser: drives the gateway's server-rendered pages (sign-in, organisation choice,
 // consent) over plain HTTP, the way a person would click through them on their way back to ChatGPT or Claude.
 // No JavaScript, no CSS, no constraint validation: the pages must work as plain HTML forms.
-import { HTMLElement, Node, NodeType, TextNode, parse } from 'node-html-parser';
+import { HTMLElement, parse } from 'node-html-parser';
 import { CookieJar, StoredCookie } from './cookie-jar';
+import { NOT_SERIALIZED, buttonText, collapse, elements, inputType, isDisabled, isSubmitButton, optionValue, options, ownerForm, radioGroup, textOf, visibleText } from './html-form';
 
 /** The flow left the gateway: a redirect to another origin (the OAuth client's redirect_uri), not fetched. */
 export interface Redirected {
@@ -11,7 +12,6 @@ export interface Redirected {
   /** The 3xx status that sent the browser away. */
   status: number;
 }
-
 
 export interface RequestOptions {
   headers?: Record<string, string>;
@@ -24,15 +24,6 @@ export interface RequestOptions {
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 20;
 const NAVIGATION_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-// Elements whose contents a person never reads on the page.
-const INVISIBLE = new Set(['script', 'style', 'template', 'head']);
-const BLOCKS = new Set([
-  'address', 'article', 'aside', 'blockquote', 'br', 'dd', 'details', 'dialog', 'div', 'dl', 'dt', 'fieldset',
-  'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hr', 'label', 'legend',
-  'li', 'main', 'nav', 'ol', 'option', 'p', 'pre', 'section', 'summary', 'table', 'td', 'th', 'tr', 'ul',
-]);
-// Input types that never contribute a name=value of their own (submit buttons only when clicked).
-const NOT_SERIALIZED = new Set(['submit', 'button', 'reset', 'image', 'file']);
 
 export class TestBrowser {
   readonly gatewayOrigin: string;
@@ -350,86 +341,4 @@ export class BrowserPage {
     }
     return [filled ?? control.getAttribute('value') ?? ''];
   }
-}
-
-function elements(root: HTMLElement): HTMLElement[] {
-  const found: HTMLElement[] = [];
-  const walk = (node: Node): void => {
-    for (const child of node.childNodes) {
-      if (child instanceof HTMLElement) {
-        found.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(root);
-  return found;
-}
-
-function visibleText(node: Node): string {
-  if (node.nodeType === NodeType.TEXT_NODE) return (node as TextNode).text;
-  if (!(node instanceof HTMLElement)) return '';
-  const tag = node.tagName?.toLowerCase() ?? '';
-  if (INVISIBLE.has(tag) || node.hasAttribute('hidden')) return '';
-  const inner = node.childNodes.map(visibleText).join('');
-  return BLOCKS.has(tag) ? ` ${inner} ` : inner;
-}
-
-function collapse(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function textOf(element: HTMLElement): string {
-  return collapse(visibleText(element));
-}
-
-function inputType(element: HTMLElement): string {
-  return (element.getAttribute('type') ?? 'text').toLowerCase();
-}
-
-function isSubmitButton(element: HTMLElement): boolean {
-  const tag = element.tagName.toLowerCase();
-  if (tag === 'button') return (element.getAttribute('type') ?? 'submit').toLowerCase() === 'submit';
-  return tag === 'input' && (inputType(element) === 'submit' || inputType(element) === 'image');
-}
-
-function buttonText(element: HTMLElement): string {
-  if (element.tagName.toLowerCase() === 'button') return textOf(element);
-  return collapse(element.getAttribute('value') ?? element.getAttribute('alt') ?? 'Submit');
-}
-
-function ownerForm(control: HTMLElement, document: HTMLElement): HTMLElement | null {
-  const formId = control.getAttribute('form');
-  if (formId !== undefined) {
-    return elements(document).find((element) => element.tagName.toLowerCase() === 'form' && element.id === formId) ?? null;
-  }
-  return control.closest('form');
-}
-
-function isDisabled(control: HTMLElement): boolean {
-  if (control.hasAttribute('disabled')) return true;
-  const fieldset = control.closest('fieldset[disabled]');
-  if (!fieldset) return false;
-  // Controls inside a disabled fieldset's first legend stay enabled.
-  const legend = fieldset.childNodes.find((child): child is HTMLElement => child instanceof HTMLElement && child.tagName.toLowerCase() === 'legend');
-  return !(legend && control.closest('legend') === legend);
-}
-
-function radioGroup(radio: HTMLElement, form: HTMLElement | null, document: HTMLElement): HTMLElement[] {
-  const name = radio.getAttribute('name');
-  return elements(document).filter(
-    (element) =>
-      element.tagName.toLowerCase() === 'input' &&
-      inputType(element) === 'radio' &&
-      element.getAttribute('name') === name &&
-      ownerForm(element, document) === form,
-  );
-}
-
-function options(select: HTMLElement): HTMLElement[] {
-  return select.querySelectorAll('option');
-}
-
-function optionValue(option: HTMLElement): string {
-  return option.getAttribute('value') ?? textOf(option);
 }

@@ -1,10 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer, AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, LoadedConfigFile, parseConfigFile } from '@gatehouse/config';
 import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { createTestDatabase, redisPrefix } from './database';
+import { freePort } from './servers';
 import { REDIS_URL } from './test-run';
 import { waitFor } from './wait';
 
@@ -68,17 +68,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     redisPrefix: prefix,
     close: () => app.close(),
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface SpawnedGateway {

@@ -10,6 +10,7 @@ export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
+    server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));

@@ -18,3 +18,4 @@ export * from './schemas/money';
 export * from './schemas/budget.schema';
 export * from './json/canonical-json';
 export * from './schemas/audit.schema';
+export * from './version';

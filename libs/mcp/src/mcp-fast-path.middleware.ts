@@ -2,6 +2,7 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { AuthenticatedRequest, BearerAuthenticator, bearerToken, requestOrigin } from '@gatehouse/identity';
 import { McpSessions } from './session/mcp-sessions.service';
+import { exchangeMessage } from './session/tool-call-exchange';
 
 /**
  * tools/call on an established session, answered by ToolCallExchange before Nest's route pipeline (guards,
@@ -19,7 +20,8 @@ export class McpFastPath implements NestMiddleware {
 
   use(request: Request, response: Response, next: NextFunction): void {
     const token = bearerToken(request);
-    if (request.method !== 'POST' || !token || typeof request.headers['mcp-session-id'] !== 'string') return next();
+    // Only messages the exchange answers: anything else would be authenticated here and again by the guard.
+    if (request.method !== 'POST' || !token || typeof request.headers['mcp-session-id'] !== 'string' || !exchangeMessage(request.body)) return next();
     this.authenticator.authenticate(token, true).then(
       (principal) => {
         // A copy, as the guard makes: the cached principal is shared by requests from elsewhere.

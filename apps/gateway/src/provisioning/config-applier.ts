@@ -3,8 +3,8 @@ import { auditSinkSpec, LoadedConfigFile } from '@gatehouse/config';
 import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
 import { ApiKeyService, displayPrefix, hashCredential, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
-import { BudgetSettings, CONFIG_FILE_ACTOR, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
-import { AuditRecorder, AuditSettingsService } from '@gatehouse/audit';
+import { BudgetSettings, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
+import { AuditRecorder, AuditSettingsService, CONFIG_FILE_ACTOR } from '@gatehouse/audit';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
 // ${ENV} and secretEnv) before this runs, and the repository applies it in one transaction.
@@ -63,9 +63,7 @@ export class ConfigApplier {
       budgets: organization.budgets ? toBudgetRows(organization.budgets) : null,
       webhooks: organization.webhooks.map(({ name, url, events, secretEnv }) => ({ name, url, events, secret: loaded.secrets.get(secretEnv)! })),
       audit: organization.audit ? { ...organization.audit, retentionDays: organization.audit.retentionDays ?? null } : null,
-      auditSinks: organization.auditSinks.map((sink) =>
-        auditSinkSpec(sink, sink.type === 'webhook' ? loaded.secrets.get(sink.secretEnv)! : sink.type === 'splunk_hec' ? loaded.secrets.get(sink.tokenEnv)! : null),
-      ),
+      auditSinks: organization.auditSinks.map((sink) => auditSinkSpec(sink, loaded.secrets)),
     }));
     const summary = await this.state.apply(desired);
     this.logger.log(

@@ -4,7 +4,7 @@ import { RedisService } from '@gatehouse/db';
 
 // A process is alive while its key exists; a killed process's key lapses after the TTL, and its open calls
 // are then reconciled as interrupted. Refreshing at a third of the TTL survives one missed beat.
-export const HEARTBEAT_TTL_MS = 15_000;
+const HEARTBEAT_TTL_MS = 15_000;
 const HEARTBEAT_EVERY_MS = 5_000;
 
 // This process's identity in audit_open_calls, and its heartbeat in Redis.

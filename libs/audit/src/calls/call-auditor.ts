@@ -34,7 +34,7 @@ export class CallAudit {
   constructor(
     private readonly auditor: CallAuditor,
     private readonly start: CallAuditStart,
-    readonly settings: AuditSettings,
+    private readonly settings: AuditSettings,
   ) {}
 
   get organizationId(): string {

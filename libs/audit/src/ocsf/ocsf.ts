@@ -16,14 +16,14 @@ function activityOf(kind: string): (typeof ACTIVITIES)[keyof typeof ACTIVITIES] 
   return ACTIVITIES.other;
 }
 
-const SUCCESS = new Set(['success', 'ok', 'allowed', 'approved']);
+export const SUCCESS_OUTCOMES: ReadonlySet<string> = new Set(['success', 'ok', 'allowed', 'approved']);
 const UNKNOWN = new Set(['pending', 'approval_required']);
 // Outcomes a security team wants to see first.
-const NOTABLE = new Set(['denied', 'failure', 'unauthenticated', 'forbidden', 'budget_blocked', 'audit_failed', 'interrupted']);
+export const NOTABLE_OUTCOMES: ReadonlySet<string> = new Set(['denied', 'failure', 'unauthenticated', 'forbidden', 'budget_blocked', 'audit_failed', 'interrupted']);
 
 function statusOf(outcome: string | null): { status_id: number; status: string } {
   if (outcome === null || UNKNOWN.has(outcome)) return { status_id: 0, status: 'Unknown' };
-  return SUCCESS.has(outcome) ? { status_id: 1, status: 'Success' } : { status_id: 2, status: 'Failure' };
+  return SUCCESS_OUTCOMES.has(outcome) ? { status_id: 1, status: 'Success' } : { status_id: 2, status: 'Failure' };
 }
 
 interface Actor {
@@ -52,7 +52,7 @@ export function toOcsf(event: AuditEvent, productVersion: string): Record<string
   const actor = (event.actor ?? {}) as Actor;
   const target = (event.target ?? null) as Target | null;
   const viaClient = actor.type === 'oauth_client' || actor.type === 'api_key';
-  const notable = event.outcome !== null && NOTABLE.has(event.outcome);
+  const notable = event.outcome !== null && NOTABLE_OUTCOMES.has(event.outcome);
   const user = compact({
     uid: actor.user?.id ?? (viaClient ? null : actor.id),
     email_addr: actor.user?.email ?? null,

@@ -1,9 +1,8 @@
+import { GATEHOUSE_VERSION } from '@gatehouse/config';
 import type { AuditEvent } from '../record/audit-event';
 import { toOcsf } from '../ocsf/ocsf';
 import type { AuditExportFormat } from './audit-query.dto';
 
-// The version Gatehouse reports to MCP peers; OCSF events carry it as metadata.product.version.
-export const PRODUCT_VERSION = '0.1.0';
 
 export interface ExportFormat {
   contentType: string;
@@ -68,7 +67,7 @@ export const EXPORT_FORMATS: Record<AuditExportFormat, ExportFormat> = {
     contentType: 'application/x-ndjson',
     extension: 'ocsf.ndjson',
     header: '',
-    line: (event) => `${JSON.stringify(toOcsf(event, PRODUCT_VERSION))}\n`,
+    line: (event) => `${JSON.stringify(toOcsf(event, GATEHOUSE_VERSION))}\n`,
   },
 };
 

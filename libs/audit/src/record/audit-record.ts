@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '@gatehouse/config';
-import type { AuditAppend, AuditJson } from '@gatehouse/db';
+import type { AuditAppend } from '@gatehouse/db';
 
 export type AuditActorType = 'user' | 'api_key' | 'oauth_client' | 'system';
 
@@ -14,8 +14,13 @@ export interface AuditActor {
   user?: { id: string | null; email: string | null } | null;
 }
 
-/** Gatehouse itself: jobs such as retention, and the config file. */
-export const SYSTEM_ACTOR: AuditActor = { type: 'system', id: null, name: 'gatehouse', ip: null, userAgent: null };
+/** Gatehouse itself, by the part of it that acted. */
+export const systemActor = (name: string): AuditActor => ({ type: 'system', id: null, name, ip: null, userAgent: null });
+
+/** Jobs such as retention. */
+export const SYSTEM_ACTOR = systemActor('gatehouse');
+/** Changes the config file made. */
+export const CONFIG_FILE_ACTOR = systemActor('config-file');
 
 /** What a caller records. Time and event id default to now and a fresh UUID. */
 export interface AuditEntry {

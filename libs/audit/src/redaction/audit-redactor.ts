@@ -33,7 +33,7 @@ export class AuditRedactor {
   /** The arguments as the request record keeps them; undefined at level `metadata`. */
   arguments(args: Record<string, unknown>, settings: AuditSettings, extraPaths: readonly string[] = []): unknown {
     if (settings.level === 'metadata') return undefined;
-    const paths = extraPaths.length ? [...this.paths(settings.redactPaths), ...extraPaths.map(compileRedactPath)] : this.paths(settings.redactPaths);
+    const paths = extraPaths.length ? [...this.paths(settings.redactPaths), ...this.paths(extraPaths)] : this.paths(settings.redactPaths);
     return redact(args, paths, this.mask);
   }
 
@@ -48,11 +48,6 @@ export class AuditRedactor {
     // Cut on a character boundary: a partial multi-byte character would not survive jsonb.
     const cut = Buffer.from(json).subarray(0, settings.resultMaxBytes).toString('utf8').replace(/\uFFFD$/, '');
     return { result: cut, truncated: true, resultBytes: bytes };
-  }
-
-  /** The mask itself, for tests and for values redacted outside arguments. */
-  hmac(value: unknown): string {
-    return this.mask(value);
   }
 
   private paths(redactPaths: readonly string[]): RedactPath[] {

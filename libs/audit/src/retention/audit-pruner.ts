@@ -43,25 +43,25 @@ export class AuditPruner {
     const cutoff = new Date(now.getTime() - retentionDays * DAY_MS);
     // Chain what was appended first, so the cut sees every record that is already old enough.
     await this.chainer.chainOrganization(organizationId);
-    const cut = await this.repository.withChainLock(organizationId, async (session) => {
+    // The new cut, else the latest one: a cut that was written but not fully deleted (a crash) is finished by the next run.
+    const cutAt = await this.repository.withChainLock(organizationId, async (session) => {
+      const previous = (await session.latestCutSeq()) ?? 0n;
       const head = await session.head();
-      if (!head) return null;
-      const firstKept = (await session.firstSeqSince(cutoff)) ?? head.seq;
-      const cutAt = firstKept - 1n;
-      const previous = await this.repository.latestCut(organizationId);
-      if (cutAt < 1n || (previous && previous.seq >= cutAt)) return null;
+      if (!head) return previous;
+      const cutAt = ((await session.firstSeqSince(cutoff)) ?? head.seq) - 1n;
+      if (cutAt <= previous) return previous;
       const hash = await session.hashAt(cutAt);
-      if (hash === null) return null;
+      if (hash === null) return previous;
       await session.addCheckpoint({ seq: cutAt, hash, cut: true, ...this.signer.sign(organizationId, cutAt, hash, true) });
       return cutAt;
     });
-    // A cut that was written but not fully deleted (a crash) is finished by the next run.
-    const cutAt = cut ?? (await this.repository.latestCut(organizationId))?.seq ?? 0n;
     let deleted = 0;
-    for (;;) {
-      const count = cutAt > 0n ? await this.repository.deleteChainedUpTo(organizationId, cutAt, DELETE_BATCH) : 0;
-      deleted += count;
-      if (count < DELETE_BATCH) break;
+    if (cutAt > 0n) {
+      let count: number;
+      do {
+        count = await this.repository.deleteChainedUpTo(organizationId, cutAt, DELETE_BATCH);
+        deleted += count;
+      } while (count === DELETE_BATCH);
     }
     if (deleted > 0) {
       this.logger.log({ organizationId, cutAt: cutAt.toString(), deleted }, 'Removed audit records past their retention period');

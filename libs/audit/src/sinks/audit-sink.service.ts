@@ -56,7 +56,7 @@ export class AuditSinkService {
   }
 
   async create(organizationId: string, body: ApiAuditSinkSpec): Promise<AuditSinkInfo> {
-    const id = await this.sinks.create(organizationId, auditSinkSpec(body, this.secretOf(body)));
+    const id = await this.sinks.create(organizationId, auditSinkSpec(body));
     if (!id) throw GatehouseError.conflict(`An audit sink named "${body.name}" already exists`);
     await this.queue.deliver(organizationId, id);
     return this.get(organizationId, id);
@@ -66,7 +66,7 @@ export class AuditSinkService {
   async replace(organizationId: string, id: string, body: ApiAuditSinkSpec): Promise<AuditSinkInfo> {
     const sink = await this.changeable(organizationId, id);
     if (body.name !== sink.name) throw GatehouseError.invalid(`An audit sink cannot be renamed (it is "${sink.name}")`);
-    const spec = auditSinkSpec(body, this.secretOf(body));
+    const spec = auditSinkSpec(body);
     await this.sinks.update(organizationId, id, { type: spec.type, format: spec.format, enabled: spec.enabled, settings: spec.settings, secret: spec.secret });
     await this.queue.deliver(organizationId, id);
     return this.get(organizationId, id);
@@ -95,10 +95,6 @@ export class AuditSinkService {
     await this.sinks.resetFailures(organizationId, id);
     await this.queue.deliver(organizationId, id);
     return this.get(organizationId, id);
-  }
-
-  private secretOf(body: ApiAuditSinkSpec): string | null {
-    return body.type === 'webhook' ? body.secret : body.type === 'splunk_hec' ? body.token : null;
   }
 
   private async existing(organizationId: string, id: string): Promise<AuditSinkView> {

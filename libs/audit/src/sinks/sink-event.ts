@@ -1,7 +1,6 @@
-import type { AuditSinkFormatName } from '@gatehouse/config';
+import { AuditSinkFormatName, GATEHOUSE_VERSION } from '@gatehouse/config';
 import type { StoredAuditRecord } from '@gatehouse/db';
 import { toOcsf } from '../ocsf/ocsf';
-import { PRODUCT_VERSION } from '../query/export-formats';
 import { auditEvent } from '../record/audit-event';
 
 /** One chained record, serialized once in the sink's format; transports only frame it. */
@@ -29,9 +28,9 @@ export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function sinkEventBody(record: StoredAuditRecord, format: AuditSinkFormatName): unknown {
+function sinkEventBody(record: StoredAuditRecord, format: AuditSinkFormatName): unknown {
   const event = auditEvent(record);
-  return format === 'ocsf' ? toOcsf(event, PRODUCT_VERSION) : event;
+  return format === 'ocsf' ? toOcsf(event, GATEHOUSE_VERSION) : event;
 }
 
 export function sinkEvent(record: StoredAuditRecord, format: AuditSinkFormatName): SinkEvent {

@@ -40,19 +40,24 @@ export type AuditSettingsSpec = z.infer<typeof auditSettingsSchema>;
 
 export const AUDIT_SINK_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** Events per delivery (one syslog write, one HEC request, one webhook POST). */
+export const auditSinkBatchSize = z.number().int().min(1).max(1000);
+
 const commonSinkFields = {
   name: z.string().regex(AUDIT_SINK_NAME_PATTERN, 'must be 1-63 lower-case letters, digits and "-"'),
   format: z.enum(AUDIT_SINK_FORMATS).default('ocsf'),
   enabled: z.boolean().default(true),
-  // Events per delivery (one syslog write, one HEC request, one webhook POST).
-  batchSize: z.number().int().min(1).max(1000).default(100),
-  // A PEM file of CA certificates trusted besides the public roots (a SIEM behind an internal CA).
-  caFile: z.string().min(1).optional(),
+  batchSize: auditSinkBatchSize.default(100),
 };
+
+// A PEM file of CA certificates trusted besides the public roots (a SIEM behind an internal CA). It names a file
+// on the gateway's host: only the config file (deployment level) may point at one, not an organization's admin
+// through the API.
+const caFile = { caFile: z.string().min(1).optional() };
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' });
 
-export const syslogSinkFields = {
+const syslogSinkFields = {
   ...commonSinkFields,
   type: z.literal('syslog'),
   host: z.string().min(1).max(253),
@@ -61,9 +66,9 @@ export const syslogSinkFields = {
   tls: z.boolean().default(false),
 };
 
-export const webhookSinkFields = { ...commonSinkFields, type: z.literal('webhook'), url: httpUrl };
+const webhookSinkFields = { ...commonSinkFields, type: z.literal('webhook'), url: httpUrl };
 
-export const splunkSinkFields = {
+const splunkSinkFields = {
   ...commonSinkFields,
   type: z.literal('splunk_hec'),
   // The collector's base URL (https://splunk.example:8088) or its full event endpoint.
@@ -76,24 +81,18 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environ
 
 /** A sink in the config file: secrets come from the environment. */
 export const fileAuditSinkSchema = z.discriminatedUnion('type', [
-  z.object(syslogSinkFields).strict(),
-  z.object({ ...webhookSinkFields, secretEnv: envName }).strict(),
-  z.object({ ...splunkSinkFields, tokenEnv: envName }).strict(),
+  z.object({ ...syslogSinkFields, ...caFile }).strict(),
+  z.object({ ...webhookSinkFields, ...caFile, secretEnv: envName }).strict(),
+  z.object({ ...splunkSinkFields, ...caFile, tokenEnv: envName }).strict(),
 ]);
 
 export type FileAuditSinkSpec = z.infer<typeof fileAuditSinkSchema>;
 
-// caFile names a file on the gateway's host: only the config file (deployment level) may point at one, not an
-// organization's admin through the API.
-const { caFile: _syslogCa, ...apiSyslogFields } = syslogSinkFields;
-const { caFile: _webhookCa, ...apiWebhookFields } = webhookSinkFields;
-const { caFile: _splunkCa, ...apiSplunkFields } = splunkSinkFields;
-
 /** A sink through the admin API: the webhook secret or HEC token in the request body (stored encrypted). */
 export const apiAuditSinkSchema = z.discriminatedUnion('type', [
-  z.object(apiSyslogFields).strict(),
-  z.object({ ...apiWebhookFields, secret: z.string().min(16).max(512) }).strict(),
-  z.object({ ...apiSplunkFields, token: z.string().min(1).max(512) }).strict(),
+  z.object(syslogSinkFields).strict(),
+  z.object({ ...webhookSinkFields, secret: z.string().min(16).max(512) }).strict(),
+  z.object({ ...splunkSinkFields, token: z.string().min(1).max(512) }).strict(),
 ]);
 
 export type ApiAuditSinkSpec = z.infer<typeof apiAuditSinkSchema>;
@@ -114,8 +113,11 @@ export type AuditSinkSettings =
   | { type: 'webhook'; url: string; batchSize: number; caFile?: string }
   | { type: 'splunk_hec'; url: string; index?: string; sourcetype: string; batchSize: number; caFile?: string };
 
-/** The stored form of a sink from the file (secret read from the environment) or from the API. */
-export function auditSinkSpec(sink: FileAuditSinkSpec | ApiAuditSinkSpec, secret: string | null): AuditSinkSpec {
+/**
+ * The stored form of a sink from the API (its secret in the body) or from the file (its secret in the environment
+ * variable it names, read into `environment` when the file was loaded).
+ */
+export function auditSinkSpec(sink: FileAuditSinkSpec | ApiAuditSinkSpec, environment: ReadonlyMap<string, string> = new Map()): AuditSinkSpec {
   const { name, format, enabled, batchSize } = sink;
   const caFile = 'caFile' in sink ? sink.caFile : undefined;
   const common = { batchSize, ...(caFile === undefined ? {} : { caFile }) };
@@ -125,5 +127,11 @@ export function auditSinkSpec(sink: FileAuditSinkSpec | ApiAuditSinkSpec, secret
       : sink.type === 'webhook'
         ? { type: 'webhook', url: sink.url, ...common }
         : { type: 'splunk_hec', url: sink.url, sourcetype: sink.sourcetype, ...(sink.index === undefined ? {} : { index: sink.index }), ...common };
-  return { name, type: sink.type, format, enabled, settings, secret: sink.type === 'syslog' ? null : secret };
+  return { name, type: sink.type, format, enabled, settings, secret: secretOf(sink, environment) };
+}
+
+function secretOf(sink: FileAuditSinkSpec | ApiAuditSinkSpec, environment: ReadonlyMap<string, string>): string | null {
+  if (sink.type === 'webhook') return 'secret' in sink ? sink.secret : (environment.get(sink.secretEnv) ?? null);
+  if (sink.type === 'splunk_hec') return 'token' in sink ? sink.token : (environment.get(sink.tokenEnv) ?? null);
+  return null;
 }

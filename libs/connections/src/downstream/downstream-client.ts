@@ -18,7 +18,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
-import { GatehouseError } from '@gatehouse/config';
+import { GATEHOUSE_VERSION, GatehouseError } from '@gatehouse/config';
 import { describeError, downstreamTimeout, downstreamUnavailable } from './downstream.errors';
 import { HttpExchange } from './http-exchange';
 import { deliverInArrivalOrder } from './ordered-delivery';
@@ -46,7 +46,7 @@ export interface CallOptions {
 // Results are passed through unparsed; the dispatcher checks them against CallToolResultSchema once.
 const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolResult>;
 
-const CLIENT_INFO: Implementation = { name: 'gatehouse', version: '0.1.0' };
+const CLIENT_INFO: Implementation = { name: 'gatehouse', version: GATEHOUSE_VERSION };
 const MAX_TOOL_PAGES = 100;
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const STDERR_LINE_LIMIT = 2_000;

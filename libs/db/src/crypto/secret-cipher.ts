@@ -28,4 +28,17 @@ export class SecretCipher {
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
   }
+
+  /**
+   * Whether the envelope holds this secret (both null: nothing stored, nothing wanted). An envelope sealed under
+   * another GATEHOUSE_SECRET_KEY cannot be read and holds nothing: the caller replaces it.
+   */
+  holds(envelope: string | null, secret: string | null): boolean {
+    if (envelope === null || secret === null) return envelope === secret;
+    try {
+      return this.decrypt(envelope) === secret;
+    } catch {
+      return false;
+    }
+  }
 }

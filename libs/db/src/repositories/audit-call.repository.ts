@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../prisma.service';
-import { PreparedSql, SqlPool } from '../sql-pool.service';
+import { PreparedSql, SqlPool, sqlTimestamp } from '../sql-pool.service';
 import type { AuditAppend } from './audit.repository';
 
 /** A tools/call whose request record is written and whose outcome is not (yet). */
@@ -55,9 +55,6 @@ const WRITE: PreparedSql = {
   SELECT 1`,
 };
 
-// Times as the columns hold them: timestamp(3) without time zone, in UTC.
-const utc = (date: Date) => date.toISOString().slice(0, -1);
-
 // jsonb cannot hold U+0000: one argument carrying it would fail the whole batch, refusing every call in it.
 const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value);
 
@@ -78,7 +75,7 @@ export class AuditCallRepository {
       records: batch.records.map((r) => ({
         organization_id: r.organizationId,
         event_id: r.eventId,
-        occurred_at: utc(r.occurredAt),
+        occurred_at: sqlTimestamp(r.occurredAt),
         kind: r.kind,
         actor: r.actor,
         target: r.target,
@@ -95,7 +92,7 @@ export class AuditCallRepository {
         actor: o.actor,
         target: o.target,
         trace_id: o.traceId,
-        started_at: utc(o.startedAt),
+        started_at: sqlTimestamp(o.startedAt),
       })),
       closed: batch.closed,
     };

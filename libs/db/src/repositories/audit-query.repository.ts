@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
-import { SqlPool } from '../sql-pool.service';
+import { SqlPool, sqlTimestamp } from '../sql-pool.service';
 import {
   AUDIT_PG_RECORD_COLUMNS,
   AUDIT_RECORD_COLUMNS,
@@ -33,8 +33,8 @@ export interface AuditRecordFilter {
 function where(organizationId: string, filter: AuditRecordFilter): Prisma.Sql {
   const conditions = [Prisma.sql`organization_id = ${organizationId}::uuid`];
   // ISO text in UTC, as stored (timestamp without time zone): no driver's or process's time zone involved.
-  if (filter.from) conditions.push(Prisma.sql`occurred_at >= ${filter.from.toISOString()}::timestamp(3)`);
-  if (filter.to) conditions.push(Prisma.sql`occurred_at < ${filter.to.toISOString()}::timestamp(3)`);
+  if (filter.from) conditions.push(Prisma.sql`occurred_at >= ${sqlTimestamp(filter.from)}::timestamp(3)`);
+  if (filter.to) conditions.push(Prisma.sql`occurred_at < ${sqlTimestamp(filter.to)}::timestamp(3)`);
   if (filter.actor !== undefined) {
     conditions.push(Prisma.sql`(actor->>'id' = ${filter.actor} OR actor->>'name' = ${filter.actor}
       OR lower(actor->'user'->>'email') = lower(${filter.actor}))`);

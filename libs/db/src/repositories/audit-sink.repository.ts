@@ -2,10 +2,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { AuditSinkFormatName, AuditSinkSettings, AuditSinkSpec, AuditSinkTypeName } from '@gatehouse/config';
 import { SecretCipher } from '../crypto/secret-cipher';
-import { Prisma } from '../generated/prisma/client';
+import { AuditSinkState, Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
-export type AuditSinkStateName = 'active' | 'dead_letter';
+export type AuditSinkStateName = AuditSinkState;
 
 /** A sink as the admin API and metrics see it: never the secret. lag = chain head seq − cursor. */
 export interface AuditSinkView {
@@ -109,14 +109,7 @@ export class AuditSinkRepository {
     const changes = { created: 0, updated: 0, deleted: 0 };
     for (const sink of desired) {
       const row = byName.get(sink.name);
-      const data = {
-        type: sink.type,
-        format: sink.format,
-        enabled: sink.enabled,
-        settings: sink.settings as unknown as Prisma.InputJsonValue,
-        secret: sink.secret === null ? null : this.cipher.encrypt(sink.secret),
-        configManaged: true,
-      };
+      const data = { ...this.columns(sink), configManaged: true };
       if (!row) {
         changes.created++;
         await tx.auditSink.create({ data: { organizationId, name: sink.name, ...data } });
@@ -129,7 +122,7 @@ export class AuditSinkRepository {
         row.format === sink.format &&
         row.enabled === sink.enabled &&
         isDeepStrictEqual(row.settings as unknown as AuditSinkSettings, sink.settings) &&
-        this.holds(row.secret, sink.secret);
+        this.cipher.holds(row.secret, sink.secret);
       if (same) continue;
       changes.updated++;
       await tx.auditSink.update({ where: { id: row.id }, data });
@@ -138,16 +131,6 @@ export class AuditSinkRepository {
     const stale = existing.filter((row) => row.configManaged && !wanted.has(row.name)).map((row) => row.id);
     if (stale.length) changes.deleted += (await tx.auditSink.deleteMany({ where: { id: { in: stale } } })).count;
     return changes;
-  }
-
-  // A secret stored under another GATEHOUSE_SECRET_KEY cannot be read: it is simply replaced.
-  private holds(envelope: string | null, secret: string | null): boolean {
-    if (envelope === null || secret === null) return envelope === secret;
-    try {
-      return this.cipher.decrypt(envelope) === secret;
-    } catch {
-      return false;
-    }
   }
 
   async list(organizationId: string): Promise<AuditSinkView[]> {
@@ -179,15 +162,7 @@ export class AuditSinkRepository {
   async create(organizationId: string, sink: AuditSinkSpec): Promise<string | null> {
     try {
       const row = await this.prisma.auditSink.create({
-        data: {
-          organizationId,
-          name: sink.name,
-          type: sink.type,
-          format: sink.format,
-          enabled: sink.enabled,
-          settings: sink.settings as unknown as Prisma.InputJsonValue,
-          secret: sink.secret === null ? null : this.cipher.encrypt(sink.secret),
-        },
+        data: { organizationId, name: sink.name, ...this.columns(sink) },
         select: { id: true },
       });
       return row.id;
@@ -195,6 +170,17 @@ export class AuditSinkRepository {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return null;
       throw error;
     }
+  }
+
+  // What a sink's row holds of its spec: the secret sealed (the envelope differs on every write).
+  private columns(sink: AuditSinkSpec) {
+    return {
+      type: sink.type,
+      format: sink.format,
+      enabled: sink.enabled,
+      settings: sink.settings as unknown as Prisma.InputJsonValue,
+      secret: sink.secret === null ? null : this.cipher.encrypt(sink.secret),
+    };
   }
 
   async update(organizationId: string, id: string, change: AuditSinkUpdate): Promise<boolean> {

@@ -52,6 +52,8 @@ export interface AuditCheckpointRecord {
 }
 
 /** What a chaining step needs, all inside one transaction that holds the organization's chain lock. */
+const CHECKPOINT_FIELDS = { organizationId: true, seq: true, hash: true, signature: true, keyId: true, cut: true, createdAt: true } as const;
+
 export interface AuditChainSession {
   head(): Promise<ChainHead | null>;
   unchained(limit: number): Promise<StoredAuditRecord[]>;
@@ -62,6 +64,8 @@ export interface AuditChainSession {
   hashAt(seq: bigint): Promise<string | null>;
   /** The lowest seq of a chained record that occurred at or after `cutoff` (null: none). */
   firstSeqSince(cutoff: Date): Promise<bigint | null>;
+  /** The seq of the latest retention cut (null: none). */
+  latestCutSeq(): Promise<bigint | null>;
 }
 
 interface RecordRow {
@@ -235,6 +239,13 @@ export class AuditRepository {
           );
           return row?.seq ? BigInt(row.seq) : null;
         },
+        latestCutSeq: async () => {
+          const [row] = await query<{ seq: string | null }>(
+            'SELECT max(seq)::text AS seq FROM audit_checkpoints WHERE organization_id = $1::uuid AND cut',
+            [organizationId],
+          );
+          return row?.seq ? BigInt(row.seq) : null;
+        },
       };
       return work(session);
     });
@@ -259,7 +270,7 @@ export class AuditRepository {
     return this.prisma.auditCheckpoint.findMany({
       where: { organizationId, seq: { gt: after, ...(upTo === null ? {} : { lte: upTo }) } },
       orderBy: [{ seq: 'asc' }, { createdAt: 'asc' }],
-      select: { organizationId: true, seq: true, hash: true, signature: true, keyId: true, cut: true, createdAt: true },
+      select: CHECKPOINT_FIELDS,
     });
   }
 
@@ -268,7 +279,7 @@ export class AuditRepository {
     return this.prisma.auditCheckpoint.findFirst({
       where: { organizationId, cut: true, ...(before === null ? {} : { seq: { lt: before } }) },
       orderBy: { seq: 'desc' },
-      select: { organizationId: true, seq: true, hash: true, signature: true, keyId: true, cut: true, createdAt: true },
+      select: CHECKPOINT_FIELDS,
     });
   }
 

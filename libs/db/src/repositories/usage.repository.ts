@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BudgetScopeName } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
-import { SqlPool } from '../sql-pool.service';
+import { PreparedSql, SqlPool, sqlTimestamp } from '../sql-pool.service';
 
 /** One call that went to a downstream: what it cost (0 when it was not charged) and who made it. */
 export interface UsageEntry {
@@ -37,6 +37,13 @@ export interface TimeRange {
   to: Date;
 }
 
+const INSERT_USAGE: PreparedSql = {
+  name: 'usage-insert',
+  text: `INSERT INTO usage_records (id, organization_id, occurred_at, connection, tool, principal_subject, user_email, api_key_id, cost_micros, outcome, approval_request_id)
+    SELECT gen_random_uuid(), r.* FROM jsonb_to_recordset($1::jsonb) AS r(organization_id uuid, occurred_at timestamp(3), connection text,
+      tool text, principal_subject text, user_email text, api_key_id uuid, cost_micros bigint, outcome text, approval_request_id uuid)`,
+};
+
 // Usage records are the durable account of spending: reports read them, and budget counters lost with Redis
 // are rebuilt from them.
 @Injectable()
@@ -52,7 +59,7 @@ export class UsageRepository {
     if (entries.length === 0) return;
     const rows = entries.map((e) => ({
       organization_id: e.organizationId,
-      occurred_at: e.occurredAt.toISOString().slice(0, -1),
+      occurred_at: sqlTimestamp(e.occurredAt),
       connection: e.connection,
       tool: e.tool,
       principal_subject: e.principalSubject,
@@ -62,12 +69,7 @@ export class UsageRepository {
       outcome: e.outcome,
       approval_request_id: e.approvalRequestId ?? null,
     }));
-    await this.sql.query(
-      `INSERT INTO usage_records (id, organization_id, occurred_at, connection, tool, principal_subject, user_email, api_key_id, cost_micros, outcome, approval_request_id)
-       SELECT gen_random_uuid(), r.* FROM jsonb_to_recordset($1::jsonb) AS r(organization_id uuid, occurred_at timestamp(3), connection text,
-         tool text, principal_subject text, user_email text, api_key_id uuid, cost_micros bigint, outcome text, approval_request_id uuid)`,
-      [JSON.stringify(rows)],
-    );
+    await this.sql.query(INSERT_USAGE, [JSON.stringify(rows)]);
   }
 
   /** What one budget's subject spent in a time range: the organization, or one connection, member or API key (by name). */

@@ -61,7 +61,7 @@ export class WebhookRepository {
       }
       // Compared decrypted: the secret's envelope differs on every write.
       const same =
-        row.configManaged && row.url === webhook.url && isDeepStrictEqual(row.events, webhook.events) && this.holds(row.secret, webhook.secret);
+        row.configManaged && row.url === webhook.url && isDeepStrictEqual(row.events, webhook.events) && this.cipher.holds(row.secret, webhook.secret);
       if (same) continue;
       changes.updated++;
       await tx.webhook.update({ where: { id: row.id }, data });
@@ -70,14 +70,5 @@ export class WebhookRepository {
     const stale = existing.filter((row) => row.configManaged && !wanted.has(row.name)).map((row) => row.id);
     if (stale.length) changes.deleted += (await tx.webhook.deleteMany({ where: { id: { in: stale } } })).count;
     return changes;
-  }
-
-  // A secret stored under another GATEHOUSE_SECRET_KEY cannot be read: it is simply replaced.
-  private holds(envelope: string, secret: string): boolean {
-    try {
-      return this.cipher.decrypt(envelope) === secret;
-    } catch {
-      return false;
-    }
   }
 }

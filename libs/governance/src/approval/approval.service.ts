@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { AuditActor, AuditRecorder } from '@gatehouse/audit';
+import { AuditActor, AuditRecorder, systemActor } from '@gatehouse/audit';
 import { ApprovalSettings, GatehouseError, JOBS, QUEUES, ROLE_RANK } from '@gatehouse/config';
 import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName } from '@gatehouse/db';
 import { auditActorOf, type Principal } from '@gatehouse/identity';
@@ -25,7 +25,7 @@ export interface ApprovalJob {
 }
 
 // Expiry is decided by Gatehouse's job, not by a person.
-const EXPIRY_ACTOR: AuditActor = { type: 'system', id: null, name: 'approval-expiry', ip: null, userAgent: null };
+const EXPIRY_ACTOR = systemActor('approval-expiry');
 
 // The person (or, for a key nobody owns, the key) behind a credential: one identity may approve once, and
 // never its own request, whichever of its keys or OAuth clients it uses.

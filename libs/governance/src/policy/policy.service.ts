@@ -31,8 +31,6 @@ export type PolicyInput = z.infer<typeof policyInputSchema>;
 export type PolicyChannel = 'admin_api' | 'management_tool' | 'config_file';
 
 /** The config file changes policies as Gatehouse itself. */
-export const CONFIG_FILE_ACTOR: AuditActor = { type: 'system', id: null, name: 'config-file', ip: null, userAgent: null };
-
 interface Entry {
   policy: Promise<CompiledPolicy>;
   loadedAt: number;

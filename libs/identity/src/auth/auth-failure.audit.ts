@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { AuditActor, AuditRecorder, DEPLOYMENT_ORGANIZATION_ID } from '@gatehouse/audit';
-import { ApiKeyRepository, GrantTokenRecord, MetricsRegistry, OAuthGrantRepository } from '@gatehouse/db';
-import { ACCESS_TOKEN_PREFIX } from '../oauth/oauth-token.service';
+import { ApiKeyRepository, MetricsRegistry, OAuthGrantRepository } from '@gatehouse/db';
+import { ACCESS_TOKEN_PREFIX, accessTokenFailure } from '../oauth/oauth-token.service';
 import { RateLimiter } from '../throttle/rate-limiter.service';
 import { RATE_LIMITS } from '../throttle/rate-limits';
 import { RequestOrigin } from './audit-actor';
@@ -106,15 +106,8 @@ export class AuthFailureAudit {
         name: grant.client?.name ?? grant.name,
         user: grant.userId ? { id: grant.userId, email: grant.userEmail } : null,
       },
-      reason: wrongAudience ? 'wrong_audience' : tokenFailure(token),
+      reason: wrongAudience ? 'wrong_audience' : (accessTokenFailure(token) ?? 'unknown'),
       prefix: null,
     };
   }
-}
-
-function tokenFailure(token: GrantTokenRecord): BearerFailure {
-  if (token.kind !== 'access') return 'wrong_kind';
-  if (token.revokedAt || token.grant.revokedAt) return 'revoked';
-  if (token.grant.memberRole === null) return 'not_a_member';
-  return token.expiresAt.getTime() <= Date.now() ? 'expired' : 'unknown';
 }

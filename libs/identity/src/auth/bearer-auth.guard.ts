@@ -9,7 +9,6 @@ import { AuthFailureAudit } from './auth-failure.audit';
 import { BearerAuthenticator, bearerToken, unauthenticated } from './bearer-authenticator';
 import type { AuthenticatedRequest, RequiredPermission } from './authorize.decorator';
 import { MCP_RESOURCE, REQUIRED_PERMISSION } from './authorize.decorator';
-import { Principal } from './principal';
 
 // The one authentication step of every route: bearer API key or OAuth access token → principal, then the
 // route's permission checked against the principal's CASL ability. A presented credential that fails is audited

@@ -158,7 +158,7 @@ export class OAuthTokenService {
       return cached;
     }
     const token = await this.grants.findToken(hash);
-    if (!token || !this.usable(token)) return null;
+    if (!token || accessTokenFailure(token)) return null;
     this.usage.record(token.grant.id);
     const { grant } = token;
     const principal: Principal = {
@@ -180,16 +180,6 @@ export class OAuthTokenService {
     };
     this.cache.set(hash, principal, token.expiresAt.getTime());
     return principal;
-  }
-
-  private usable(token: GrantTokenRecord): boolean {
-    return (
-      token.kind === 'access' &&
-      !token.revokedAt &&
-      !token.grant.revokedAt &&
-      token.grant.memberRole !== null &&
-      token.expiresAt.getTime() > Date.now()
-    );
   }
 
   private issue(scope: string): { pair: NewTokenPair; response: TokenResponse } {
@@ -217,4 +207,12 @@ export class OAuthTokenService {
 
 function auditedGrant(token: GrantTokenRecord): AuditedGrant {
   return { organizationId: token.grant.organization.id, id: token.grant.id, user: { id: token.grant.userId, email: token.grant.userEmail } };
+}
+
+/** Why a stored token cannot authenticate a request (null: it can). */
+export function accessTokenFailure(token: GrantTokenRecord): 'wrong_kind' | 'revoked' | 'not_a_member' | 'expired' | null {
+  if (token.kind !== 'access') return 'wrong_kind';
+  if (token.revokedAt || token.grant.revokedAt) return 'revoked';
+  if (token.grant.memberRole === null) return 'not_a_member';
+  return token.expiresAt.getTime() <= Date.now() ? 'expired' : null;
 }

@@ -8,7 +8,7 @@ import {
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AuditRecorder } from '@gatehouse/audit';
-import { AppConfig, ApprovalSettings } from '@gatehouse/config';
+import { AppConfig, ApprovalSettings, GATEHOUSE_VERSION } from '@gatehouse/config';
 import { ConnectionRegistry } from '@gatehouse/connections';
 import { ToolAccessPolicy } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
@@ -54,7 +54,7 @@ export class McpServerFactory {
 
   create(): Server {
     const server = new Server(
-      { name: 'gatehouse', title: 'Gatehouse', version: '0.1.0' },
+      { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
       { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
     );
     server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {

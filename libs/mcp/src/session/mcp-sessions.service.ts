@@ -9,7 +9,7 @@ import { AuditActor, AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
 import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalEvent, ApprovalEvents } from '@gatehouse/governance';
-import { auditActorOf, Principal, requestOrigin } from '@gatehouse/identity';
+import { auditActorOf, Principal } from '@gatehouse/identity';
 import { writeJsonRpcError } from './json-rpc-response';
 import { CallTracker } from '../tools/call-tracker';
 import { McpServerFactory } from './mcp-server.factory';
@@ -97,7 +97,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   handleExchange(request: Request, response: Response, principal: Principal): boolean {
     const sessionId = request.headers['mcp-session-id'];
     const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
-    if (request.method !== 'POST' || !session || session.subject !== principal.subject) return false;
+    if (!session || session.subject !== principal.subject) return false;
     if (!this.exchange.handle(session, request, response, principal)) return false;
     // In the same tick as the call starts, so a drain never misses it.
     response.once('close', this.tracker.begin());
@@ -135,7 +135,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
       server,
       lastSeen: Date.now(),
       openedAt: Date.now(),
-      actor: auditActorOf(principal, principal.origin ?? requestOrigin(request)),
+      actor: auditActorOf(principal),
       endReason: null,
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),

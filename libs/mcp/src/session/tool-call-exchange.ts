@@ -8,7 +8,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
-import { OAuthSettings, Principal, requestOrigin, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
+import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
 import { ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
 
@@ -27,6 +27,10 @@ interface ToolCallMessage {
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The messages the exchange may answer itself; everything else goes to the SDK transport. */
+export function exchangeMessage(body: unknown): body is Record<string, unknown> {
+  return isObject(body) && body['jsonrpc'] === '2.0' && (body['method'] === 'tools/call' || body['method'] === 'notifications/cancelled');
+}
 const isRequestId = (value: unknown): value is RequestId =>
   typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
 
@@ -49,11 +53,11 @@ export class ToolCallExchange {
 
   handle(session: ExchangeSession, request: Request, response: Response, principal: Principal): boolean {
     const body: unknown = request.body;
-    if (request.method !== 'POST' || !isObject(body) || body['jsonrpc'] !== '2.0' || !acceptsBoth(request)) return false;
+    if (request.method !== 'POST' || !exchangeMessage(body) || !acceptsBoth(request)) return false;
     if (!supportedVersion(request.headers['mcp-protocol-version'])) return false;
     if (body['method'] === 'notifications/cancelled') return this.cancel(session, body, response);
-    const { id, method } = body;
-    if (method !== 'tools/call' || !isRequestId(id) || session.calls.has(id)) return false;
+    const { id } = body;
+    if (!isRequestId(id) || session.calls.has(id)) return false;
     const call = toolCall(id, body['params']);
     if (typeof call === 'string') {
       new ReplyWriter(response, session.id).end({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InvalidParams, message: call } });
@@ -98,7 +102,6 @@ export class ToolCallExchange {
     try {
       const result = await this.dispatcher.call(principal, call.name, call.args, {
         signal: controller.signal,
-        origin: requestOrigin(request),
         ...(traceId ? { traceId } : {}),
         ...(call.progressToken === undefined
           ? {}

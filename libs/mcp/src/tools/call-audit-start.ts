@@ -1,5 +1,5 @@
 import type { CallAuditStart, CallTarget } from '@gatehouse/audit';
-import { auditActorOf, Principal, UNKNOWN_ORIGIN } from '@gatehouse/identity';
+import { auditActorOf, Principal } from '@gatehouse/identity';
 import type { CallContext } from './tool-call.dispatcher';
 
 /** The audit of a call as whoever made it, from wherever its HTTP request came. */
@@ -12,7 +12,7 @@ export function callAuditStart(
 ): CallAuditStart {
   return {
     organizationId: principal.organizationId,
-    actor: auditActorOf(principal, context.origin ?? principal.origin ?? UNKNOWN_ORIGIN),
+    actor: auditActorOf(principal),
     target,
     traceId: context.traceId ?? null,
     arguments: args,

@@ -4,7 +4,7 @@ import { CallToolResult, ErrorCode as RpcErrorCode, Progress, ServerNotification
 import { CallAuditor } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalService, ToolAccessPolicy } from '@gatehouse/governance';
-import { Principal, RequestOrigin } from '@gatehouse/identity';
+import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
 import { callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
@@ -20,8 +20,6 @@ export interface CallContext {
   sendProgress?: (progress: Progress) => Promise<void>;
   /** Set when the call is an approved request being run: its usage record points back to it. */
   approvalRequestId?: string;
-  /** Where the HTTP request carrying the call came from (absent for calls run by a job). */
-  origin?: RequestOrigin;
   /** The W3C trace id of the request, when the caller sent one. */
   traceId?: string;
 }

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
-import { SEND_TIMEOUT_MS } from './sink-transport';
+import { SEND_TIMEOUT_MS, trustingCa } from './sink-transport';
 
 // What a receiver answers is only read for its status and a short JSON reply (HEC's {code, text}).
 const MAX_REPLY_BYTES = 64 * 1024;
@@ -23,7 +21,7 @@ export class HttpPoster {
   ) {
     this.agent =
       url.protocol === 'https:'
-        ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(caFile ? { ca: [...rootCertificates, readFileSync(caFile, 'utf8')] } : {}) })
+        ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...trustingCa(caFile) })
         : new HttpAgent({ keepAlive: true, maxSockets: 1 });
   }
 

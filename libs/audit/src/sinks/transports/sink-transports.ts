@@ -22,7 +22,7 @@ export class SinkTransports implements OnApplicationShutdown {
     const existing = this.entries.get(sink.id);
     if (existing?.fingerprint === fingerprint) return existing.transport;
     existing?.transport.close();
-    const context: TransportContext = { sinkId: sink.id, sinkName: sink.name, secret: sink.secret, onDoubt };
+    const context: TransportContext = { sinkId: sink.id, secret: sink.secret, onDoubt };
     const settings = sink.settings;
     const transport =
       settings.type === 'syslog'

@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
+import { NOTABLE_OUTCOMES, SUCCESS_OUTCOMES } from '../../ocsf/ocsf';
 import type { SinkEvent } from '../sink-event';
 
 // RFC 5424 §6.2.1: facility 13 is "log audit".
 const FACILITY_LOG_AUDIT = 13;
 const SEVERITY = { warning: 4, notice: 5, informational: 6 } as const;
-const FAILURES = new Set(['denied', 'failure', 'unauthenticated', 'forbidden', 'budget_blocked', 'audit_failed', 'interrupted', 'error']);
-const SUCCESSES = new Set(['success', 'ok', 'allowed', 'approved']);
+const WARNINGS = new Set([...NOTABLE_OUTCOMES, 'error']);
 
 function severityOf(outcome: string | null): number {
-  if (outcome === null || SUCCESSES.has(outcome)) return SEVERITY.informational;
-  return FAILURES.has(outcome) ? SEVERITY.warning : SEVERITY.notice;
+  if (outcome === null || SUCCESS_OUTCOMES.has(outcome)) return SEVERITY.informational;
+  return WARNINGS.has(outcome) ? SEVERITY.warning : SEVERITY.notice;
 }
 
 // HOSTNAME, APP-NAME, PROCID and MSGID are PRINTUSASCII (33-126) with a length limit, or "-" (RFC 5424 §6.2).

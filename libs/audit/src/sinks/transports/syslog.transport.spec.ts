@@ -53,7 +53,7 @@ describe('SyslogTransport', () => {
   });
 
   const transport = (onDoubt: (afterSeq: bigint) => void) =>
-    new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port, tls: false, batchSize: 100 }, { sinkId: 'sink', sinkName: 'soc', secret: null, onDoubt });
+    new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port, tls: false, batchSize: 100 }, { sinkId: 'sink', secret: null, onDoubt });
 
   it('sends octet-counted RFC 5424 messages over one connection', async () => {
     const syslog = transport(() => undefined);
@@ -82,7 +82,7 @@ describe('SyslogTransport', () => {
   });
 
   it('fails when nothing listens', async () => {
-    const syslog = new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port: 1, tls: false, batchSize: 100 }, { sinkId: 's', sinkName: 's', secret: null, onDoubt: () => undefined });
+    const syslog = new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port: 1, tls: false, batchSize: 100 }, { sinkId: 's', secret: null, onDoubt: () => undefined });
     await expect(syslog.send(batch(1, 1))).rejects.toThrow(/syslog tcp:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
     syslog.close();
   });

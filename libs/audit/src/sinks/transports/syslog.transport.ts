@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { connect as connectTcp, isIP, Socket } from 'node:net';
-import { connect as connectTls, rootCertificates } from 'node:tls';
+import { connect as connectTls } from 'node:tls';
 import type { AuditSinkSettings } from '@gatehouse/config';
 import type { SinkBatch } from '../sink-event';
 import { octetCounted, syslogMessage } from './syslog-message';
-import { SEND_TIMEOUT_MS, SinkTransport, TransportContext } from './sink-transport';
+import { SEND_TIMEOUT_MS, SinkTransport, TransportContext, trustingCa } from './sink-transport';
 
 type SyslogSettings = Extract<AuditSinkSettings, { type: 'syslog' }>;
 
@@ -84,7 +83,7 @@ export class SyslogTransport implements SinkTransport {
             port,
             // SNI takes names only; the certificate is still checked against an IP address host.
             ...(isIP(host) ? {} : { servername: host }),
-            ...(caFile ? { ca: [...rootCertificates, readFileSync(caFile, 'utf8')] } : {}),
+            ...trustingCa(caFile),
           })
         : connectTcp({ host, port });
       const timer = setTimeout(() => socket.destroy(new Error(`connect timed out after ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
