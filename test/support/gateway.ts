@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, LoadedConfigFile, parseConfigFile } from '@gatehouse/config';
 import { createGatewayApp } from '../../apps/gateway/src/gateway.app';
 import { createTestDatabase, redisPrefix } from './database';
+import { withPlatform } from './platform';
 import { freePort } from './servers';
 import { REDIS_URL } from './test-run';
 import { waitFor } from './wait';
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   /** Reuse a database (e.g. to restart a gateway on the same state). */
   databaseUrl?: string;
   redisPrefix?: string;
+  /** The config file's platform section when the yaml has none: TEST_PLATFORM by default, null for the product's defaults. */
+  platform?: object | null;
 }
 
 export interface TestGateway {
@@ -55,9 +58,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
   const config = AppConfig.from(
     gatewayEnvironment({ databaseUrl, redisPrefix: prefix, env: { PUBLIC_URL: baseUrl, PORT: String(port), ...options.env } }),
   );
-  const configFile: LoadedConfigFile | null = options.yaml
-    ? parseConfigFile('test.yaml', options.yaml, { ...process.env, ...options.vars })
-    : null;
+  const yaml = withPlatform(options.yaml, options.platform);
+  const configFile: LoadedConfigFile | null = yaml ? parseConfigFile('test.yaml', yaml, { ...process.env, ...options.vars }) : null;
   const app = await createGatewayApp({ config, configFile });
   await app.listen(port, '127.0.0.1');
   return {

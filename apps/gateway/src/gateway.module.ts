@@ -2,7 +2,7 @@ import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, Opti
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { AuditJobsModule, AuditModule, AuditSinkJobsModule, AuditSinksModule } from '@gatehouse/audit';
-import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule } from '@gatehouse/config';
+import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule, PlatformSettings } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
 import { GovernanceModule, WebhookJobsModule } from '@gatehouse/governance';
@@ -58,7 +58,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, PlatformSettings.from(configFile?.config.platform)),
         LoggingModule.forRoot(config),
         DbModule,
         IdentityModule.forRoot(OAuthSettings.from(config, configFile?.config.oauth)),

@@ -19,3 +19,5 @@ export * from './schemas/budget.schema';
 export * from './json/canonical-json';
 export * from './schemas/audit.schema';
 export * from './version';
+export * from './schemas/platform.schema';
+export * from './platform-settings';

@@ -6,6 +6,7 @@ import { durationSchema } from '../schemas/duration';
 import { identityProviderFields } from '../schemas/identity-provider.schema';
 import { policyRuleSchema, toolClassOverrideSchema } from '../schemas/policy.schema';
 import { ORGANIZATION_SLUG_PATTERN } from '../schemas/naming';
+import { platformSchema } from '../schemas/platform.schema';
 import { redirectPatternProblem } from '../schemas/redirect-uri';
 import { apiKeyAccessSchema, roleSchema } from '../schemas/roles';
 
@@ -110,10 +111,20 @@ const oauthSchema = z
 
 export const configFileSchema = z
   .object({
+    // The deployment operator's section: operators, egress, stdio commands, limits, verified domains.
+    platform: platformSchema.default(platformSchema.parse({})),
     oauth: oauthSchema.default({}),
     organizations: z.array(organizationSchema).default([]).superRefine(uniqueBy((o) => o.slug, 'organization slug')),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const slugs = new Set(config.organizations.map((organization) => organization.slug));
+    config.platform.organizations.forEach((organization, index) => {
+      if (!slugs.has(organization.slug)) {
+        ctx.addIssue({ code: 'custom', path: ['platform', 'organizations', index, 'slug'], message: `no organization "${organization.slug}" in this file` });
+      }
+    });
+  });
 
 export type DeclarativeOAuth = z.infer<typeof oauthSchema>;
 

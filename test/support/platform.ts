@@ -1,0 +1,27 @@
+import { parseDocument } from 'yaml';
+import { EVERYTHING, FIXTURE_SERVER } from './servers';
+
+// What the tests' deployment operator allows, unless a test says otherwise: the loopback MCP servers and
+// receivers the tests start (egress), and server-everything and the fixture server as stdio commands that
+// organization admins may create through the API. Tests of the defaults pass `platform: null` or their own.
+export const TEST_PLATFORM = {
+  egress: { allow: ['127.0.0.1', '::1', 'localhost'] },
+  stdio: {
+    commands: [
+      { command: process.execPath, args: [EVERYTHING, 'stdio'], description: 'server-everything' },
+      { command: process.execPath, args: [FIXTURE_SERVER, 'stdio'], env: ['FIXTURE_MODE', 'FIXTURE_MARKER', 'FIXTURE_STATE', 'FIXTURE_NAMES', 'FIXTURE_PAGE_SIZE'], description: 'the test fixture server' },
+    ],
+  },
+};
+
+/**
+ * The config file's text with a platform section: `platform` when given (null: none, the product's defaults),
+ * else TEST_PLATFORM unless the text declares its own.
+ */
+export function withPlatform(yaml: string | undefined, platform: object | null = TEST_PLATFORM): string {
+  const document = parseDocument(yaml ?? '');
+  const contents = (document.toJS() ?? {}) as Record<string, unknown>;
+  if (platform === null || 'platform' in contents) return yaml ?? '';
+  document.set('platform', document.createNode(platform));
+  return document.toString();
+}
