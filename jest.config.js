@@ -2,7 +2,7 @@
 // against real PostgreSQL, Redis and MCP servers.
 const swc = ['@swc/jest', { ...require('./swcrc.json'), swcrc: false }];
 const moduleNameMapper = {
-  '^@gatehouse/(config|db|identity|connections|mcp|governance|audit)$': '<rootDir>/libs/$1/src',
+  '^@gatehouse/(config|db|identity|connections|mcp|governance|audit|egress)$': '<rootDir>/libs/$1/src',
 };
 // ESM-only packages the gateway requires (Node 20 loads them with require(esm); jest's module system cannot).
 const ESM_PACKAGES = ['openid-client', 'oauth4webapi', 'jose'];

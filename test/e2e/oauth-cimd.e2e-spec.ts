@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { DEFAULT_REDIRECT_ALLOWLIST } from '@gatehouse/config';
+import { EgressPolicy } from '@gatehouse/egress';
 import { ClientMetadataDocumentFetcher } from '@gatehouse/identity';
 import { apiRequest } from '../support/admin-api';
 import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
@@ -95,9 +96,10 @@ describe('OAuth client ID metadata documents', () => {
 
     gateway = await startGateway({
       yaml: `
+platform:
+  egress: { allow: ["127.0.0.1"] }
 oauth:
   clientMetadataDocuments:
-    allowPrivateHosts: ["127.0.0.1"]
     extraCaFile: ${JSON.stringify(certificate)}
 organizations:
   - slug: cimd
@@ -276,7 +278,7 @@ organizations:
         const page = await openAuthorize(clientId);
         expect(page.kind).toBe('page');
         expect((page as BrowserPage).status).toBe(400);
-        expect((page as BrowserPage).text()).toContain('only from public addresses');
+        expect((page as BrowserPage).text()).toContain('reaches only public addresses');
       }
       expect(fetched.length).toBe(before);
     });
@@ -316,20 +318,20 @@ organizations:
     it('connects to the address it vetted, asks DNS once, and checks the certificate against the host name', async () => {
       routes.set('/pinned.json', pinnedDocument);
       const lookups: string[] = [];
-      const fetcher = new ClientMetadataDocumentFetcher({ allowPrivateHosts: [DOCUMENT_HOST], extraCa: caPem }, DEFAULT_REDIRECT_ALLOWLIST, resolver(lookups));
+      const fetcher = new ClientMetadataDocumentFetcher({ extraCa: caPem }, DEFAULT_REDIRECT_ALLOWLIST, new EgressPolicy([DOCUMENT_HOST], resolver(lookups)));
       // documents.cimd.test is in no DNS: only the vetted answer can have taken the connection to 127.0.0.1.
       const fetched = await fetcher.fetch(`https://${DOCUMENT_HOST}:${port}/pinned.json`);
       expect(fetched).toMatchObject({ name: 'Claude test', redirectUris: [CALLBACK], cacheSeconds: 3600 });
       expect(lookups).toEqual([DOCUMENT_HOST]);
 
       // The same address under a name the certificate does not carry: TLS refuses it.
-      const otherName = new ClientMetadataDocumentFetcher({ allowPrivateHosts: ['other.cimd.test'], extraCa: caPem }, DEFAULT_REDIRECT_ALLOWLIST, resolver([]));
+      const otherName = new ClientMetadataDocumentFetcher({ extraCa: caPem }, DEFAULT_REDIRECT_ALLOWLIST, new EgressPolicy(['other.cimd.test'], resolver([])));
       await expect(otherName.fetch(`https://other.cimd.test:${port}/pinned.json`)).rejects.toMatchObject({ code: 'invalid_client', description: expect.stringContaining('ERR_TLS_CERT_ALTNAME_INVALID') });
     });
 
     it('trusts only the public roots without extraCaFile', async () => {
       routes.set('/pinned.json', pinnedDocument);
-      const fetcher = new ClientMetadataDocumentFetcher({ allowPrivateHosts: [DOCUMENT_HOST] }, DEFAULT_REDIRECT_ALLOWLIST, resolver([]));
+      const fetcher = new ClientMetadataDocumentFetcher({}, DEFAULT_REDIRECT_ALLOWLIST, new EgressPolicy([DOCUMENT_HOST], resolver([])));
       await expect(fetcher.fetch(`https://${DOCUMENT_HOST}:${port}/pinned.json`)).rejects.toMatchObject({ code: 'invalid_client', description: expect.stringContaining('SELF_SIGNED') });
     });
   });

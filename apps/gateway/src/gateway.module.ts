@@ -5,6 +5,7 @@ import { AuditJobsModule, AuditModule, AuditSinkJobsModule, AuditSinksModule } f
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule, PlatformSettings } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule } from '@gatehouse/db';
+import { EgressModule } from '@gatehouse/egress';
 import { GovernanceModule, WebhookJobsModule } from '@gatehouse/governance';
 import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
@@ -61,6 +62,7 @@ export class GatewayModule {
         ConfigModule.forRoot(config, PlatformSettings.from(configFile?.config.platform)),
         LoggingModule.forRoot(config),
         DbModule,
+        EgressModule,
         IdentityModule.forRoot(OAuthSettings.from(config, configFile?.config.oauth)),
         ConnectionsModule,
         GovernanceModule,

@@ -88,18 +88,10 @@ const oauthSchema = z
     // Clients whose client_id is an https URL (Client ID Metadata Documents): Gatehouse fetches that URL.
     clientMetadataDocuments: z
       .object({
-        // Hosts or IP addresses whose documents may be fetched although they resolve to a private address
-        // (on-premises clients, tests). Every other document must come from a public address.
+        // Replaced by the deployment's one egress policy.
         allowPrivateHosts: z
-          .array(
-            z
-              .string()
-              .trim()
-              .toLowerCase()
-              .transform((host) => host.replace(/^\[(.*)\]$/, '$1'))
-              .refine((host) => z.hostname().safeParse(host).success || z.ipv6().safeParse(host).success, 'must be a host name or an IP address'),
-          )
-          .default([]),
+          .never({ error: 'has moved: list the hosts in platform.egress.allow, which every outbound request obeys' })
+          .optional(),
         // A PEM file of CA certificates trusted, besides the public roots, when fetching documents: for
         // deployments whose clients host their metadata behind an internal CA.
         extraCaFile: z.string().min(1).optional(),

@@ -1,13 +1,12 @@
 import type { LookupAddress } from 'node:dns';
 import { DEFAULT_REDIRECT_ALLOWLIST } from '@gatehouse/config';
+import { EgressPolicy } from '@gatehouse/egress';
 import {
   ClientMetadataDocumentFetcher,
   clientIdUrlProblem,
   documentCacheSeconds,
   isClientIdUrl,
-  nonPublicAddress,
   validateClientMetadataDocument,
-  vetHost,
 } from './client-metadata-document';
 import { OAuthError } from './oauth.errors';
 
@@ -68,72 +67,6 @@ describe('client ID metadata documents', () => {
     });
   });
 
-  describe('address classification', () => {
-    it.each([
-      ['127.0.0.1', 'loopback'],
-      ['127.255.0.9', 'loopback'],
-      ['10.255.255.1', 'private-network'],
-      ['172.16.4.1', 'private-network'],
-      ['192.168.1.10', 'private-network'],
-      ['169.254.169.254', 'link-local'],
-      ['100.64.0.1', 'carrier-grade NAT'],
-      ['0.0.0.0', 'unspecified'],
-      ['224.0.0.251', 'multicast'],
-      ['255.255.255.255', 'broadcast'],
-      ['198.18.0.1', 'benchmarking'],
-      ['192.0.2.1', 'reserved'],
-      ['::1', 'loopback'],
-      ['::', 'unspecified'],
-      ['fe80::1', 'link-local'],
-      ['fd00::2', 'unique local'],
-      ['fc00::1', 'unique local'],
-      ['ff02::1', 'multicast'],
-      ['fec0::1', 'site-local'],
-      ['::ffff:10.0.0.1', 'private-network'],
-      ['::ffff:127.0.0.1', 'loopback'],
-      ['::ffff:169.254.169.254', 'link-local'],
-      ['64:ff9b::a00:1', 'NAT64'],
-      ['2002:a00:1::1', '6to4'],
-      ['not-an-address', 'not an IP address'],
-    ])('%s is not public (%s)', (address, kind) => {
-      expect(nonPublicAddress(address)).toContain(kind);
-    });
-
-    it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('%s is public', (address) => {
-      expect(nonPublicAddress(address)).toBeNull();
-    });
-  });
-
-  describe('host vetting', () => {
-    it('accepts a host whose addresses are all public', async () => {
-      await expect(vetHost(URL_ID, 'client.example', [], resolvesTo('93.184.216.34', '2606:2800:220:1::1'))).resolves.toHaveLength(2);
-    });
-
-    it('refuses a host when any one of its addresses is private', async () => {
-      const error = await refusal(vetHost(URL_ID, 'client.example', [], resolvesTo('93.184.216.34', '10.0.0.7')));
-      expect(error.description).toContain('resolves to 10.0.0.7, a private-network address');
-      expect(error.description).toContain('oauth.clientMetadataDocuments.allowPrivateHosts');
-    });
-
-    it('lets allowPrivateHosts exempt a host name or an address, and nothing else', async () => {
-      await expect(vetHost(URL_ID, 'intranet.acme', ['intranet.acme'], resolvesTo('10.1.2.3'))).resolves.toHaveLength(1);
-      await expect(vetHost(URL_ID, '127.0.0.1', ['127.0.0.1'], resolvesTo('127.0.0.1'))).resolves.toHaveLength(1);
-      await expect(vetHost(URL_ID, '::1', ['[::1]'], resolvesTo('::1'))).resolves.toHaveLength(1);
-      await expect(vetHost(URL_ID, '::1', ['0:0:0:0:0:0:0:1'], resolvesTo('::1'))).resolves.toHaveLength(1);
-      // localhost answers 127.0.0.1 (listed) and ::1 (not listed): refused.
-      await refusal(vetHost(URL_ID, 'localhost', ['127.0.0.1'], resolvesTo('127.0.0.1', '::1')));
-      await refusal(vetHost(URL_ID, 'other.acme', ['intranet.acme'], resolvesTo('10.1.2.3')));
-    });
-
-    it('refuses a host that does not resolve', async () => {
-      const failing = async (): Promise<LookupAddress[]> => {
-        throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
-      };
-      expect((await refusal(vetHost(URL_ID, 'nowhere.example', [], failing))).description).toContain('could not be resolved (ENOTFOUND)');
-      expect((await refusal(vetHost(URL_ID, 'nowhere.example', [], resolvesTo()))).description).toContain('has no address');
-    });
-  });
-
   describe('fetching', () => {
     const connectNowhere = async (): Promise<LookupAddress[]> => {
       throw new Error('no lookup expected');
@@ -141,29 +74,29 @@ describe('client ID metadata documents', () => {
 
     it('refuses a private address before connecting', async () => {
       const lookups: string[] = [];
-      const fetcher = new ClientMetadataDocumentFetcher({ allowPrivateHosts: [] }, DEFAULT_REDIRECT_ALLOWLIST, async (host) => {
+      const fetcher = new ClientMetadataDocumentFetcher({}, DEFAULT_REDIRECT_ALLOWLIST, new EgressPolicy([], async (host) => {
         lookups.push(host);
         return resolvesTo('10.255.255.1')();
-      });
+      }));
       const started = Date.now();
       const error = await refusal(fetcher.fetch('https://10.255.255.1/c.json'));
       expect(error.description).toContain('its host 10.255.255.1 is a private-network address');
-      expect(lookups).toEqual(['10.255.255.1']);
+      expect(error.description).toContain('platform.egress.allow');
+      // An address literal needs no lookup.
+      expect(lookups).toEqual([]);
+      const named = await refusal(fetcher.fetch('https://intranet.example/c.json'));
+      expect(named.description).toContain('intranet.example resolves to 10.255.255.1, a private-network address');
+      expect(lookups).toEqual(['intranet.example']);
       expect(Date.now() - started).toBeLessThan(1000);
     });
 
-    it('strips the brackets of an IPv6 host before resolving it', async () => {
-      const lookups: string[] = [];
-      const fetcher = new ClientMetadataDocumentFetcher({ allowPrivateHosts: [] }, DEFAULT_REDIRECT_ALLOWLIST, async (host) => {
-        lookups.push(host);
-        return resolvesTo('::1')();
-      });
-      expect((await refusal(fetcher.fetch('https://[::1]:8443/c.json'))).description).toContain('a loopback address');
-      expect(lookups).toEqual(['::1']);
+    it('reads an IPv6 host without its brackets', async () => {
+      const fetcher = new ClientMetadataDocumentFetcher({}, DEFAULT_REDIRECT_ALLOWLIST, new EgressPolicy([], connectNowhere));
+      expect((await refusal(fetcher.fetch('https://[::1]:8443/c.json'))).description).toContain('::1 is a loopback address');
     });
 
     it('refuses an invalid client_id URL without resolving it', async () => {
-      const fetcher = new ClientMetadataDocumentFetcher({ allowPrivateHosts: [] }, DEFAULT_REDIRECT_ALLOWLIST, connectNowhere);
+      const fetcher = new ClientMetadataDocumentFetcher({}, DEFAULT_REDIRECT_ALLOWLIST, new EgressPolicy([], connectNowhere));
       expect((await refusal(fetcher.fetch('http://client.example/c.json'))).description).toContain('must use https');
       expect((await refusal(fetcher.fetch('https://client.example/'))).description).toContain('must have a path');
     });

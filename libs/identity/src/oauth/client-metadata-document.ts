@@ -1,17 +1,17 @@
 // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, MCP 2025-11-25 authorization):
 // a client whose client_id is an https URL publishes its metadata at that URL, and Gatehouse fetches it instead of
 // a registration. The URL is chosen by whoever starts an authorization request, so the fetch is a server-side
-// request forgery risk: it goes only to public addresses, resolved once and then pinned (no DNS rebinding), follows
-// no redirect, and reads a few kilobytes of JSON for at most a few seconds.
+// request forgery risk: it obeys the deployment's egress policy (public addresses unless the operator allowed
+// more), resolved once and then pinned (no DNS rebinding), follows no redirect, and reads a few kilobytes of JSON
+// for at most a few seconds.
 import type { LookupAddress } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { matchesRedirectAllowlist, redirectUriProblem } from '@gatehouse/config';
+import { EgressPolicy, EgressRefusal, EgressResolutionError } from '@gatehouse/egress';
 import { OAuthError } from './oauth.errors';
 import type { ClientMetadataDocumentSettings } from './oauth-settings';
 
@@ -30,8 +30,6 @@ export interface ClientMetadataDocument {
   document: Record<string, unknown>;
   cacheSeconds: number;
 }
-
-export type HostLookup = (hostname: string) => Promise<LookupAddress[]>;
 
 /** Whether a client_id names a metadata document; registered clients' ids are random base64url, never URLs. */
 export function isClientIdUrl(clientId: string): boolean {
@@ -54,82 +52,6 @@ export function clientIdUrlProblem(clientId: string): string | null {
   if (path === '' || path === '/') return 'must have a path, such as https://client.example/oauth/metadata.json';
   if (path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) return 'must not contain "." or ".." path segments';
   return null;
-}
-
-const RANGE_DESCRIPTIONS: Record<string, string> = {
-  unspecified: 'an unspecified address',
-  broadcast: 'the broadcast address',
-  multicast: 'a multicast address',
-  linkLocal: 'a link-local address',
-  loopback: 'a loopback address',
-  carrierGradeNat: 'a carrier-grade NAT address',
-  private: 'a private-network address',
-  reserved: 'a reserved address',
-  uniqueLocal: 'a unique local address',
-  ipv4Mapped: 'an IPv4-mapped address',
-  rfc6145: 'an IPv4-translated address',
-  rfc6052: 'a NAT64 address',
-  '6to4': 'a 6to4 address',
-  teredo: 'a Teredo address',
-};
-// Not public, and not told apart by ipaddr.js 1.x.
-const MORE_NON_PUBLIC: [string, string][] = [
-  ['198.18.0.0/15', 'a benchmarking address'],
-  ['fec0::/10', 'a site-local address'],
-  ['100::/64', 'a discard-only address'],
-];
-
-/** What kind of non-public address this is (e.g. "a loopback address"), or null for a public unicast address. */
-export function nonPublicAddress(address: string): string | null {
-  let ip: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    // process() turns an IPv4-mapped IPv6 address (::ffff:10.0.0.1) into the IPv4 address it carries.
-    ip = ipaddr.process(address);
-  } catch {
-    return 'not an IP address';
-  }
-  const range = ip.range();
-  if (range !== 'unicast') return RANGE_DESCRIPTIONS[range] ?? `a ${range} address`;
-  for (const [cidr, description] of MORE_NON_PUBLIC) {
-    const [network, bits] = ipaddr.parseCIDR(cidr);
-    if (ip instanceof ipaddr.IPv4 && network instanceof ipaddr.IPv4 && ip.match(network, bits)) return description;
-    if (ip instanceof ipaddr.IPv6 && network instanceof ipaddr.IPv6 && ip.match(network, bits)) return description;
-  }
-  return null;
-}
-
-/**
- * The addresses `host` resolves to, every one of them public unless the host, or that address, is listed in
- * allowPrivateHosts. One private answer among public ones is enough to refuse: which one a connection would
- * use is not ours to choose.
- */
-export async function vetHost(clientId: string, host: string, allowPrivateHosts: readonly string[], lookup: HostLookup): Promise<LookupAddress[]> {
-  let addresses: LookupAddress[];
-  try {
-    addresses = await lookup(host);
-  } catch (error) {
-    throw refusal(clientId, `its host ${host} could not be resolved (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  if (addresses.length === 0) throw refusal(clientId, `its host ${host} has no address`);
-  const exempt = new Set(allowPrivateHosts.map(canonicalHost));
-  for (const { address } of addresses) {
-    const kind = nonPublicAddress(address);
-    if (kind && !exempt.has(canonicalHost(host)) && !exempt.has(canonicalHost(address))) {
-      const where = isIP(host) ? `its host ${host} is ${kind}` : `its host ${host} resolves to ${address}, ${kind}`;
-      throw refusal(
-        clientId,
-        `${where}, and Gatehouse fetches client metadata documents only from public addresses ` +
-          '(an administrator can allow a private address with oauth.clientMetadataDocuments.allowPrivateHosts)',
-      );
-    }
-  }
-  return addresses;
-}
-
-// Lower-case, IPv6 without brackets and in one spelling, IPv4-mapped addresses as IPv4.
-function canonicalHost(host: string): string {
-  const bare = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return ipaddr.isValid(bare) ? ipaddr.process(bare).toString() : bare;
 }
 
 const documentSchema = z.looseObject({
@@ -201,9 +123,9 @@ export class ClientMetadataDocumentFetcher {
   private readonly ca: string[] | undefined;
 
   constructor(
-    private readonly settings: ClientMetadataDocumentSettings,
+    settings: ClientMetadataDocumentSettings,
     private readonly redirectUriAllowlist: readonly string[],
-    private readonly lookup: HostLookup = (host) => dnsLookup(host, { all: true, verbatim: true }),
+    private readonly egress: EgressPolicy,
   ) {
     // Setting `ca` replaces the default trust store, so the public roots are passed along with the extra CA.
     this.ca = settings.extraCa ? [...rootCertificates, settings.extraCa] : undefined;
@@ -218,7 +140,11 @@ export class ClientMetadataDocumentFetcher {
     const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
     const timedOut = () => refusal(clientId, `the document could not be fetched within ${FETCH_TIMEOUT_MS / 1000} seconds`);
 
-    const vetting = vetHost(clientId, host, this.settings.allowPrivateHosts, this.lookup);
+    const vetting = this.egress.resolve(host).catch((error: unknown) => {
+      if (error instanceof EgressRefusal) throw refusal(clientId, `its host ${error.message}`);
+      if (error instanceof EgressResolutionError) throw refusal(clientId, `its host ${error.message}`);
+      throw error;
+    });
     const addresses = await Promise.race([
       vetting,
       new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(timedOut()), { once: true })),

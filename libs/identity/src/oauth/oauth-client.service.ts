@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { matchesRedirectAllowlist, redirectUriProblem } from '@gatehouse/config';
 import { OAuthClientRecord, OAuthClientRepository } from '@gatehouse/db';
+import { EgressPolicy } from '@gatehouse/egress';
 import { ClientMetadataDocumentFetcher, DOCUMENT_CACHE_SECONDS, isClientIdUrl } from './client-metadata-document';
 import { hashCredential } from '../auth/credential-hash';
 import { OAuthError } from './oauth.errors';
@@ -48,8 +49,9 @@ export class OAuthClientService {
   constructor(
     private readonly clients: OAuthClientRepository,
     private readonly settings: OAuthSettings,
+    egress: EgressPolicy,
   ) {
-    this.documents = new ClientMetadataDocumentFetcher(settings.clientMetadataDocuments, settings.redirectUriAllowlist);
+    this.documents = new ClientMetadataDocumentFetcher(settings.clientMetadataDocuments, settings.redirectUriAllowlist, egress);
   }
 
   /** RFC 7591 dynamic registration; the response is what the client must keep. */

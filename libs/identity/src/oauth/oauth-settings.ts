@@ -7,8 +7,6 @@ export const SUPPORTED_SCOPES = [SCOPE_READ, SCOPE_WRITE] as const;
 
 /** How client ID metadata documents (CIMD) are fetched. */
 export interface ClientMetadataDocumentSettings {
-  /** Host names and IP addresses exempt from the refusal of private addresses (lower-case, no brackets). */
-  readonly allowPrivateHosts: readonly string[];
   /** PEM CA certificates trusted besides the public roots (oauth.clientMetadataDocuments.extraCaFile). */
   readonly extraCa?: string;
 }
@@ -36,7 +34,6 @@ export class OAuthSettings {
       oauth.refreshTokenTtl ?? 30 * 86_400,
       config.env.PUBLIC_URL.startsWith('https://'),
       {
-        allowPrivateHosts: oauth.clientMetadataDocuments?.allowPrivateHosts ?? [],
         ...(oauth.clientMetadataDocuments?.extraCaFile ? { extraCa: readCaFile(oauth.clientMetadataDocuments.extraCaFile) } : {}),
       },
     );
