@@ -74,6 +74,20 @@ export class EgressPolicy {
   }
 
   /**
+   * Why requests to this host would be refused now, or null: for saying so when an address is configured. Only a
+   * first answer: every connection is vetted again when it is made (names can resolve differently later).
+   */
+  async problemWith(host: string): Promise<string | null> {
+    try {
+      await this.resolve(host);
+      return null;
+    } catch (error) {
+      if (error instanceof EgressRefusal || error instanceof EgressResolutionError) return error.message;
+      throw error;
+    }
+  }
+
+  /**
    * A `lookup` for net.connect, tls.connect and http(s).request: resolves through the policy, so the socket
    * connects to an address that was vetted. (Node does not call lookup for an address literal: callers check
    * those with checkLiteral, as the egress agents do.)

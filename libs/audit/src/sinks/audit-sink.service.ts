@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ApiAuditSinkSpec, auditSinkSpec, GatehouseError } from '@gatehouse/config';
+import { ApiAuditSinkSpec, AuditSinkSettings, auditSinkSpec, GatehouseError } from '@gatehouse/config';
 import { AuditSinkRepository, AuditSinkView } from '@gatehouse/db';
+import { EgressPolicy } from '@gatehouse/egress';
 import type { AuditSinkPatch } from './audit-sink.dto';
 import { AuditSinkQueue } from './audit-sink.queue';
 
@@ -45,6 +46,7 @@ export class AuditSinkService {
   constructor(
     private readonly sinks: AuditSinkRepository,
     private readonly queue: AuditSinkQueue,
+    private readonly egress: EgressPolicy,
   ) {}
 
   async list(organizationId: string): Promise<AuditSinkInfo[]> {
@@ -56,7 +58,9 @@ export class AuditSinkService {
   }
 
   async create(organizationId: string, body: ApiAuditSinkSpec): Promise<AuditSinkInfo> {
-    const id = await this.sinks.create(organizationId, auditSinkSpec(body));
+    const spec = auditSinkSpec(body);
+    await this.assertReachable(spec.settings);
+    const id = await this.sinks.create(organizationId, spec);
     if (!id) throw GatehouseError.conflict(`An audit sink named "${body.name}" already exists`);
     await this.queue.deliver(organizationId, id);
     return this.get(organizationId, id);
@@ -67,6 +71,7 @@ export class AuditSinkService {
     const sink = await this.changeable(organizationId, id);
     if (body.name !== sink.name) throw GatehouseError.invalid(`An audit sink cannot be renamed (it is "${sink.name}")`);
     const spec = auditSinkSpec(body);
+    await this.assertReachable(spec.settings);
     await this.sinks.update(organizationId, id, { type: spec.type, format: spec.format, enabled: spec.enabled, settings: spec.settings, secret: spec.secret });
     await this.queue.deliver(organizationId, id);
     return this.get(organizationId, id);
@@ -95,6 +100,13 @@ export class AuditSinkService {
     await this.sinks.resetFailures(organizationId, id);
     await this.queue.deliver(organizationId, id);
     return this.get(organizationId, id);
+  }
+
+  // Said when the sink is saved; every delivery is vetted again when it connects.
+  private async assertReachable(settings: AuditSinkSettings): Promise<void> {
+    const [field, host] = settings.type === 'syslog' ? ['host', settings.host] : ['url', new URL(settings.url).hostname];
+    const problem = await this.egress.problemWith(host);
+    if (problem) throw GatehouseError.invalid(`${field}: ${problem}`);
   }
 
   private async existing(organizationId: string, id: string): Promise<AuditSinkView> {

@@ -1,17 +1,27 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { WebhookRepository } from '@gatehouse/db';
+import { EgressPolicy, EgressRefusal, egressFetch, Fetch } from '@gatehouse/egress';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 import { WebhookDeliveryJob } from './webhook.job';
 
 const TIMEOUT_MS = 10_000;
+// Only the status is read; a receiver's body is never buffered beyond this.
+const MAX_REPLY_BYTES = 64 * 1024;
 
 /** POSTs one event to one webhook, signed; throws to have the job retried. */
 @Injectable()
 export class WebhookDelivery {
   private readonly logger = new Logger(WebhookDelivery.name);
 
-  constructor(private readonly webhooks: WebhookRepository) {}
+  private readonly fetch: Fetch;
+
+  constructor(
+    private readonly webhooks: WebhookRepository,
+    egress: EgressPolicy,
+  ) {
+    this.fetch = egressFetch(egress, { maxResponseBytes: MAX_REPLY_BYTES });
+  }
 
   async deliver(job: WebhookDeliveryJob): Promise<void> {
     const webhook = await this.webhooks.forDelivery(job.organizationId, job.webhookId);
@@ -21,7 +31,7 @@ export class WebhookDelivery {
     }
     let response: Response;
     try {
-      response = await fetch(webhook.url, {
+      response = await this.fetch(webhook.url, {
         method: 'POST',
         headers: {
           'Content-Type': 'application/json',
@@ -35,7 +45,9 @@ export class WebhookDelivery {
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (error) {
-      throw new Error(`Webhook "${webhook.name}" could not be reached: ${(error as Error).message}`);
+      const problem = `Webhook "${webhook.name}" could not be reached: ${(error as Error).message}`;
+      // The egress policy will refuse the same address on every retry.
+      throw error instanceof EgressRefusal ? new UnrecoverableError(problem) : new Error(problem);
     }
     await response.body?.cancel();
     if (response.ok) return;

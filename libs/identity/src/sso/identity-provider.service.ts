@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { GatehouseError, identityProviderFields } from '@gatehouse/config';
 import { IdentityProviderRecord, IdentityProviderRepository } from '@gatehouse/db';
+import { EgressPolicy } from '@gatehouse/egress';
 
 export const identityProviderInputSchema = z
   .object({
@@ -29,7 +30,10 @@ export interface IdentityProviderView {
 // The organization's identity provider through the admin API; the config file manages its own (and wins).
 @Injectable()
 export class IdentityProviderService {
-  constructor(private readonly providers: IdentityProviderRepository) {}
+  constructor(
+    private readonly providers: IdentityProviderRepository,
+    private readonly egress: EgressPolicy,
+  ) {}
 
   async get(organizationId: string, callbackUrl: string): Promise<IdentityProviderView> {
     const provider = await this.providers.findByOrganization(organizationId);
@@ -42,6 +46,9 @@ export class IdentityProviderService {
     this.refuseConfigManaged(current);
     const clientSecret = input.clientSecret ?? current?.clientSecret;
     if (!clientSecret) throw GatehouseError.invalid('clientSecret is required when setting up an identity provider');
+    // Said now rather than at the first sign-in; discovery is vetted again whenever it runs.
+    const unreachable = await this.egress.problemWith(new URL(input.issuer).hostname);
+    if (unreachable) throw GatehouseError.invalid(`issuer: ${unreachable}`);
     const saved = await this.providers.save(organizationId, { ...input, clientSecret }, false);
     return view(saved, callbackUrl);
   }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import * as oidc from 'openid-client';
 import { IdentityProviderRecord, IdentityProviderRepository, RedisService, UserRecord, UserRepository } from '@gatehouse/db';
+import { EgressPolicy, egressFetch, Fetch } from '@gatehouse/egress';
 import { SignInAudit } from '../account/sign-in.audit';
 import { RequestOrigin } from '../auth/audit-actor';
 import { PrincipalCache } from '../auth/principal-cache';
@@ -11,6 +12,8 @@ import { emailDomainAllowed, roleFromGroups } from './role-mapping';
 const FLOW_TTL_SECONDS = 10 * 60;
 // Discovery documents and keys are re-read at most this often; a provider edited through the API is re-read at once.
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
+// Discovery documents, key sets and token responses are small; an identity provider sending more is refused.
+const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** A sign-in that cannot complete, with a sentence for the person. */
 export class SsoSignInError extends Error {}
@@ -47,6 +50,9 @@ export interface SsoProviderLink {
 export class OidcSignInService {
   private readonly logger = new Logger(OidcSignInService.name);
   private readonly configurations = new Map<string, { configuration: Promise<oidc.Configuration>; loadedAt: number; version: number }>();
+  // Every request to an identity provider (discovery, keys, tokens) obeys the egress policy: an organization's
+  // admin chooses the issuer.
+  private readonly fetch: Fetch;
 
   constructor(
     private readonly providers: IdentityProviderRepository,
@@ -55,7 +61,10 @@ export class OidcSignInService {
     private readonly cache: PrincipalCache,
     private readonly settings: OAuthSettings,
     private readonly signIns: SignInAudit,
-  ) {}
+    egress: EgressPolicy,
+  ) {
+    this.fetch = egressFetch(egress, { maxResponseBytes: MAX_RESPONSE_BYTES });
+  }
 
   get callbackUrl(): string {
     return `${this.settings.issuer}/oauth/sso/callback`;
@@ -154,6 +163,7 @@ export class OidcSignInService {
     if (cached && cached.version === version && Date.now() - cached.loadedAt < DISCOVERY_TTL_MS) return cached.configuration;
     const issuer = new URL(provider.issuer);
     const configuration = oidc.discovery(issuer, provider.clientId, undefined, oidc.ClientSecretBasic(provider.clientSecret), {
+      [oidc.customFetch]: this.fetch,
       // Plain http is allowed by the config only for a loopback issuer (development and tests).
       ...(issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });

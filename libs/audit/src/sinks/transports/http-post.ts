@@ -1,5 +1,6 @@
-import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent, IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { EgressPolicy, egressAgent } from '@gatehouse/egress';
 import { SEND_TIMEOUT_MS, trustingCa } from './sink-transport';
 
 // What a receiver answers is only read for its status and a short JSON reply (HEC's {code, text}).
@@ -10,19 +11,17 @@ export interface HttpReply {
   body: string;
 }
 
-// node:http rather than the global fetch: fetch takes a private CA only through an undici Agent, which is not
-// one of our dependencies. One keep-alive agent per sink, so a backlog is sent over one connection.
+// node:http with an egress agent: one keep-alive connection per sink, so a backlog is sent over one connection,
+// to an address the egress policy vetted.
 export class HttpPoster {
-  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly agent: Agent;
 
   constructor(
     private readonly url: URL,
     caFile: string | undefined,
+    egress: EgressPolicy,
   ) {
-    this.agent =
-      url.protocol === 'https:'
-        ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...trustingCa(caFile) })
-        : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    this.agent = egressAgent(egress, url.protocol, { keepAlive: true, maxSockets: 1, ...(url.protocol === 'https:' ? trustingCa(caFile) : {}) });
   }
 
   post(headers: Record<string, string>, body: string): Promise<HttpReply> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import type { EgressPolicy } from '@gatehouse/egress';
 import type { SinkBatch } from '../sink-event';
 
 /** One SIEM endpoint. send() resolves only once the receiver took the whole batch, and throws otherwise. */
@@ -12,6 +13,8 @@ export interface SinkTransport {
 export interface TransportContext {
   sinkId: string;
   secret: string | null;
+  /** Every connection to the receiver obeys it: an organization's admin chooses where its sinks deliver. */
+  egress: EgressPolicy;
   // Called when records already counted as delivered may not have arrived (a syslog connection dropped
   // soon after they were written): the deliverer moves the cursor back to `afterSeq` so they are sent again.
   onDoubt(afterSeq: bigint): void;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { AuditSinkTarget } from '@gatehouse/db';
+import { EgressPolicy } from '@gatehouse/egress';
 import { SinkTransport, TransportContext } from './sink-transport';
 import { SplunkHecTransport } from './splunk-hec.transport';
 import { SyslogTransport } from './syslog.transport';
@@ -17,12 +18,14 @@ interface Entry {
 export class SinkTransports implements OnApplicationShutdown {
   private readonly entries = new Map<string, Entry>();
 
+  constructor(private readonly egress: EgressPolicy) {}
+
   for(sink: AuditSinkTarget, onDoubt: (afterSeq: bigint) => void): SinkTransport {
     const fingerprint = createHash('sha256').update(JSON.stringify([sink.type, sink.settings, sink.secret])).digest('hex');
     const existing = this.entries.get(sink.id);
     if (existing?.fingerprint === fingerprint) return existing.transport;
     existing?.transport.close();
-    const context: TransportContext = { sinkId: sink.id, secret: sink.secret, onDoubt };
+    const context: TransportContext = { sinkId: sink.id, secret: sink.secret, egress: this.egress, onDoubt };
     const settings = sink.settings;
     const transport =
       settings.type === 'syslog'

@@ -24,7 +24,7 @@ export class SplunkHecTransport implements SinkTransport {
     private readonly settings: SplunkSettings,
     private readonly context: TransportContext,
   ) {
-    this.poster = new HttpPoster(hecEndpoint(settings.url), settings.caFile);
+    this.poster = new HttpPoster(hecEndpoint(settings.url), settings.caFile, context.egress);
   }
 
   async send(batch: SinkBatch): Promise<void> {
@@ -41,7 +41,8 @@ export class SplunkHecTransport implements SinkTransport {
     const reply = await this.poster.post({ Authorization: `Splunk ${token}`, 'User-Agent': 'Gatehouse-Audit/1' }, body);
     const answer = parseReply(reply.body);
     if (reply.status === 200 && answer?.code === 0) return;
-    throw new Error(`Splunk HEC answered HTTP ${reply.status}${answer ? ` code ${answer.code}: ${String(answer.text ?? '').slice(0, 200)}` : ''}`);
+    // Only HEC's numeric code: the receiver's own words are not shown back (an admin chooses the URL).
+    throw new Error(`Splunk HEC answered HTTP ${reply.status}${typeof answer?.code === 'number' ? ` (code ${answer.code})` : ''}`);
   }
 
   close(): void {
@@ -49,10 +50,10 @@ export class SplunkHecTransport implements SinkTransport {
   }
 }
 
-function parseReply(body: string): { code?: unknown; text?: unknown } | null {
+function parseReply(body: string): { code?: unknown } | null {
   try {
     const parsed: unknown = JSON.parse(body);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as { code?: unknown; text?: unknown }) : null;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as { code?: unknown }) : null;
   } catch {
     return null;
   }

@@ -1,7 +1,10 @@
 import { createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { EgressPolicy } from '@gatehouse/egress';
 import type { SinkBatch, SinkEvent } from '../sink-event';
 import { SyslogTransport } from './syslog.transport';
+
+const LOOPBACK_ALLOWED = new EgressPolicy(['127.0.0.1']);
 
 const event = (seq: number): SinkEvent => ({
   eventId: `id-${seq}`,
@@ -53,7 +56,7 @@ describe('SyslogTransport', () => {
   });
 
   const transport = (onDoubt: (afterSeq: bigint) => void) =>
-    new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port, tls: false, batchSize: 100 }, { sinkId: 'sink', secret: null, onDoubt });
+    new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port, tls: false, batchSize: 100 }, { sinkId: 'sink', secret: null, egress: LOOPBACK_ALLOWED, onDoubt });
 
   it('sends octet-counted RFC 5424 messages over one connection', async () => {
     const syslog = transport(() => undefined);
@@ -81,8 +84,24 @@ describe('SyslogTransport', () => {
     syslog.close();
   });
 
+  it('refuses a receiver the egress policy does not allow, before connecting', async () => {
+    const syslog = new SyslogTransport(
+      { type: 'syslog', host: '127.0.0.1', port, tls: false, batchSize: 100 },
+      { sinkId: 's', secret: null, egress: new EgressPolicy([]), onDoubt: () => undefined },
+    );
+    await expect(syslog.send(batch(1, 1))).rejects.toThrow('127.0.0.1 is a loopback address');
+    const named = new SyslogTransport(
+      { type: 'syslog', host: 'localhost', port, tls: true, batchSize: 100 },
+      { sinkId: 's', secret: null, egress: new EgressPolicy([]), onDoubt: () => undefined },
+    );
+    await expect(named.send(batch(1, 1))).rejects.toThrow(/localhost resolves to .*loopback/);
+    expect(sockets).toHaveLength(0);
+    syslog.close();
+    named.close();
+  });
+
   it('fails when nothing listens', async () => {
-    const syslog = new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port: 1, tls: false, batchSize: 100 }, { sinkId: 's', secret: null, onDoubt: () => undefined });
+    const syslog = new SyslogTransport({ type: 'syslog', host: '127.0.0.1', port: 1, tls: false, batchSize: 100 }, { sinkId: 's', secret: null, egress: LOOPBACK_ALLOWED, onDoubt: () => undefined });
     await expect(syslog.send(batch(1, 1))).rejects.toThrow(/syslog tcp:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
     syslog.close();
   });

@@ -76,16 +76,24 @@ export class SyslogTransport implements SinkTransport {
   private open(): Promise<Socket> {
     const { host, port, tls, caFile } = this.settings;
     return new Promise<Socket>((resolve, reject) => {
+      try {
+        this.context.egress.checkLiteral(host);
+      } catch (error) {
+        return reject(new Error(`syslog ${this.address()}: ${(error as Error).message}`));
+      }
       const ready = tls ? 'secureConnect' : 'connect';
+      // A host name goes through the egress policy's lookup: the socket connects to the address it vetted.
+      const lookup = this.context.egress.lookup;
       const socket: Socket = tls
         ? connectTls({
             host,
             port,
+            lookup,
             // SNI takes names only; the certificate is still checked against an IP address host.
             ...(isIP(host) ? {} : { servername: host }),
             ...trustingCa(caFile),
           })
-        : connectTcp({ host, port });
+        : connectTcp({ host, port, lookup });
       const timer = setTimeout(() => socket.destroy(new Error(`connect timed out after ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
       const failed = (error: Error) => {
         clearTimeout(timer);

@@ -23,7 +23,7 @@ export class WebhookTransport implements SinkTransport {
     settings: WebhookSettings,
     private readonly context: TransportContext,
   ) {
-    this.poster = new HttpPoster(new URL(settings.url), settings.caFile);
+    this.poster = new HttpPoster(new URL(settings.url), settings.caFile, context.egress);
   }
 
   async send(batch: SinkBatch): Promise<void> {
