@@ -209,7 +209,7 @@ organizations:
       expectProblem(await call('GET', '/api/v1/connections/not-a-uuid/tools'), 400);
     });
 
-    it('tests a connection: ok with the tool names for a working server, ok:false with the error for a broken command', async () => {
+    it('tests a connection: ok with the tool names for a working server, ok:false with the error for one that does not answer', async () => {
       const working = await call<{ ok: boolean; tools: string[]; toolCount: number; error: string | null; server: { name: string } | null }>(
         'POST',
         `/api/v1/connections/${managedId}/test`,
@@ -220,7 +220,8 @@ organizations:
       expect(working.body.toolCount).toBe(working.body.tools.length);
 
       const broken = await call<ConnectionView>('POST', '/api/v1/connections', {
-        body: { name: 'broken', transport: 'stdio', command: '/nonexistent/gatehouse-no-such-server', enabled: false },
+        // Nothing listens on port 1.
+        body: { name: 'broken', transport: 'http', url: 'http://127.0.0.1:1/mcp', enabled: false },
       });
       expect(broken.status).toBe(201);
       const failed = await call<{ ok: boolean; tools: string[]; error: string | null }>('POST', `/api/v1/connections/${broken.body.id}/test`);

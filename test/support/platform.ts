@@ -9,7 +9,7 @@ export const TEST_PLATFORM = {
   stdio: {
     commands: [
       { command: process.execPath, args: [EVERYTHING, 'stdio'], description: 'server-everything' },
-      { command: process.execPath, args: [FIXTURE_SERVER, 'stdio'], env: ['FIXTURE_MODE', 'FIXTURE_MARKER', 'FIXTURE_STATE', 'FIXTURE_NAMES', 'FIXTURE_PAGE_SIZE'], description: 'the test fixture server' },
+      { command: process.execPath, args: [FIXTURE_SERVER, 'stdio'], env: ['FIXTURE_MODE', 'FIXTURE_MARKER', 'FIXTURE_STATE', 'FIXTURE_NAMES', 'FIXTURE_PAGE_SIZE', 'API_TOKEN'], description: 'the test fixture server' },
     ],
   },
 };

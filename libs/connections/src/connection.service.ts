@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConnectionSpec, GatehouseError } from '@gatehouse/config';
 import { ConnectionRecord, ConnectionRepository, DuplicateConnectionNameError } from '@gatehouse/db';
+import { ConnectionAdmission } from './admission/connection-admission';
 import { CatalogTool } from './catalog/catalog-tool';
 import { ConnectionHealth, ConnectionView, toConnectionHealth, toConnectionView } from './connection.views';
 import { DownstreamClient } from './downstream/downstream-client';
@@ -27,6 +28,7 @@ export class ConnectionService {
     private readonly repository: ConnectionRepository,
     private readonly registry: ConnectionRegistry,
     private readonly events: ConnectionEvents,
+    private readonly admission: ConnectionAdmission,
   ) {}
 
   async list(organizationId: string): Promise<ConnectionView[]> {
@@ -38,6 +40,7 @@ export class ConnectionService {
   }
 
   async create(organizationId: string, spec: ConnectionSpec): Promise<ConnectionView> {
+    await this.admission.admit(spec);
     let record: ConnectionRecord;
     try {
       record = await this.repository.create(organizationId, spec);
@@ -51,6 +54,7 @@ export class ConnectionService {
   async update(organizationId: string, id: string, spec: ConnectionSpec): Promise<ConnectionView> {
     const existing = await this.require(organizationId, id);
     this.assertNotConfigManaged(existing);
+    await this.admission.admit(spec);
     let record: ConnectionRecord | null;
     try {
       record = await this.repository.update(organizationId, id, spec);
@@ -94,10 +98,12 @@ export class ConnectionService {
   /** Connects with a throwaway client, lists tools and disconnects: nothing is stored or started. */
   async test(organizationId: string, id: string): Promise<ConnectionTestResult> {
     const record = await this.require(organizationId, id);
-    return this.probe(ConnectionRepository.toSpec(record));
+    const spec = ConnectionRepository.toSpec(record);
+    if (!record.configManaged) await this.admission.admit(spec);
+    return this.probe(spec);
   }
 
-  async probe(spec: ConnectionSpec): Promise<ConnectionTestResult> {
+  private async probe(spec: ConnectionSpec): Promise<ConnectionTestResult> {
     const started = performance.now();
     const client = new DownstreamClient({
       ...spec,

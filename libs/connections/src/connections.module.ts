@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ConnectionAdmission } from './admission/connection-admission';
 import { ConnectionService } from './connection.service';
 import { GatewayMetrics } from './metrics/gateway-metrics';
 import { ToolChangeService } from './pinning/tool-change.service';
@@ -7,7 +8,7 @@ import { ConnectionEvents } from './runtime/connection-events';
 import { ConnectionRegistry } from './runtime/connection-registry';
 
 @Module({
-  providers: [ConnectionService, ConnectionRegistry, ConnectionEvents, GatewayMetrics, ToolPinning, ToolChangeService],
-  exports: [ConnectionService, ConnectionRegistry, ConnectionEvents, GatewayMetrics, ToolChangeService],
+  providers: [ConnectionAdmission, ConnectionService, ConnectionRegistry, ConnectionEvents, GatewayMetrics, ToolPinning, ToolChangeService],
+  exports: [ConnectionAdmission, ConnectionService, ConnectionRegistry, ConnectionEvents, GatewayMetrics, ToolChangeService],
 })
 export class ConnectionsModule {}

@@ -16,3 +16,4 @@ export * from './runtime/connection-runtime';
 export * from './jobs/jobs.module';
 export * from './downstream/ordered-delivery';
 export * from './catalog/canonical-json';
+export * from './admission/connection-admission';

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ConnectionRecord, ConnectionRepository, ConnectionStatusName, ToolDefinitionRepository } from '@gatehouse/db';
+import { ConnectionAdmission } from '../admission/connection-admission';
 import { ArgumentValidators } from '../catalog/argument-validator';
 import { CatalogTool } from '../catalog/catalog-tool';
 import { DownstreamState } from '../downstream/downstream-client';
@@ -43,6 +44,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     private readonly pins: ToolPinning,
     private readonly events: ConnectionEvents,
     private readonly metrics: GatewayMetrics,
+    private readonly admission: ConnectionAdmission,
   ) {
     this.toolChanges.setMaxListeners(0);
   }
@@ -138,7 +140,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
 
   private async apply(connectionId: string, record: ConnectionRecord | null): Promise<void> {
     const current = this.runtimes.get(connectionId);
-    const wanted = record && record.enabled && !this.stopped ? record : null;
+    const wanted = record && record.enabled && !this.stopped && this.admitted(record) ? record : null;
     if (current && wanted && current.fingerprint === specFingerprint(wanted)) return;
     if (current) {
       this.remove(current);
@@ -160,6 +162,17 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     this.byOrganization.set(wanted.organizationId, organization);
     runtime.start();
     if (runtime.list().length) this.notify(wanted.organizationId);
+  }
+
+  // A stdio connection an organization admin made before the operator's list existed, or that the list no longer
+  // allows, is not started: its command would run on the host.
+  private admitted(record: ConnectionRecord): boolean {
+    if (record.transport !== 'stdio' || record.configManaged) return true;
+    const problem = this.admission.stdioProblem(record);
+    if (!problem) return true;
+    this.logger.warn({ connectionId: record.id, organizationId: record.organizationId }, `Connection "${record.name}" not started: ${problem}`);
+    this.connections.recordStatus(record.id, 'down', problem).catch((err: unknown) => this.logger.warn({ err }, 'Could not record connection status'));
+    return false;
   }
 
   private remove(runtime: ConnectionRuntime): void {
