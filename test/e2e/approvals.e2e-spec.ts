@@ -47,13 +47,12 @@ describe('approval requests', () => {
   const requestIdOf = (text: string) => /Request ([0-9a-f-]{36}) sent to/.exec(text)?.[1] ?? '';
   const approval = async (token: string, id: string) => (await api<Approval>(token, 'GET', `/api/v1/approvals/${id}`)).body;
 
-  /** An OAuth access token for a person, through sign-in and consent (a person, not a key, behind it). */
-  const tokenFor = async (who: { email: string; password: string }) => {
-    const flows = new OAuthFlow(gateway.baseUrl, gateway.mcpUrl);
-    const { clientId, verifier, landed } = await flows.start();
-    const code = codeFrom(await signInAndApprove(who)(landed as BrowserPage));
-    return (await flows.exchange({ clientId, verifier, code })).body['access_token']!;
-  };
+  /**
+   * An OAuth access token for a person, through sign-in and consent (a person, not a key, behind it), with the
+   * administration the person grants on the consent page: deciding approvals is administration.
+   */
+  const tokenFor = async (who: { email: string; password: string }) =>
+    (await new OAuthFlow(gateway.baseUrl, gateway.mcpUrl).tokensFor(who, { scope: 'mcp:read mcp:write mcp:admin', administration: 'Acme' })).body['access_token']!;
 
 
   beforeAll(async () => {
@@ -88,6 +87,10 @@ organizations:
         match: { tools: [tools_slow] }
         effect: require_approval
         approval: { approverRoles: [admin], expiresIn: 2s }
+      # Assistants connected with OAuth may decide approvals in this organization (not by default).
+      - name: assistants-may-decide
+        match: { tools: [gatehouse_approve_request, gatehouse_deny_request] }
+        effect: allow
 `,
       vars: { HOOK_SECRET, AGENT: KEYS.agent, ADMIN1: KEYS.admin1, ADMIN2: KEYS.admin2, ALICE_PASSWORD: ALICE.password, BOB_PASSWORD: BOB.password },
     });

@@ -73,7 +73,7 @@ organizations:
           expect.objectContaining({
             resource: gateway.mcpUrl,
             authorization_servers: [gateway.baseUrl],
-            scopes_supported: ['mcp:read', 'mcp:write'],
+            scopes_supported: ['mcp:read', 'mcp:write', 'mcp:admin'],
             bearer_methods_supported: ['header'],
           }),
         );

@@ -74,6 +74,16 @@ export class OAuthFlow {
     return this.tokenRequest({ grant_type: 'authorization_code', client_id: flow.clientId, code: flow.code, code_verifier: flow.verifier, redirect_uri: CALLBACK, ...extra });
   }
 
+  /**
+   * A person's tokens through the whole flow: a fresh client asking for `scope`, sign-in and consent (ticking
+   * administration of the organization `administration` names), and the code exchanged.
+   */
+  async tokensFor(who: { email: string; password: string }, options: { scope?: string; administration?: string } = {}): Promise<TokenReply> {
+    const { clientId, verifier, landed } = await this.start(options.scope ? { scope: options.scope } : {});
+    const code = codeFrom(await signInAndApprove(who, undefined, options.administration ? { administration: options.administration } : {})(landed as BrowserPage));
+    return this.exchange({ clientId, verifier, code });
+  }
+
   /** The HTTP status /mcp answers an initialize with this bearer token. */
   async mcpStatus(accessToken: string): Promise<number> {
     const response = await fetch(this.mcpUrl, {
@@ -99,12 +109,16 @@ export function codeFrom(ended: BrowserPage | Redirected): string {
   return code;
 }
 
-/** The person's part of the flow on the gateway's pages: sign in, pick the organization if asked, approve. */
-export function signInAndApprove(who: { email: string; password: string }, organization?: string) {
+/**
+ * The person's part of the flow on the gateway's pages: sign in, pick the organization if asked, approve; with
+ * `administration`, also tick the box granting administration of that organization (which must be offered).
+ */
+export function signInAndApprove(who: { email: string; password: string }, organization?: string, options: { administration?: string } = {}) {
   return async (page: BrowserPage): Promise<BrowserPage | Redirected> => {
     let next: BrowserPage | Redirected = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
     if (organization && next.kind === 'page' && next.heading() === 'Choose an organization') next = await next.check(organization).click('Continue');
     if (next.kind !== 'page') return next;
+    if (options.administration) next.check(`Also let it administer ${options.administration} for you`);
     return next.click('Approve');
   };
 }

@@ -14,6 +14,7 @@ import { McpSessions } from './session/mcp-sessions.service';
 import { ToolCallExchange } from './session/tool-call-exchange';
 import { CallTracker } from './tools/call-tracker';
 import { DownstreamExecutor } from './tools/downstream-executor';
+import { PolicyGate } from './tools/policy-gate';
 import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
 
 @Module({
@@ -25,6 +26,7 @@ import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
     ManagementTools,
     ToolCallDispatcher,
     DownstreamExecutor,
+    PolicyGate,
     ToolCallExchange,
     CallTracker,
     ApprovedCallRunner,

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import { ZodError } from 'zod';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
-import { BearerChallenge, OAuthSettings, SUPPORTED_SCOPES } from '@gatehouse/identity';
+import { BearerChallenge, CHALLENGE_SCOPES, OAuthSettings } from '@gatehouse/identity';
 import { jsonRpcError } from '@gatehouse/mcp';
 
 interface Problem {
@@ -84,7 +84,7 @@ export class ProblemFilter implements ExceptionFilter {
   private challenge(exception: unknown, problem: Problem, mcp: boolean): string {
     const challenge = exception instanceof GatehouseError ? (exception.details?.['challenge'] as BearerChallenge | undefined) : undefined;
     const parts = mcp
-      ? [`resource_metadata="${this.oauth.protectedResourceMetadataUrl}"`, `scope="${SUPPORTED_SCOPES.join(' ')}"`]
+      ? [`resource_metadata="${this.oauth.protectedResourceMetadataUrl}"`, `scope="${CHALLENGE_SCOPES.join(' ')}"`]
       : ['realm="gatehouse"'];
     const error = challenge ? challenge.error : 'invalid_token';
     if (error) parts.push(`error="${error}"`, `error_description="${problem.detail.replace(/["\\]/g, "'")}"`);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { All, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { CookieOptions, Request, Response } from 'express';
+import { ROLE_RANK, RoleName } from '@gatehouse/config';
 import {
   AccountService,
   AuthorizationRequestError,
@@ -145,9 +146,12 @@ export class AuthorizeController {
     if (!session || !pending.organizationId || !memberships.some((m) => m.organization.id === pending.organizationId)) {
       return response.redirect(303, this.continueUrl(pending));
     }
+    const membership = memberships.find((m) => m.organization.id === pending.organizationId)!;
+    // Recomputed here rather than trusted from the form: only an admin who was offered the box can tick it.
+    const grantAdmin = form['administration'] === 'yes' && offersAdministration(pending, membership.role);
     const target =
       form['decision'] === 'approve'
-        ? await this.authorization.approve(pending, session.userId, pending.organizationId)
+        ? await this.authorization.approve(pending, session.userId, pending.organizationId, grantAdmin)
         : await this.authorization.deny(pending);
     response.redirect(303, target.href);
   }
@@ -192,6 +196,7 @@ export class AuthorizeController {
         organizationName: organization.organization.name,
         userEmail: user.email,
         access: pending.access,
+        offerAdministration: offersAdministration(pending, organization.role),
       }),
       pending.redirectUri,
     );
@@ -265,6 +270,11 @@ export class AuthorizeController {
   private cookieOptions(path: string, maxAgeSeconds: number): CookieOptions {
     return { httpOnly: true, sameSite: 'lax', secure: this.settings.secureCookies, signed: true, path, maxAge: maxAgeSeconds * 1000 };
   }
+}
+
+/** Administration is offered to admins and owners whose client asked for it; nobody else can grant it. */
+function offersAdministration(pending: PendingAuthorization, role: RoleName): boolean {
+  return pending.admin && ROLE_RANK[role] >= ROLE_RANK.admin;
 }
 
 function redirectLabel(uri: string): string {

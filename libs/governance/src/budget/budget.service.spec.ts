@@ -23,6 +23,7 @@ const principal: Principal = {
   organizationSlug: 'acme',
   role: 'member',
   access: 'read_write',
+  administration: true,
   apiKeyId: '00000000-0000-4000-8000-0000000000k1',
   userId: 'u1',
   userEmail: 'Bob@Acme.test',

@@ -9,6 +9,7 @@ const subject = (overrides: Partial<PolicySubject> = {}): PolicySubject => ({
   apiKeyName: 'bob-agent',
   clientId: null,
   clientName: null,
+  viaOAuth: false,
   ...overrides,
 });
 
@@ -72,6 +73,23 @@ describe('CompiledPolicy', () => {
     expect(new CompiledPolicy(1, 'allow', [allowDrops], []).decide(subject(), tool('db_drop_table', DESTRUCTIVE), {}).effect).toBe('allow');
     // Unannotated tools are writes, not destructive.
     expect(policy.decide(subject(), tool('db_insert', WRITE), {}).effect).toBe('allow');
+  });
+
+  it('denies OAuth clients the sensitive Gatehouse tools unless a rule allows them, and holds none of its own tools by default', () => {
+    const policy = new CompiledPolicy(1, 'allow', [], []);
+    const createConnection: PolicyResource = { connection: 'gatehouse', tool: 'gatehouse_create_connection', annotations: { openWorldHint: true }, builtIn: true, sensitive: true };
+    const approve: PolicyResource = { connection: 'gatehouse', tool: 'gatehouse_approve_request', annotations: DESTRUCTIVE, builtIn: true, sensitive: true };
+    const assistant = subject({ viaOAuth: true, clientName: 'Claude' });
+    for (const resource of [createConnection, approve]) {
+      expect(policy.decide(assistant, resource, {})).toMatchObject({ effect: 'deny', rule: { name: 'default:no-oauth-administration' } });
+      expect(policy.listing(assistant, resource)).toMatchObject({ listed: false });
+      // An API key is not an assistant reading tool results; Gatehouse's own destructive tools are not held.
+      expect(policy.decide(subject(), resource, {}).effect).toBe('allow');
+    }
+    const allowClaude = rule({ name: 'claude-may-administer', match: { clients: ['Claude'], tools: ['gatehouse_*'] }, effect: 'allow' });
+    expect(new CompiledPolicy(1, 'allow', [allowClaude], []).decide(assistant, createConnection, {}).effect).toBe('allow');
+    const holdIt = rule({ name: 'hold-connections', match: { tools: ['gatehouse_create_connection'] }, effect: 'require_approval' });
+    expect(new CompiledPolicy(1, 'allow', [holdIt], []).decide(subject(), createConnection, {}).effect).toBe('require_approval');
   });
 
   it('matches subjects by role, user, API key and OAuth client', () => {

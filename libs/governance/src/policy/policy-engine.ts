@@ -12,6 +12,8 @@ export interface PolicySubject {
   /** OAuth clients: their client_id and name. */
   clientId: string | null;
   clientName: string | null;
+  /** An OAuth client acting for a person (an assistant), rather than an API key. */
+  viaOAuth: boolean;
 }
 
 /** What is called. */
@@ -20,6 +22,10 @@ export interface PolicyResource {
   /** The exposed name, e.g. linear-prod_create_issue. */
   tool: string;
   annotations: ToolAnnotations | undefined;
+  /** One of Gatehouse's own tools: its annotations are ours, so the default for unknown destructive tools does not apply. */
+  builtIn?: boolean;
+  /** Changes what the gateway reaches or runs, or decides approvals: denied to OAuth clients unless a rule allows them. */
+  sensitive?: boolean;
 }
 
 export interface PolicyRule {
@@ -47,6 +53,11 @@ export type Decision =
 export type Listing = { listed: false; rule: DecidingRule } | { listed: true; approval: ApprovalSettings | null };
 
 export const DESTRUCTIVE_DEFAULT: DecidingRule = { id: null, name: 'default:destructive-requires-approval' };
+export const OAUTH_ADMINISTRATION_DEFAULT: DecidingRule = {
+  id: null,
+  name: 'default:no-oauth-administration',
+  description: 'assistants connected with OAuth cannot create connections or decide approval requests unless a policy rule allows it',
+};
 const DESTRUCTIVE_APPROVAL: ApprovalSettings = { approverRoles: ['admin'], approvals: 1, expiresIn: 3600 };
 
 interface CompiledRule extends PolicyRule {
@@ -79,14 +90,14 @@ export class CompiledPolicy {
   decide(subject: PolicySubject, resource: PolicyResource, args: Record<string, unknown>): Decision {
     const classes = this.classify(resource);
     const matching = this.rules.filter((rule) => this.matches(rule, subject, resource, classes) && argumentsMatch(rule, args));
-    return this.resolve(matching, classes);
+    return this.resolve(matching, classes, subject, resource);
   }
 
   /** tools/list has no arguments: a tool is hidden only when no call to it could ever be allowed. */
   listing(subject: PolicySubject, resource: PolicyResource): Listing {
     const classes = this.classify(resource);
     const matching = this.rules.filter((rule) => this.matches(rule, subject, resource, classes));
-    const unconditional = this.resolve(matching.filter((rule) => !rule.argumentDependent), classes);
+    const unconditional = this.resolve(matching.filter((rule) => !rule.argumentDependent), classes, subject, resource);
     const mayBeAllowedByArguments = matching.some((rule) => rule.argumentDependent && rule.effect !== 'deny');
     if (unconditional.effect === 'deny' && !(mayBeAllowedByArguments && unconditional.rule.name === 'default')) {
       return { listed: false, rule: unconditional.rule };
@@ -109,14 +120,15 @@ export class CompiledPolicy {
     return classes;
   }
 
-  private resolve(matching: CompiledRule[], classes: Set<ToolClassName>): Decision {
+  private resolve(matching: CompiledRule[], classes: Set<ToolClassName>, subject: PolicySubject, resource: PolicyResource): Decision {
     const deny = matching.find((rule) => rule.effect === 'deny');
     if (deny) return { effect: 'deny', rule: ruleOf(deny) };
     const approval = matching.find((rule) => rule.effect === 'require_approval');
     if (approval) return { effect: 'require_approval', rule: ruleOf(approval), approval: approval.approval ?? DESTRUCTIVE_APPROVAL };
     const allow = matching.find((rule) => rule.effect === 'allow');
     if (allow) return { effect: 'allow', rule: ruleOf(allow) };
-    if (classes.has('destructive')) return { effect: 'require_approval', rule: DESTRUCTIVE_DEFAULT, approval: DESTRUCTIVE_APPROVAL };
+    if (resource.sensitive && subject.viaOAuth) return { effect: 'deny', rule: OAUTH_ADMINISTRATION_DEFAULT };
+    if (classes.has('destructive') && !resource.builtIn) return { effect: 'require_approval', rule: DESTRUCTIVE_DEFAULT, approval: DESTRUCTIVE_APPROVAL };
     return { effect: this.defaultEffect, rule: { id: null, name: 'default' } };
   }
 

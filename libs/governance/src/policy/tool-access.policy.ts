@@ -11,6 +11,7 @@ export function policySubject(principal: Principal): PolicySubject {
     apiKeyName: principal.name,
     clientId: principal.client?.clientId ?? null,
     clientName: principal.client?.name ?? null,
+    viaOAuth: principal.kind === 'oauth',
   };
 }
 

@@ -54,6 +54,7 @@ function principal(overrides: Partial<Principal> = {}): Principal {
     organizationSlug: ORG.slug,
     role: 'admin',
     access: 'read_write',
+    administration: true,
     apiKeyId: 'creator',
     userId: null,
     userEmail: null,

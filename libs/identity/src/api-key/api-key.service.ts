@@ -45,6 +45,7 @@ export class ApiKeyService {
       organizationSlug: key.organization.slug,
       role: key.role,
       access: key.access,
+      administration: true,
       apiKeyId: key.id,
       userId: key.createdById,
       userEmail: key.createdBy?.email ?? null,

@@ -9,6 +9,7 @@ const principal = (role: Principal['role'], access: Principal['access']): Princi
   organizationSlug: 'o',
   role,
   access,
+  administration: true,
   apiKeyId: 'k',
   userId: null,
   userEmail: null,

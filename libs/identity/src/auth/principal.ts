@@ -11,6 +11,11 @@ export interface Principal {
   organizationSlug: string;
   role: RoleName;
   access: ApiKeyAccessLevel;
+  /**
+   * May use Gatehouse's management tools, as far as its role allows: every API key; an OAuth client only when the
+   * person granted administration (mcp:admin) on the consent page.
+   */
+  administration: boolean;
   /** The key, or the OAuth grant the token belongs to: what revocation and last-used apply to. */
   apiKeyId: string;
   userId: string | null;

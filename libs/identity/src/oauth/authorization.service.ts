@@ -7,7 +7,7 @@ import { OAuthClientService } from './oauth-client.service';
 import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
 import { isValidCodeChallenge } from './pkce';
-import { grantScope } from './scopes';
+import { grantScope, withoutAdmin } from './scopes';
 
 // Long enough to sign in through an identity provider, short enough that an abandoned request goes away.
 const PENDING_TTL_SECONDS = 15 * 60;
@@ -25,6 +25,8 @@ export interface PendingAuthorization {
   codeChallenge: string;
   scope: string;
   access: ApiKeyAccessLevel;
+  /** The client asked for administration (mcp:admin): the consent page offers it to admins, unticked. */
+  admin: boolean;
   resource: string;
   organizationId: string | null;
 }
@@ -107,6 +109,7 @@ export class AuthorizationService {
       codeChallenge: challenge,
       scope: granted.scope,
       access: granted.access,
+      admin: granted.admin,
       resource,
       organizationId: null,
     };
@@ -127,8 +130,13 @@ export class AuthorizationService {
     await this.save({ ...pending, organizationId });
   }
 
-  /** The person approved: one authorization code, and the URL that hands it to the client. */
-  async approve(pending: PendingAuthorization, userId: string, organizationId: string): Promise<URL> {
+  /**
+   * The person approved: one authorization code, and the URL that hands it to the client. Administration is in
+   * the code's scope only when the person granted it (`grantAdmin`, which the caller allows only to admins).
+   */
+  async approve(pending: PendingAuthorization, userId: string, organizationId: string, grantAdmin: boolean): Promise<URL> {
+    const requested = grantScope(pending.scope);
+    const scope = grantAdmin && requested.admin ? requested : withoutAdmin(requested);
     await this.redis.client.del(this.key(pending.id));
     const code = randomBytes(32).toString('base64url');
     await this.grants.createCode({
@@ -138,7 +146,7 @@ export class AuthorizationService {
       organizationId,
       redirectUri: pending.redirectUri,
       codeChallenge: pending.codeChallenge,
-      scope: pending.scope,
+      scope: scope.scope,
       resource: pending.resource,
       expiresAt: new Date(Date.now() + this.settings.authorizationCodeTtlSeconds * 1000),
     });

@@ -3,7 +3,12 @@ import { AppConfig, DEFAULT_REDIRECT_ALLOWLIST, DeclarativeOAuth, StartupError }
 
 export const SCOPE_READ = 'mcp:read';
 export const SCOPE_WRITE = 'mcp:write';
-export const SUPPORTED_SCOPES = [SCOPE_READ, SCOPE_WRITE] as const;
+// Administering the organization through Gatehouse's management tools: granted only when a person ticks it on
+// the consent page, so text an assistant reads in a tool result cannot administer the gateway on its own.
+export const SCOPE_ADMIN = 'mcp:admin';
+export const SUPPORTED_SCOPES = [SCOPE_READ, SCOPE_WRITE, SCOPE_ADMIN] as const;
+/** What a 401 challenge tells clients to ask for: using tools. Administration is asked for on purpose, never by default. */
+export const CHALLENGE_SCOPES = [SCOPE_READ, SCOPE_WRITE] as const;
 
 /** How client ID metadata documents (CIMD) are fetched. */
 export interface ClientMetadataDocumentSettings {

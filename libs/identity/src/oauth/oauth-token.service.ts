@@ -171,6 +171,7 @@ export class OAuthTokenService {
       role: grant.memberRole!,
       // The token's scope within the grant's ceiling.
       access: grant.access === 'read_write' && grantScope(token.scope).access === 'read_write' ? 'read_write' : 'read_only',
+      administration: grantScope(grant.scope ?? undefined).admin && grantScope(token.scope).admin,
       apiKeyId: grant.id,
       userId: grant.userId,
       userEmail: grant.userEmail,

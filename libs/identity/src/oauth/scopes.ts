@@ -1,21 +1,30 @@
 import { ApiKeyAccessLevel } from '@gatehouse/config';
-import { SCOPE_READ, SCOPE_WRITE, SUPPORTED_SCOPES } from './oauth-settings';
+import { SCOPE_ADMIN, SCOPE_READ, SCOPE_WRITE, SUPPORTED_SCOPES } from './oauth-settings';
 
 export interface GrantedScope {
   scope: string;
   access: ApiKeyAccessLevel;
+  /** Gatehouse administration through its management tools (mcp:admin), as far as the person's role allows. */
+  admin: boolean;
 }
 
-const DEFAULT_SCOPE: GrantedScope = { scope: `${SCOPE_READ} ${SCOPE_WRITE}`, access: 'read_write' };
+function scopeOf(access: ApiKeyAccessLevel, admin: boolean): GrantedScope {
+  const tools = access === 'read_write' ? `${SCOPE_READ} ${SCOPE_WRITE}` : SCOPE_READ;
+  return { scope: admin ? `${tools} ${SCOPE_ADMIN}` : tools, access, admin };
+}
 
 // Scopes we do not know (openid, offline_access, a client's own) are ignored rather than refused: RFC 6749
 // §3.3 lets the server grant less than asked, and the token response states what was granted. A client
-// that asks for nothing we know gets the default.
+// that asks for no tool scope gets both (write includes read); administration only when asked for by name.
 export function grantScope(requested: string | undefined): GrantedScope {
   const known = new Set((requested ?? '').split(' ').filter((s): s is (typeof SUPPORTED_SCOPES)[number] => (SUPPORTED_SCOPES as readonly string[]).includes(s)));
-  if (known.size === 0) return DEFAULT_SCOPE;
-  if (known.has(SCOPE_WRITE)) return DEFAULT_SCOPE; // write includes read
-  return { scope: SCOPE_READ, access: 'read_only' };
+  const readOnly = known.has(SCOPE_READ) && !known.has(SCOPE_WRITE);
+  return scopeOf(readOnly ? 'read_only' : 'read_write', known.has(SCOPE_ADMIN));
+}
+
+/** The same scope without administration: what a person who did not grant it (or may not) gives. */
+export function withoutAdmin(granted: GrantedScope): GrantedScope {
+  return scopeOf(granted.access, false);
 }
 
 /** A refresh may narrow the scope (RFC 6749 §6), never widen it. */
@@ -23,5 +32,6 @@ export function narrowScope(granted: GrantedScope, requested: string | undefined
   if (requested === undefined) return granted;
   const asked = grantScope(requested);
   if (asked.access === 'read_write' && granted.access === 'read_only') return null;
+  if (asked.admin && !granted.admin) return null;
   return asked;
 }

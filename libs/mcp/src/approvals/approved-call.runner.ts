@@ -5,6 +5,7 @@ import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/conn
 import { ApprovalRepository, ApprovalRequestRecord } from '@gatehouse/db';
 import { ApprovalEvents } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
+import { ManagementTools } from '../management/management-tools';
 import { callAuditStart } from '../tools/call-audit-start';
 import { DownstreamExecutor } from '../tools/downstream-executor';
 import { CallContext } from '../tools/tool-call.dispatcher';
@@ -23,6 +24,7 @@ export class ApprovedCallRunner {
     private readonly metrics: GatewayMetrics,
     private readonly events: ApprovalEvents,
     private readonly auditor: CallAuditor,
+    private readonly management: ManagementTools,
   ) {}
 
   async run(requestId: string): Promise<void> {
@@ -40,8 +42,12 @@ export class ApprovedCallRunner {
     const context: CallContext = { signal: new AbortController().signal, approvalRequestId: request.id };
     // Audited in the requester's name (as approved), with the approval id on both records.
     const target = { type: 'tool' as const, connection: request.connectionName, tool: request.toolName, downstreamTool: request.downstreamTool };
-    const audit = await this.auditor.begin(callAuditStart(requester, context, target, request.arguments));
+    const audit = await this.auditor.begin(callAuditStart(requester, context, target, request.arguments, this.management.redactPaths(request.toolName)));
     audit.decided({ effect: 'allow', rule: { id: null, name: 'approved' } });
+    if (this.management.has(request.toolName)) {
+      const result = await this.management.runApproved(requester, request.toolName, request.arguments, audit);
+      return { status: result.isError ? 'failed' : 'executed', result };
+    }
     const resolved = this.registry.resolve(request.organizationId, request.toolName);
     // Only the call that was approved may run: the same downstream tool, with a definition nobody holds back.
     if (!resolved || resolved.heldBack || resolved.tool.downstreamName !== request.downstreamTool) {
@@ -65,6 +71,8 @@ function requesterOf(request: ApprovalRequestRecord): Principal {
     organizationSlug: '',
     role: request.requesterRole,
     access: 'read_write',
+    // A person approved this very call: whatever the requester's scope allowed then, the approval settles it.
+    administration: true,
     apiKeyId: request.requesterApiKeyId ?? '',
     userId: request.requesterUserId,
     userEmail: request.requesterEmail,

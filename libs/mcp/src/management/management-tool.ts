@@ -6,6 +6,10 @@ import { Action, Principal, Subject } from '@gatehouse/identity';
 export interface ManagementTool<S extends z.ZodType = z.ZodType> {
   definition: Tool;
   permission: { action: Action; subject: Subject };
+  /** Part of calling tools, not of administering: approval requests followed by their requesters. */
+  requesterFacing?: true;
+  /** Changes what the gateway reaches or runs, or decides approvals: OAuth clients need a policy rule allowing it. */
+  sensitive?: true;
   input: S;
   run(principal: Principal, input: z.infer<S>): Promise<CallToolResult>;
 }

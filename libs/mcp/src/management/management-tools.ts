@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { CallAuditor } from '@gatehouse/audit';
+import { CallAudit, CallAuditor, CallTarget } from '@gatehouse/audit';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
-import { ApprovalService, PolicyService, UsageService } from '@gatehouse/governance';
-import { AbilityFactory, Principal } from '@gatehouse/identity';
+import { ApprovalService, Listing, PolicyResource, PolicyService, UsageService } from '@gatehouse/governance';
+import { AbilityFactory, Principal, SCOPE_ADMIN } from '@gatehouse/identity';
 import { callAuditStart } from '../tools/call-audit-start';
+import { PolicyGate } from '../tools/policy-gate';
 import type { CallContext } from '../tools/tool-call.dispatcher';
 import { errorResult, jsonResult, refused } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
@@ -15,6 +16,21 @@ import { policyTools } from './policy-tools';
 import { usageTools } from './usage-tools';
 
 export const MANAGEMENT_PREFIX = 'gatehouse_';
+/** The connection name Gatehouse's own tools are audited, held and decided under. */
+const GATEHOUSE = 'gatehouse';
+
+function targetOf(name: string): CallTarget {
+  return { type: 'tool', connection: GATEHOUSE, tool: name, downstreamTool: null };
+}
+
+function resourceOf(tool: ManagementTool): PolicyResource {
+  return { connection: GATEHOUSE, tool: tool.definition.name, annotations: tool.definition.annotations, builtIn: true, sensitive: tool.sensitive === true };
+}
+
+/** API keys administer as far as their role allows; an OAuth client only with the person's mcp:admin grant. */
+function administers(principal: Principal, tool: ManagementTool): boolean {
+  return principal.administration || tool.requesterFacing === true;
+}
 
 // Arguments the audit log never keeps, whatever their keys: a new connection's environment and headers are
 // its credentials.
@@ -32,6 +48,7 @@ export class ManagementTools {
     private readonly connections: ConnectionService,
     private readonly abilities: AbilityFactory,
     private readonly auditor: CallAuditor,
+    private readonly gate: PolicyGate,
     policies: PolicyService,
     approvals: ApprovalService,
     usage: UsageService,
@@ -40,10 +57,11 @@ export class ManagementTools {
     this.tools = new Map(all.map((tool) => [tool.definition.name, tool]));
   }
 
-  list(principal: Principal): Tool[] {
+  /** The tools this principal may call, as its policy lists them. */
+  list(principal: Principal, listing: (resource: PolicyResource) => Listing): Tool[] {
     const ability = this.abilities.forPrincipal(principal);
     return [...this.tools.values()]
-      .filter((tool) => ability.can(tool.permission.action, tool.permission.subject))
+      .filter((tool) => ability.can(tool.permission.action, tool.permission.subject) && administers(principal, tool) && listing(resourceOf(tool)).listed)
       .map((tool) => tool.definition);
   }
 
@@ -55,14 +73,21 @@ export class ManagementTools {
     return this.tools.get(name)?.definition.annotations?.readOnlyHint === true;
   }
 
-  // Audited like any tools/call: request and outcome records, and fail closed before the tool runs.
+  // The same pipeline as a downstream tool: audited (request and outcome records, fail closed before the tool
+  // runs), the principal's permission and scope, the arguments, then the organization's policy.
   async call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
     const tool = this.tools.get(name)!;
-    const target = { type: 'tool' as const, connection: 'gatehouse', tool: name, downstreamTool: null };
-    const audit = await this.auditor.begin(callAuditStart(principal, context, target, args, AUDIT_REDACT_PATHS[name]));
+    const audit = await this.auditor.begin(callAuditStart(principal, context, targetOf(name), args, AUDIT_REDACT_PATHS[name]));
     if (this.abilities.forPrincipal(principal).cannot(tool.permission.action, tool.permission.subject)) {
       audit.decided({ effect: 'deny', rule: { id: null, name: `permission:${tool.permission.action}:${tool.permission.subject}` } });
       const message = `Permission denied: "${name}" needs the admin role and a read_write key (this key: role ${principal.role}, ${principal.access}).`;
+      return refused(audit, 'denied', errorResult(message));
+    }
+    if (!administers(principal, tool)) {
+      audit.decided({ effect: 'deny', rule: { id: null, name: `scope:${SCOPE_ADMIN}` } });
+      const message =
+        `Permission denied: "${name}" administers Gatehouse, and the person who connected this application did not let it ` +
+        `administer the organization (the ${SCOPE_ADMIN} scope, which they can grant on the consent page).`;
       return refused(audit, 'denied', errorResult(message));
     }
     const parsed = tool.input.safeParse(args);
@@ -70,10 +95,37 @@ export class ManagementTools {
       const issue = parsed.error.issues[0]!;
       return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${issue.path.join('.') || 'arguments'} ${issue.message}.`));
     }
+    const held = { connectionName: GATEHOUSE, toolName: name, downstreamTool: name, arguments: args };
+    const refusal = await this.gate.check(principal, held, resourceOf(tool), audit, () => undefined);
+    if (refusal) return refusal;
+    return this.run(tool, principal, parsed.data, audit);
+  }
+
+  /**
+   * A call a policy held and approvers approved, run as its requester: their permission is checked again (a
+   * demoted requester's approved call does not run), the policy is not (people decided).
+   */
+  async runApproved(requester: Principal, name: string, args: Record<string, unknown>, audit: CallAudit): Promise<CallToolResult> {
+    const tool = this.tools.get(name);
+    if (!tool) return refused(audit, 'unavailable', errorResult(`"${name}" is not one of Gatehouse's tools any more; the call was not made.`));
+    if (this.abilities.forPrincipal(requester).cannot(tool.permission.action, tool.permission.subject)) {
+      return refused(audit, 'denied', errorResult(`Permission denied: the requester (role ${requester.role}) may no longer call "${name}"; the call was not made.`));
+    }
+    const parsed = tool.input.safeParse(args);
+    if (!parsed.success) return refused(audit, 'invalid', errorResult(`The approved arguments of "${name}" are no longer valid; the call was not made.`));
+    return this.run(tool, requester, parsed.data, audit);
+  }
+
+  /** Argument paths the audit log never keeps for this tool (credentials), besides the keys redacted everywhere. */
+  redactPaths(name: string): readonly string[] | undefined {
+    return AUDIT_REDACT_PATHS[name];
+  }
+
+  private async run(tool: ManagementTool, principal: Principal, input: unknown, audit: CallAudit): Promise<CallToolResult> {
     const refusal = await audit.open();
     if (refusal) return errorResult(refusal.message);
     try {
-      const result = await tool.run(principal, parsed.data);
+      const result = await tool.run(principal, input);
       audit.close(result.isError ? 'tool_error' : 'ok', { result });
       return result;
     } catch (error) {
@@ -145,6 +197,7 @@ export class ManagementTools {
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
       },
       permission: { action: 'create', subject: 'Connection' },
+      sensitive: true,
       input: connectionSpecSchema,
       run: async (principal, spec) => jsonResult({ connection: await this.connections.create(principal.organizationId, spec) }),
     };

@@ -89,7 +89,7 @@ export class McpServerFactory {
       if (!shown.listed) continue;
       downstream.push(shown.approval ? withApprovalNote(tool.definition, shown.approval) : tool.definition);
     }
-    return [...this.management.list(principal), ...downstream];
+    return [...this.management.list(principal, listing), ...downstream];
   }
 
   private async listTools(principal: Principal, cursor: string | undefined): Promise<ListToolsResult> {

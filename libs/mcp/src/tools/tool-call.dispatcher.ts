@@ -3,11 +3,11 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { CallToolResult, ErrorCode as RpcErrorCode, Progress, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { CallAuditor } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
-import { ApprovalService, ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
 import { callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
+import { PolicyGate } from './policy-gate';
 import { ProtocolError } from './protocol-error';
 import { errorResult, refused } from './tool-results';
 
@@ -54,8 +54,7 @@ export class ToolCallDispatcher {
     private readonly registry: ConnectionRegistry,
     private readonly management: ManagementTools,
     private readonly metrics: GatewayMetrics,
-    private readonly access: ToolAccessPolicy,
-    private readonly approvals: ApprovalService,
+    private readonly gate: PolicyGate,
     private readonly executor: DownstreamExecutor,
     private readonly auditor: CallAuditor,
   ) {}
@@ -110,29 +109,9 @@ export class ToolCallDispatcher {
       finish('invalid');
       return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${problem}.`));
     }
-    const decision = await this.access.decide(principal, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, args);
-    audit.decided({ effect: decision.effect, rule: { id: decision.rule.id, name: decision.rule.name } });
-    if (decision.effect === 'deny') {
-      finish('denied');
-      const why = decision.rule.description ?? `role ${principal.role} may not call "${name}"`;
-      return refused(audit, 'denied', errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`));
-    }
-    if (decision.effect === 'require_approval') {
-      finish('approval_required');
-      const request = await this.approvals.request(
-        principal,
-        { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args },
-        decision.rule,
-        decision.approval,
-      );
-      const approvers = decision.approval.approverRoles.join(' or ');
-      const result = errorResult(
-        `Approval required. Request ${request.id} sent to ${approvers}` +
-          `${decision.approval.approvals > 1 ? ` (${decision.approval.approvals} approvals needed)` : ''} under policy rule "${decision.rule.name}". ` +
-          `It expires at ${request.expiresAt.toISOString()}; call gatehouse_get_approval with this id for its status and, once approved, the result.`,
-      );
-      return refused(audit, 'approval_required', result, request.id);
-    }
+    const held = { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args };
+    const refusal = await this.gate.check(principal, held, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, audit, finish);
+    if (refusal) return refusal;
     return this.executor.execute(principal, resolved, name, args, context, finish, audit);
   }
 }

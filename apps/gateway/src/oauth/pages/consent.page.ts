@@ -9,6 +9,8 @@ export interface ConsentPage {
   organizationName: string;
   userEmail: string;
   access: 'read_only' | 'read_write';
+  /** The client asked for administration and the person is an admin: offered as a separate box, unticked. */
+  offerAdministration: boolean;
 }
 
 export function renderConsentPage(page: ConsentPage): string {
@@ -28,10 +30,23 @@ ${signedInAs(page.userEmail)}
 <p class="notice">After you approve, you will be sent to <strong>${page.redirectHost}</strong></p>
 <form method="post" action="${page.action}">
 ${hiddenInputs(page.hidden)}
+${page.offerAdministration ? administration(page) : null}
 <div class="actions">
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 <button type="submit" name="decision" value="approve">Approve</button>
 </div>
 </form>`,
   );
+}
+
+// Said in plain words, and only ever granted by ticking it: an assistant that reads instructions hidden in a tool
+// result could otherwise change connections or approve calls in the person's name.
+function administration(page: ConsentPage) {
+  return html`<fieldset>
+<legend>${page.clientName} also asks to administer ${page.organizationName}</legend>
+<label class="option" for="administration">
+<input type="checkbox" id="administration" name="administration" value="yes" aria-labelledby="administration-name" aria-describedby="administration-meta">
+<span><span class="option-name" id="administration-name">Also let it administer ${page.organizationName} for you</span><span class="option-meta" id="administration-meta">Change its connections and policies, see its usage, and decide approval requests, with your admin role. Leave unticked unless you asked for this.</span></span>
+</label>
+</fieldset>`;
 }

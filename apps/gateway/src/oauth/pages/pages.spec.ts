@@ -43,6 +43,7 @@ const consent = (overrides: Partial<ConsentPage> = {}): ConsentPage => ({
   organizationName: 'Acme',
   userEmail: 'alice@acme.test',
   access: 'read_write',
+  offerAdministration: false,
   ...overrides,
 });
 
@@ -50,6 +51,7 @@ const pages: [string, () => string][] = [
   ['sign-in', () => renderSignInPage(signIn())],
   ['organization', () => renderOrganizationPage(organization())],
   ['consent', () => renderConsentPage(consent())],
+  ['consent offering administration', () => renderConsentPage(consent({ offerAdministration: true }))],
   ['error', () => renderErrorPage(EVIL, EVIL)],
 ];
 const formPages = pages.filter(([name]) => name !== 'error');
@@ -238,6 +240,19 @@ describe('renderConsentPage', () => {
   it('describes read-only access', () => {
     const root = parse(renderConsentPage(consent({ access: 'read_only' })));
     expect(root.querySelectorAll('li')[0]!.text).toBe('Call the read-only tools of Acme');
+  });
+
+  it('offers administration only when asked to, in plain words, as a box left unticked', () => {
+    expect(parse(renderConsentPage(consent())).querySelectorAll('input[type="checkbox"]')).toHaveLength(0);
+    const root = parse(renderConsentPage(consent({ offerAdministration: true })));
+    const box = only(root, 'input[type="checkbox"]');
+    expect(box.attributes).toMatchObject({ name: 'administration', value: 'yes' });
+    expect(box.hasAttribute('checked')).toBe(false);
+    expect(only(root, 'legend').text).toBe(`${EVIL} also asks to administer Acme`);
+    expect(only(root, `label[for="administration"]`).text).toContain('Change its connections and policies');
+    expect(only(root, `label[for="administration"]`).text).toContain('decide approval requests');
+    // Inside the form, so the decision carries it.
+    expect(only(only(root, 'form'), 'input[type="checkbox"]')).toBeDefined();
   });
 });
 

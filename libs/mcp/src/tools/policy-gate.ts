@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallAudit } from '@gatehouse/audit';
+import type { CallOutcome } from '@gatehouse/connections';
+import { ApprovalService, HeldCall, PolicyResource, ToolAccessPolicy } from '@gatehouse/governance';
+import { Principal } from '@gatehouse/identity';
+import { errorResult, refused } from './tool-results';
+
+// Step 4 of the call pipeline (DESIGN.md), the same for a downstream tool and for Gatehouse's own: the policy
+// decides, the decision is recorded on the call's audit, and a denial or an approval request becomes the tool
+// result the assistant relays to the person.
+@Injectable()
+export class PolicyGate {
+  constructor(
+    private readonly access: ToolAccessPolicy,
+    private readonly approvals: ApprovalService,
+  ) {}
+
+  /** The refusal or approval request as the call's result (its records written), or null when the call may go ahead. */
+  async check(principal: Principal, call: HeldCall, resource: PolicyResource, audit: CallAudit, finish: (outcome: CallOutcome) => void): Promise<CallToolResult | null> {
+    const name = call.toolName;
+    const decision = await this.access.decide(principal, resource, call.arguments);
+    audit.decided({ effect: decision.effect, rule: { id: decision.rule.id, name: decision.rule.name } });
+    if (decision.effect === 'deny') {
+      finish('denied');
+      const why = decision.rule.description ?? `role ${principal.role} may not call "${name}"`;
+      return refused(audit, 'denied', errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`));
+    }
+    if (decision.effect === 'require_approval') {
+      finish('approval_required');
+      const request = await this.approvals.request(principal, call, decision.rule, decision.approval);
+      const approvers = decision.approval.approverRoles.join(' or ');
+      const result = errorResult(
+        `Approval required. Request ${request.id} sent to ${approvers}` +
+          `${decision.approval.approvals > 1 ? ` (${decision.approval.approvals} approvals needed)` : ''} under policy rule "${decision.rule.name}". ` +
+          `It expires at ${request.expiresAt.toISOString()}; call gatehouse_get_approval with this id for its status and, once approved, the result.`,
+      );
+      return refused(audit, 'approval_required', result, request.id);
+    }
+    return null;
+  }
+}
