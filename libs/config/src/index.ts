@@ -14,6 +14,8 @@ export * from './schemas/duration';
 export * from './schemas/redirect-uri';
 export * from './schemas/identity-provider.schema';
 export * from './schemas/policy.schema';
+export * from './matching/wildcard';
+export * from './matching/linear-regexp';
 export * from './schemas/money';
 export * from './schemas/budget.schema';
 export * from './json/canonical-json';
