@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { linearRegExpProblem } from '../matching/linear-regexp';
 import { durationSchema } from './duration';
 import { CONNECTION_NAME_PATTERN } from './naming';
 import { roleSchema } from './roles';
@@ -19,17 +20,14 @@ const argumentConditionSchema = z
     path: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted path such as team.id'),
     equals: z.unknown().optional(),
     in: z.array(z.unknown()).min(1).optional(),
+    // Run by RE2 in linear time (see linear-regexp.ts), so RE2's syntax: no backreferences or lookaround.
     matches: z
       .string()
       .max(500)
-      .refine((pattern) => {
-        try {
-          new RegExp(pattern);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be a valid regular expression')
+      .superRefine((pattern, ctx) => {
+        const problem = linearRegExpProblem(pattern);
+        if (problem) ctx.addIssue({ code: 'custom', message: `must be a valid regular expression in RE2 syntax: ${problem}` });
+      })
       .optional(),
   })
   .strict()

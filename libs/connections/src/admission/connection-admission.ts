@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConnectionSpec, GatehouseError, matchesGlob, PlatformSettings, StdioCommandSpec } from '@gatehouse/config';
+import { ConnectionSpec, GatehouseError, PlatformSettings, StdioCommandSpec, wildcardMatches } from '@gatehouse/config';
 import { EgressPolicy } from '@gatehouse/egress';
 
 interface StdioTarget {
@@ -53,5 +53,5 @@ export class ConnectionAdmission {
 }
 
 function allows(candidate: StdioCommandSpec, command: string, args: readonly string[]): boolean {
-  return candidate.command === command && candidate.args.length === args.length && candidate.args.every((glob, index) => matchesGlob(glob, args[index]!));
+  return candidate.command === command && candidate.args.length === args.length && candidate.args.every((glob, index) => wildcardMatches(glob, args[index]!));
 }

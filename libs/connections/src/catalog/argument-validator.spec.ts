@@ -27,6 +27,72 @@ describe('ArgumentValidators', () => {
   it('throws for a schema that cannot compile', () => {
     expect(() => validators.forSchema('bad', { type: 'object', properties: { a: { type: 'no-such-type' } } })).toThrow();
   });
+
+  it('runs pattern and patternProperties on RE2: a hostile pattern is answered at once', () => {
+    const check = validators.forSchema('redos', {
+      type: 'object',
+      properties: { q: { type: 'string', pattern: '^(a+)+$' } },
+      patternProperties: { '^(x+)+$': { type: 'number' } },
+    });
+    const started = performance.now();
+    expect(check({ q: `${'a'.repeat(40)}!` })).toBe('q must match pattern "^(a+)+$"');
+    expect(check({ q: 'aaaa', [`${'x'.repeat(40)}`]: 'not a number' })).toBe(`${'x'.repeat(40)} must be number`);
+    expect(check({ q: 'aaaa', [`${'x'.repeat(40)}!`]: 'not matched, so unchecked' })).toBeNull();
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  it('throws for a pattern RE2 cannot run, saying why', () => {
+    expect(() => validators.forSchema('backref', { type: 'object', properties: { q: { type: 'string', pattern: '^(a)\\1$' } } })).toThrow(
+      /backreferences/,
+    );
+    expect(() => validators.forSchema('lookahead', { type: 'object', patternProperties: { '^(?!x)': {} } })).toThrow(/lookahead/);
+  });
+
+  it('refuses arguments that cost more to match than one call may spend', () => {
+    const check = validators.forSchema('budget', { type: 'object', properties: { q: { type: 'array', items: { type: 'string', pattern: '(?s).*a.{16}$' } } } });
+    expect(check({ q: ['xa'.repeat(10)] })).toBeNull();
+    expect(check({ q: Array.from({ length: 200 }, () => 'ab'.repeat(1_000)) })).toBe("the arguments are too large to check against the tool's patterns and formats");
+  });
+
+  it('keeps one downstream\'s $id from clashing with another\'s', () => {
+    validators.forSchema('id-1', { $id: 'https://schemas.test/args', type: 'object' });
+    expect(() => validators.forSchema('id-2', { $id: 'https://schemas.test/args', type: 'object', required: ['a'] })).not.toThrow();
+  });
+});
+
+describe('argument formats on hostile strings', () => {
+  const validators = new ArgumentValidators();
+
+  it('checks url in linear time, with ajv-formats\' meaning', () => {
+    const check = validators.forSchema('url', { type: 'object', properties: { u: { type: 'string', format: 'url' } } });
+    for (const good of ['https://example.com', 'http://user:pw@example.com:8080/a/b?c=d', 'ftp://8.8.8.8/x', 'https://bücher.example/']) {
+      expect(check({ u: good })).toBeNull();
+    }
+    for (const bad of ['http://10.0.0.1/', 'http://192.168.1.1', 'http://172.16.0.1', 'http://localhost/', 'mailto:a@b.c', 'https://exa mple.com']) {
+      expect(check({ u: bad })).toBe('u must match format "url"');
+    }
+    // ajv-formats' own regex took 5 s on this at 80,000 characters.
+    const started = performance.now();
+    expect(check({ u: `http://a${':'.repeat(100_000)}\u0000` })).not.toBeNull();
+    expect(performance.now() - started).toBeLessThan(250);
+  });
+
+  it('answers every format within milliseconds for 100 KB of hostile text', () => {
+    const formats = ['date', 'time', 'date-time', 'iso-time', 'iso-date-time', 'duration', 'uri', 'uri-reference', 'uri-template', 'url',
+      'email', 'hostname', 'ipv4', 'ipv6', 'regex', 'uuid', 'json-pointer', 'json-pointer-uri-fragment', 'relative-json-pointer', 'byte'];
+    const hostile = ['http://a', 'a:', 'a://', 'P', '#', '0', 'a@'].flatMap((prefix) =>
+      [':', '/', 'a', '-', '.', '0', '%', 'a.', 'a-', '/a', '::', '~0', '@'].map((run) => `${prefix}${run.repeat(100_000 / run.length)}!`),
+    );
+    const slow = formats.flatMap((format) => {
+      const check = validators.forSchema(`format-${format}`, { type: 'object', properties: { s: { type: 'array', items: { type: 'string', format } } } });
+      const started = performance.now();
+      check({ s: hostile });
+      const ms = performance.now() - started;
+      // 91 strings of 100 KB: linear formats take a few ms each; the quadratic url regex took minutes.
+      return ms > 2_000 ? [`${format}: ${Math.round(ms)} ms`] : [];
+    });
+    expect(slow).toEqual([]);
+  });
 });
 
 describe('canonicalJson', () => {

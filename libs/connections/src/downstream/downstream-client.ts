@@ -19,6 +19,7 @@ import {
 import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
 import { GATEHOUSE_VERSION, GatehouseError } from '@gatehouse/config';
+import { MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
 import { describeError, downstreamTimeout, downstreamUnavailable } from './downstream.errors';
 import { HttpExchange } from './http-exchange';
 import { deliverInArrivalOrder } from './ordered-delivery';
@@ -126,7 +127,8 @@ export class DownstreamClient {
       );
       tools.push(...result.tools);
       cursor = result.nextCursor;
-      if (!cursor) return tools;
+      // Past the limit the rest is left out of the catalog anyway: one tool more says that there were more.
+      if (!cursor || tools.length > MAX_TOOLS_PER_CONNECTION) return tools;
     }
     throw downstreamUnavailable(this.options.name, `tools/list returned more than ${MAX_TOOL_PAGES} pages`);
   }

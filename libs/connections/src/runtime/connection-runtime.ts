@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionRecord, ConnectionRepository, ToolDefinitionRepository, ToolPinRecord } from '@gatehouse/db';
 import { ArgumentValidators } from '../catalog/argument-validator';
+import { inputSchemaLimitProblem, MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
 import { canonicalJson } from '../catalog/canonical-json';
 import { CatalogTool, exposeDefinition, hashToolDefinition } from '../catalog/catalog-tool';
 import { DownstreamClient, DownstreamState } from '../downstream/downstream-client';
@@ -35,6 +36,9 @@ interface LoadedTool {
   downstream: Tool;
 }
 
+// Compiling a catalog's schemas can take seconds; other organizations' requests get the event loop this often.
+const COMPILE_SLICE_MS = 20;
+
 export function specFingerprint(record: ConnectionRecord): string {
   return createHash('sha256').update(canonicalJson(ConnectionRepository.toSpec(record))).digest('hex');
 }
@@ -59,6 +63,8 @@ export class ConnectionRuntime {
   listError: string | null = null;
   lastRefreshAt: Date | null = null;
   rejectedTools: string[] = [];
+  /** Set when the downstream lists more tools than a connection may serve: said in listError. */
+  private truncated: string | null = null;
 
   constructor(
     readonly record: ConnectionRecord,
@@ -161,7 +167,7 @@ export class ConnectionRuntime {
     }
     if (listed) {
       this.stale = false;
-      this.listError = null;
+      this.listError = this.truncated;
       this.lastRefreshAt = new Date();
     }
     if (this.signature() === before) return;
@@ -183,7 +189,7 @@ export class ConnectionRuntime {
 
   /** Names and compiles the downstream's tools, then splits them by their pins into listed and held back. */
   private async load(downstreamTools: Tool[]): Promise<void> {
-    const { loaded, rejected } = this.catalog(downstreamTools);
+    const { loaded, rejected } = await this.catalog(downstreamTools);
     const pins = await this.deps.pins.review(
       this.record,
       loaded.map(({ tool, downstream }) => ({
@@ -223,10 +229,26 @@ export class ConnectionRuntime {
     this.held = held;
   }
 
-  private catalog(downstreamTools: Tool[]): { loaded: LoadedTool[]; rejected: string[] } {
-    const { named, rejected } = nameTools(this.name, downstreamTools);
+  private async catalog(downstreamTools: Tool[]): Promise<{ loaded: LoadedTool[]; rejected: string[] }> {
+    this.truncated =
+      downstreamTools.length > MAX_TOOLS_PER_CONNECTION
+        ? `The downstream lists more than ${MAX_TOOLS_PER_CONNECTION} tools, the limit per connection: the first ${MAX_TOOLS_PER_CONNECTION} are served and the rest were left out`
+        : null;
+    if (this.truncated) this.logger.warn(this.truncated);
+    const { named, rejected } = nameTools(this.name, downstreamTools.slice(0, MAX_TOOLS_PER_CONNECTION));
     const loaded: LoadedTool[] = [];
+    let sliceStart = performance.now();
     for (const { exposedName, tool } of named) {
+      if (performance.now() - sliceStart > COMPILE_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+      const overLimit = inputSchemaLimitProblem(tool.inputSchema);
+      if (overLimit) {
+        rejected.push(tool.name);
+        this.logger.warn(`Tool "${tool.name}" left out: ${overLimit}`);
+        continue;
+      }
       const hash = hashToolDefinition(tool);
       try {
         loaded.push({
@@ -247,7 +269,7 @@ export class ConnectionRuntime {
         this.logger.warn(`Tool "${tool.name}" left out: its input schema does not compile (${describeError(error)})`);
       }
     }
-    if (rejected.length) this.logger.warn(`Tools left out (name collision or invalid schema): ${rejected.join(', ')}`);
+    if (rejected.length) this.logger.warn(`Tools left out (name collision, invalid schema or over a limit): ${rejected.join(', ')}`);
     return { loaded, rejected };
   }
 

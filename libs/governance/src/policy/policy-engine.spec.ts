@@ -1,5 +1,5 @@
 import { policyRuleSchema } from '@gatehouse/config';
-import { CompiledPolicy, PolicyResource, PolicyRule, PolicySubject } from './policy-engine';
+import { CompiledPolicy, PATTERN_BUDGET_DENIAL, PolicyResource, PolicyRule, PolicySubject } from './policy-engine';
 
 const rule = (spec: unknown, id = 'r'): PolicyRule => ({ id, ...policyRuleSchema.parse(spec) });
 
@@ -131,6 +131,34 @@ describe('CompiledPolicy', () => {
     expect([...policy.classify(tool('db_query', READ))]).toEqual(['write', 'destructive']);
     expect([...policy.classify(tool('web_fetch', { readOnlyHint: true, openWorldHint: true }))]).toEqual(['read', 'open_world']);
     expect(policy.decide(subject({ role: 'contractor' }), tool('search_docs', WRITE), {}).effect).toBe('allow');
+  });
+
+  it('matches pathological tool globs and argument patterns in linear time', () => {
+    const glob = '*a*a*a*a*a*a*a*a*b';
+    const hostileName = tool(`x_${'a'.repeat(60)}`);
+    const denyGlob = rule({ name: 'glob', match: { tools: [glob] }, effect: 'deny' });
+    const denyPattern = rule({ name: 'pattern', match: { arguments: [{ path: 'q', matches: '(a+)+$' }] }, effect: 'deny' });
+    const policy = new CompiledPolicy(1, 'allow', [denyGlob, denyPattern], [{ tools: glob, class: 'destructive' }]);
+    const started = performance.now();
+    expect(policy.decide(subject(), hostileName, { q: `${'a'.repeat(40)}!` })).toEqual({ effect: 'allow', rule: { id: null, name: 'default' } });
+    expect(policy.listing(subject(), hostileName)).toEqual({ listed: true, approval: null });
+    expect([...policy.classify(hostileName)]).toEqual(['write']);
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(policy.decide(subject(), tool(`x_${'a'.repeat(8)}b`), {}).rule.name).toBe('glob');
+    expect([...policy.classify(tool(`x_${'a'.repeat(8)}b`))]).toEqual(['write', 'destructive']);
+    expect(policy.decide(subject(), tool('x_y'), { q: 'aaa' }).rule.name).toBe('pattern');
+  });
+
+  it('refuses a call whose arguments cost more to match than a decision may spend (fail closed)', () => {
+    const allowSmall = rule({ name: 'short-queries', match: { arguments: [{ path: 'q', matches: '(?s)^.*a.{16}$' }] }, effect: 'allow' });
+    const policy = new CompiledPolicy(1, 'deny', [allowSmall], []);
+    expect(policy.decide(subject(), tool('x_y'), { q: `${'b'.repeat(20)}a${'b'.repeat(16)}` }).effect).toBe('allow');
+    expect(policy.decide(subject(), tool('x_y'), { q: 'ab'.repeat(200_000) })).toEqual({ effect: 'deny', rule: PATTERN_BUDGET_DENIAL });
+  });
+
+  it('refuses to apply a stored rule whose pattern RE2 cannot run, naming the rule', () => {
+    const stored: PolicyRule = { id: 'old', name: 'legacy', effect: 'deny', match: { arguments: [{ path: 'a', matches: '(?!x)' }] } };
+    expect(() => new CompiledPolicy(1, 'allow', [stored], [])).toThrow(/Policy rule "legacy" has a pattern RE2 cannot run \(lookahead/);
   });
 
   it('refuses malformed rules with a precise message', () => {

@@ -1,7 +1,19 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { ApprovalSettings, PolicyEffectName, PolicyMatch, RoleName, ToolClassName, ToolClassOverrideSpec } from '@gatehouse/config';
-import { globToRegExp } from './glob';
+import {
+  ApprovalSettings,
+  GatehouseError,
+  LinearRegExp,
+  MatchBudgetExceeded,
+  PolicyEffectName,
+  PolicyMatch,
+  RoleName,
+  ToolClassName,
+  ToolClassOverrideSpec,
+  UnsupportedPatternError,
+  wildcardMatches,
+  withMatchBudget,
+} from '@gatehouse/config';
 
 /** Who calls, as policies name them. */
 export interface PolicySubject {
@@ -58,19 +70,24 @@ export const OAUTH_ADMINISTRATION_DEFAULT: DecidingRule = {
   name: 'default:no-oauth-administration',
   description: 'assistants connected with OAuth cannot create connections or decide approval requests unless a policy rule allows it',
 };
+// Fail closed: a call whose arguments cost more to match than a check may spend is refused, not waved through.
+export const PATTERN_BUDGET_DENIAL: DecidingRule = {
+  id: null,
+  name: 'default:argument-patterns-over-budget',
+  description: "the arguments are too large to check against the policy's argument patterns",
+};
 const DESTRUCTIVE_APPROVAL: ApprovalSettings = { approverRoles: ['admin'], approvals: 1, expiresIn: 3600 };
 
 interface CompiledRule extends PolicyRule {
-  tools: RegExp[] | null;
   argumentDependent: boolean;
-  patterns: Map<string, RegExp>;
+  patterns: Map<string, LinearRegExp>;
 }
 
 // An organization's policy, compiled once per version. Deny overrides; then approval; then allow; then the
 // secure default for tools marked destructive (approval); then the organization's default.
 export class CompiledPolicy {
   private readonly rules: CompiledRule[];
-  private readonly overrides: { pattern: RegExp; toolClass: ToolClassName }[];
+  private readonly overrides: ToolClassOverrideSpec[];
 
   constructor(
     readonly version: number,
@@ -80,17 +97,21 @@ export class CompiledPolicy {
   ) {
     this.rules = rules.map((rule) => ({
       ...rule,
-      tools: rule.match.tools?.map(globToRegExp) ?? null,
       argumentDependent: (rule.match.arguments?.length ?? 0) > 0,
-      patterns: new Map((rule.match.arguments ?? []).flatMap((c) => (c.matches === undefined ? [] : [[c.matches, new RegExp(c.matches)] as const]))),
+      patterns: new Map((rule.match.arguments ?? []).flatMap((c) => (c.matches === undefined ? [] : [[c.matches, compilePattern(rule, c.matches)] as const]))),
     }));
-    this.overrides = overrides.map((override) => ({ pattern: globToRegExp(override.tools), toolClass: override.class }));
+    this.overrides = overrides;
   }
 
   decide(subject: PolicySubject, resource: PolicyResource, args: Record<string, unknown>): Decision {
     const classes = this.classify(resource);
-    const matching = this.rules.filter((rule) => this.matches(rule, subject, resource, classes) && argumentsMatch(rule, args));
-    return this.resolve(matching, classes, subject, resource);
+    try {
+      const matching = withMatchBudget(() => this.rules.filter((rule) => this.matches(rule, subject, resource, classes) && argumentsMatch(rule, args)));
+      return this.resolve(matching, classes, subject, resource);
+    } catch (error) {
+      if (error instanceof MatchBudgetExceeded) return { effect: 'deny', rule: PATTERN_BUDGET_DENIAL };
+      throw error;
+    }
   }
 
   /** tools/list has no arguments: a tool is hidden only when no call to it could ever be allowed. */
@@ -107,10 +128,10 @@ export class CompiledPolicy {
   }
 
   classify(resource: PolicyResource): Set<ToolClassName> {
-    const override = this.overrides.find((candidate) => candidate.pattern.test(resource.tool));
+    const override = this.overrides.find((candidate) => wildcardMatches(candidate.tools, resource.tool));
     if (override) {
-      if (override.toolClass === 'read') return new Set(['read']);
-      return new Set(override.toolClass === 'write' ? ['write'] : ['write', override.toolClass]);
+      if (override.class === 'read') return new Set(['read']);
+      return new Set(override.class === 'write' ? ['write'] : ['write', override.class]);
     }
     const annotations = resource.annotations ?? {};
     if (annotations.readOnlyHint === true) return new Set(annotations.openWorldHint === true ? ['read', 'open_world'] : ['read']);
@@ -139,9 +160,20 @@ export class CompiledPolicy {
     if (match.apiKeys && !match.apiKeys.includes(subject.apiKeyName)) return false;
     if (match.clients && !match.clients.some((client) => client === subject.clientId || client === subject.clientName)) return false;
     if (match.connections && !match.connections.includes(resource.connection)) return false;
-    if (rule.tools && !rule.tools.some((pattern) => pattern.test(resource.tool))) return false;
+    if (match.tools && !match.tools.some((glob) => wildcardMatches(glob, resource.tool))) return false;
     if (match.toolClass && !match.toolClass.some((toolClass) => classes.has(toolClass))) return false;
     return true;
+  }
+}
+
+// Rules are validated when saved; one stored before patterns ran on RE2 may not compile. The policy then cannot be
+// applied at all (fail closed), with the reason for the admin who must replace the rule.
+function compilePattern(rule: PolicyRule, pattern: string): LinearRegExp {
+  try {
+    return LinearRegExp.compile(pattern);
+  } catch (error) {
+    if (!(error instanceof UnsupportedPatternError)) throw error;
+    throw GatehouseError.conflict(`Policy rule "${rule.name}" has a pattern RE2 cannot run (${error.message}); an admin must replace the rule`);
   }
 }
 
