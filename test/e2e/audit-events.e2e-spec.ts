@@ -10,7 +10,7 @@ import type { BrowserPage } from '../support/browser';
 import { query } from '../support/database';
 import { startGateway, TestGateway } from '../support/gateway';
 import { listAllTools, textOf } from '../support/mcp-client';
-import { codeFrom, OAuthFlow, signInAndApprove } from '../support/oauth-flow';
+import { codeFrom, OAuthFlow, signInAndApprove, signInWithPassword } from '../support/oauth-flow';
 import { FIXTURE_SERVER, fixtureStdioYaml } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -201,13 +201,13 @@ describe('audit events', () => {
       return { ...started, page: started.landed };
     };
     const wrong = await signInPage();
-    const refused = await wrong.page.fill('Email', ALICE.email).fill('Password', 'not-her-password').click('Sign in');
+    const refused = await signInWithPassword(wrong.page, { email: ALICE.email, password: 'not-her-password' });
     expect(refused.kind === 'page' && refused.status).toBe(401);
     const stranger = await signInPage();
-    await stranger.page.fill('Email', 'nobody@nowhere.test').fill('Password', 'whatever-password').click('Sign in');
+    await signInWithPassword(stranger.page, { email: 'nobody@nowhere.test', password: 'whatever-password' });
 
     const flow = await signInPage();
-    const consent = await flow.page.fill('Email', ALICE.email).fill('Password', ALICE.password).click('Sign in');
+    const consent = await signInWithPassword(flow.page, ALICE);
     if (consent.kind !== 'page') throw new Error('expected the consent page');
     const code = codeFrom(await consent.click('Approve'));
     secrets.add(code).add('not-her-password');

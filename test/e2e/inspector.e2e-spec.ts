@@ -3,6 +3,7 @@ import { TestBrowser, BrowserPage, Redirected } from '../support/browser';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { INSPECTOR_EXIT, InspectorRun, NODE22, runInspectorCli } from '../support/inspector';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
+import { signInWithPassword } from '../support/oauth-flow';
 import { fixtureStdioYaml } from '../support/servers';
 
 jest.setTimeout(180_000);
@@ -87,7 +88,7 @@ organizations:
     const browser = new TestBrowser(gateway.baseUrl);
     const provider = new TestOAuthProvider({ redirectUrl: CALLBACK, clientName: 'MCP Inspector test' });
     const signIn = async (page: BrowserPage): Promise<BrowserPage | Redirected> => {
-      const next = await page.fill('Email', ALICE.email).fill('Password', ALICE.password).click('Sign in');
+      const next = await signInWithPassword(page, ALICE);
       return next.kind === 'page' ? next.click('Approve') : next;
     };
     const { client } = await connectWithOAuth({ mcpUrl: gateway.mcpUrl, browser, provider, signIn });

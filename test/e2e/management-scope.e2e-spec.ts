@@ -4,7 +4,7 @@ import { BrowserPage } from '../support/browser';
 import { query } from '../support/database';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { codeFrom, OAuthFlow } from '../support/oauth-flow';
+import { codeFrom, OAuthFlow, signInWithPassword } from '../support/oauth-flow';
 import { FIXTURE_SERVER, fixtureStdioYaml } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -100,7 +100,7 @@ organizations:
     // A member is not offered the box, and a forged form cannot tick it.
     const flows = new OAuthFlow(gateway.baseUrl, gateway.mcpUrl);
     const { clientId, verifier, landed } = await flows.start({ scope: 'mcp:read mcp:write mcp:admin' });
-    const consent = await (landed as BrowserPage).fill('Email', CAROL.email).fill('Password', CAROL.password).click('Sign in');
+    const consent = await signInWithPassword(landed as BrowserPage, CAROL);
     expect(consent.kind).toBe('page');
     expect((consent as BrowserPage).labels().some((label) => label.includes('administer'))).toBe(false);
     const code = codeFrom(await (consent as BrowserPage).set('administration', 'yes').click('Approve'));

@@ -15,6 +15,7 @@ import { query } from '../support/database';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { listAllTools, textOf } from '../support/mcp-client';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
+import { signInWithPassword } from '../support/oauth-flow';
 import { fixtureStdioYaml } from '../support/servers';
 
 jest.setTimeout(120_000);
@@ -148,7 +149,7 @@ organizations:
 
   const signInAndApprove = async (page: BrowserPage): Promise<BrowserPage | Redirected> => {
     expect(page.text()).toContain('Claude test');
-    const consent = await page.fill('Email', ALICE.email).fill('Password', ALICE.password).click('Sign in');
+    const consent = await signInWithPassword(page, ALICE);
     if (consent.kind !== 'page') return consent;
     return consent.click('Approve');
   };

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { apiRequest } from '../support/admin-api';
 import { BrowserPage, TestBrowser } from '../support/browser';
 import { startGateway, TestGateway } from '../support/gateway';
+import { signInWithPassword } from '../support/oauth-flow';
 
 jest.setTimeout(60_000);
 
@@ -60,7 +61,7 @@ organizations:
   };
 
   const submit = async (page: BrowserPage, who: { email: string; password: string }) => {
-    const next = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
+    const next = await signInWithPassword(page, who);
     if (next.kind !== 'page') throw new Error(`Expected a page, got a redirect to ${next.url.href}`);
     return next;
   };

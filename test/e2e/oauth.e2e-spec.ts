@@ -6,7 +6,7 @@ import { BrowserPage, Redirected, TestBrowser } from '../support/browser';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { connectWithOAuth, TestOAuthProvider } from '../support/oauth-client';
-import { CALLBACK, codeFrom, OAuthFlow, pkcePair, signInAndApprove } from '../support/oauth-flow';
+import { CALLBACK, codeFrom, OAuthFlow, pkcePair, signInAndApprove, signInWithPassword } from '../support/oauth-flow';
 import { fixtureStdioYaml } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -152,7 +152,7 @@ organizations:
   };
 
   const signIn = async (page: BrowserPage, who = ALICE) => {
-    const next = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
+    const next = await signInWithPassword(page, who);
     if (next.kind !== 'page') throw new Error(`Expected the consent page, got a redirect to ${next.url.href}`);
     return next;
   };
@@ -286,12 +286,24 @@ organizations:
       expect(Object.fromEntries(denied.url.searchParams)).toMatchObject({ error: 'access_denied', state: 's9', iss: gateway.baseUrl });
     });
 
-    it('says so on the sign-in page when the password is wrong', async () => {
+    it('asks for the email first, then the password, and says so when the password is wrong', async () => {
       const opened = await openSignIn();
-      expect(opened.labels()).toEqual(expect.arrayContaining(['Email', 'Password']));
-      const wrong = (await opened.fill('Email', ALICE.email).fill('Password', 'not-the-password').click('Sign in')) as BrowserPage;
+      expect(opened.labels()).toEqual(['Email']);
+      const invalid = (await opened.fill('Email', 'alice').click('Continue')) as BrowserPage;
+      expect(invalid.status).toBe(400);
+      expect(invalid.alert()).toBe('Enter your email address, such as name@example.com.');
+
+      // No identity provider accepts acme.test here: straight to the password, the email kept.
+      const password = (await invalid.fill('Email', ALICE.email).click('Continue')) as BrowserPage;
+      expect(password.status).toBe(200);
+      expect(password.labels()).toEqual(['Email', 'Password']);
+      expect(password.formValues('Sign in').get('email')).toBe(ALICE.email);
+      expect(password.document.querySelectorAll('a')).toHaveLength(0);
+
+      const wrong = (await password.fill('Password', 'not-the-password').click('Sign in')) as BrowserPage;
       expect(wrong.status).toBe(401);
       expect(wrong.alert()).toBe('Wrong email or password.');
+      expect(wrong.labels()).toEqual(['Email', 'Password']);
     });
   });
 

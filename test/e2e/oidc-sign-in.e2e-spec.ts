@@ -4,7 +4,7 @@ import { query } from '../support/database';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools } from '../support/mcp-client';
 import { codeFrom, OAuthFlow } from '../support/oauth-flow';
-import { RunningOidcProvider, startOidcProvider } from '../support/oidc-provider';
+import { OidcUser, RunningOidcProvider, startOidcProvider } from '../support/oidc-provider';
 import { fixtureStdioYaml, freePort } from '../support/servers';
 
 jest.setTimeout(120_000);
@@ -12,6 +12,17 @@ jest.setTimeout(120_000);
 const ADMIN = 'ghk_test_oidc_admin_key_0000001';
 const GLOBEX_ADMIN = 'ghk_test_oidc_globex_admin_0002';
 const GLOBEX_MEMBER = 'ghk_test_oidc_globex_member_003';
+
+const IDP_USERS: Record<string, OidcUser> = {
+  alice: { email: 'alice@acme.test', email_verified: true, name: 'Alice', groups: ['staff', 'gatehouse-admins'] },
+  carl: { email: 'carl@acme.test', email_verified: true, groups: ['contractors'] },
+  dave: { email: 'dave@acme.test', email_verified: true },
+  eve: { email: 'eve@evil.test', email_verified: true, groups: ['gatehouse-admins'] },
+  mallory: { email: 'mallory@acme.test', email_verified: false },
+  nadia: { email: 'nadia@acme.test' },
+  'alice-twin': { email: 'alice@acme.test', email_verified: true },
+  gina: { email: 'gina@globex.test', email_verified: true, groups: ['globex-owners'] },
+};
 
 interface KeyView {
   name: string;
@@ -56,14 +67,7 @@ organizations:
     await waitUntilConnected(gateway, ['tools']);
     idp = await startOidcProvider({
       port: idpPort,
-      users: {
-        alice: { email: 'alice@acme.test', email_verified: true, name: 'Alice', groups: ['staff', 'gatehouse-admins'] },
-        carl: { email: 'carl@acme.test', email_verified: true, groups: ['contractors'] },
-        dave: { email: 'dave@acme.test', email_verified: true },
-        eve: { email: 'eve@evil.test', email_verified: true, groups: ['gatehouse-admins'] },
-        mallory: { email: 'mallory@acme.test', email_verified: false },
-        gina: { email: 'gina@globex.test', email_verified: true, groups: ['globex-owners'] },
-      },
+      users: IDP_USERS,
       client: { client_id: 'gatehouse', client_secret: 'oidc-client-secret', redirect_uris: [`${gateway.baseUrl}/oauth/sso/callback`] },
     });
     flows = new OAuthFlow(gateway.baseUrl, gateway.mcpUrl);
@@ -74,13 +78,17 @@ organizations:
     await gateway?.close();
   });
 
-  /** From an MCP client's authorization request through "Continue with <organization>" and the provider's login page. */
-  const signInAt = async (login: string, organization = 'Acme') => {
+  /**
+   * From an MCP client's authorization request through the email step, "Continue with <organization>" and the
+   * provider's login page. `email` is what the person types at the gateway; `login` who they are at the provider.
+   */
+  const signInAt = async (login: string, email = `${login}@acme.test`, organization = 'Acme') => {
     const browser = new TestBrowser(gateway.baseUrl, [idp.issuer]);
     const flow = await flows.start({}, browser);
     const signIn = flow.landed as BrowserPage;
     expect(signIn.kind).toBe('page');
-    const atProvider = (await signIn.follow(`Continue with ${organization}`)) as BrowserPage;
+    const offered = (await signIn.fill('Email', email).click('Continue')) as BrowserPage;
+    const atProvider = (await offered.follow(`Continue with ${organization}`)) as BrowserPage;
     expect(new URL(atProvider.url).origin).toBe(idp.issuer);
     const back = await atProvider.fill('Username', login).click('Sign in at the identity provider');
     return { flow, back };
@@ -88,6 +96,14 @@ organizations:
 
   const membership = async (email: string) =>
     query<{ role: string }>(gateway.databaseUrl, 'SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1', [email]);
+  const links = (email: string) =>
+    query<{ issuer: string; subject: string; email: string }>(
+      gateway.databaseUrl,
+      'SELECT f.issuer, f.subject, f.email FROM federated_identities f JOIN users u ON u.id = f.user_id WHERE u.email = $1',
+      [email],
+    );
+  const signInRecords = (email: string) =>
+    query<{ outcome: string; data: Record<string, unknown> }>(gateway.databaseUrl, "SELECT outcome, data FROM audit_records WHERE kind = 'auth.sign_in' AND actor->>'name' = $1 ORDER BY id", [email]);
 
   it('provisions a person on first sign-in with the role their groups map to, and lets them authorize a client', async () => {
     expect(await membership('alice@acme.test')).toEqual([]);
@@ -100,6 +116,10 @@ organizations:
     expect(tokens.status).toBe(200);
 
     expect(await membership('alice@acme.test')).toEqual([{ role: 'admin' }]);
+    expect(await links('alice@acme.test')).toEqual([{ issuer: idp.issuer, subject: 'alice', email: 'alice@acme.test' }]);
+    expect(await signInRecords('alice@acme.test')).toEqual([
+      expect.objectContaining({ outcome: 'success', data: { method: 'oidc', issuer: idp.issuer, subject: 'alice', link: 'new_user', session: 'organization' } }),
+    ]);
     const client = await connectClient(gateway.mcpUrl, tokens.body['access_token']!);
     expect((await listAllTools(client)).map((tool) => tool.name)).toEqual(expect.arrayContaining(['tools_echo']));
     await client.close();
@@ -114,17 +134,45 @@ organizations:
     expect(await membership('dave@acme.test')).toEqual([{ role: 'member' }]);
   });
 
-  it('refuses an email outside the allowed domains, and an unverified email, without creating anyone', async () => {
-    for (const [login, email, reason] of [
-      ['eve', 'eve@evil.test', /only acme\.test addresses/],
-      ['mallory', 'mallory@acme.test', /not verified/],
+  it('refuses an email outside the allowed domains, and an email not said to be verified, without creating anyone', async () => {
+    for (const [login, email, reason, code] of [
+      ['eve', 'eve@evil.test', /only acme\.test addresses/, 'domain_not_allowed'],
+      ['mallory', 'mallory@acme.test', /mallory@acme\.test is not verified at the identity provider of Acme\. Verify the address there/, 'email_unverified'],
+      ['nadia', 'nadia@acme.test', /nadia@acme\.test is not verified/, 'email_unverified'],
     ] as const) {
-      const { back } = await signInAt(login);
+      // The provider can assert any email, whatever the person typed at the gateway.
+      const { back } = await signInAt(login, `${login}@acme.test`);
       expect(back.kind).toBe('page');
       expect((back as BrowserPage).status).toBe(403);
       expect((back as BrowserPage).text()).toMatch(reason);
       expect(await query(gateway.databaseUrl, 'SELECT id FROM users WHERE email = $1', [email])).toEqual([]);
+      expect(await signInRecords(email)).toEqual([
+        expect.objectContaining({ outcome: 'failure', data: expect.objectContaining({ method: 'oidc', reason: code, message: expect.stringMatching(reason), subject: login }) }),
+      ]);
     }
+  });
+
+  it('signs a returning person in by their subject, whatever email the provider asserts now', async () => {
+    expect(await links('carl@acme.test')).toEqual([{ issuer: idp.issuer, subject: 'carl', email: 'carl@acme.test' }]);
+    await idp.setUsers({ ...IDP_USERS, carl: { email: 'carl.renamed@acme.test', email_verified: true, groups: ['contractors'] } });
+    try {
+      const { back } = await signInAt('carl');
+      expect((back as BrowserPage).buttons()).toEqual(expect.arrayContaining(['Approve']));
+      expect((back as BrowserPage).text()).toContain('Signed in as carl@acme.test');
+    } finally {
+      await idp.setUsers(IDP_USERS);
+    }
+    expect(await query(gateway.databaseUrl, 'SELECT id FROM users WHERE email = $1', ['carl.renamed@acme.test'])).toEqual([]);
+    expect(await links('carl@acme.test')).toEqual([{ issuer: idp.issuer, subject: 'carl', email: 'carl.renamed@acme.test' }]);
+    expect((await signInRecords('carl@acme.test')).at(-1)).toMatchObject({ outcome: 'success', data: { link: 'returning', subject: 'carl' } });
+  });
+
+  it('refuses another subject of the provider asserting an email already linked there, though that person is a member', async () => {
+    const { back } = await signInAt('alice-twin', 'alice@acme.test');
+    expect((back as BrowserPage).status).toBe(403);
+    expect((back as BrowserPage).text()).toContain('alice@acme.test already signs in through the identity provider of Acme with another account there.');
+    expect(await links('alice@acme.test')).toEqual([{ issuer: idp.issuer, subject: 'alice', email: 'alice@acme.test' }]);
+    expect((await signInRecords('alice@acme.test')).at(-1)).toMatchObject({ outcome: 'failure', data: { reason: 'subject_conflict', subject: 'alice-twin' } });
   });
 
   it('configures an identity provider through the admin API, never showing its secret, and signs people in through it', async () => {
@@ -149,7 +197,7 @@ organizations:
     const stored = await query<{ client_secret: string }>(gateway.databaseUrl, 'SELECT client_secret FROM identity_providers');
     expect(stored.map((row) => row.client_secret).join()).not.toContain('oidc-client-secret');
 
-    const { back } = await signInAt('gina', 'Globex');
+    const { back } = await signInAt('gina', 'gina@globex.test', 'Globex');
     expect((back as BrowserPage).buttons()).toEqual(expect.arrayContaining(['Approve']));
     expect(await membership('gina@globex.test')).toEqual([{ role: 'owner' }]);
 

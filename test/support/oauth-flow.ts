@@ -110,12 +110,26 @@ export function codeFrom(ended: BrowserPage | Redirected): string {
 }
 
 /**
+ * Signs in with a password from the sign-in page's email step (the email first, then the password), or from its
+ * password step (a page that already asks for the password, e.g. after a wrong one).
+ */
+export async function signInWithPassword(page: BrowserPage, who: { email: string; password: string }): Promise<BrowserPage | Redirected> {
+  let passwordStep = page;
+  if (!page.labels().includes('Password')) {
+    const next = await page.fill('Email', who.email).click('Continue');
+    if (next.kind !== 'page') throw new Error(`Expected the password step, got a redirect to ${next.url.href}`);
+    passwordStep = next;
+  }
+  return passwordStep.fill('Email', who.email).fill('Password', who.password).click('Sign in');
+}
+
+/**
  * The person's part of the flow on the gateway's pages: sign in, pick the organization if asked, approve; with
  * `administration`, also tick the box granting administration of that organization (which must be offered).
  */
 export function signInAndApprove(who: { email: string; password: string }, organization?: string, options: { administration?: string } = {}) {
   return async (page: BrowserPage): Promise<BrowserPage | Redirected> => {
-    let next: BrowserPage | Redirected = await page.fill('Email', who.email).fill('Password', who.password).click('Sign in');
+    let next: BrowserPage | Redirected = await signInWithPassword(page, who);
     if (organization && next.kind === 'page' && next.heading() === 'Choose an organization') next = await next.check(organization).click('Continue');
     if (next.kind !== 'page') return next;
     if (options.administration) next.check(`Also let it administer ${options.administration} for you`);

@@ -11,6 +11,8 @@ export interface OidcUser {
 
 export interface RunningOidcProvider {
   issuer: string;
+  /** Replaces the provider's people (their logins are their subjects), as when they change at a real provider. */
+  setUsers(users: Record<string, OidcUser>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,10 @@ export async function startOidcProvider(options: {
   });
   return {
     issuer,
+    setUsers: async (users) => {
+      const response = await fetch(`${issuer}/test/users`, { method: 'PUT', body: JSON.stringify(users) });
+      if (response.status !== 204) throw new Error(`The OIDC provider refused the new users: ${response.status}`);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

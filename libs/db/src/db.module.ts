@@ -15,6 +15,7 @@ import { ApprovalRepository } from './repositories/approval.repository';
 import { BudgetRepository } from './repositories/budget.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
+import { FederatedIdentityRepository } from './repositories/federated-identity.repository';
 import { IdentityProviderRepository } from './repositories/identity-provider.repository';
 import { OAuthClientRepository } from './repositories/oauth-client.repository';
 import { OAuthGrantRepository } from './repositories/oauth-grant.repository';
@@ -37,6 +38,7 @@ const PROVIDERS = [
   ApprovalRepository,
   ConfigStateRepository,
   ConnectionRepository,
+  FederatedIdentityRepository,
   IdentityProviderRepository,
   OAuthClientRepository,
   OAuthGrantRepository,

@@ -16,6 +16,7 @@ export * from './cluster-bus';
 export * from './repositories/oauth-client.repository';
 export * from './repositories/oauth-grant.repository';
 export * from './repositories/identity-provider.repository';
+export * from './repositories/federated-identity.repository';
 export * from './repositories/policy.repository';
 export * from './repositories/approval.repository';
 export * from './bull-root.module';

@@ -14,6 +14,7 @@ import { OAuthClientService } from './oauth/oauth-client.service';
 import { OAuthSettings } from './oauth/oauth-settings';
 import { OAuthTokenService } from './oauth/oauth-token.service';
 import { TokenAudit } from './oauth/token.audit';
+import { FederatedAccounts } from './sso/federated-accounts.service';
 import { IdentityProviderService } from './sso/identity-provider.service';
 import { OidcSignInService } from './sso/oidc-sign-in.service';
 import { RateLimiter } from './throttle/rate-limiter.service';
@@ -31,6 +32,7 @@ const PROVIDERS = [
   OAuthClientService,
   OAuthTokenService,
   OidcSignInService,
+  FederatedAccounts,
   IdentityProviderService,
   RateLimiter,
   SignInAudit,

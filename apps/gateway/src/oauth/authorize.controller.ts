@@ -7,7 +7,9 @@ import {
   AccountService,
   AuthorizationRequestError,
   AuthorizationService,
+  BrowserSession,
   BrowserSessions,
+  emailDomain,
   OAuthSettings,
   OidcSignInService,
   PendingAuthorization,
@@ -16,6 +18,7 @@ import {
   SignInThrottledError,
   SsoSignInError,
 } from '@gatehouse/identity';
+import type { MembershipView } from '@gatehouse/db';
 import { renderConsentPage, renderErrorPage, renderOrganizationPage, renderSignInPage, sendPage } from './pages';
 import { RateLimited } from './rate-limit.guard';
 
@@ -24,9 +27,10 @@ const BINDING_COOKIE = 'gatehouse_oauth';
 
 type Form = Record<string, unknown>;
 
-// The pages a person goes through when an MCP client sends them here: sign in → choose an organization →
-// consent → back to the client with a code. Every POST carries the pending request's id and a CSRF token
-// bound to it and to this browser (cookie), so no other site can push a person through.
+// The pages a person goes through when an MCP client sends them here: email → their organization's identity
+// provider or a password → choose an organization → consent → back to the client with a code. Every POST carries
+// the pending request's id and a CSRF token bound to it and to this browser (cookie), so no other site can push a
+// person through. A session an identity provider started reaches its organization only (AccountService.organizations).
 @ApiExcludeController()
 @Controller('oauth')
 export class AuthorizeController {
@@ -64,6 +68,21 @@ export class AuthorizeController {
     if (pending) await this.next(pending, request, response);
   }
 
+  /** The email step: off to the one identity provider the operator verified its domain for, else the password step. */
+  @Post('identify')
+  async identify(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const pending = await this.pending(form['request'], request, response, form['csrf']);
+    if (!pending) return;
+    const email = typeof form['email'] === 'string' ? form['email'].trim() : '';
+    if (!emailDomain(email)) {
+      sendPage(response, 400, this.emailPage(pending, email, 'Enter your email address, such as name@example.com.'));
+      return;
+    }
+    const discovery = await this.sso.discover(email);
+    if (discovery.direct) return response.redirect(303, this.ssoHref(pending, discovery.providers[0]!.id));
+    sendPage(response, 200, await this.passwordPage(pending, email));
+  }
+
   @Post('sign-in')
   async signIn(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
     const pending = await this.pending(form['request'], request, response, form['csrf']);
@@ -78,16 +97,16 @@ export class AuthorizeController {
       if (!(error instanceof SignInThrottledError)) throw error;
       await this.signIns.failed(email, 'password', 'throttled', origin);
       response.setHeader('Retry-After', String(error.retryAfterSeconds));
-      await this.signInPage(response, pending, 429, email, error.message);
+      sendPage(response, 429, await this.passwordPage(pending, email, error.message));
       return;
     }
     if (!user) {
       await this.signIns.failed(email, 'password', email && password ? 'wrong_email_or_password' : 'missing_credentials', origin);
-      await this.signInPage(response, pending, 401, email, 'Wrong email or password.');
+      sendPage(response, 401, await this.passwordPage(pending, email, 'Wrong email or password.'));
       return;
     }
     await this.signIns.succeeded(user, 'password', origin);
-    await this.startSession(response, user.id);
+    await this.startSession(response, user.id, null);
     response.redirect(303, this.continueUrl(pending));
   }
 
@@ -98,9 +117,8 @@ export class AuthorizeController {
       const signedIn = await this.sso.finish(new URL(request.originalUrl, this.settings.issuer), requestOrigin(request));
       const pending = await this.pending(signedIn.requestId, request, response);
       if (!pending) return;
-      await this.startSession(response, signedIn.user.id);
-      // They signed in through this organization's provider: that is the organization they meant.
-      await this.authorization.chooseOrganization(pending, signedIn.organizationId);
+      // A restricted session has one organization, which the next page takes; a full one lets the person choose.
+      await this.startSession(response, signedIn.user.id, signedIn.restrictedTo);
       response.redirect(303, this.continueUrl(pending));
     } catch (error) {
       if (!(error instanceof SsoSignInError)) throw error;
@@ -108,7 +126,7 @@ export class AuthorizeController {
     }
   }
 
-  /** "Continue with <organization>": off to its identity provider. */
+  /** "Continue with <organization>" (or the email step): off to its identity provider. */
   @Get('sso/:id')
   async ssoStart(@Param('id', new ParseUUIDPipe()) providerId: string, @Query('request') id: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
     const pending = await this.pending(id, request, response);
@@ -127,12 +145,9 @@ export class AuthorizeController {
     const session = pending && (await this.session(request));
     if (!pending) return;
     if (!session) return response.redirect(303, this.continueUrl(pending));
-    const memberships = await this.accounts.memberships(session.userId);
-    const chosen = memberships.find((m) => m.organization.id === form['organization']);
-    if (!chosen) {
-      sendPage(response, 400, renderErrorPage('Choose an organization', 'You are not a member of that organization.'));
-      return;
-    }
+    const organizations = await this.accounts.organizations(session);
+    const chosen = organizations.find((m) => m.organization.id === form['organization']);
+    if (!chosen) return this.refuseOrganization(request, response, session, organizations);
     await this.authorization.chooseOrganization(pending, chosen.organization.id);
     response.redirect(303, this.continueUrl(pending));
   }
@@ -142,11 +157,10 @@ export class AuthorizeController {
     const pending = await this.pending(form['request'], request, response, form['csrf']);
     if (!pending) return;
     const session = await this.session(request);
-    const memberships = session ? await this.accounts.memberships(session.userId) : [];
-    if (!session || !pending.organizationId || !memberships.some((m) => m.organization.id === pending.organizationId)) {
-      return response.redirect(303, this.continueUrl(pending));
-    }
-    const membership = memberships.find((m) => m.organization.id === pending.organizationId)!;
+    if (!session || !pending.organizationId) return response.redirect(303, this.continueUrl(pending));
+    const organizations = await this.accounts.organizations(session);
+    const membership = organizations.find((m) => m.organization.id === pending.organizationId);
+    if (!membership) return this.refuseOrganization(request, response, session, organizations);
     // Recomputed here rather than trusted from the form: only an admin who was offered the box can tick it.
     const grantAdmin = form['administration'] === 'yes' && offersAdministration(pending, membership.role);
     const target =
@@ -160,8 +174,12 @@ export class AuthorizeController {
   private async next(pending: PendingAuthorization, request: Request, response: Response): Promise<void> {
     const session = await this.session(request);
     const user = session && (await this.accounts.find(session.userId));
-    if (!user) return this.signInPage(response, pending, 200);
-    const memberships = await this.accounts.memberships(user.id);
+    const memberships = session && user ? await this.accounts.organizations(session) : [];
+    // A restricted session whose organization let the person go is of no use: they sign in again.
+    if (!session || !user || (memberships.length === 0 && session.restrictedTo)) {
+      sendPage(response, 200, this.emailPage(pending));
+      return;
+    }
     if (memberships.length === 0) {
       sendPage(response, 403, renderErrorPage('No organization', `${user.email} is not a member of any organization on this Gatehouse. Ask an administrator to add you.`));
       return;
@@ -216,28 +234,41 @@ export class AuthorizeController {
     return pending;
   }
 
-  private async startSession(response: Response, userId: string): Promise<void> {
-    const sessionId = await this.sessions.create(userId);
+  private async startSession(response: Response, userId: string, restrictedTo: string | null): Promise<void> {
+    const sessionId = await this.sessions.create(userId, restrictedTo);
     response.cookie(SESSION_COOKIE, sessionId, this.cookieOptions('/', this.sessions.ttlSeconds));
   }
 
-  private async signInPage(response: Response, pending: PendingAuthorization, status: number, email?: string, error?: string): Promise<void> {
-    const providers = await this.sso.links();
-    sendPage(
-      response,
-      status,
-      renderSignInPage({
-        action: '/oauth/sign-in',
-        hidden: this.hidden(pending),
-        clientName: pending.clientName,
-        identityProviders: providers.map((provider) => ({
-          label: provider.label,
-          href: `/oauth/sso/${provider.id}?request=${encodeURIComponent(pending.id)}`,
-        })),
-        ...(email ? { email } : {}),
-        ...(error ? { error } : {}),
-      }),
-    );
+  /**
+   * A choice of organization the session may not make (a forged form, or a request chosen under another session).
+   * A restricted session is ended with it, so that starting again leads to the sign-in page the sentence names.
+   */
+  private async refuseOrganization(request: Request, response: Response, session: BrowserSession, organizations: MembershipView[]): Promise<void> {
+    const only = session.restrictedTo ? (organizations[0]?.organization.name ?? 'its organization') : null;
+    if (only) {
+      await this.sessions.destroy(this.signedCookie(request, SESSION_COOKIE)!);
+      response.clearCookie(SESSION_COOKIE, { path: '/' });
+    }
+    const message = only
+      ? `You signed in through the identity provider of ${only}, which signs you in to ${only} only, so you have been signed out. To continue to another organization, start again from the application you came from and sign in with your password or through that organization's own sign-in.`
+      : 'You are not a member of that organization. Choose one of yours, or ask an administrator of that organization to add you.';
+    sendPage(response, 403, renderErrorPage('Choose an organization', message));
+  }
+
+  /** The password step, below the identity providers that accept the email's domain (none is gone to directly). */
+  private async passwordPage(pending: PendingAuthorization, email: string, error?: string): Promise<string> {
+    const { providers } = await this.sso.discover(email);
+    const identityProviders = providers.map((provider) => ({ label: provider.label, href: this.ssoHref(pending, provider.id) }));
+    return renderSignInPage({ step: 'password', action: '/oauth/sign-in', hidden: this.hidden(pending), clientName: pending.clientName, email, identityProviders, ...(error ? { error } : {}) });
+  }
+
+  /** The email step, where every sign-in starts: no identity provider is named before the email is known. */
+  private emailPage(pending: PendingAuthorization, email?: string, error?: string): string {
+    return renderSignInPage({ step: 'email', action: '/oauth/identify', hidden: this.hidden(pending), clientName: pending.clientName, ...(email ? { email } : {}), ...(error ? { error } : {}) });
+  }
+
+  private ssoHref(pending: PendingAuthorization, providerId: string): string {
+    return `/oauth/sso/${providerId}?request=${encodeURIComponent(pending.id)}`;
   }
 
   private hidden(pending: PendingAuthorization): Record<string, string> {

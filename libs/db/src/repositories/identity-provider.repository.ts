@@ -14,9 +14,12 @@ export interface IdentityProviderSpec {
   defaultRole: RoleName;
 }
 
-export interface IdentityProviderRecord extends IdentityProviderSpec {
+export interface IdentityProviderSummary {
   id: string;
   organization: { id: string; slug: string; name: string };
+}
+
+export interface IdentityProviderRecord extends IdentityProviderSpec, IdentityProviderSummary {
   configManaged: boolean;
   updatedAt: Date;
 }
@@ -33,9 +36,13 @@ export class IdentityProviderRepository {
     private readonly cipher: SecretCipher,
   ) {}
 
-  async list(): Promise<IdentityProviderRecord[]> {
-    const rows = await this.prisma.identityProvider.findMany({ include: INCLUDE, orderBy: { organization: { name: 'asc' } } });
-    return rows.map((row) => this.toRecord(row));
+  /** The providers whose allowed domains include this one (lower-cased): the sign-in page's candidates for an email. */
+  listAcceptingDomain(domain: string): Promise<IdentityProviderSummary[]> {
+    return this.prisma.identityProvider.findMany({
+      where: { allowedDomains: { has: domain } },
+      select: { id: true, organization: INCLUDE.organization },
+      orderBy: { organization: { name: 'asc' } },
+    });
   }
 
   async findById(id: string): Promise<IdentityProviderRecord | null> {

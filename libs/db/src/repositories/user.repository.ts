@@ -37,30 +37,6 @@ export class UserRepository {
     return user;
   }
 
-  /**
-   * Just-in-time provisioning from an identity provider: creates the person and their membership, and keeps the
-   * role in step with the provider's groups, except for memberships the config file manages (the file wins).
-   * Returns the person and whether their role changed.
-   */
-  async provisionMember(organizationId: string, email: string, name: string | null, role: RoleName): Promise<{ user: UserRecord; roleChanged: boolean }> {
-    return this.prisma.$transaction(async (tx) => {
-      const user = await tx.user.upsert({
-        where: { email: email.toLowerCase() },
-        create: { email: email.toLowerCase(), name },
-        update: {},
-        select: { id: true, email: true, name: true },
-      });
-      const current = await tx.membership.findUnique({ where: { organizationId_userId: { organizationId, userId: user.id } } });
-      if (!current) {
-        await tx.membership.create({ data: { organizationId, userId: user.id, role } });
-        return { user, roleChanged: false };
-      }
-      if (current.configManaged || current.role === role) return { user, roleChanged: false };
-      await tx.membership.update({ where: { id: current.id }, data: { role } });
-      return { user, roleChanged: true };
-    });
-  }
-
   findRole(organizationId: string, userId: string): Promise<RoleName | null> {
     return this.prisma.membership
       .findUnique({ where: { organizationId_userId: { organizationId, userId } }, select: { role: true } })

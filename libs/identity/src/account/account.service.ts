@@ -3,6 +3,7 @@ import { MembershipView, UserRecord, UserRepository } from '@gatehouse/db';
 import { RateLimiter } from '../throttle/rate-limiter.service';
 import { retryAfterSeconds } from '../throttle/rate-limits';
 import { SignInThrottledError } from '../throttle/sign-in-throttled.error';
+import { BrowserSession } from './browser-sessions.service';
 import { decoyPasswordHash, verifyPassword } from './password';
 
 // Local accounts: people who sign in with an email and a password (deployments without an identity provider).
@@ -43,7 +44,9 @@ export class AccountService {
     return this.users.findById(userId);
   }
 
-  memberships(userId: string): Promise<MembershipView[]> {
-    return this.users.memberships(userId);
+  /** The organizations a browser session may act in: the person's, or only the one a restricted session names. */
+  async organizations(session: BrowserSession): Promise<MembershipView[]> {
+    const memberships = await this.users.memberships(session.userId);
+    return session.restrictedTo === null ? memberships : memberships.filter((membership) => membership.organization.id === session.restrictedTo);
   }
 }

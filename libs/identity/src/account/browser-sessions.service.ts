@@ -7,6 +7,11 @@ const TTL_SECONDS = 12 * 3600;
 export interface BrowserSession {
   userId: string;
   createdAt: number;
+  /**
+   * The one organization this session may act in, when an identity provider signed the person in (its word is
+   * taken for its own organization only); null for a full session: a password, or a domain the operator verified.
+   */
+  restrictedTo: string | null;
 }
 
 // Signed-in people in a browser (the OAuth pages, later the dashboard). The cookie holds only a random id
@@ -15,9 +20,9 @@ export interface BrowserSession {
 export class BrowserSessions {
   constructor(private readonly redis: RedisService) {}
 
-  async create(userId: string): Promise<string> {
+  async create(userId: string, restrictedTo: string | null): Promise<string> {
     const id = randomBytes(32).toString('base64url');
-    const session: BrowserSession = { userId, createdAt: Date.now() };
+    const session: BrowserSession = { userId, createdAt: Date.now(), restrictedTo };
     await this.redis.client.set(this.key(id), JSON.stringify(session), 'EX', TTL_SECONDS);
     return id;
   }
@@ -25,7 +30,9 @@ export class BrowserSessions {
   async find(id: string | undefined): Promise<BrowserSession | null> {
     if (!id) return null;
     const stored = await this.redis.client.get(this.key(id));
-    return stored ? (JSON.parse(stored) as BrowserSession) : null;
+    const session = stored ? (JSON.parse(stored) as Partial<BrowserSession>) : null;
+    // A session stored before restrictions existed may be an identity provider's: signed out, not trusted as full.
+    return session && session.restrictedTo !== undefined ? (session as BrowserSession) : null;
   }
 
   async destroy(id: string): Promise<void> {

@@ -20,7 +20,7 @@ export class SignInAudit {
     await this.record(organizations, user.id, user.email, method, origin, 'success', data);
   }
 
-  /** reason: a short code (wrong_email_or_password, missing_credentials, throttled) or the sentence the person was shown. */
+  /** reason: a short code (wrong_email_or_password, missing_credentials, throttled; SsoSignInFailure, with the sentence shown in data.message). */
   async failed(email: string, method: SignInMethod, reason: string, origin: RequestOrigin, organizationId?: string, data: Record<string, unknown> = {}): Promise<void> {
     const normalized = email.trim().toLowerCase().slice(0, 320);
     const user = normalized ? await this.users.findForSignIn(normalized) : null;

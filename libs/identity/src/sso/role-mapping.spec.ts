@@ -1,4 +1,4 @@
-import { emailDomainAllowed, roleFromGroups } from './role-mapping';
+import { emailDomain, emailDomainAllowed, roleFromGroups } from './role-mapping';
 
 describe('identity provider mapping', () => {
   const roleMap = { 'gatehouse-admins': 'admin', contractors: 'contractor' } as const;
@@ -16,5 +16,14 @@ describe('identity provider mapping', () => {
     expect(emailDomainAllowed('eve@evil-acme.test', ['acme.test'])).toBe(false);
     expect(emailDomainAllowed('eve@mail.acme.test', ['acme.test'])).toBe(false);
     expect(emailDomainAllowed('acme.test', ['acme.test'])).toBe(false);
+    expect(emailDomainAllowed('alice@', [''])).toBe(false);
+  });
+
+  it('reads an email\'s domain after its last @, lower-cased', () => {
+    expect(emailDomain('Alice@ACME.test')).toBe('acme.test');
+    expect(emailDomain('"a@b"@acme.test')).toBe('acme.test');
+    expect(emailDomain('@acme.test')).toBeNull();
+    expect(emailDomain('alice@')).toBeNull();
+    expect(emailDomain('alice')).toBeNull();
   });
 });

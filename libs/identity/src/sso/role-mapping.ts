@@ -8,8 +8,14 @@ export function roleFromGroups(groups: unknown, roleMap: Record<string, RoleName
   return mapped.reduce((best, role) => (ROLE_RANK[role] > ROLE_RANK[best] ? role : best));
 }
 
+/** The domain of an email address, lower-cased; null when it has no local part or no domain. */
+export function emailDomain(email: string): string | null {
+  const at = email.lastIndexOf('@');
+  return at > 0 && at < email.length - 1 ? email.slice(at + 1).toLowerCase() : null;
+}
+
 /** The email's domain is one of the allowed ones (exactly; subdomains are other domains). */
 export function emailDomainAllowed(email: string, allowedDomains: readonly string[]): boolean {
-  const at = email.lastIndexOf('@');
-  return at > 0 && allowedDomains.includes(email.slice(at + 1).toLowerCase());
+  const domain = emailDomain(email);
+  return domain !== null && allowedDomains.includes(domain);
 }

@@ -2,8 +2,9 @@ import { HTMLElement, parse } from 'node-html-parser';
 import { html, SafeHtml } from './escape';
 import {
   ConsentPage,
+  EmailStep,
   OrganizationPage,
-  SignInPage,
+  PasswordStep,
   renderConsentPage,
   renderErrorPage,
   renderOrganizationPage,
@@ -15,10 +16,20 @@ const EVIL = '<script>alert(1)</script>"';
 const EVIL_ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;&quot;';
 const HIDDEN = { state: '"><script>alert(2)</script>', redirect_uri: 'https://client.example/cb?a=1&b=2' };
 
-const signIn = (overrides: Partial<SignInPage> = {}): SignInPage => ({
-  action: '/oauth/authorize/sign-in',
+const emailStep = (overrides: Partial<EmailStep> = {}): EmailStep => ({
+  step: 'email',
+  action: '/oauth/identify',
   hidden: HIDDEN,
   clientName: EVIL,
+  ...overrides,
+});
+
+const passwordStep = (overrides: Partial<PasswordStep> = {}): PasswordStep => ({
+  step: 'password',
+  action: '/oauth/sign-in',
+  hidden: HIDDEN,
+  clientName: EVIL,
+  email: 'bob@acme.test',
   identityProviders: [],
   ...overrides,
 });
@@ -48,7 +59,8 @@ const consent = (overrides: Partial<ConsentPage> = {}): ConsentPage => ({
 });
 
 const pages: [string, () => string][] = [
-  ['sign-in', () => renderSignInPage(signIn())],
+  ['sign-in email', () => renderSignInPage(emailStep())],
+  ['sign-in password', () => renderSignInPage(passwordStep({ identityProviders: [{ label: 'Acme', href: '/oauth/sso/1' }] }))],
   ['organization', () => renderOrganizationPage(organization())],
   ['consent', () => renderConsentPage(consent())],
   ['consent offering administration', () => renderConsentPage(consent({ offerAdministration: true }))],
@@ -119,41 +131,56 @@ describe.each(formPages)('%s form', (_name, render) => {
 });
 
 describe('renderSignInPage', () => {
-  it('has Email and Password fields and a Sign in button', () => {
-    const root = parse(renderSignInPage(signIn({ email: 'bob"@acme.test' })));
-    expect(only(root, 'form').getAttribute('action')).toBe('/oauth/authorize/sign-in');
+  it.each([
+    ['email', () => emailStep({ email: 'bob"@acme.test' }), '/oauth/identify', 'Continue'],
+    ['password', () => passwordStep({ email: 'bob"@acme.test' }), '/oauth/sign-in', 'Sign in'],
+  ] as const)('has on the %s step a heading, the Email field filled in and one submit button', (_step, page, action, buttonText) => {
+    const root = parse(renderSignInPage(page()));
+    expect(only(root, 'form').getAttribute('action')).toBe(action);
     expect(only(root, 'h1').text).toBe(`Sign in to continue to ${EVIL}`);
-
     expect(only(root, 'label[for="email"]').text).toBe('Email');
     const email = only(root, 'input#email');
     expect(email.attributes).toMatchObject({ name: 'email', type: 'email', autocomplete: 'username', value: 'bob"@acme.test' });
     expect(email.hasAttribute('required')).toBe(true);
+    const button = only(root, 'button');
+    expect(button.getAttribute('type')).toBe('submit');
+    expect(button.text).toBe(buttonText);
+  });
 
+  it('asks for the email alone first, saying what comes next, and names no identity provider', () => {
+    const root = parse(renderSignInPage(emailStep()));
+    const email = only(root, 'input#email');
+    expect(root.getElementById(email.getAttribute('aria-describedby')!)?.text).toBe('Next, you sign in through your organization or with your password.');
+    expect(root.querySelectorAll('input[type="password"], a, .divider')).toHaveLength(0);
+  });
+
+  it('then asks for the password', () => {
+    const root = parse(renderSignInPage(passwordStep()));
     expect(only(root, 'label[for="password"]').text).toBe('Password');
     const password = only(root, 'input#password');
     expect(password.attributes).toMatchObject({ name: 'password', type: 'password', autocomplete: 'current-password' });
     expect(password.hasAttribute('required')).toBe(true);
     expect(password.hasAttribute('value')).toBe(false);
-
-    const button = only(root, 'button');
-    expect(button.getAttribute('type')).toBe('submit');
-    expect(button.text).toBe('Sign in');
   });
 
-  it('shows the error as an alert above the form, escaped', () => {
-    const document = renderSignInPage(signIn({ error: `Wrong password for ${EVIL}` }));
+  it.each([
+    ['email', () => emailStep({ error: `Wrong password for ${EVIL}` })],
+    ['password', () => passwordStep({ error: `Wrong password for ${EVIL}` })],
+  ] as const)('shows the error of the %s step as an alert above the form, escaped', (_step, page) => {
+    const document = renderSignInPage(page());
     const alert = only(parse(document), '[role="alert"]');
     expect(alert.text).toBe(`Wrong password for ${EVIL}`);
     expect(document.indexOf('role="alert"')).toBeLessThan(document.indexOf('<form'));
   });
 
   it('shows no alert without an error', () => {
-    expect(parse(renderSignInPage(signIn())).querySelectorAll('[role="alert"]')).toHaveLength(0);
+    expect(parse(renderSignInPage(emailStep())).querySelectorAll('[role="alert"]')).toHaveLength(0);
+    expect(parse(renderSignInPage(passwordStep())).querySelectorAll('[role="alert"]')).toHaveLength(0);
   });
 
-  it('offers identity providers above an "or" divider', () => {
+  it('offers the identity providers it is given above an "or" divider on the password step', () => {
     const document = renderSignInPage(
-      signIn({
+      passwordStep({
         identityProviders: [
           { label: 'Google', href: '/oauth/idp/google?state=a&b' },
           { label: EVIL, href: '/oauth/idp/evil' },
@@ -171,7 +198,7 @@ describe('renderSignInPage', () => {
   });
 
   it('has no divider without identity providers', () => {
-    const root = parse(renderSignInPage(signIn()));
+    const root = parse(renderSignInPage(passwordStep()));
     expect(root.querySelectorAll('a, .divider')).toHaveLength(0);
   });
 });
