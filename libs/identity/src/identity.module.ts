@@ -16,6 +16,8 @@ import { OAuthTokenService } from './oauth/oauth-token.service';
 import { TokenAudit } from './oauth/token.audit';
 import { IdentityProviderService } from './sso/identity-provider.service';
 import { OidcSignInService } from './sso/oidc-sign-in.service';
+import { ApiRequestLimit } from './throttle/api-request-limit';
+import { LimitMetrics } from './throttle/limit-metrics';
 import { RateLimiter } from './throttle/rate-limiter.service';
 
 const PROVIDERS = [
@@ -33,6 +35,8 @@ const PROVIDERS = [
   OidcSignInService,
   IdentityProviderService,
   RateLimiter,
+  LimitMetrics,
+  ApiRequestLimit,
   SignInAudit,
   AuthFailureAudit,
   TokenAudit,

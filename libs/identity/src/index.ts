@@ -18,6 +18,7 @@ export * from './oauth/oauth-settings';
 export * from './oauth/oauth-token.service';
 export * from './oauth/oauth.errors';
 export * from './sso/oidc-sign-in.service';
+export * from './throttle/limit-metrics';
 export * from './throttle/rate-limiter.service';
 export * from './throttle/rate-limits';
 export * from './throttle/sign-in-throttled.error';
