@@ -37,11 +37,6 @@ export class RateLimiter {
     }
   }
 
-  /** The quotas of a policy, as configured. */
-  rules(policy: RateLimitPolicy): readonly RateLimitRule[] {
-    return this.policies[policy];
-  }
-
   /** Counts `points` requests against every quota of the policy; allowed only if all of them still had room. */
   consume(policy: RateLimitPolicy, subject: RateLimitSubject, points = 1): Promise<RateLimitResult[]> {
     return Promise.all(
