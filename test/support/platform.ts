@@ -2,8 +2,9 @@ import { parseDocument } from 'yaml';
 import { EVERYTHING, FIXTURE_SERVER } from './servers';
 
 // What the tests' deployment operator allows, unless a test says otherwise: the loopback MCP servers and
-// receivers the tests start (egress), and server-everything and the fixture server as stdio commands that
-// organization admins may create through the API. Tests of the defaults pass `platform: null` or their own.
+// receivers the tests start (egress), server-everything and the fixture server as stdio commands that
+// organization admins may create through the API, and limits past the suites' own loads (hundreds of calls at once
+// from one key, the admin API polled every 50 ms). Tests of the defaults pass `platform: null` or their own.
 export const TEST_PLATFORM = {
   egress: { allow: ['127.0.0.1', '::1', 'localhost'] },
   stdio: {
@@ -11,6 +12,11 @@ export const TEST_PLATFORM = {
       { command: process.execPath, args: [EVERYTHING, 'stdio'], description: 'server-everything' },
       { command: process.execPath, args: [FIXTURE_SERVER, 'stdio'], env: ['FIXTURE_MODE', 'FIXTURE_MARKER', 'FIXTURE_STATE', 'FIXTURE_NAMES', 'FIXTURE_PAGE_SIZE', 'API_TOKEN'], description: 'the test fixture server' },
     ],
+  },
+  limits: {
+    inFlightCallsPerCredential: 1_000,
+    inFlightCallsPerOrganization: 1_000,
+    apiRequestsPerCredential: { requests: 100_000, windowSeconds: 60 },
   },
 };
 

@@ -10,6 +10,7 @@ import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { requestLogger, ROOT_LOGGER } from '@gatehouse/config';
 import { CallTracker, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
+import { isRegistration, refuseRegistrationBody, REGISTRATION_MAX_BYTES } from './oauth/registration-body';
 
 /** Builds the whole gateway (used by main and by the tests); call listen() on the result. */
 export async function createGatewayApp(options: GatewayOptions): Promise<NestExpressApplication> {
@@ -19,16 +20,22 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   });
   app.useLogger(app.get(Logger));
   app.use(requestLogger(app.get(ROOT_LOGGER)));
+  // Browser-based MCP clients discover, register and fetch tokens cross-origin; none of these use cookies. First, so
+  // that refusals of a request's body can be read by them too.
+  app.use(['/.well-known', '/oauth/token', '/oauth/register', '/oauth/revoke'], cors({ origin: '*', maxAge: 600, exposedHeaders: ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'] }));
+  // Registration bodies are read as JSON whatever their content type (RFC 7591 takes nothing else), within a size of
+  // their own; the general parser leaves a body already read alone.
+  app.useBodyParser('json', { limit: REGISTRATION_MAX_BYTES, type: isRegistration });
   app.useBodyParser('json', { limit: options.config.env.GATEHOUSE_MAX_BODY_BYTES });
   // OAuth's token, revocation and consent endpoints take forms.
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
+  // Ahead of Nest's own error handling, which would answer in problem JSON.
+  app.use('/oauth/register', refuseRegistrationBody);
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);
   app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
   // Only the sign-in pages use cookies; /mcp and the API never read them.
   app.use('/oauth', cookieParser(options.config.deriveKey('cookies').toString('base64url')));
-  // Browser-based MCP clients discover, register and fetch tokens cross-origin; none of these use cookies.
-  app.use(['/.well-known', '/oauth/token', '/oauth/register', '/oauth/revoke'], cors({ origin: '*', maxAge: 600, exposedHeaders: ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'] }));
 
   const document = SwaggerModule.createDocument(
     app,

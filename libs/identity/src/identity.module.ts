@@ -17,6 +17,8 @@ import { TokenAudit } from './oauth/token.audit';
 import { FederatedAccounts } from './sso/federated-accounts.service';
 import { IdentityProviderService } from './sso/identity-provider.service';
 import { OidcSignInService } from './sso/oidc-sign-in.service';
+import { ApiRequestLimit } from './throttle/api-request-limit';
+import { LimitMetrics } from './throttle/limit-metrics';
 import { RateLimiter } from './throttle/rate-limiter.service';
 
 const PROVIDERS = [
@@ -35,6 +37,8 @@ const PROVIDERS = [
   FederatedAccounts,
   IdentityProviderService,
   RateLimiter,
+  LimitMetrics,
+  ApiRequestLimit,
   SignInAudit,
   AuthFailureAudit,
   TokenAudit,

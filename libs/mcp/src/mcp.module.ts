@@ -4,6 +4,9 @@ import { QUEUES } from '@gatehouse/config';
 import { ConnectionsModule } from '@gatehouse/connections';
 import { BullRootModule } from '@gatehouse/db';
 import { ApprovalProcessor } from './approvals/approval.processor';
+import { McpAdmission } from './limits/mcp-admission';
+import { McpLimits } from './limits/mcp-limits';
+import { ThrottledCallAudit } from './limits/throttled-call.audit';
 import { ApprovedCallRunner } from './approvals/approved-call.runner';
 import { ManagementTools } from './management/management-tools';
 import { McpFastPath } from './mcp-fast-path.middleware';
@@ -31,6 +34,9 @@ import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
     CallTracker,
     ApprovedCallRunner,
     ApprovalProcessor,
+    McpLimits,
+    McpAdmission,
+    ThrottledCallAudit,
   ],
   exports: [McpSessions, CallTracker],
 })

@@ -36,6 +36,8 @@ export function statusOf(code: ErrorCode): number {
       return HttpStatus.BAD_GATEWAY;
     case ErrorCode.ShuttingDown:
       return HttpStatus.SERVICE_UNAVAILABLE;
+    case ErrorCode.RateLimited:
+      return HttpStatus.TOO_MANY_REQUESTS;
   }
 }
 
@@ -47,6 +49,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -72,6 +75,8 @@ export class ProblemFilter implements ExceptionFilter {
     const problem = this.toProblem(exception);
     const mcp = request.path === '/mcp' || request.path.startsWith('/mcp/');
     if (problem.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', this.challenge(exception, problem, mcp));
+    const retryAfter = exception instanceof GatehouseError ? exception.details?.['retryAfterSeconds'] : undefined;
+    if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     if (mcp) {
       const code = problem.status === 400 && /JSON/i.test(problem.detail) ? -32700 : -32000;
       response.status(problem.status).json(jsonRpcError(code, problem.detail));

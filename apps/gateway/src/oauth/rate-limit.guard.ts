@@ -12,13 +12,21 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { OAuthError, RateLimiter, rateLimitHeaders, RateLimitPolicy, RateLimitSubject, retryAfterSeconds } from '@gatehouse/identity';
+import {
+  OAuthError,
+  PrincipalRateLimitPolicy,
+  RateLimiter,
+  rateLimitHeaders,
+  RateLimitPolicy,
+  RateLimitSubject,
+  retryAfterSeconds,
+} from '@gatehouse/identity';
 import { clientCredentials } from './client-credentials';
 import { renderErrorPage, sendPage } from './pages';
 
 // Sign-in is not counted per request: AccountService counts failed passwords only, as AuthFailureAudit counts
-// failed bearer credentials.
-type EndpointPolicy = Exclude<RateLimitPolicy, 'sign-in' | 'bearer-failure'>;
+// failed bearer credentials. Authenticated principals' quotas are counted where they are authenticated.
+type EndpointPolicy = Exclude<RateLimitPolicy, 'sign-in' | 'bearer-failure' | 'capped-call-record' | PrincipalRateLimitPolicy>;
 
 // Machine endpoints answer in OAuth's JSON; the authorization endpoint is a page in the person's browser.
 const ANSWERS: Record<EndpointPolicy, 'json' | 'page'> = { register: 'json', token: 'json', revoke: 'json', authorize: 'page' };

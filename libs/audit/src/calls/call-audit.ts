@@ -15,7 +15,9 @@ export type CallAuditOutcome =
   | 'budget_blocked'
   | 'approval_required'
   | 'unavailable'
-  | 'interrupted';
+  | 'interrupted'
+  // Refused at once by a limit of the deployment (platform.limits: rate or calls in flight).
+  | 'throttled';
 
 /** The tool a call names: `tool` as exposed, `downstreamTool` as its server names it (null for gatehouse_*). */
 export interface CallTarget {
@@ -50,6 +52,8 @@ export interface CallOutcomeFields {
   approvalId?: string;
   /** What the call was charged, in micro-dollars (1 USD = 1,000,000). */
   costMicros?: bigint;
+  /** The limit (platform.limits setting) that refused the call, and when the caller was told to retry. */
+  limit?: { name: string; retryAfterSeconds: number };
   /** The tool result (kept at level `results`; its size is always recorded). */
   result?: { content?: unknown; structuredContent?: unknown };
 }

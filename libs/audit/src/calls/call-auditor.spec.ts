@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { AppConfig } from '@gatehouse/config';
+import { AppConfig, PlatformSettings } from '@gatehouse/config';
 import { MetricsRegistry } from '@gatehouse/db';
 import type { AuditCallBatch, AuditCallRepository, AuditSettings } from '@gatehouse/db';
 import type { AuditLog } from '../record/audit-log';
@@ -77,7 +77,7 @@ describe('CallAuditor', () => {
   const auditor = (failMode: 'open' | 'closed', repository: AuditCallRepository) =>
     new CallAuditor(
       new CallAuditWriter(repository, log),
-      new AuditRedactor(AppConfig.from({ DATABASE_URL: 'postgresql://x@localhost/x', GATEHOUSE_SECRET_KEY: 'k'.repeat(40) })),
+      new AuditRedactor(AppConfig.from({ DATABASE_URL: 'postgresql://x@localhost/x', GATEHOUSE_SECRET_KEY: 'k'.repeat(40) }), PlatformSettings.from(undefined)),
       { forOrganization: async () => settings(failMode) } as unknown as AuditSettingsService,
       { id: 'instance-1' } as unknown as AuditInstance,
       repository,

@@ -106,6 +106,7 @@ export class CallAudit {
       latencyMs: Math.round(latencyMs * 1000) / 1000,
       ...(fields.result ? { resultBytes: Buffer.byteLength(JSON.stringify(fields.result)) } : {}),
       ...(fields.error ? { error: fields.error } : {}),
+      ...(fields.limit ? { limit: fields.limit } : {}),
       ...(kept ? { result: kept.result, ...(kept.truncated ? { truncated: true, resultOriginalBytes: kept.resultBytes } : {}) } : {}),
     });
   }

@@ -19,7 +19,7 @@ function activityOf(kind: string): (typeof ACTIVITIES)[keyof typeof ACTIVITIES] 
 export const SUCCESS_OUTCOMES: ReadonlySet<string> = new Set(['success', 'ok', 'allowed', 'approved']);
 const UNKNOWN = new Set(['pending', 'approval_required']);
 // Outcomes a security team wants to see first.
-export const NOTABLE_OUTCOMES: ReadonlySet<string> = new Set(['denied', 'failure', 'unauthenticated', 'forbidden', 'budget_blocked', 'audit_failed', 'interrupted']);
+export const NOTABLE_OUTCOMES: ReadonlySet<string> = new Set(['denied', 'failure', 'unauthenticated', 'forbidden', 'budget_blocked', 'audit_failed', 'interrupted', 'throttled']);
 
 function statusOf(outcome: string | null): { status_id: number; status: string } {
   if (outcome === null || UNKNOWN.has(outcome)) return { status_id: 0, status: 'Unknown' };

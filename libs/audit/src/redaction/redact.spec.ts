@@ -1,6 +1,7 @@
-import { AppConfig } from '@gatehouse/config';
+import { createHash } from 'node:crypto';
+import { AppConfig, canonicalJson, platformSchema, PlatformSettings } from '@gatehouse/config';
 import type { AuditSettings } from '@gatehouse/db';
-import { AuditRedactor } from './audit-redactor';
+import { AuditRedactor, TruncatedArguments } from './audit-redactor';
 import { compileRedactPath, isSecretKey, redact } from './redact';
 
 const mask = (value: unknown) => `masked(${JSON.stringify(value)})`;
@@ -74,14 +75,15 @@ describe('redact', () => {
 
 describe('AuditRedactor', () => {
   const config = (secret: string) => AppConfig.from({ DATABASE_URL: 'postgresql://x@localhost/x', GATEHOUSE_SECRET_KEY: secret });
-  const redactor = new AuditRedactor(config('k'.repeat(40)));
+  const platform = PlatformSettings.from(undefined);
+  const redactor = new AuditRedactor(config('k'.repeat(40)), platform);
 
   it('masks with a keyed HMAC: equal values correlate, other keys give other values', () => {
     const out = redactor.arguments({ password: 'canary-1', api_key: 'canary-1', token: 'canary-2' }, settings()) as Record<string, string>;
     expect(out['password']).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(out['api_key']).toBe(out['password']);
     expect(out['token']).not.toBe(out['password']);
-    const other = new AuditRedactor(config('z'.repeat(40))).arguments({ password: 'canary-1' }, settings()) as Record<string, string>;
+    const other = new AuditRedactor(config('z'.repeat(40)), platform).arguments({ password: 'canary-1' }, settings()) as Record<string, string>;
     expect(other['password']).not.toBe(out['password']);
   });
 
@@ -89,6 +91,27 @@ describe('AuditRedactor', () => {
     expect(redactor.arguments({ a: 1 }, settings({ level: 'metadata' }))).toBeUndefined();
     const out = redactor.arguments({ customer: { ssn: 's' }, env: { X: 'x' } }, settings({ redactPaths: ['$.customer.ssn'] }), ['$.env.*']);
     expect(JSON.stringify(out)).not.toMatch(/"s"|"x"/);
+  });
+
+  it('keeps arguments past auditArgumentsMaxBytes as their start and the hash of them whole, within that size', () => {
+    const limited = new AuditRedactor(config('k'.repeat(40)), PlatformSettings.from(platformSchema.parse({ limits: { auditArgumentsMaxBytes: 1024 } })));
+    const small = { text: 'x'.repeat(500) };
+    expect(limited.arguments(small, settings())).toEqual(small);
+
+    // Quotes and control characters take more room escaped than as text; keys arrive unsorted.
+    const large = { z: '"\u0001é'.repeat(2_000), password: 'hunter2', a: [1, 2] };
+    const kept = limited.arguments(large, settings()) as TruncatedArguments;
+    const redacted = { ...large, password: (limited.arguments({ password: 'hunter2' }, settings()) as Record<string, string>)['password'] };
+    expect(kept).toEqual({
+      truncated: true,
+      originalBytes: Buffer.byteLength(JSON.stringify(redacted)),
+      sha256: createHash('sha256').update(canonicalJson(redacted)).digest('hex'),
+      prefix: expect.any(String),
+    });
+    expect(JSON.stringify(redacted).startsWith(kept.prefix)).toBe(true);
+    expect(kept.prefix.length).toBeGreaterThan(100);
+    expect(Buffer.byteLength(JSON.stringify(kept))).toBeLessThanOrEqual(1024);
+    expect(JSON.stringify(kept)).not.toContain('hunter2');
   });
 
   it('keeps results only at level results, masked and truncated to resultMaxBytes', () => {

@@ -10,6 +10,8 @@ export enum ErrorCode {
   DownstreamTimeout = 'downstream_timeout',
   DownstreamError = 'downstream_error',
   ShuttingDown = 'shutting_down',
+  // A per-credential or per-organization limit (platform.limits); details.retryAfterSeconds says when to retry.
+  RateLimited = 'rate_limited',
 }
 
 export class GatehouseError extends Error {
@@ -41,5 +43,9 @@ export class GatehouseError extends Error {
 
   static unauthenticated(message: string): GatehouseError {
     return new GatehouseError(ErrorCode.Unauthenticated, message);
+  }
+
+  static rateLimited(message: string, retryAfterSeconds: number): GatehouseError {
+    return new GatehouseError(ErrorCode.RateLimited, message, { retryAfterSeconds });
   }
 }

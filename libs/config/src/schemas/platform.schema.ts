@@ -65,7 +65,7 @@ export const platformLimitsSchema = z
     toolCallsPerOrganization: rateSchema.default({ requests: 60_000, windowSeconds: 60 }),
     apiRequestsPerCredential: rateSchema.default({ requests: 600, windowSeconds: 60 }),
     // tools/call arguments larger than this (JSON bytes) are kept in the audit log truncated, with their hash.
-    auditArgumentsMaxBytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+    auditArgumentsMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   })
   .strict();
 

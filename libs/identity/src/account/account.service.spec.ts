@@ -1,6 +1,6 @@
 import { UserRepository } from '@gatehouse/db';
 import { RateLimiter } from '../throttle/rate-limiter.service';
-import { partitionKey, RATE_LIMITS, RateLimitPolicy, RateLimitResult, RateLimitRule, RateLimitSubject } from '../throttle/rate-limits';
+import { partitionKey, RATE_LIMITS, RateLimitResult, RateLimitRule, RateLimitSubject } from '../throttle/rate-limits';
 import { SignInThrottledError } from '../throttle/sign-in-throttled.error';
 import { AccountService } from './account.service';
 
@@ -14,7 +14,7 @@ jest.mock('./password', () => ({
 class FakeLimiter {
   readonly counts = new Map<string, number>();
 
-  async consume(policy: RateLimitPolicy, subject: RateLimitSubject): Promise<RateLimitResult[]> {
+  async consume(policy: keyof typeof RATE_LIMITS, subject: RateLimitSubject): Promise<RateLimitResult[]> {
     return RATE_LIMITS[policy].map((rule) => {
       const count = this.add(rule, subject, 1);
       return { rule, allowed: count <= rule.points, limit: rule.points, remaining: Math.max(0, rule.points - count), consumed: count, resetSeconds: 600 };

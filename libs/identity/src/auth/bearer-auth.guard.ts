@@ -1,7 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { Response } from 'express';
 import { AuditRecorder } from '@gatehouse/audit';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
+import { ApiRequestLimit } from '../throttle/api-request-limit';
 import { AbilityFactory } from './ability.factory';
 import { auditActorOf, requestOrigin } from './audit-actor';
 import { AUDITED_AS, AuditedAction, auditedTarget } from './audited-as.decorator';
@@ -12,7 +14,8 @@ import { MCP_RESOURCE, REQUIRED_PERMISSION } from './authorize.decorator';
 
 // The one authentication step of every route: bearer API key or OAuth access token → principal, then the
 // route's permission checked against the principal's CASL ability. A presented credential that fails is audited
-// (auth.failed); a request without one is not (every OAuth client's discovery starts with one).
+// (auth.failed); a request without one is not (every OAuth client's discovery starts with one). Admin API requests
+// are counted against their key's quota before the permission check; /mcp counts tools/call itself.
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
   constructor(
@@ -21,6 +24,7 @@ export class BearerAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly failures: AuthFailureAudit,
     private readonly recorder: AuditRecorder,
+    private readonly apiLimit: ApiRequestLimit,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,6 +42,7 @@ export class BearerAuthGuard implements CanActivate {
     });
     // A copy: the cached principal is shared by requests from elsewhere.
     request.principal = { ...principal, origin };
+    if (!mcpResource) await this.apiLimit.count(principal, context.switchToHttp().getResponse<Response>());
 
     const permission = this.reflector.get<RequiredPermission | undefined>(REQUIRED_PERMISSION, context.getHandler());
     if (permission && this.abilities.forPrincipal(principal).cannot(permission.action, permission.subject)) {

@@ -11,21 +11,39 @@ import { OAuthSettings } from './oauth-settings';
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 
-// RFC 7591 §2. Unknown fields are ignored (§2: "MUST ignore"); known ones are checked.
-const registrationSchema = z.looseObject({
-  redirect_uris: z.array(z.string()).min(1, 'redirect_uris must list at least one URI'),
+// Registration is unauthenticated, and what it stores is shown to people (the consent page) and kept in the
+// audit log: every field is bounded, text holds no control characters (nor the bidirectional overrides that make one
+// name read as another), and only these fields are kept. Unknown ones are ignored (RFC 7591 §2: "MUST ignore").
+const MAX_REDIRECT_URIS = 20;
+const MAX_URI_CHARS = 2000;
+const UNPRINTABLE = /[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !UNPRINTABLE.test(value), 'must not contain control characters');
+const webUrl = z.string().max(MAX_URI_CHARS).pipe(z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }));
+// RFC 6749 §3.3: scope tokens are printable ASCII without space, '"' or '\', separated by single spaces.
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+
+const registrationSchema = z.object({
+  redirect_uris: z
+    .array(text(MAX_URI_CHARS))
+    .min(1, 'redirect_uris must list at least one URI')
+    .max(MAX_REDIRECT_URIS, `redirect_uris may list at most ${MAX_REDIRECT_URIS} URIs`),
   token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).default('client_secret_basic'),
   grant_types: z
     .array(z.enum(['authorization_code', 'refresh_token']))
+    .max(2)
     .default(['authorization_code'])
     .refine((types) => types.includes('authorization_code'), 'grant_types must include authorization_code'),
-  response_types: z.array(z.literal('code')).default(['code']),
-  client_name: z.string().trim().min(1).max(200).optional(),
-  client_uri: z.url().optional(),
-  logo_uri: z.url().optional(),
-  scope: z.string().max(1000).optional(),
-  software_id: z.string().max(200).optional(),
-  software_version: z.string().max(100).optional(),
+  response_types: z.array(z.literal('code')).max(1).default(['code']),
+  client_name: text(200).trim().min(1).optional(),
+  client_uri: webUrl.optional(),
+  logo_uri: webUrl.optional(),
+  scope: z.string().max(1000).regex(SCOPE, 'must be scope tokens separated by single spaces').optional(),
+  software_id: text(200).optional(),
+  software_version: text(100).optional(),
 });
 
 export interface ClientCredentials {

@@ -1,4 +1,5 @@
-import { partitionKey, RATE_LIMITS, rateLimitHeaders, RateLimitResult, RateLimitRule, retryAfterSeconds } from './rate-limits';
+import { platformSchema } from '@gatehouse/config';
+import { firstRefusal, partitionKey, principalRateLimits, RATE_LIMITS, rateLimitHeaders, RateLimitResult, RateLimitRule, retryAfterSeconds } from './rate-limits';
 
 const [TOKEN, TOKEN_IP] = RATE_LIMITS.token;
 const [ACCOUNT] = RATE_LIMITS['sign-in'];
@@ -44,5 +45,27 @@ describe('partition keys', () => {
     expect(partitionKey(TOKEN, {})).toBe('-|-');
     const long = partitionKey(TOKEN, { client: 'x'.repeat(10_000), ip: '203.0.113.7' });
     expect(long).toMatch(/^sha256:[\w-]{43}\|203\.0\.113\.7$/);
+  });
+});
+
+describe('principal quotas', () => {
+  const limits = platformSchema.parse({ limits: { toolCallsPerCredential: { requests: 200, windowSeconds: 10 } } }).limits;
+  const [perCredential, perOrganization] = principalRateLimits(limits)['tool-call'];
+
+  it('are the platform section\'s settings, named after them, counted per credential and per organization', () => {
+    expect(perCredential).toEqual({ name: 'toolCallsPerCredential', per: 'credential', points: 200, windowSeconds: 10 });
+    expect(perOrganization).toEqual({ name: 'toolCallsPerOrganization', per: 'organization', points: 60_000, windowSeconds: 60 });
+    expect(principalRateLimits(limits).api).toEqual([{ name: 'apiRequestsPerCredential', per: 'credential', points: 600, windowSeconds: 60 }]);
+    expect(partitionKey(perCredential!, { credential: 'key-1', organization: 'org-1' })).toBe('key-1');
+    expect(partitionKey(perOrganization!, { credential: 'key-1', organization: 'org-1' })).toBe('org-1');
+  });
+
+  it('know the one request of a window that took the count past the quota, a batch of several included', () => {
+    const after = (consumed: number, allowed = consumed <= 200) => ({ ...result(perCredential!, Math.max(0, 200 - consumed), 5, allowed), consumed });
+    expect(firstRefusal(after(200))).toBe(false);
+    expect(firstRefusal(after(201))).toBe(true);
+    expect(firstRefusal(after(202))).toBe(false);
+    expect(firstRefusal(after(203), 3)).toBe(true);
+    expect(firstRefusal(after(204), 3)).toBe(false);
   });
 });

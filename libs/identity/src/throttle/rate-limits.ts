@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { PlatformLimits, RateSpec } from '@gatehouse/config';
 
-/** Who a quota belongs to. `client` is always counted together with the caller's IP (see TOKEN below). */
-export type RateLimitPartition = 'ip' | 'client' | 'account';
+/**
+ * Who a quota belongs to. `client` is always counted together with the caller's IP (see TOKEN below); `credential`
+ * is an authenticated principal's key or OAuth grant (Principal.apiKeyId), `organization` its organization.
+ */
+export type RateLimitPartition = 'ip' | 'client' | 'account' | 'credential' | 'organization';
 
 export interface RateLimitRule {
   /** The quota policy's name in the RateLimit and RateLimit-Policy header fields, and in its Redis keys. */
@@ -47,9 +51,33 @@ export const RATE_LIMITS = {
   // it bounds how many auth.failed records, and credential lookups, one address can cause. 60 a minute is far
   // more than any misconfigured client retries; past it the address's failures go unrecorded until the window ends.
   'bearer-failure': [{ name: 'bearer-failure-ip', per: 'ip', points: 60, windowSeconds: MINUTE }],
+  // Not a limit on calls: how many tools/calls refused by a per-process cap (sessions, calls in flight) a credential
+  // gets recorded in the audit log, so that a flood of refusals is a count on /metrics, not a flood of records.
+  'capped-call-record': [{ name: 'capped-call-records', per: 'credential', points: 1, windowSeconds: MINUTE }],
 } as const satisfies Record<string, readonly RateLimitRule[]>;
 
-export type RateLimitPolicy = keyof typeof RATE_LIMITS;
+/**
+ * The deployment operator's quotas for authenticated principals (config file `platform.limits`). Each rule is named
+ * after its setting, so a RateLimit header field or a refusal names what to change.
+ */
+export function principalRateLimits(limits: PlatformLimits) {
+  const rule = (name: keyof PlatformLimits, per: 'credential' | 'organization', rate: RateSpec): RateLimitRule => ({
+    name,
+    per,
+    points: rate.requests,
+    windowSeconds: rate.windowSeconds,
+  });
+  return {
+    'tool-call': [
+      rule('toolCallsPerCredential', 'credential', limits.toolCallsPerCredential),
+      rule('toolCallsPerOrganization', 'organization', limits.toolCallsPerOrganization),
+    ],
+    api: [rule('apiRequestsPerCredential', 'credential', limits.apiRequestsPerCredential)],
+  } satisfies Record<string, readonly RateLimitRule[]>;
+}
+
+export type PrincipalRateLimitPolicy = keyof ReturnType<typeof principalRateLimits>;
+export type RateLimitPolicy = keyof typeof RATE_LIMITS | PrincipalRateLimitPolicy;
 
 /** The partition values of one request; a policy uses those its rules are counted per. */
 export type RateLimitSubject = { readonly [P in RateLimitPartition]?: string };
@@ -97,4 +125,9 @@ export function rateLimitHeaders(results: readonly RateLimitResult[]): { 'RateLi
 /** Seconds until every exhausted quota has reset (Retry-After), or 0 when none is exhausted. */
 export function retryAfterSeconds(results: readonly RateLimitResult[]): number {
   return Math.max(0, ...results.filter((result) => !result.allowed).map((result) => result.resetSeconds));
+}
+
+/** Whether this request was the first of its window that a quota refused (it took the count past the quota). */
+export function firstRefusal(result: RateLimitResult, points = 1): boolean {
+  return !result.allowed && result.consumed - points <= result.limit;
 }

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { CallAudit, CallAuditor, CallTarget } from '@gatehouse/audit';
+import { CallAudit, CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
 import { ApprovalService, Listing, PolicyResource, PolicyService, UsageService } from '@gatehouse/governance';
 import { AbilityFactory, Principal, SCOPE_ADMIN } from '@gatehouse/identity';
-import { callAuditStart } from '../tools/call-audit-start';
+import { AuditContext, callAuditStart } from '../tools/call-audit-start';
 import { PolicyGate } from '../tools/policy-gate';
 import type { CallContext } from '../tools/tool-call.dispatcher';
 import { errorResult, jsonResult, refused } from '../tools/tool-results';
@@ -69,6 +69,11 @@ export class ManagementTools {
     return this.tools.has(name);
   }
 
+  /** How a call of this tool is audited, with the arguments the audit log never keeps. */
+  auditStart(principal: Principal, name: string, args: Record<string, unknown>, context: AuditContext): CallAuditStart {
+    return callAuditStart(principal, context, targetOf(name), args, AUDIT_REDACT_PATHS[name]);
+  }
+
   isReadOnly(name: string): boolean {
     return this.tools.get(name)?.definition.annotations?.readOnlyHint === true;
   }
@@ -77,7 +82,7 @@ export class ManagementTools {
   // runs), the principal's permission and scope, the arguments, then the organization's policy.
   async call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
     const tool = this.tools.get(name)!;
-    const audit = await this.auditor.begin(callAuditStart(principal, context, targetOf(name), args, AUDIT_REDACT_PATHS[name]));
+    const audit = await this.auditor.begin(this.auditStart(principal, name, args, context));
     if (this.abilities.forPrincipal(principal).cannot(tool.permission.action, tool.permission.subject)) {
       audit.decided({ effect: 'deny', rule: { id: null, name: `permission:${tool.permission.action}:${tool.permission.subject}` } });
       const message = `Permission denied: "${name}" needs the admin role and a read_write key (this key: role ${principal.role}, ${principal.access}).`;

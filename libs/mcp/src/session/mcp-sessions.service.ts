@@ -10,10 +10,12 @@ import { AppConfig } from '@gatehouse/config';
 import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalEvent, ApprovalEvents } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
-import { writeJsonRpcError } from './json-rpc-response';
+import { McpAdmission } from '../limits/mcp-admission';
 import { CallTracker } from '../tools/call-tracker';
+import { traceIdOf } from '../tools/tool-call.dispatcher';
+import { writeJsonRpcError } from './json-rpc-response';
 import { McpServerFactory } from './mcp-server.factory';
-import { ExchangeSession, ToolCallExchange } from './tool-call-exchange';
+import { batchRequestIds, ExchangeSession, ToolCallExchange, toolCallRequests } from './tool-call-exchange';
 
 /** Why a session ended, as its mcp.session.ended record says. */
 type EndReason = 'closed' | 'deleted' | 'idle' | 'shutdown';
@@ -53,6 +55,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly exchange: ToolCallExchange,
     private readonly approvalEvents: ApprovalEvents,
     private readonly recorder: AuditRecorder,
+    private readonly admission: McpAdmission,
   ) {}
 
   get size(): number {
@@ -80,14 +83,29 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
       }
       session.lastSeen = Date.now();
       if (request.method === 'DELETE') session.endReason ??= 'deleted';
-      // tools/call reaches this only when McpFastPath passed it on; the SDK's transport answers it as well.
+      // tools/call reaches this only when McpFastPath passed it on (batches, duplicate ids); the SDK's transport
+      // answers it as well, once admitted as the fast path admits its own.
+      const calls = request.method === 'POST' ? toolCallRequests(request.body) : [];
+      if (calls.length > 0) {
+        const traceId = traceIdOf(request.headers['traceparent']);
+        const answers = Array.isArray(request.body) ? batchRequestIds(request.body) : calls[0]!.id;
+        if (!(await this.admission.calls(principal, calls, { sessionId, answers, ...(traceId ? { traceId } : {}) }, response))) return;
+      }
       return session.transport.handleRequest(incoming, response, request.body);
     }
     if (request.method !== 'POST' || !isInitializeRequest(request.body)) {
       return writeJsonRpcError(response, 400, -32000, 'Bad Request: missing Mcp-Session-Id header (send initialize first)');
     }
-    const session = await this.open(principal, request);
-    await session.transport.handleRequest(incoming, response, request.body);
+    const release = this.admission.session(principal, request, response);
+    if (!release) return;
+    let session: McpSession | null = null;
+    try {
+      session = await this.open(principal, request, release);
+      await session.transport.handleRequest(incoming, response, request.body);
+    } finally {
+      // An initialize the transport refused opened no session; one that opened gives its slot back when it ends.
+      if (!session?.id) release();
+    }
   }
 
   /**
@@ -124,7 +142,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     await this.closeAll();
   }
 
-  private async open(principal: Principal, request: Request): Promise<McpSession> {
+  private async open(principal: Principal, request: Request, release: () => void): Promise<McpSession> {
     const server = this.factory.create();
     const params = (request.body as { params?: { protocolVersion?: unknown; clientInfo?: { name?: unknown; version?: unknown } } }).params;
     const session: McpSession = {
@@ -151,6 +169,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
       }),
     };
     session.transport.onclose = () => {
+      release();
       session.calls.forEach((call) => call.abort('the session ended'));
       if (session.id && this.sessions.delete(session.id)) {
         this.metrics.mcpSessions.set(this.sessions.size);

@@ -9,8 +9,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
+import { McpAdmission } from '../limits/mcp-admission';
 import { ProtocolError } from '../tools/protocol-error';
-import { ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
+import { CallContext, ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
 
 /** The part of an upstream session the exchange needs: its id and the calls it is running. */
 export interface ExchangeSession {
@@ -34,6 +35,20 @@ export function exchangeMessage(body: unknown): body is Record<string, unknown> 
 const isRequestId = (value: unknown): value is RequestId =>
   typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
 
+/** The tools/call requests of a POSTed body (one message or a batch) that would run, as the SDK's transport runs them. */
+export function toolCallRequests(body: unknown): ToolCallMessage[] {
+  return (Array.isArray(body) ? body : [body]).flatMap((message: unknown) => {
+    if (!isObject(message) || message['method'] !== 'tools/call' || !isRequestId(message['id'])) return [];
+    const call = toolCall(message['id'], message['params']);
+    return typeof call === 'string' ? [] : [call];
+  });
+}
+
+/** The ids of the requests (not notifications) in a batch. */
+export function batchRequestIds(batch: unknown[]): RequestId[] {
+  return batch.flatMap((message) => (isObject(message) && typeof message['method'] === 'string' && isRequestId(message['id']) ? [message['id']] : []));
+}
+
 /**
  * Answers a POSTed tools/call (and a notifications/cancelled for one) on an established session directly,
  * with the same pipeline as the SDK Server's handler (ToolCallDispatcher). The SDK's transport turns every
@@ -49,6 +64,7 @@ export class ToolCallExchange {
   constructor(
     private readonly dispatcher: ToolCallDispatcher,
     private readonly oauth: OAuthSettings,
+    private readonly admission: McpAdmission,
   ) {}
 
   handle(session: ExchangeSession, request: Request, response: Response, principal: Principal): boolean {
@@ -99,14 +115,16 @@ export class ToolCallExchange {
     response.once('close', onClose);
     const reply = new ReplyWriter(response, session.id);
     const traceId = traceIdOf(request.headers['traceparent']);
+    const context: CallContext = {
+      signal: controller.signal,
+      ...(traceId ? { traceId } : {}),
+      ...(call.progressToken === undefined
+        ? {}
+        : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),
+    };
     try {
-      const result = await this.dispatcher.call(principal, call.name, call.args, {
-        signal: controller.signal,
-        ...(traceId ? { traceId } : {}),
-        ...(call.progressToken === undefined
-          ? {}
-          : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),
-      });
+      if (!(await this.admission.calls(principal, [call], { sessionId: session.id, ...(traceId ? { traceId } : {}), answers: call.id }, response))) return;
+      const result = await this.dispatcher.call(principal, call.name, call.args, context);
       reply.end({ jsonrpc: '2.0', id: call.id, result: result satisfies CallToolResult });
     } catch (error) {
       reply.end({ jsonrpc: '2.0', id: call.id, error: this.toRpcError(error, call.name) });

@@ -2,10 +2,13 @@ import type { CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import type { CallContext } from './tool-call.dispatcher';
 
+/** What the audit of a call takes from the exchange that carries it. */
+export type AuditContext = Pick<CallContext, 'traceId' | 'approvalRequestId'>;
+
 /** The audit of a call as whoever made it, from wherever its HTTP request came. */
 export function callAuditStart(
   principal: Principal,
-  context: CallContext,
+  context: AuditContext,
   target: CallTarget,
   args: Record<string, unknown>,
   redactPaths?: readonly string[],

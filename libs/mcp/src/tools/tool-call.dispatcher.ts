@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { CallToolResult, ErrorCode as RpcErrorCode, Progress, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import { CallAuditor } from '@gatehouse/audit';
-import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
+import { CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
+import { CallOutcome, ConnectionRegistry, GatewayMetrics, ResolvedTool } from '@gatehouse/connections';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
-import { callAuditStart } from './call-audit-start';
+import { AuditContext, callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { PolicyGate } from './policy-gate';
 import { ProtocolError } from './protocol-error';
@@ -70,6 +70,12 @@ export class ToolCallDispatcher {
     return resolved !== null && !resolved.tool.readOnly;
   }
 
+  /** How a call is audited when it is refused before it is resolved any further (by a limit). */
+  auditStart(principal: Principal, name: string, args: Record<string, unknown>, context: AuditContext): CallAuditStart {
+    if (this.management.has(name)) return this.management.auditStart(principal, name, args, context);
+    return callAuditStart(principal, context, toolTarget(name, this.registry.resolve(principal.organizationId, name)), args);
+  }
+
   /** tools/call for any tool: Gatehouse's own management tools, or a downstream tool. */
   call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
     return this.management.has(name) ? this.management.call(principal, name, args, context) : this.callDownstream(principal, name, args, context);
@@ -87,9 +93,7 @@ export class ToolCallDispatcher {
     }
     const { runtime, tool } = resolved;
     // Every call from here on leaves a request and an outcome record; refusals write both at once.
-    const audit = await this.auditor.begin(
-      callAuditStart(principal, context, { type: 'tool', connection: runtime.name, tool: name, downstreamTool: tool.downstreamName }, args),
-    );
+    const audit = await this.auditor.begin(callAuditStart(principal, context, toolTarget(name, resolved), args));
     if (resolved.heldBack) return refused(audit, 'unavailable', errorResult(resolved.heldBack.reason));
     const started = performance.now();
     const finish = (outcome: CallOutcome) =>
@@ -114,4 +118,14 @@ export class ToolCallDispatcher {
     if (refusal) return refusal;
     return this.executor.execute(principal, resolved, name, args, context, finish, audit);
   }
+}
+
+// Exposed names are at most 64 characters; a name that resolves to nothing is a caller's text, kept short.
+const UNKNOWN_NAME_CHARS = 128;
+
+/** The audit target of a call: its connection and downstream tool, or, for a name that resolves to nothing, the name. */
+function toolTarget(name: string, resolved: ResolvedTool | null): CallTarget {
+  if (resolved) return { type: 'tool', connection: resolved.runtime.name, tool: name, downstreamTool: resolved.tool.downstreamName };
+  const tool = name.slice(0, UNKNOWN_NAME_CHARS);
+  return { type: 'tool', connection: tool.split('_')[0]!, tool, downstreamTool: null };
 }
