@@ -9,6 +9,7 @@ export * from './auth/bearer-auth.guard';
 export * from './auth/bearer-authenticator';
 export * from './auth/credential-hash';
 export * from './auth/principal';
+export * from './auth/credential-standing';
 export * from './auth/principal-cache';
 export * from './identity.module';
 export * from './oauth/authorization.service';

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AuditActor, AuditRecorder, systemActor } from '@gatehouse/audit';
 import { ApprovalSettings, GatehouseError, JOBS, QUEUES, ROLE_RANK } from '@gatehouse/config';
-import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName } from '@gatehouse/db';
+import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName, OrganizationRepository } from '@gatehouse/db';
 import { auditActorOf, type Principal } from '@gatehouse/identity';
 import { canonicalJson } from '@gatehouse/connections';
 import type { DecidingRule } from '../policy/policy-engine';
@@ -27,10 +27,11 @@ export interface ApprovalJob {
 // Expiry is decided by Gatehouse's job, not by a person.
 const EXPIRY_ACTOR = systemActor('approval-expiry');
 
-// The person (or, for a key nobody owns, the key) behind a credential: one identity may approve once, and
-// never its own request, whichever of its keys or OAuth clients it uses.
-export function approverIdentity(principal: Pick<Principal, 'userId' | 'subject'>): string {
-  return principal.userId ? `user:${principal.userId}` : principal.subject;
+// Approvals count people, not credentials: the person behind a credential, or for a chain of keys with no
+// person, its root key. One identity decides once, and never its own request, whichever of its keys (minted
+// ones included) or OAuth clients it uses.
+export function approverIdentity(principal: Pick<Principal, 'userId' | 'rootKeyId' | 'apiKeyId'>): string {
+  return principal.userId ? `user:${principal.userId}` : `api_key:${principal.rootKeyId ?? principal.apiKeyId}`;
 }
 
 // Approval requests: created when a rule requires approval, decided by approvers (N of M), executed once by
@@ -39,6 +40,7 @@ export function approverIdentity(principal: Pick<Principal, 'userId' | 'subject'
 export class ApprovalService {
   constructor(
     private readonly repository: ApprovalRepository,
+    private readonly organizations: OrganizationRepository,
     private readonly events: ApprovalEvents,
     private readonly webhooks: WebhookService,
     @InjectQueue(QUEUES.approvals) private readonly queue: Queue<ApprovalJob>,
@@ -52,6 +54,7 @@ export class ApprovalService {
       argumentsHash: createHash('sha256').update(canonicalJson(call.arguments)).digest('hex'),
       requesterSubject: principal.subject,
       requesterUserId: principal.userId,
+      requesterIdentity: approverIdentity(principal),
       requesterName: principal.userEmail ?? principal.name,
       requesterKind: principal.kind,
       requesterRole: principal.role,
@@ -100,8 +103,14 @@ export class ApprovalService {
     }
     if (principal.access === 'read_only') throw GatehouseError.forbidden('A read-only credential cannot decide approval requests');
     const identity = approverIdentity(principal);
-    if (identity === approverIdentity({ userId: request.requesterUserId, subject: request.requesterSubject })) {
+    if (identity === request.requesterIdentity) {
       throw GatehouseError.forbidden('Nobody approves their own request, whichever key or client they use');
+    }
+    // Whoever holds a key with no person could otherwise mint keys and approve as several "people".
+    if (!principal.userId && !(await this.organizations.allowsKeyApprovals(principal.organizationId))) {
+      throw GatehouseError.forbidden(
+        'This key has no person behind it, so it cannot decide approval requests; use a key or client of an approver (or allow keyApprovals for the organization)',
+      );
     }
     if (!approved && !reason) throw GatehouseError.invalid('A denial needs a reason');
     const outcome = await this.repository.decide(
@@ -174,7 +183,7 @@ export class ApprovalService {
     return (
       ROLE_RANK[principal.role] >= ROLE_RANK.admin ||
       request.approverRoles.includes(principal.role) ||
-      approverIdentity(principal) === approverIdentity({ userId: request.requesterUserId, subject: request.requesterSubject })
+      approverIdentity(principal) === request.requesterIdentity
     );
   }
 }

@@ -12,6 +12,7 @@ const principal = (role: Principal['role'], access: Principal['access']): Princi
   apiKeyId: 'k',
   userId: null,
   userEmail: null,
+  rootKeyId: 'k',
   clientId: null,
   client: null,
   name: 'k',

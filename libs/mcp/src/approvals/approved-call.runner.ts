@@ -68,6 +68,7 @@ function requesterOf(request: ApprovalRequestRecord): Principal {
     apiKeyId: request.requesterApiKeyId ?? '',
     userId: request.requesterUserId,
     userEmail: request.requesterEmail,
+    rootKeyId: null,
     clientId: null,
     client: null,
     name: request.requesterName,
