@@ -16,6 +16,7 @@ import { BudgetRepository } from './repositories/budget.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
 import { IdentityProviderRepository } from './repositories/identity-provider.repository';
+import { MembershipRepository } from './repositories/membership.repository';
 import { OAuthClientRepository } from './repositories/oauth-client.repository';
 import { OAuthGrantRepository } from './repositories/oauth-grant.repository';
 import { OrganizationRepository } from './repositories/organization.repository';
@@ -38,6 +39,7 @@ const PROVIDERS = [
   ConfigStateRepository,
   ConnectionRepository,
   IdentityProviderRepository,
+  MembershipRepository,
   OAuthClientRepository,
   OAuthGrantRepository,
   OrganizationRepository,

@@ -27,3 +27,5 @@ export * from './auth/audit-actor';
 export * from './auth/audited-as.decorator';
 export * from './account/sign-in.audit';
 export * from './oauth/token.audit';
+export * from './membership/membership.schema';
+export * from './membership/membership.service';

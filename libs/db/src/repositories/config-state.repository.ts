@@ -9,6 +9,7 @@ import { AuditSinkRepository } from './audit-sink.repository';
 import { BudgetChanges, BudgetRepository, BudgetRow, CostRow } from './budget.repository';
 import { ConnectionRepository } from './connection.repository';
 import { IdentityProviderRepository, IdentityProviderSpec } from './identity-provider.repository';
+import { MembershipRepository } from './membership.repository';
 import { PolicyRepository } from './policy.repository';
 import { WebhookRepository, WebhookSpec } from './webhook.repository';
 
@@ -72,6 +73,7 @@ export class ConfigStateRepository {
   constructor(
     private readonly prisma: PrismaService,
     private readonly apiKeys: ApiKeyRepository,
+    private readonly memberships: MembershipRepository,
     private readonly connections: ConnectionRepository,
     private readonly identityProviders: IdentityProviderRepository,
     private readonly policies: PolicyRepository,
@@ -171,12 +173,13 @@ export class ConfigStateRepository {
         await tx.membership.create({ data: { organizationId, userId, role: member.role, configManaged: true } });
       } else if (current.role !== member.role || !current.configManaged) {
         summary.updated++;
-        await tx.membership.update({ where: { id: current.id }, data: { role: member.role, configManaged: true } });
+        await this.memberships.setRoleIn(tx, current.id, { role: member.role, configManaged: true });
       }
     }
     const keep = new Set(userIds.values());
-    const stale = existing.filter((m) => m.configManaged && !keep.has(m.userId)).map((m) => m.id);
-    if (stale.length) summary.deleted += (await tx.membership.deleteMany({ where: { id: { in: stale } } })).count;
+    const stale = existing.filter((m) => m.configManaged && !keep.has(m.userId)).map((m) => m.userId);
+    // Taken out of the file: their keys and OAuth grants in the organization are revoked with the membership.
+    summary.deleted += (await this.memberships.removeIn(tx, organizationId, stale, new Date())).removed;
   }
 
   private async applyApiKeys(

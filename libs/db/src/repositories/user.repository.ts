@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { RoleName } from '@gatehouse/config';
 import { PrismaService } from '../prisma.service';
+import { MembershipRepository } from './membership.repository';
 
 export interface UserRecord {
   id: string;
@@ -19,23 +20,10 @@ export interface MembershipView {
 
 @Injectable()
 export class UserRepository {
-  constructor(private readonly prisma: PrismaService) {}
-
-  /** Creates the user if needed and sets their role in the organization. */
-  async ensureMember(organizationId: string, email: string, role: RoleName): Promise<UserRecord> {
-    const user = await this.prisma.user.upsert({
-      where: { email: email.toLowerCase() },
-      create: { email: email.toLowerCase() },
-      update: {},
-      select: { id: true, email: true, name: true },
-    });
-    await this.prisma.membership.upsert({
-      where: { organizationId_userId: { organizationId, userId: user.id } },
-      create: { organizationId, userId: user.id, role },
-      update: { role },
-    });
-    return user;
-  }
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly membershipRepository: MembershipRepository,
+  ) {}
 
   /**
    * Just-in-time provisioning from an identity provider: creates the person and their membership, and keeps the
@@ -56,7 +44,7 @@ export class UserRepository {
         return { user, roleChanged: false };
       }
       if (current.configManaged || current.role === role) return { user, roleChanged: false };
-      await tx.membership.update({ where: { id: current.id }, data: { role } });
+      await this.membershipRepository.setRoleIn(tx, current.id, { role });
       return { user, roleChanged: true };
     });
   }

@@ -173,14 +173,14 @@ describe('ApiKeyService', () => {
     expect(await service.authenticate(secret)).toMatchObject({ role: 'admin', userId: 'alice' });
 
     repository.members.set('alice', 'member');
-    // Cached until a change is announced (on this replica or another).
+    // Cached until the membership change is announced (on this replica or another).
     expect(await service.authenticate(secret)).toMatchObject({ role: 'admin' });
-    bus.handler!({ type: 'changed' }, false);
+    bus.handler!({ type: 'member-changed', organizationId: ORG.id, userId: 'alice' }, false);
     expect(await service.authenticate(secret)).toMatchObject({ role: 'member' });
     expect(await service.current(ORG.id, key.id)).toMatchObject({ role: 'member', subject: `api_key:${key.id}` });
 
     repository.members.delete('alice');
-    bus.handler!({ type: 'changed' }, false);
+    bus.handler!({ type: 'member-changed', organizationId: ORG.id, userId: 'alice' }, false);
     expect(await service.authenticate(secret)).toBeNull();
     expect(await service.current(ORG.id, key.id)).toBeNull();
   });

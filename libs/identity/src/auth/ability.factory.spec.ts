@@ -54,4 +54,12 @@ describe('AbilityFactory', () => {
     expect(readOnly.can('read', 'Budget') && readOnly.can('read', 'Usage')).toBe(true);
     expect(readOnly.can('update', 'Budget')).toBe(false);
   });
+
+  it('lets admins manage members (up to their role: the membership service), read-only admins only list them, and others neither', () => {
+    expect(factory.forPrincipal(principal('admin', 'read_write')).can('delete', 'Member')).toBe(true);
+    for (const role of ['member', 'contractor'] as const) expect(factory.forPrincipal(principal(role, 'read_write')).can('read', 'Member')).toBe(false);
+    const readOnly = factory.forPrincipal(principal('owner', 'read_only'));
+    expect(readOnly.can('read', 'Member')).toBe(true);
+    expect(readOnly.can('update', 'Member') || readOnly.can('delete', 'Member')).toBe(false);
+  });
 });
