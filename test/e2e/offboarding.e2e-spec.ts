@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -150,6 +150,7 @@ describe('offboarding and separation of duties', () => {
   const userId = async (email: string) => (await members()).find((member) => member.email === email)!.userId;
   const requestIdOf = (text: string) => /Request ([0-9a-f-]{36}) sent to/.exec(text)?.[1] ?? '';
   const approval = async (id: string) => (await api<Approval>(a, KEYS.owner, 'GET', `/api/v1/approvals/${id}`)).body;
+  const downstreamWrites = () => (existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter((line) => line === 'call:write_note').length : 0);
 
   /** An OAuth access token for someone the identity provider signs in (provisioned on first sign-in). */
   const signInThroughIdp = async (login: string) => {
@@ -406,5 +407,43 @@ describe('offboarding and separation of duties', () => {
       expect(same.body.detail).toMatch(/already decided/);
     }
     expect((await api<Approval>(a, KEYS.initechRoot2, 'POST', `/api/v1/approvals/${id}/approve`, {})).body).toMatchObject({ status: 'approved', approvals: 2 });
+  });
+
+  it('does not run an approved call whose requester was removed, or may no longer make it, and says why', async () => {
+    const before = downstreamWrites();
+    const dave = await connect(a, tokens['dave']!);
+    const removedId = requestIdOf(textOf(await dave.callTool({ name: 'tools_write_note', arguments: { text: 'from dave' } })));
+    const erin = await connect(a, tokens['erin']!);
+    const demotedId = requestIdOf(textOf(await erin.callTool({ name: 'tools_write_note', arguments: { text: 'from erin' } })));
+    expect([removedId, demotedId]).not.toContain('');
+
+    expect((await api(a, KEYS.root, 'DELETE', `/api/v1/members/${await userId('dave@acme.test')}`)).status).toBe(200);
+    expect((await api(a, KEYS.root, 'PUT', `/api/v1/members/${await userId('erin@acme.test')}`, { role: 'contractor' })).status).toBe(200);
+    const alice = await connect(b, tokens['alice']!);
+    for (const id of [removedId, demotedId]) {
+      const decided = JSON.parse(textOf(await alice.callTool({ name: 'gatehouse_approve_request', arguments: { id } }))) as { approval: Approval };
+      expect(decided.approval.status).toBe('approved');
+    }
+
+    const removed = await waitFor('the removed requester’s call to end', async () => ((await approval(removedId)).status === 'failed' ? approval(removedId) : null));
+    expect(removed.result?.content[0]?.text).toMatch(/^The approved call was not made: the credential that requested it no longer works/);
+    const demoted = await waitFor('the demoted requester’s call to end', async () => ((await approval(demotedId)).status === 'failed' ? approval(demotedId) : null));
+    expect(demoted.result?.content[0]?.text).toBe(
+      'The approved call was not made: the requester may not make it any more: contractors do not write notes (policy rule "contractors-never-write").',
+    );
+    expect(downstreamWrites()).toBe(before);
+
+    // Audited as calls refused, each pointing back to its request.
+    const outcomes = await query<{ approval_id: string; outcome: string; rule: string }>(
+      a.databaseUrl,
+      "SELECT data->>'approvalId' AS approval_id, outcome, data->'rule'->>'name' AS rule FROM audit_records WHERE kind = 'tools.call.outcome' AND data->>'approvalId' = ANY($1)",
+      [[removedId, demotedId]],
+    );
+    expect(outcomes.filter((row) => row.outcome === 'denied').map(({ approval_id, rule }) => ({ approval_id, rule }))).toEqual(
+      expect.arrayContaining([
+        { approval_id: removedId, rule: 'requester-no-longer-authenticates' },
+        { approval_id: demotedId, rule: 'contractors-never-write' },
+      ]),
+    );
   });
 });

@@ -6,6 +6,7 @@ import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/conn
 import { ApprovalService, ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
+import { policyDecision, readOnlyDenial } from './access-check';
 import { callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { ProtocolError } from './protocol-error';
@@ -96,26 +97,17 @@ export class ToolCallDispatcher {
     const finish = (outcome: CallOutcome) =>
       this.metrics.recordCall(principal.organizationId, runtime.name, outcome, (performance.now() - started) / 1000);
 
-    if (principal.access === 'read_only' && !tool.readOnly) {
-      finish('denied');
-      audit.decided({ effect: 'deny', rule: { id: null, name: 'read-only-key' } });
-      return refused(
-        audit,
-        'denied',
-        errorResult(`Permission denied: this API key is read-only, and "${name}" is not marked read-only (readOnlyHint) by its server.`),
-      );
-    }
-    const problem = tool.checkArguments(args);
+    const readOnly = readOnlyDenial(principal, resolved, name);
+    const problem = readOnly ? null : tool.checkArguments(args);
     if (problem) {
       finish('invalid');
       return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${problem}.`));
     }
-    const decision = await this.access.decide(principal, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, args);
+    const decision = readOnly ?? (await policyDecision(this.access, principal, resolved, name, args));
     audit.decided({ effect: decision.effect, rule: { id: decision.rule.id, name: decision.rule.name } });
     if (decision.effect === 'deny') {
       finish('denied');
-      const why = decision.rule.description ?? `role ${principal.role} may not call "${name}"`;
-      return refused(audit, 'denied', errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`));
+      return refused(audit, 'denied', errorResult(`Permission denied: ${decision.why}.`));
     }
     if (decision.effect === 'require_approval') {
       finish('approval_required');
