@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -445,5 +446,40 @@ describe('offboarding and separation of duties', () => {
         { approval_id: demotedId, rule: 'contractors-never-write' },
       ]),
     );
+  });
+
+  it('shows held arguments redacted as the audit log redacts them, in the API, the tools and webhooks, and runs them exactly', async () => {
+    const secret = 'launch codes 0000';
+    const agent = await connect(a, KEYS.agent);
+    const id = requestIdOf(textOf(await agent.callTool({ name: 'tools_write_note', arguments: { text: secret } })));
+    const shown = await approval(id);
+    expect(shown.arguments['text']).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(shown.argumentsHash).toBe(createHash('sha256').update(JSON.stringify({ text: secret })).digest('hex'));
+    const listed = (await api<Approval[]>(a, KEYS.owner, 'GET', '/api/v1/approvals')).body.find((item) => item.id === id)!;
+    const viaTool = JSON.parse(textOf(await agent.callTool({ name: 'gatehouse_get_approval', arguments: { id } }))) as { approval: Approval };
+    for (const view of [listed, viaTool.approval]) expect(view.arguments).toEqual(shown.arguments);
+    // The same value the audit log keeps for the call, so the two correlate.
+    const [requested] = await query<{ text: string }>(
+      a.databaseUrl,
+      "SELECT data->'arguments'->>'text' AS text FROM audit_records WHERE kind = 'tools.call.request' AND call_id = (SELECT call_id FROM audit_records WHERE kind = 'tools.call.outcome' AND data->>'approvalId' = $1 LIMIT 1)",
+      [id],
+    );
+    expect(requested?.text).toBe(shown.arguments['text']);
+
+    const bob = await connect(a, tokens['bob']!);
+    await bob.callTool({ name: 'gatehouse_approve_request', arguments: { id } });
+    const done = await waitFor('the approved call to run', async () => ((await approval(id)).status === 'executed' ? approval(id) : null));
+    expect(done.result?.content[0]?.text).toBe(`wrote: ${secret}`);
+    const [stored] = await query<{ arguments: unknown }>(a.databaseUrl, 'SELECT arguments FROM approval_requests WHERE id = $1', [id]);
+    expect(stored?.arguments).toEqual({ text: secret });
+
+    const hooks = await waitFor('both webhook events', () => {
+      const mine = receiver.deliveries.filter((delivery) => delivery.body.includes(id));
+      return mine.length >= 2 ? mine : null;
+    });
+    for (const hook of hooks) {
+      expect(hook.body).not.toContain(secret);
+      expect((JSON.parse(hook.body) as { data: { approval: Approval } }).data.approval.arguments).toEqual(shown.arguments);
+    }
   });
 });

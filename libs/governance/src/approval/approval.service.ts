@@ -10,7 +10,7 @@ import { canonicalJson } from '@gatehouse/connections';
 import type { DecidingRule } from '../policy/policy-engine';
 import { WebhookService } from '../webhook/webhook.service';
 import { ApprovalEvents } from './approval-events';
-import { approvalView } from './approval.view';
+import { ApprovalView, ApprovalViews } from './approval.view';
 
 /** The call a rule held for approval. */
 export interface HeldCall {
@@ -45,6 +45,7 @@ export class ApprovalService {
     private readonly webhooks: WebhookService,
     @InjectQueue(QUEUES.approvals) private readonly queue: Queue<ApprovalJob>,
     private readonly recorder: AuditRecorder,
+    private readonly views: ApprovalViews,
   ) {}
 
   async request(principal: Principal, call: HeldCall, rule: DecidingRule, approval: ApprovalSettings): Promise<ApprovalRequestRecord> {
@@ -80,24 +81,22 @@ export class ApprovalService {
       expiresAt: request.expiresAt.toISOString(),
       argumentsHash: request.argumentsHash,
     });
-    await this.webhooks.emit(request.organizationId, 'approval.created', { approval: approvalView(request) }, `approval.created.${request.id}`);
+    await this.webhooks.emit(request.organizationId, 'approval.created', { approval: await this.views.of(request) }, `approval.created.${request.id}`);
     return request;
   }
 
-  async get(principal: Principal, id: string): Promise<ApprovalRequestRecord> {
-    const request = await this.repository.find(principal.organizationId, id);
-    if (!request || !this.mayRead(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
-    return request;
+  async get(principal: Principal, id: string): Promise<ApprovalView> {
+    return this.views.of(await this.find(principal, id));
   }
 
   /** Requests the principal may decide (as an approver) or made; admins see all of the organization's. */
-  async list(principal: Principal, status?: ApprovalStatusName): Promise<ApprovalRequestRecord[]> {
+  async list(principal: Principal, status?: ApprovalStatusName): Promise<ApprovalView[]> {
     const requests = await this.repository.list(principal.organizationId, status, 200);
-    return requests.filter((request) => this.mayRead(principal, request));
+    return Promise.all(requests.filter((request) => this.mayRead(principal, request)).map((request) => this.views.of(request)));
   }
 
-  async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalRequestRecord> {
-    const request = await this.get(principal, id);
+  async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalView> {
+    const request = await this.find(principal, id);
     if (!request.approverRoles.includes(principal.role)) {
       throw GatehouseError.forbidden(`Only ${request.approverRoles.join(' or ')} may decide this request (your role: ${principal.role})`);
     }
@@ -136,8 +135,9 @@ export class ApprovalService {
           ...(reason ? { reason } : {}),
         });
         if (outcome.request.status === 'denied') await this.announce(outcome.request);
+        const view = await this.views.of(outcome.request);
         if (outcome.request.status !== 'pending') {
-          await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: approvalView(outcome.request) }, `approval.decided.${id}`);
+          await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: view }, `approval.decided.${id}`);
         }
         if (outcome.request.status === 'approved') {
           // Deterministic job id: however many approvals race, one execution job (and the claim makes it once).
@@ -147,7 +147,7 @@ export class ApprovalService {
             { jobId: `execute-${id}`, removeOnComplete: 100, removeOnFail: 500, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
           );
         }
-        return outcome.request;
+        return view;
     }
   }
 
@@ -159,9 +159,15 @@ export class ApprovalService {
     if (await this.repository.expire(id, new Date())) {
       await this.record('approval.expired', request, EXPIRY_ACTOR, { expiresAt: request.expiresAt.toISOString() });
       await this.announce({ ...request, status: 'expired' });
-      await this.webhooks.emit(request.organizationId, 'approval.decided', { approval: approvalView({ ...request, status: 'expired' }) }, `approval.decided.${id}`);
+      await this.webhooks.emit(request.organizationId, 'approval.decided', { approval: await this.views.of({ ...request, status: 'expired' }) }, `approval.decided.${id}`);
     }
     return true;
+  }
+
+  private async find(principal: Principal, id: string): Promise<ApprovalRequestRecord> {
+    const request = await this.repository.find(principal.organizationId, id);
+    if (!request || !this.mayRead(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
+    return request;
   }
 
   private record(kind: string, request: ApprovalRequestRecord, actor: AuditActor, data: Record<string, unknown>): Promise<void> {

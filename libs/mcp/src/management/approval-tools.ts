@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApprovalService, approvalView } from '@gatehouse/governance';
+import { ApprovalService } from '@gatehouse/governance';
 import { jsonResult } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
 
@@ -22,7 +22,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'read', subject: 'Approval' },
       input: list,
-      run: async (principal, { status }: z.infer<typeof list>) => jsonResult({ approvals: (await approvals.list(principal, status)).map(approvalView) }),
+      run: async (principal, { status }: z.infer<typeof list>) => jsonResult({ approvals: await approvals.list(principal, status) }),
     },
     {
       definition: {
@@ -34,7 +34,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'read', subject: 'Approval' },
       input: byId,
-      run: async (principal, { id }: z.infer<typeof byId>) => jsonResult({ approval: approvalView(await approvals.get(principal, id)) }),
+      run: async (principal, { id }: z.infer<typeof byId>) => jsonResult({ approval: await approvals.get(principal, id) }),
     },
     {
       definition: {
@@ -47,7 +47,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'update', subject: 'Approval' },
       input: approve,
-      run: async (principal, { id, reason }: z.infer<typeof approve>) => jsonResult({ approval: approvalView(await approvals.decide(principal, id, true, reason)) }),
+      run: async (principal, { id, reason }: z.infer<typeof approve>) => jsonResult({ approval: await approvals.decide(principal, id, true, reason) }),
     },
     {
       definition: {
@@ -59,7 +59,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       },
       permission: { action: 'update', subject: 'Approval' },
       input: deny,
-      run: async (principal, { id, reason }: z.infer<typeof deny>) => jsonResult({ approval: approvalView(await approvals.decide(principal, id, false, reason)) }),
+      run: async (principal, { id, reason }: z.infer<typeof deny>) => jsonResult({ approval: await approvals.decide(principal, id, false, reason) }),
     },
   ];
 }
