@@ -63,6 +63,8 @@ describe('approval requests', () => {
 organizations:
   - slug: acme
     name: Acme
+    # Approvers here are config keys, which have no person behind them.
+    keyApprovals: true
     members:
       - { email: ${ALICE.email}, role: admin, passwordEnv: ALICE_PASSWORD }
       - { email: ${BOB.email}, role: admin, passwordEnv: BOB_PASSWORD }

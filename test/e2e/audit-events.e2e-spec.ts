@@ -38,6 +38,8 @@ const yaml = (extraRule: boolean) => `
 organizations:
   - slug: acme
     name: Acme
+    # Approvers here are config keys, which have no person behind them.
+    keyApprovals: true
     members:
       - { email: ${ALICE.email}, role: admin, passwordEnv: ALICE_PASSWORD }
     apiKeys:

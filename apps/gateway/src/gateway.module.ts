@@ -18,6 +18,7 @@ import { BudgetsController } from './api/budgets.controller';
 import { ConnectionsController } from './api/connections.controller';
 import { CostsController } from './api/costs.controller';
 import { IdentityProviderController } from './api/identity-provider.controller';
+import { MembersController } from './api/members.controller';
 import { PoliciesController } from './api/policies.controller';
 import { ToolChangesController } from './api/tool-changes.controller';
 import { UsageController } from './api/usage.controller';
@@ -76,6 +77,7 @@ export class GatewayModule {
         MetricsController,
         ConnectionsController,
         ApiKeysController,
+        MembersController,
         ApprovalsController,
         IdentityProviderController,
         PoliciesController,

@@ -17,6 +17,7 @@ import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
 import { FederatedIdentityRepository } from './repositories/federated-identity.repository';
 import { IdentityProviderRepository } from './repositories/identity-provider.repository';
+import { MembershipRepository } from './repositories/membership.repository';
 import { OAuthClientRepository } from './repositories/oauth-client.repository';
 import { OAuthGrantRepository } from './repositories/oauth-grant.repository';
 import { OrganizationRepository } from './repositories/organization.repository';
@@ -40,6 +41,7 @@ const PROVIDERS = [
   ConnectionRepository,
   FederatedIdentityRepository,
   IdentityProviderRepository,
+  MembershipRepository,
   OAuthClientRepository,
   OAuthGrantRepository,
   OrganizationRepository,

@@ -11,6 +11,7 @@ export * from './repositories/organization.repository';
 export * from './repositories/tool-definition.repository';
 export * from './repositories/tool-pin.repository';
 export * from './repositories/user.repository';
+export * from './repositories/membership.repository';
 export * from './preflight';
 export * from './cluster-bus';
 export * from './repositories/oauth-client.repository';

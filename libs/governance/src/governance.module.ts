@@ -4,6 +4,7 @@ import { QUEUES } from '@gatehouse/config';
 import { BullRootModule } from '@gatehouse/db';
 import { ApprovalEvents } from './approval/approval-events';
 import { ApprovalService } from './approval/approval.service';
+import { ApprovalViews } from './approval/approval.view';
 import { BudgetAlerts } from './budget/budget-alerts.service';
 import { BudgetCounters } from './budget/budget-counters';
 import { BudgetSettings } from './budget/budget-settings.service';
@@ -14,7 +15,7 @@ import { PolicyService } from './policy/policy.service';
 import { ToolAccessPolicy } from './policy/tool-access.policy';
 import { WebhookService } from './webhook/webhook.service';
 
-const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalEvents];
+const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents];
 const BUDGET_PROVIDERS = [BudgetSettings, BudgetCounters, BudgetAlerts, BudgetService, UsageRecorder, UsageService, WebhookService];
 
 @Global()

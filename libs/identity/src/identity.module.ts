@@ -9,6 +9,7 @@ import { AuthFailureAudit } from './auth/auth-failure.audit';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { BearerAuthenticator } from './auth/bearer-authenticator';
 import { PrincipalCache } from './auth/principal-cache';
+import { MembershipService } from './membership/membership.service';
 import { AuthorizationService } from './oauth/authorization.service';
 import { OAuthClientService } from './oauth/oauth-client.service';
 import { OAuthSettings } from './oauth/oauth-settings';
@@ -30,6 +31,7 @@ const PROVIDERS = [
   BearerAuthGuard,
   BearerAuthenticator,
   PrincipalCache,
+  MembershipService,
   AuthorizationService,
   OAuthClientService,
   OAuthTokenService,

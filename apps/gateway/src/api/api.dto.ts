@@ -2,10 +2,11 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { acceptToolChangeSchema, createConnectionSchema } from '@gatehouse/connections';
 import { budgetsInputSchema, costsInputSchema, policyInputSchema, usageQuerySchema } from '@gatehouse/governance';
-import { createApiKeySchema, identityProviderInputSchema } from '@gatehouse/identity';
+import { createApiKeySchema, identityProviderInputSchema, updateMemberSchema } from '@gatehouse/identity';
 
 export class CreateConnectionDto extends createZodDto(createConnectionSchema) {}
 export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}
+export class UpdateMemberDto extends createZodDto(updateMemberSchema) {}
 export class IdentityProviderDto extends createZodDto(identityProviderInputSchema) {}
 export class AcceptToolChangeDto extends createZodDto(acceptToolChangeSchema) {}
 export class PolicyDto extends createZodDto(policyInputSchema) {}

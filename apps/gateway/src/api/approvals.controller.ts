@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ApprovalService, approvalView } from '@gatehouse/governance';
+import { ApprovalService } from '@gatehouse/governance';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { ApprovalListQueryDto, ApproveDto, DenyDto } from './api.dto';
 
@@ -14,29 +14,29 @@ export class ApprovalsController {
 
   @Get()
   @Authenticated({ action: 'read', subject: 'Approval' })
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: ApprovalListQueryDto) {
-    return (await this.approvals.list(principal, query.status)).map(approvalView);
+  list(@CurrentPrincipal() principal: Principal, @Query() query: ApprovalListQueryDto) {
+    return this.approvals.list(principal, query.status);
   }
 
   @Get(':id')
   @Authenticated({ action: 'read', subject: 'Approval' })
-  async get(@CurrentPrincipal() principal: Principal, @Id() id: string) {
-    return approvalView(await this.approvals.get(principal, id));
+  get(@CurrentPrincipal() principal: Principal, @Id() id: string) {
+    return this.approvals.get(principal, id);
   }
 
   @Post(':id/approve')
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Approval' })
   @AuditedAs('admin.approval.approved', { target: 'approval_request' })
-  async approve(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: ApproveDto) {
-    return approvalView(await this.approvals.decide(principal, id, true, body.reason));
+  approve(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: ApproveDto) {
+    return this.approvals.decide(principal, id, true, body.reason);
   }
 
   @Post(':id/deny')
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Approval' })
   @AuditedAs('admin.approval.denied', { target: 'approval_request' })
-  async deny(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: DenyDto) {
-    return approvalView(await this.approvals.decide(principal, id, false, body.reason));
+  deny(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: DenyDto) {
+    return this.approvals.decide(principal, id, false, body.reason);
   }
 }

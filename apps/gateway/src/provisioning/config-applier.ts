@@ -29,6 +29,7 @@ export class ConfigApplier {
       slug: organization.slug,
       name: organization.name,
       autoAcceptToolChanges: organization.autoAcceptToolChanges,
+      keyApprovals: organization.keyApprovals,
       members: organization.members.map(({ email, role, name }) => ({
         email,
         role,

@@ -67,6 +67,14 @@ export class AuditRedactor {
     } satisfies TruncatedArguments;
   }
 
+  /**
+   * The arguments redacted as a request record's are, whatever the detail level: for showing a held call to
+   * approvers and webhooks, who need to see what they decide but not its secrets.
+   */
+  shownArguments(args: Record<string, unknown>, settings: AuditSettings): unknown {
+    return redact(args, this.paths(settings.redactPaths), this.mask);
+  }
+
   /** The result as the outcome record keeps it (level `results` only), secrets masked by key as in arguments. */
   result(result: { content?: unknown; structuredContent?: unknown }, settings: AuditSettings): AuditedResult | undefined {
     if (settings.level !== 'results') return undefined;

@@ -114,6 +114,14 @@ describe('AuditRedactor', () => {
     expect(JSON.stringify(kept)).not.toContain('hunter2');
   });
 
+  it('shows arguments to approvers redacted as the request record keeps them, whatever the detail level', () => {
+    const args = { password: 'hunter2', customer: { ssn: '123', name: 'Ann' } };
+    const kept = settings({ redactPaths: ['$.customer.ssn'] });
+    const shown = redactor.shownArguments(args, { ...kept, level: 'metadata' });
+    expect(shown).toEqual(redactor.arguments(args, kept));
+    expect(shown).toMatchObject({ password: expect.stringMatching(/^hmac-sha256:/), customer: { ssn: expect.stringMatching(/^hmac-sha256:/), name: 'Ann' } });
+  });
+
   it('keeps results only at level results, masked and truncated to resultMaxBytes', () => {
     const small = { content: [{ type: 'text', text: 'ok' }], structuredContent: { token: 'secret-value', n: 1 } };
     expect(redactor.result(small, settings())).toBeUndefined();

@@ -59,6 +59,9 @@ const organizationSchema = z
     identityProvider: identityProviderSchema.optional(),
     // Tool definition pinning: accept changed downstream tool definitions without an admin's review.
     autoAcceptToolChanges: z.boolean().default(false),
+    // Approvals: whether keys with no person behind them (this file's keys and the keys they mint) may decide
+    // approval requests. Off: approvals come from people, each counted once however many keys they hold.
+    keyApprovals: z.boolean().default(false),
     // Governance: the effect when no rule matches, the ordered rules, and tool class overrides.
     defaultEffect: z.enum(['allow', 'deny']).optional(),
     policies: z.array(policyRuleSchema).optional().superRefine((rules, ctx) => rules && uniqueBy((r: { name: string }) => r.name, 'policy name')(rules, ctx)),

@@ -14,6 +14,8 @@ export interface NewApprovalRequest {
   argumentsHash: string;
   requesterSubject: string;
   requesterUserId: string | null;
+  /** Who asked, as approvals count people (see approverIdentity). */
+  requesterIdentity: string;
   requesterName: string;
   requesterKind: string;
   requesterRole: RoleName;

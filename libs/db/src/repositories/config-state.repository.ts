@@ -3,11 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { ApiKeyAccessLevel, AuditSinkSpec, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { ApiKeyRepository } from './api-key.repository';
 import { AuditSettings, AuditSettingsRepository } from './audit-settings.repository';
 import { AuditSinkRepository } from './audit-sink.repository';
 import { BudgetChanges, BudgetRepository, BudgetRow, CostRow } from './budget.repository';
 import { ConnectionRepository } from './connection.repository';
 import { IdentityProviderRepository, IdentityProviderSpec } from './identity-provider.repository';
+import { MembershipRepository } from './membership.repository';
 import { PolicyRepository } from './policy.repository';
 import { WebhookRepository, WebhookSpec } from './webhook.repository';
 
@@ -20,6 +22,7 @@ export interface DesiredOrganization {
   connections: ConnectionSpec[];
   identityProvider: IdentityProviderSpec | null;
   autoAcceptToolChanges: boolean;
+  keyApprovals: boolean;
   /** The organization's policy, when the file declares one (policies, defaultEffect or toolClasses). */
   policy: { defaultEffect: 'allow' | 'deny'; rules: PolicyRuleSpec[]; toolClasses: ToolClassOverrideSpec[] } | null;
   /** Prices per call and budgets, when the file declares them (it then owns the whole list); null otherwise. */
@@ -69,6 +72,8 @@ type Tx = Prisma.TransactionClient;
 export class ConfigStateRepository {
   constructor(
     private readonly prisma: PrismaService,
+    private readonly apiKeys: ApiKeyRepository,
+    private readonly memberships: MembershipRepository,
     private readonly connections: ConnectionRepository,
     private readonly identityProviders: IdentityProviderRepository,
     private readonly policies: PolicyRepository,
@@ -126,21 +131,19 @@ export class ConfigStateRepository {
 
   private async applyOrganization(tx: Tx, desired: DesiredOrganization, summary: ApplySummary): Promise<string> {
     const existing = await tx.organization.findUnique({ where: { slug: desired.slug } });
+    const data = { name: desired.name, autoAcceptToolChanges: desired.autoAcceptToolChanges, keyApprovals: desired.keyApprovals, configManaged: true };
     if (!existing) {
       summary.created++;
-      const data = { slug: desired.slug, name: desired.name, autoAcceptToolChanges: desired.autoAcceptToolChanges, configManaged: true };
-      return (await tx.organization.create({ data })).id;
+      return (await tx.organization.create({ data: { slug: desired.slug, ...data } })).id;
     }
     if (
       existing.name !== desired.name ||
       existing.autoAcceptToolChanges !== desired.autoAcceptToolChanges ||
+      existing.keyApprovals !== desired.keyApprovals ||
       !existing.configManaged
     ) {
       summary.updated++;
-      await tx.organization.update({
-        where: { id: existing.id },
-        data: { name: desired.name, autoAcceptToolChanges: desired.autoAcceptToolChanges, configManaged: true },
-      });
+      await tx.organization.update({ where: { id: existing.id }, data });
     }
     return existing.id;
   }
@@ -170,12 +173,13 @@ export class ConfigStateRepository {
         await tx.membership.create({ data: { organizationId, userId, role: member.role, configManaged: true } });
       } else if (current.role !== member.role || !current.configManaged) {
         summary.updated++;
-        await tx.membership.update({ where: { id: current.id }, data: { role: member.role, configManaged: true } });
+        await this.memberships.setRoleIn(tx, current.id, { role: member.role, configManaged: true });
       }
     }
     const keep = new Set(userIds.values());
-    const stale = existing.filter((m) => m.configManaged && !keep.has(m.userId)).map((m) => m.id);
-    if (stale.length) summary.deleted += (await tx.membership.deleteMany({ where: { id: { in: stale } } })).count;
+    const stale = existing.filter((m) => m.configManaged && !keep.has(m.userId)).map((m) => m.userId);
+    // Taken out of the file: their keys and OAuth grants in the organization are revoked with the membership.
+    summary.deleted += (await this.memberships.removeIn(tx, organizationId, stale, new Date())).removed;
   }
 
   private async applyApiKeys(
@@ -205,7 +209,11 @@ export class ConfigStateRepository {
     }
     const wanted = new Set(keys.map((k) => k.name));
     const stale = existing.filter((k) => !wanted.has(k.name)).map((k) => k.id);
-    if (stale.length) summary.deleted += (await tx.apiKey.deleteMany({ where: { id: { in: stale } } })).count;
+    if (stale.length) {
+      // The keys they minted would otherwise lose their chain and stand alone as roots: they go first.
+      await this.apiKeys.revokeTreesIn(tx, organizationId, stale, new Date());
+      summary.deleted += (await tx.apiKey.deleteMany({ where: { id: { in: stale } } })).count;
+    }
   }
 
   private async applyPolicy(tx: Tx, organizationId: string, desired: DesiredOrganization['policy'], summary: ApplySummary): Promise<void> {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { RoleName } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { MembershipRepository } from './membership.repository';
 import { UserRecord } from './user.repository';
 
 /** What an identity provider asserted about the person signing in. */
@@ -41,7 +42,10 @@ const SELECT = { id: true, issuer: true, subject: true, email: true, user: { sel
 // (FederatedAccounts); this only records it, with the membership, in one transaction.
 @Injectable()
 export class FederatedIdentityRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly memberships: MembershipRepository,
+  ) {}
 
   find(issuer: string, subject: string): Promise<FederatedIdentityRecord | null> {
     return this.prisma.federatedIdentity.findUnique({ where: { issuer_subject: { issuer, subject } }, select: SELECT });
@@ -65,7 +69,7 @@ export class FederatedIdentityRepository {
         ? await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { id: true, email: true, name: true } })
         : await tx.user.create({ data: { email: assertion.email, name: assertion.name }, select: { id: true, email: true, name: true } });
       await tx.federatedIdentity.create({ data: { userId: user.id, issuer: assertion.issuer, subject: assertion.subject, email: assertion.email } });
-      return { user, roleChanged: await provision(tx, user.id, membership) };
+      return { user, roleChanged: await this.provision(tx, user.id, membership) };
     });
   }
 
@@ -73,20 +77,20 @@ export class FederatedIdentityRepository {
   signIn(identity: FederatedIdentityRecord, email: string, membership: ProvisionedMembership): Promise<FederatedSignInRecord> {
     return this.prisma.$transaction(async (tx) => {
       await tx.federatedIdentity.update({ where: { id: identity.id }, data: { email, lastSignInAt: new Date() } });
-      return { user: identity.user, roleChanged: await provision(tx, identity.user.id, membership) };
+      return { user: identity.user, roleChanged: await this.provision(tx, identity.user.id, membership) };
     });
   }
-}
 
-// Just-in-time provisioning: creates the membership, or keeps its role in step with the provider's groups, except
-// for memberships the config file manages (the file wins). Returns whether an existing role changed.
-async function provision(tx: Tx, userId: string, { organizationId, role }: ProvisionedMembership): Promise<boolean> {
-  const current = await tx.membership.findUnique({ where: { organizationId_userId: { organizationId, userId } } });
-  if (!current) {
-    await tx.membership.create({ data: { organizationId, userId, role } });
-    return false;
+  // Just-in-time provisioning: creates the membership, or keeps its role in step with the provider's groups, except
+  // for memberships the config file manages (the file wins). Returns whether an existing role changed.
+  private async provision(tx: Tx, userId: string, { organizationId, role }: ProvisionedMembership): Promise<boolean> {
+    const current = await tx.membership.findUnique({ where: { organizationId_userId: { organizationId, userId } } });
+    if (!current) {
+      await tx.membership.create({ data: { organizationId, userId, role } });
+      return false;
+    }
+    if (current.configManaged || current.role === role) return false;
+    await this.memberships.setRoleIn(tx, current.id, { role });
+    return true;
   }
-  if (current.configManaged || current.role === role) return false;
-  await tx.membership.update({ where: { id: current.id }, data: { role } });
-  return true;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiKeyAccessLevel, RoleName } from '@gatehouse/config';
 import { PrismaService } from '../prisma.service';
+import { CREDENTIAL_SELECT, CredentialRecord, toCredential } from './api-key.repository';
 
 export interface AuthorizationCodeRecord {
   id: string;
@@ -42,20 +43,8 @@ export interface GrantTokenRecord {
   expiresAt: Date;
   rotatedAt: Date | null;
   revokedAt: Date | null;
-  grant: {
-    id: string;
-    name: string;
-    access: ApiKeyAccessLevel;
-    scope: string | null;
-    revokedAt: Date | null;
-    userId: string | null;
-    userEmail: string | null;
-    clientId: string | null;
-    client: { clientId: string; name: string } | null;
-    organization: { id: string; slug: string };
-    /** The person's current role in the organization; null once they are no longer a member. */
-    memberRole: RoleName | null;
-  };
+  /** The grant as a credential (its person's current role included), and the scope granted. */
+  grant: CredentialRecord & { scope: string | null };
 }
 
 export type RedeemOutcome = { outcome: 'issued'; grantId: string } | { outcome: 'replayed'; revokedGrantId: string | null };
@@ -130,55 +119,21 @@ export class OAuthGrantRepository {
     });
   }
 
-  findToken(tokenHash: string): Promise<GrantTokenRecord | null> {
-    return this.prisma.oAuthToken
-      .findUnique({
-        where: { tokenHash },
-        select: {
-          id: true,
-          kind: true,
-          scope: true,
-          expiresAt: true,
-          rotatedAt: true,
-          revokedAt: true,
-          grant: {
-            select: {
-              id: true,
-              name: true,
-              access: true,
-              scope: true,
-              revokedAt: true,
-              createdById: true,
-              clientId: true,
-              organization: { select: { id: true, slug: true } },
-              // The person's memberships (a handful), to read their current role in the grant's organization.
-              createdBy: { select: { email: true, memberships: { select: { organizationId: true, role: true } } } },
-              client: { select: { clientId: true, name: true } },
-            },
-          },
-        },
-      })
-      .then((row) => {
-        if (!row) return null;
-        const { grant } = row;
-        const membership = grant.createdBy?.memberships.find((m) => m.organizationId === grant.organization.id);
-        return {
-          ...row,
-          grant: {
-            id: grant.id,
-            name: grant.name,
-            access: grant.access,
-            scope: grant.scope,
-            revokedAt: grant.revokedAt,
-            userId: grant.createdById,
-            userEmail: grant.createdBy?.email ?? null,
-            clientId: grant.clientId,
-            client: grant.client,
-            organization: grant.organization,
-            memberRole: membership?.role ?? null,
-          },
-        };
-      });
+  async findToken(tokenHash: string): Promise<GrantTokenRecord | null> {
+    const row = await this.prisma.oAuthToken.findUnique({
+      where: { tokenHash },
+      select: {
+        id: true,
+        kind: true,
+        scope: true,
+        expiresAt: true,
+        rotatedAt: true,
+        revokedAt: true,
+        grant: { select: { ...CREDENTIAL_SELECT, scope: true } },
+      },
+    });
+    // Grants are made by people, never minted by keys: no chain to read.
+    return row && { ...row, grant: { ...toCredential(row.grant), scope: row.grant.scope } };
   }
 
   /** Refresh token rotation: a token already rotated (or revoked) being presented again revokes the whole grant. */

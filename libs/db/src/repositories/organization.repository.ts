@@ -31,4 +31,10 @@ export class OrganizationRepository {
     const row = await this.prisma.organization.findUnique({ where: { id }, select: { autoAcceptToolChanges: true } });
     return row?.autoAcceptToolChanges ?? false;
   }
+
+  /** Whether credentials with no person behind them may decide approval requests. */
+  async allowsKeyApprovals(id: string): Promise<boolean> {
+    const row = await this.prisma.organization.findUnique({ where: { id }, select: { keyApprovals: true } });
+    return row?.keyApprovals ?? false;
+  }
 }

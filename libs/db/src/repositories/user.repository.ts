@@ -21,22 +21,6 @@ export interface MembershipView {
 export class UserRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Creates the user if needed and sets their role in the organization. */
-  async ensureMember(organizationId: string, email: string, role: RoleName): Promise<UserRecord> {
-    const user = await this.prisma.user.upsert({
-      where: { email: email.toLowerCase() },
-      create: { email: email.toLowerCase() },
-      update: {},
-      select: { id: true, email: true, name: true },
-    });
-    await this.prisma.membership.upsert({
-      where: { organizationId_userId: { organizationId, userId: user.id } },
-      create: { organizationId, userId: user.id, role },
-      update: { role },
-    });
-    return user;
-  }
-
   findRole(organizationId: string, userId: string): Promise<RoleName | null> {
     return this.prisma.membership
       .findUnique({ where: { organizationId_userId: { organizationId, userId } }, select: { role: true } })

@@ -4,13 +4,13 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AuditActor, AuditRecorder, systemActor } from '@gatehouse/audit';
 import { ApprovalSettings, GatehouseError, JOBS, QUEUES, ROLE_RANK } from '@gatehouse/config';
-import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName } from '@gatehouse/db';
+import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName, OrganizationRepository } from '@gatehouse/db';
 import { auditActorOf, type Principal } from '@gatehouse/identity';
 import { canonicalJson } from '@gatehouse/connections';
 import type { DecidingRule } from '../policy/policy-engine';
 import { WebhookService } from '../webhook/webhook.service';
 import { ApprovalEvents } from './approval-events';
-import { approvalView } from './approval.view';
+import { ApprovalView, ApprovalViews } from './approval.view';
 
 /** The call a rule held for approval. */
 export interface HeldCall {
@@ -27,10 +27,11 @@ export interface ApprovalJob {
 // Expiry is decided by Gatehouse's job, not by a person.
 const EXPIRY_ACTOR = systemActor('approval-expiry');
 
-// The person (or, for a key nobody owns, the key) behind a credential: one identity may approve once, and
-// never its own request, whichever of its keys or OAuth clients it uses.
-export function approverIdentity(principal: Pick<Principal, 'userId' | 'subject'>): string {
-  return principal.userId ? `user:${principal.userId}` : principal.subject;
+// Approvals count people, not credentials: the person behind a credential, or for a chain of keys with no
+// person, its root key. One identity decides once, and never its own request, whichever of its keys (minted
+// ones included) or OAuth clients it uses.
+export function approverIdentity(principal: Pick<Principal, 'userId' | 'rootKeyId' | 'apiKeyId'>): string {
+  return principal.userId ? `user:${principal.userId}` : `api_key:${principal.rootKeyId ?? principal.apiKeyId}`;
 }
 
 // Approval requests: created when a rule requires approval, decided by approvers (N of M), executed once by
@@ -39,10 +40,12 @@ export function approverIdentity(principal: Pick<Principal, 'userId' | 'subject'
 export class ApprovalService {
   constructor(
     private readonly repository: ApprovalRepository,
+    private readonly organizations: OrganizationRepository,
     private readonly events: ApprovalEvents,
     private readonly webhooks: WebhookService,
     @InjectQueue(QUEUES.approvals) private readonly queue: Queue<ApprovalJob>,
     private readonly recorder: AuditRecorder,
+    private readonly views: ApprovalViews,
   ) {}
 
   async request(principal: Principal, call: HeldCall, rule: DecidingRule, approval: ApprovalSettings): Promise<ApprovalRequestRecord> {
@@ -52,6 +55,7 @@ export class ApprovalService {
       argumentsHash: createHash('sha256').update(canonicalJson(call.arguments)).digest('hex'),
       requesterSubject: principal.subject,
       requesterUserId: principal.userId,
+      requesterIdentity: approverIdentity(principal),
       requesterName: principal.userEmail ?? principal.name,
       requesterKind: principal.kind,
       requesterRole: principal.role,
@@ -77,31 +81,35 @@ export class ApprovalService {
       expiresAt: request.expiresAt.toISOString(),
       argumentsHash: request.argumentsHash,
     });
-    await this.webhooks.emit(request.organizationId, 'approval.created', { approval: approvalView(request) }, `approval.created.${request.id}`);
+    await this.webhooks.emit(request.organizationId, 'approval.created', { approval: await this.views.of(request) }, `approval.created.${request.id}`);
     return request;
   }
 
-  async get(principal: Principal, id: string): Promise<ApprovalRequestRecord> {
-    const request = await this.repository.find(principal.organizationId, id);
-    if (!request || !this.mayRead(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
-    return request;
+  async get(principal: Principal, id: string): Promise<ApprovalView> {
+    return this.views.of(await this.find(principal, id));
   }
 
   /** Requests the principal may decide (as an approver) or made; admins see all of the organization's. */
-  async list(principal: Principal, status?: ApprovalStatusName): Promise<ApprovalRequestRecord[]> {
+  async list(principal: Principal, status?: ApprovalStatusName): Promise<ApprovalView[]> {
     const requests = await this.repository.list(principal.organizationId, status, 200);
-    return requests.filter((request) => this.mayRead(principal, request));
+    return Promise.all(requests.filter((request) => this.mayRead(principal, request)).map((request) => this.views.of(request)));
   }
 
-  async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalRequestRecord> {
-    const request = await this.get(principal, id);
+  async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalView> {
+    const request = await this.find(principal, id);
     if (!request.approverRoles.includes(principal.role)) {
       throw GatehouseError.forbidden(`Only ${request.approverRoles.join(' or ')} may decide this request (your role: ${principal.role})`);
     }
     if (principal.access === 'read_only') throw GatehouseError.forbidden('A read-only credential cannot decide approval requests');
     const identity = approverIdentity(principal);
-    if (identity === approverIdentity({ userId: request.requesterUserId, subject: request.requesterSubject })) {
+    if (identity === request.requesterIdentity) {
       throw GatehouseError.forbidden('Nobody approves their own request, whichever key or client they use');
+    }
+    // Whoever holds a key with no person could otherwise mint keys and approve as several "people".
+    if (!principal.userId && !(await this.organizations.allowsKeyApprovals(principal.organizationId))) {
+      throw GatehouseError.forbidden(
+        'This key has no person behind it, so it cannot decide approval requests; use a key or client of an approver (or allow keyApprovals for the organization)',
+      );
     }
     if (!approved && !reason) throw GatehouseError.invalid('A denial needs a reason');
     const outcome = await this.repository.decide(
@@ -127,8 +135,9 @@ export class ApprovalService {
           ...(reason ? { reason } : {}),
         });
         if (outcome.request.status === 'denied') await this.announce(outcome.request);
+        const view = await this.views.of(outcome.request);
         if (outcome.request.status !== 'pending') {
-          await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: approvalView(outcome.request) }, `approval.decided.${id}`);
+          await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: view }, `approval.decided.${id}`);
         }
         if (outcome.request.status === 'approved') {
           // Deterministic job id: however many approvals race, one execution job (and the claim makes it once).
@@ -138,7 +147,7 @@ export class ApprovalService {
             { jobId: `execute-${id}`, removeOnComplete: 100, removeOnFail: 500, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
           );
         }
-        return outcome.request;
+        return view;
     }
   }
 
@@ -150,9 +159,15 @@ export class ApprovalService {
     if (await this.repository.expire(id, new Date())) {
       await this.record('approval.expired', request, EXPIRY_ACTOR, { expiresAt: request.expiresAt.toISOString() });
       await this.announce({ ...request, status: 'expired' });
-      await this.webhooks.emit(request.organizationId, 'approval.decided', { approval: approvalView({ ...request, status: 'expired' }) }, `approval.decided.${id}`);
+      await this.webhooks.emit(request.organizationId, 'approval.decided', { approval: await this.views.of({ ...request, status: 'expired' }) }, `approval.decided.${id}`);
     }
     return true;
+  }
+
+  private async find(principal: Principal, id: string): Promise<ApprovalRequestRecord> {
+    const request = await this.repository.find(principal.organizationId, id);
+    if (!request || !this.mayRead(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
+    return request;
   }
 
   private record(kind: string, request: ApprovalRequestRecord, actor: AuditActor, data: Record<string, unknown>): Promise<void> {
@@ -174,7 +189,7 @@ export class ApprovalService {
     return (
       ROLE_RANK[principal.role] >= ROLE_RANK.admin ||
       request.approverRoles.includes(principal.role) ||
-      approverIdentity(principal) === approverIdentity({ userId: request.requesterUserId, subject: request.requesterSubject })
+      approverIdentity(principal) === request.requesterIdentity
     );
   }
 }

@@ -27,6 +27,7 @@ const principal: Principal = {
   apiKeyId: '00000000-0000-4000-8000-0000000000k1',
   userId: 'u1',
   userEmail: 'Bob@Acme.test',
+  rootKeyId: null,
   clientId: null,
   client: null,
   name: 'ci-agent',

@@ -1,4 +1,5 @@
-import { ApiKeyRecord, ApiKeyRepository, ApiKeyWithOrganization, ClusterBus, NewApiKey } from '@gatehouse/db';
+import { RoleName } from '@gatehouse/config';
+import { ApiKeyRecord, ApiKeyRepository, ClusterBus, CredentialRecord, NewApiKey } from '@gatehouse/db';
 import { Principal } from '../auth/principal';
 import { PrincipalCache } from '../auth/principal-cache';
 import { hashCredential } from '../auth/credential-hash';
@@ -7,19 +8,35 @@ import { KeyUsageRecorder } from './key-usage.recorder';
 
 const ORG = { id: 'org-1', slug: 'acme', name: 'Acme' };
 
-// An in-memory stand-in for the repository only: the service's rules are what is under test here.
+type StoredKey = ApiKeyRecord & { secretHash: string };
+
+// An in-memory stand-in for the repository only: the service's rules are what is under test here. People's
+// current roles live in `members`; the chain of a key with no person is read from the stored keys.
 class FakeRepository {
-  readonly keys = new Map<string, ApiKeyWithOrganization & { secretHash: string }>();
+  readonly keys = new Map<string, StoredKey>();
+  readonly members = new Map<string, RoleName>();
   touched: string[] = [];
+
+  constructor() {
+    // The key the tests' principal() stands for: a root key with no person, like a config-file key.
+    const creator = { id: 'creator', organizationId: ORG.id, createdById: null, createdByKeyId: null, name: 'creator', prefix: 'ghk_creato', secretHash: 'h' };
+    this.keys.set('creator', { ...creator, kind: 'api_key', role: 'owner', access: 'read_write', configManaged: true, createdAt: new Date(), lastUsedAt: null, revokedAt: null });
+  }
 
   async create(key: NewApiKey): Promise<ApiKeyRecord> {
     const record = { id: `key-${this.keys.size + 1}`, kind: 'api_key' as const, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key };
-    this.keys.set(record.id, { ...record, organization: ORG, createdBy: null });
+    this.keys.set(record.id, record);
     return record;
   }
 
-  async findBySecretHash(hash: string) {
-    return [...this.keys.values()].find((key) => key.secretHash === hash) ?? null;
+  async findBySecretHash(hash: string): Promise<CredentialRecord | null> {
+    const key = [...this.keys.values()].find((stored) => stored.secretHash === hash);
+    return key ? this.credential(key) : null;
+  }
+
+  async findCredential(_organizationId: string, id: string): Promise<CredentialRecord | null> {
+    const key = this.keys.get(id);
+    return key ? this.credential(key) : null;
   }
 
   async touchLastUsed(id: string) {
@@ -28,8 +45,27 @@ class FakeRepository {
 
   async revoke(_organizationId: string, id: string, at: Date) {
     const key = this.keys.get(id);
-    if (key) key.revokedAt ??= at;
-    return key ?? null;
+    const revokedIds = [...this.keys.values()].filter((stored) => !stored.revokedAt && (stored.id === id || stored.createdByKeyId === id)).map((stored) => stored.id);
+    for (const revoked of revokedIds) this.keys.get(revoked)!.revokedAt = at;
+    return { key: key ?? null, revokedIds };
+  }
+
+  private credential(key: StoredKey): CredentialRecord {
+    const mintedBy = [];
+    for (let parent = key.createdById ? null : key.createdByKeyId; parent; parent = this.keys.get(parent)?.createdByKeyId ?? null) {
+      const above = this.keys.get(parent);
+      if (above) mintedBy.push(above);
+    }
+    return {
+      ...key,
+      organization: ORG,
+      userId: key.createdById,
+      userEmail: key.createdById ? `${key.createdById}@acme.test` : null,
+      memberRole: key.createdById ? (this.members.get(key.createdById) ?? null) : null,
+      mintedBy,
+      clientId: null,
+      client: null,
+    };
   }
 }
 
@@ -58,6 +94,7 @@ function principal(overrides: Partial<Principal> = {}): Principal {
     apiKeyId: 'creator',
     userId: null,
     userEmail: null,
+    rootKeyId: 'creator',
     clientId: null,
     client: null,
     name: 'creator',
@@ -96,12 +133,19 @@ describe('ApiKeyService', () => {
     expect(await service.authenticate(`${secret}x`)).toBeNull();
   });
 
-  it('rejects a revoked key at once, though it was cached, and tells the other replicas', async () => {
+  it('rejects a revoked key at once, though it was cached, and tells the other replicas, with the keys it minted', async () => {
     const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_write' });
     expect(await service.authenticate(secret)).not.toBeNull();
+    const minter = (await service.authenticate(secret))!;
+    const { key: minted, secret: mintedSecret } = await service.create(minter, { name: 'minted', role: 'member', access: 'read_write' });
+    expect(await service.authenticate(mintedSecret)).not.toBeNull();
     await service.revoke(ORG.id, key.id);
     expect(await service.authenticate(secret)).toBeNull();
-    expect(bus.published).toEqual([{ type: 'grant-revoked', id: key.id }]);
+    expect(await service.authenticate(mintedSecret)).toBeNull();
+    expect(bus.published).toEqual([
+      { type: 'grant-revoked', id: key.id },
+      { type: 'grant-revoked', id: minted.id },
+    ]);
   });
 
   it('serves a cached key without the database, and evicts it when another replica revokes it', async () => {
@@ -120,5 +164,40 @@ describe('ApiKeyService', () => {
     await expect(
       service.create(principal({ access: 'read_only' }), { name: 'x', role: 'member', access: 'read_write' }),
     ).rejects.toThrow('read_only');
+  });
+
+  it('makes a key minted by a person’s key that person’s, and applies their demotion and removal at the next call', async () => {
+    repository.members.set('alice', 'admin');
+    const alice = principal({ userId: 'alice', userEmail: 'alice@acme.test', apiKeyId: 'alice-key', rootKeyId: null });
+    const { key, secret } = await service.create(alice, { name: 'agent', role: 'admin', access: 'read_write' });
+    expect(key).toMatchObject({ createdById: 'alice', createdByKeyId: 'alice-key' });
+    expect(await service.authenticate(secret)).toMatchObject({ role: 'admin', userId: 'alice' });
+
+    repository.members.set('alice', 'member');
+    // Cached until the membership change is announced (on this replica or another).
+    expect(await service.authenticate(secret)).toMatchObject({ role: 'admin' });
+    bus.handler!({ type: 'member-changed', organizationId: ORG.id, userId: 'alice' }, false);
+    expect(await service.authenticate(secret)).toMatchObject({ role: 'member' });
+    expect(await service.current(ORG.id, key.id)).toMatchObject({ role: 'member', subject: `api_key:${key.id}` });
+
+    repository.members.delete('alice');
+    bus.handler!({ type: 'member-changed', organizationId: ORG.id, userId: 'alice' }, false);
+    expect(await service.authenticate(secret)).toBeNull();
+    expect(await service.current(ORG.id, key.id)).toBeNull();
+  });
+
+  it('hangs a key minted by a key with no person from it: never more than it holds, and its root as identity', async () => {
+    const { key: middle, secret: middleSecret } = await service.create(principal(), { name: 'middle', role: 'admin', access: 'read_write' });
+    const middlePrincipal = (await service.authenticate(middleSecret))!;
+    expect(middle).toMatchObject({ createdById: null, createdByKeyId: 'creator' });
+    expect(middlePrincipal).toMatchObject({ userId: null, rootKeyId: 'creator' });
+    const { key: child, secret: childSecret } = await service.create(middlePrincipal, { name: 'child', role: 'admin', access: 'read_write' });
+    expect(child).toMatchObject({ createdById: null, createdByKeyId: middle.id });
+    expect(await service.authenticate(childSecret)).toMatchObject({ role: 'admin', rootKeyId: 'creator' });
+
+    // A key above it is lowered (the config file changed the root): the child follows at its next authentication.
+    Object.assign(repository.keys.get('creator')!, { role: 'member', access: 'read_only' });
+    bus.handler!({ type: 'changed' }, false);
+    expect(await service.authenticate(childSecret)).toMatchObject({ role: 'member', access: 'read_only' });
   });
 });

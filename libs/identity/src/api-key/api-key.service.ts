@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { GatehouseError, ROLE_RANK } from '@gatehouse/config';
 import { ApiKeyRecord, ApiKeyRepository } from '@gatehouse/db';
 import { hashCredential } from '../auth/credential-hash';
+import { principalOf } from '../auth/credential-standing';
 import { Principal } from '../auth/principal';
 import { PrincipalCache } from '../auth/principal-cache';
 import { CreateApiKeyInput } from './api-key.schema';
@@ -36,25 +37,22 @@ export class ApiKeyService {
       return cached;
     }
     const key = await this.repository.findBySecretHash(hash);
-    if (!key || key.revokedAt || key.kind !== 'api_key') return null;
+    if (!key || key.kind !== 'api_key') return null;
+    const principal = principalOf(key);
+    if (typeof principal === 'string') return null;
     this.usage.record(key.id);
-    const principal: Principal = {
-      kind: 'api_key',
-      subject: `api_key:${key.id}`,
-      organizationId: key.organizationId,
-      organizationSlug: key.organization.slug,
-      role: key.role,
-      access: key.access,
-      administration: true,
-      apiKeyId: key.id,
-      userId: key.createdById,
-      userEmail: key.createdBy?.email ?? null,
-      clientId: null,
-      client: null,
-      name: key.name,
-    };
     this.cache.set(hash, principal);
     return principal;
+  }
+
+  /**
+   * A key's or OAuth grant's principal as it stands now, found by id rather than by secret: for work done later
+   * in its name (an approved call). Null when it would not authenticate any more.
+   */
+  async current(organizationId: string, id: string): Promise<Principal | null> {
+    const credential = await this.repository.findCredential(organizationId, id);
+    const principal = credential && principalOf(credential);
+    return typeof principal === 'string' ? null : principal;
   }
 
   /** After keys or memberships changed in bulk (the config file was applied). */
@@ -62,7 +60,8 @@ export class ApiKeyService {
     return this.cache.invalidateAll();
   }
 
-  // A key can never hold more than the principal that creates it.
+  // A key can never hold more than the principal that creates it, and belongs to the same person (or, with no
+  // person, hangs from the minting key): what it may do follows theirs from then on.
   async create(principal: Principal, input: CreateApiKeyInput): Promise<IssuedApiKey> {
     if (ROLE_RANK[input.role] > ROLE_RANK[principal.role]) {
       throw GatehouseError.forbidden(`Cannot create a key with role ${input.role}: it exceeds your role (${principal.role})`);
@@ -74,6 +73,7 @@ export class ApiKeyService {
     const key = await this.repository.create({
       organizationId: principal.organizationId,
       createdById: principal.userId,
+      createdByKeyId: principal.apiKeyId,
       name: input.name,
       prefix: displayPrefix(secret),
       secretHash: hashCredential(secret),
@@ -88,11 +88,10 @@ export class ApiKeyService {
   }
 
   async revoke(organizationId: string, id: string): Promise<ApiKeyRecord> {
-    const key = await this.repository.revoke(organizationId, id, new Date());
+    const { key, revokedIds } = await this.repository.revoke(organizationId, id, new Date());
     if (!key) throw GatehouseError.notFound(`API key ${id} not found`);
     // An OAuth grant's tokens are checked against the grant, so this cuts the client off too.
-    await this.cache.keyRevoked(id);
+    for (const revoked of revokedIds) await this.cache.keyRevoked(revoked);
     return key;
   }
-
 }

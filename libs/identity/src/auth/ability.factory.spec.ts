@@ -13,6 +13,7 @@ const principal = (role: Principal['role'], access: Principal['access']): Princi
   apiKeyId: 'k',
   userId: null,
   userEmail: null,
+  rootKeyId: 'k',
   clientId: null,
   client: null,
   name: 'k',
@@ -53,5 +54,13 @@ describe('AbilityFactory', () => {
     const readOnly = factory.forPrincipal(principal('owner', 'read_only'));
     expect(readOnly.can('read', 'Budget') && readOnly.can('read', 'Usage')).toBe(true);
     expect(readOnly.can('update', 'Budget')).toBe(false);
+  });
+
+  it('lets admins manage members (up to their role: the membership service), read-only admins only list them, and others neither', () => {
+    expect(factory.forPrincipal(principal('admin', 'read_write')).can('delete', 'Member')).toBe(true);
+    for (const role of ['member', 'contractor'] as const) expect(factory.forPrincipal(principal(role, 'read_write')).can('read', 'Member')).toBe(false);
+    const readOnly = factory.forPrincipal(principal('owner', 'read_only'));
+    expect(readOnly.can('read', 'Member')).toBe(true);
+    expect(readOnly.can('update', 'Member') || readOnly.can('delete', 'Member')).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { ROLE_RANK } from '@gatehouse/config';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'Connection' | 'ApiKey' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'all';
+export type Subject = 'Connection' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 // The single place that says what a principal may do. Tenant isolation is not expressed here but by every
@@ -20,6 +20,8 @@ export class AbilityFactory {
     if (isAdmin) {
       can('manage', 'Connection');
       can('manage', 'ApiKey');
+      // Up to their own role: the membership service's rule.
+      can('manage', 'Member');
       can('manage', 'IdentityProvider');
       can('manage', 'Policy');
       // Costs and budgets are Budget; spend reports are Usage.
@@ -33,7 +35,7 @@ export class AbilityFactory {
     if (principal.access === 'read_only') {
       cannot(['create', 'update', 'delete', 'manage'], 'all');
       can('read', ['Connection', 'Approval']);
-      if (isAdmin) can('read', ['ApiKey', 'IdentityProvider', 'Policy']);
+      if (isAdmin) can('read', ['ApiKey', 'Member', 'IdentityProvider', 'Policy']);
       if (isAdmin) can('read', ['Budget', 'Usage', 'Audit']);
     }
     return build();

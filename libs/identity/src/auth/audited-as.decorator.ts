@@ -6,20 +6,21 @@ export const AUDITED_AS = 'gatehouse:audited-as';
 export interface AuditedAction {
   /** e.g. admin.connection.created */
   kind: string;
-  /** The type of the object changed, e.g. connection; its id is the route's :id, when it has one. */
+  /** The type of the object changed, e.g. connection; its id is the route's :id (or `param`), when it has one. */
   target: string;
+  param?: string;
 }
 
 /**
  * Marks a mutating admin route: every call is recorded, after it succeeds or when it fails (including a 403
  * from the permission check). Requires an authenticated route.
  */
-export function AuditedAs(kind: string, options: { target: string }) {
+export function AuditedAs(kind: string, options: { target: string; param?: string }) {
   return SetMetadata(AUDITED_AS, { kind, ...options } satisfies AuditedAction);
 }
 
 /** The target of a change from the route alone (before the handler ran, or when it failed). */
 export function auditedTarget(action: AuditedAction, params: Record<string, unknown>): Record<string, unknown> {
-  const id = params['id'];
+  const id = params[action.param ?? 'id'];
   return { type: action.target, ...(typeof id === 'string' ? { id } : {}) };
 }

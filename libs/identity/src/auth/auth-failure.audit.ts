@@ -7,6 +7,7 @@ import { RateLimiter } from '../throttle/rate-limiter.service';
 import { RATE_LIMITS } from '../throttle/rate-limits';
 import { RequestOrigin } from './audit-actor';
 import { hashCredential } from './credential-hash';
+import { principalOf } from './credential-standing';
 
 const [QUOTA] = RATE_LIMITS['bearer-failure'];
 
@@ -86,10 +87,11 @@ export class AuthFailureAudit {
   private async apiKey(hash: string): Promise<Attribution | null> {
     const key = await this.keys.findBySecretHash(hash);
     if (!key) return null;
+    const standing = principalOf(key);
     return {
-      organizationId: key.organizationId,
-      actor: { type: 'api_key', id: key.id, name: key.name, user: key.createdById ? { id: key.createdById, email: key.createdBy?.email ?? null } : null },
-      reason: key.revokedAt ? 'revoked' : key.kind !== 'api_key' ? 'wrong_kind' : 'unknown',
+      organizationId: key.organization.id,
+      actor: { type: 'api_key', id: key.id, name: key.name, user: key.userId ? { id: key.userId, email: key.userEmail } : null },
+      reason: key.kind !== 'api_key' ? 'wrong_kind' : typeof standing === 'string' ? standing : 'unknown',
       prefix: key.prefix,
     };
   }

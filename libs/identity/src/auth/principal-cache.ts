@@ -10,7 +10,11 @@ const TTL_MS = 30_000;
 const MAX_ENTRIES = 10_000;
 const CHANNEL = 'credentials';
 
-type CredentialEvent = { type: 'grant-revoked'; id: string } | { type: 'token-revoked'; hash: string } | { type: 'changed' };
+type CredentialEvent =
+  | { type: 'grant-revoked'; id: string }
+  | { type: 'token-revoked'; hash: string }
+  | { type: 'member-changed'; organizationId: string; userId: string }
+  | { type: 'changed' };
 
 interface Entry {
   principal: Principal;
@@ -50,6 +54,11 @@ export class PrincipalCache implements OnModuleInit {
     return this.announce({ type: 'token-revoked', hash });
   }
 
+  /** A person's role in an organization changed, or they left it: each of their credentials there is decided anew. */
+  memberChanged(organizationId: string, userId: string): Promise<void> {
+    return this.announce({ type: 'member-changed', organizationId, userId });
+  }
+
   /** Keys or memberships changed in bulk (the config file was applied): every replica forgets everything. */
   invalidateAll(): Promise<void> {
     return this.announce({ type: 'changed' });
@@ -66,8 +75,12 @@ export class PrincipalCache implements OnModuleInit {
       this.entries.delete(event.hash);
       return;
     }
+    const evicted =
+      event.type === 'grant-revoked'
+        ? (principal: Principal) => principal.apiKeyId === event.id
+        : (principal: Principal) => principal.userId === event.userId && principal.organizationId === event.organizationId;
     for (const [hash, entry] of this.entries) {
-      if (entry.principal.apiKeyId === event.id) this.entries.delete(hash);
+      if (evicted(entry.principal)) this.entries.delete(hash);
     }
   }
 }

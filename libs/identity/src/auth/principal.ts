@@ -18,9 +18,11 @@ export interface Principal {
   administration: boolean;
   /** The key, or the OAuth grant the token belongs to: what revocation and last-used apply to. */
   apiKeyId: string;
+  /** The person behind the credential (who created the key, or the key that minted it, or approved the OAuth grant). */
   userId: string | null;
-  /** The person behind the credential (who created the key, or approved the OAuth grant). */
   userEmail: string | null;
+  /** With no person behind it: the key at the root of the chain that minted this one (itself, for a root key). */
+  rootKeyId: string | null;
   /** The OAuth client (its database id), for oauth principals. */
   clientId: string | null;
   /** The OAuth client's public client_id and name, for policies that name clients. */

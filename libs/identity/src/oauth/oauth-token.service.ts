@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { GrantTokenRecord, NewTokenPair, OAuthClientRecord, OAuthGrantRepository, UserRepository } from '@gatehouse/db';
 import { RequestOrigin } from '../auth/audit-actor';
+import { CredentialFailure, principalOf } from '../auth/credential-standing';
 import { Principal } from '../auth/principal';
 import { KeyUsageRecorder } from '../api-key/key-usage.recorder';
 import { hashCredential } from '../auth/credential-hash';
@@ -159,26 +160,11 @@ export class OAuthTokenService {
     }
     const token = await this.grants.findToken(hash);
     if (!token || accessTokenFailure(token)) return null;
+    // The lower of the grant's role and the person's role now (a demotion applies at once); the token's scope
+    // within the grant's access.
+    const principal = principalOf(token.grant, grantScope(token.scope));
+    if (typeof principal === 'string') return null;
     this.usage.record(token.grant.id);
-    const { grant } = token;
-    const principal: Principal = {
-      kind: 'oauth',
-      // Bound to the grant, not the token: a refreshed token keeps its MCP sessions.
-      subject: `oauth_grant:${grant.id}`,
-      organizationId: grant.organization.id,
-      organizationSlug: grant.organization.slug,
-      // The person's role now, not when they approved: a demotion applies at once.
-      role: grant.memberRole!,
-      // The token's scope within the grant's ceiling.
-      access: grant.access === 'read_write' && grantScope(token.scope).access === 'read_write' ? 'read_write' : 'read_only',
-      administration: grantScope(grant.scope ?? undefined).admin && grantScope(token.scope).admin,
-      apiKeyId: grant.id,
-      userId: grant.userId,
-      userEmail: grant.userEmail,
-      clientId: grant.clientId,
-      client: grant.client,
-      name: grant.name,
-    };
     this.cache.set(hash, principal, token.expiresAt.getTime());
     return principal;
   }
@@ -211,9 +197,10 @@ function auditedGrant(token: GrantTokenRecord): AuditedGrant {
 }
 
 /** Why a stored token cannot authenticate a request (null: it can). */
-export function accessTokenFailure(token: GrantTokenRecord): 'wrong_kind' | 'revoked' | 'not_a_member' | 'expired' | null {
+export function accessTokenFailure(token: GrantTokenRecord): 'wrong_kind' | CredentialFailure | 'expired' | null {
   if (token.kind !== 'access') return 'wrong_kind';
-  if (token.revokedAt || token.grant.revokedAt) return 'revoked';
-  if (token.grant.memberRole === null) return 'not_a_member';
+  if (token.revokedAt) return 'revoked';
+  const standing = principalOf(token.grant);
+  if (typeof standing === 'string') return standing;
   return token.expiresAt.getTime() <= Date.now() ? 'expired' : null;
 }

@@ -3,16 +3,20 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallAuditor } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalRepository, ApprovalRequestRecord } from '@gatehouse/db';
-import { ApprovalEvents } from '@gatehouse/governance';
-import { Principal } from '@gatehouse/identity';
+import { ApprovalEvents, PolicyResource } from '@gatehouse/governance';
+import { ApiKeyService, Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
+import { readOnlyDenial } from '../tools/access-check';
+import { PolicyGate } from '../tools/policy-gate';
 import { callAuditStart } from '../tools/call-audit-start';
 import { DownstreamExecutor } from '../tools/downstream-executor';
 import { CallContext } from '../tools/tool-call.dispatcher';
 import { errorResult, refused } from '../tools/tool-results';
 
 // Runs an approved call exactly once, as its requester, through the same downstream steps as any call
-// (budget, downstream, result check), and stores the result for gatehouse_get_approval.
+// (budget, downstream, result check), and stores the result for gatehouse_get_approval. The requester is
+// checked again first: a credential revoked, a person removed or a policy that now denies them ends the
+// request failed, with the reason as its result.
 @Injectable()
 export class ApprovedCallRunner {
   private readonly logger = new Logger(ApprovedCallRunner.name);
@@ -25,6 +29,8 @@ export class ApprovedCallRunner {
     private readonly events: ApprovalEvents,
     private readonly auditor: CallAuditor,
     private readonly management: ManagementTools,
+    private readonly apiKeys: ApiKeyService,
+    private readonly gate: PolicyGate,
   ) {}
 
   async run(requestId: string): Promise<void> {
@@ -38,31 +44,50 @@ export class ApprovedCallRunner {
   }
 
   private async execute(request: ApprovalRequestRecord): Promise<{ status: 'executed' | 'failed'; result: CallToolResult }> {
-    const requester = requesterOf(request);
+    const asked = requesterOf(request);
     const context: CallContext = { signal: new AbortController().signal, approvalRequestId: request.id };
+    const name = request.toolName;
     // Audited in the requester's name (as approved), with the approval id on both records.
-    const target = { type: 'tool' as const, connection: request.connectionName, tool: request.toolName, downstreamTool: request.downstreamTool };
-    const audit = await this.auditor.begin(callAuditStart(requester, context, target, request.arguments, this.management.redactPaths(request.toolName)));
-    audit.decided({ effect: 'allow', rule: { id: null, name: 'approved' } });
-    if (this.management.has(request.toolName)) {
-      const result = await this.management.runApproved(requester, request.toolName, request.arguments, audit);
-      return { status: result.isError ? 'failed' : 'executed', result };
-    }
-    const resolved = this.registry.resolve(request.organizationId, request.toolName);
-    // Only the call that was approved may run: the same downstream tool, with a definition nobody holds back.
-    if (!resolved || resolved.heldBack || resolved.tool.downstreamName !== request.downstreamTool) {
-      const message = `"${request.toolName}" is not available any more in the form that was approved; the call was not made.`;
+    const target = { type: 'tool' as const, connection: request.connectionName, tool: name, downstreamTool: request.downstreamTool };
+    const audit = await this.auditor.begin(callAuditStart(asked, context, target, request.arguments, this.management.redactPaths(name)));
+    const ownTool = this.management.policyResource(name);
+    const resolved = ownTool ? null : this.registry.resolve(request.organizationId, name);
+    // Only the call that was approved may run: the same tool (downstream: with a definition nobody holds back).
+    if (!ownTool && (!resolved || resolved.heldBack || resolved.tool.downstreamName !== request.downstreamTool)) {
+      audit.decided(APPROVED);
+      const message = `"${name}" is not available any more in the form that was approved; the call was not made.`;
       return { status: 'failed', result: await refused(audit, 'unavailable', errorResult(message)) };
+    }
+    // The requester as they are now: approval does not outlive their credential, their membership, or their rights.
+    const requester = request.requesterApiKeyId ? await this.apiKeys.current(request.organizationId, request.requesterApiKeyId) : null;
+    if (!requester) {
+      audit.decided({ effect: 'deny', rule: { id: null, name: 'requester-no-longer-authenticates' } });
+      const message = `The approved call was not made: the credential that requested it no longer works (revoked, or its person is no longer a member of the organization).`;
+      return { status: 'failed', result: await refused(audit, 'denied', errorResult(message)) };
+    }
+    const resource: PolicyResource = ownTool ?? { connection: resolved!.runtime.name, tool: name, annotations: resolved!.tool.definition.annotations };
+    const decision = (resolved && readOnlyDenial(requester, resolved, name)) ?? (await this.gate.decide(requester, resource, request.arguments));
+    if (decision.effect === 'deny') {
+      audit.decided({ effect: 'deny', rule: { id: decision.rule.id, name: decision.rule.name } });
+      const message = `The approved call was not made: the requester may not make it any more: ${decision.why}.`;
+      return { status: 'failed', result: await refused(audit, 'denied', errorResult(message)) };
+    }
+    audit.decided(APPROVED);
+    if (!resolved) {
+      const result = await this.management.runApproved(requester, name, request.arguments, audit);
+      return { status: result.isError ? 'failed' : 'executed', result };
     }
     const started = performance.now();
     const finish = (outcome: CallOutcome) =>
       this.metrics.recordCall(request.organizationId, resolved.runtime.name, outcome, (performance.now() - started) / 1000);
-    const result = await this.executor.execute(requester, resolved, request.toolName, request.arguments, context, finish, audit);
+    const result = await this.executor.execute(requester, resolved, name, request.arguments, context, finish, audit);
     return { status: 'executed', result };
   }
 }
 
-/** The requester as they were when they asked: whose budget the call uses and in whose name it runs. */
+const APPROVED = { effect: 'allow' as const, rule: { id: null, name: 'approved' } };
+
+/** The requester as they were when they asked: in whose name the call is audited. */
 function requesterOf(request: ApprovalRequestRecord): Principal {
   return {
     kind: request.requesterKind === 'oauth' ? 'oauth' : 'api_key',
@@ -76,6 +101,7 @@ function requesterOf(request: ApprovalRequestRecord): Principal {
     apiKeyId: request.requesterApiKeyId ?? '',
     userId: request.requesterUserId,
     userEmail: request.requesterEmail,
+    rootKeyId: null,
     clientId: null,
     client: null,
     name: request.requesterName,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApprovalService, approvalView } from '@gatehouse/governance';
+import { ApprovalService } from '@gatehouse/governance';
 import { jsonResult } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
 
@@ -23,7 +23,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       permission: { action: 'read', subject: 'Approval' },
       requesterFacing: true,
       input: list,
-      run: async (principal, { status }: z.infer<typeof list>) => jsonResult({ approvals: (await approvals.list(principal, status)).map(approvalView) }),
+      run: async (principal, { status }: z.infer<typeof list>) => jsonResult({ approvals: await approvals.list(principal, status) }),
     },
     {
       definition: {
@@ -36,7 +36,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       permission: { action: 'read', subject: 'Approval' },
       requesterFacing: true,
       input: byId,
-      run: async (principal, { id }: z.infer<typeof byId>) => jsonResult({ approval: approvalView(await approvals.get(principal, id)) }),
+      run: async (principal, { id }: z.infer<typeof byId>) => jsonResult({ approval: await approvals.get(principal, id) }),
     },
     {
       definition: {
@@ -50,7 +50,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       permission: { action: 'update', subject: 'Approval' },
       sensitive: true,
       input: approve,
-      run: async (principal, { id, reason }: z.infer<typeof approve>) => jsonResult({ approval: approvalView(await approvals.decide(principal, id, true, reason)) }),
+      run: async (principal, { id, reason }: z.infer<typeof approve>) => jsonResult({ approval: await approvals.decide(principal, id, true, reason) }),
     },
     {
       definition: {
@@ -63,7 +63,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       permission: { action: 'update', subject: 'Approval' },
       sensitive: true,
       input: deny,
-      run: async (principal, { id, reason }: z.infer<typeof deny>) => jsonResult({ approval: approvalView(await approvals.decide(principal, id, false, reason)) }),
+      run: async (principal, { id, reason }: z.infer<typeof deny>) => jsonResult({ approval: await approvals.decide(principal, id, false, reason) }),
     },
   ];
 }

@@ -121,6 +121,12 @@ export class ManagementTools {
     return this.run(tool, requester, parsed.data, audit);
   }
 
+  /** How the policy sees one of these tools; null when the name is not one of them. */
+  policyResource(name: string): PolicyResource | null {
+    const tool = this.tools.get(name);
+    return tool ? resourceOf(tool) : null;
+  }
+
   /** Argument paths the audit log never keeps for this tool (credentials), besides the keys redacted everywhere. */
   redactPaths(name: string): readonly string[] | undefined {
     return AUDIT_REDACT_PATHS[name];

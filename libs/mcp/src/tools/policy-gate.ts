@@ -4,6 +4,7 @@ import type { CallAudit } from '@gatehouse/audit';
 import type { CallOutcome } from '@gatehouse/connections';
 import { ApprovalService, HeldCall, PolicyResource, ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
+import { AccessOutcome } from './access-check';
 import { errorResult, refused } from './tool-results';
 
 // Step 4 of the call pipeline (DESIGN.md), the same for a downstream tool and for Gatehouse's own: the policy
@@ -16,15 +17,31 @@ export class PolicyGate {
     private readonly approvals: ApprovalService,
   ) {}
 
-  /** The refusal or approval request as the call's result (its records written), or null when the call may go ahead. */
-  async check(principal: Principal, call: HeldCall, resource: PolicyResource, audit: CallAudit, finish: (outcome: CallOutcome) => void): Promise<CallToolResult | null> {
-    const name = call.toolName;
-    const decision = await this.access.decide(principal, resource, call.arguments);
+  /** The policy's decision for this principal, a denial carrying the sentence that tells the person refused why. */
+  async decide(principal: Principal, resource: PolicyResource, args: Record<string, unknown>): Promise<AccessOutcome> {
+    const decision = await this.access.decide(principal, resource, args);
+    if (decision.effect === 'require_approval') return decision;
+    if (decision.effect === 'allow') return { effect: 'allow', rule: decision.rule };
+    return { ...decision, why: `${decision.rule.description ?? `role ${principal.role} may not call "${resource.tool}"`} (policy rule "${decision.rule.name}")` };
+  }
+
+  /**
+   * The refusal or approval request as the call's result (its records written), or null when the call may go
+   * ahead. `decided`: a refusal found before the policy (a read-only credential), which the policy then does not see.
+   */
+  async check(
+    principal: Principal,
+    call: HeldCall,
+    resource: PolicyResource,
+    audit: CallAudit,
+    finish: (outcome: CallOutcome) => void,
+    decided: AccessOutcome | null = null,
+  ): Promise<CallToolResult | null> {
+    const decision = decided ?? (await this.decide(principal, resource, call.arguments));
     audit.decided({ effect: decision.effect, rule: { id: decision.rule.id, name: decision.rule.name } });
     if (decision.effect === 'deny') {
       finish('denied');
-      const why = decision.rule.description ?? `role ${principal.role} may not call "${name}"`;
-      return refused(audit, 'denied', errorResult(`Permission denied: ${why} (policy rule "${decision.rule.name}").`));
+      return refused(audit, 'denied', errorResult(`Permission denied: ${decision.why}.`));
     }
     if (decision.effect === 'require_approval') {
       finish('approval_required');

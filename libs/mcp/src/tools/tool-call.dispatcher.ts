@@ -5,6 +5,7 @@ import { CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics, ResolvedTool } from '@gatehouse/connections';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
+import { readOnlyDenial } from './access-check';
 import { AuditContext, callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { PolicyGate } from './policy-gate';
@@ -99,22 +100,14 @@ export class ToolCallDispatcher {
     const finish = (outcome: CallOutcome) =>
       this.metrics.recordCall(principal.organizationId, runtime.name, outcome, (performance.now() - started) / 1000);
 
-    if (principal.access === 'read_only' && !tool.readOnly) {
-      finish('denied');
-      audit.decided({ effect: 'deny', rule: { id: null, name: 'read-only-key' } });
-      return refused(
-        audit,
-        'denied',
-        errorResult(`Permission denied: this API key is read-only, and "${name}" is not marked read-only (readOnlyHint) by its server.`),
-      );
-    }
-    const problem = tool.checkArguments(args);
+    const readOnly = readOnlyDenial(principal, resolved, name);
+    const problem = readOnly ? null : tool.checkArguments(args);
     if (problem) {
       finish('invalid');
       return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${problem}.`));
     }
     const held = { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args };
-    const refusal = await this.gate.check(principal, held, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, audit, finish);
+    const refusal = await this.gate.check(principal, held, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, audit, finish, readOnly);
     if (refusal) return refusal;
     return this.executor.execute(principal, resolved, name, args, context, finish, audit);
   }

@@ -1,0 +1,35 @@
+import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Put } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { AuditedAs, Authenticated, CurrentPrincipal, MembershipService, Principal } from '@gatehouse/identity';
+import { UpdateMemberDto } from './api.dto';
+
+const UserId = () => Param('userId', new ParseUUIDPipe({ version: '4' }));
+
+// Offboarding: who may change or remove whom is the membership service's rule (up to one's own role).
+@ApiTags('members')
+@Controller('api/v1/members')
+export class MembersController {
+  constructor(private readonly members: MembershipService) {}
+
+  @Get()
+  @Authenticated({ action: 'read', subject: 'Member' })
+  list(@CurrentPrincipal() principal: Principal) {
+    return this.members.list(principal.organizationId);
+  }
+
+  /** A lower role applies to the member's keys and OAuth grants at their next call, on every replica. */
+  @Put(':userId')
+  @Authenticated({ action: 'update', subject: 'Member' })
+  @AuditedAs('admin.member.updated', { target: 'member', param: 'userId' })
+  update(@CurrentPrincipal() principal: Principal, @UserId() userId: string, @Body() body: UpdateMemberDto) {
+    return this.members.changeRole(principal, userId, body.role);
+  }
+
+  /** Revokes the member's keys and OAuth grants in the organization with the membership. */
+  @Delete(':userId')
+  @Authenticated({ action: 'delete', subject: 'Member' })
+  @AuditedAs('admin.member.removed', { target: 'member', param: 'userId' })
+  remove(@CurrentPrincipal() principal: Principal, @UserId() userId: string) {
+    return this.members.remove(principal, userId);
+  }
+}

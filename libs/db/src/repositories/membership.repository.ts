@@ -1,0 +1,104 @@
+import { Injectable } from '@nestjs/common';
+import { ROLE_RANK, RoleName } from '@gatehouse/config';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+import { ApiKeyRepository } from './api-key.repository';
+
+export interface MemberRecord {
+  userId: string;
+  email: string;
+  name: string | null;
+  role: RoleName;
+  configManaged: boolean;
+  createdAt: Date;
+}
+
+/** Why a change through the members API was not made. */
+export type MemberRefusal =
+  | { outcome: 'not_found' }
+  | { outcome: 'config_managed' }
+  /** The member's role, or the one asked for, is above the ceiling of whoever asked. */
+  | { outcome: 'above_ceiling'; role: RoleName }
+  | { outcome: 'last_owner' };
+
+export type RoleChangeOutcome = { outcome: 'changed'; member: MemberRecord; previousRole: RoleName } | MemberRefusal;
+export type RemovalOutcome = { outcome: 'removed'; member: MemberRecord; revokedKeyIds: string[] } | MemberRefusal;
+
+type Tx = Prisma.TransactionClient;
+
+const SELECT = { role: true, configManaged: true, createdAt: true, user: { select: { id: true, email: true, name: true } } } as const;
+
+function toRecord(row: Prisma.MembershipGetPayload<{ select: typeof SELECT }>): MemberRecord {
+  return { userId: row.user.id, email: row.user.email, name: row.user.name, role: row.role, configManaged: row.configManaged, createdAt: row.createdAt };
+}
+
+// Every path that changes or ends a membership (the members API, the config file, identity-provider role
+// sync) goes through setRoleIn or removeIn. A person's credentials hold no more than their role now (decided
+// at authentication), so a role change touches no key; a removal revokes all their keys and OAuth grants in
+// the same transaction, so there is no moment at which a former member's credential still works. Callers
+// evict cached principals after the commit (PrincipalCache).
+@Injectable()
+export class MembershipRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly apiKeys: ApiKeyRepository,
+  ) {}
+
+  async list(organizationId: string): Promise<MemberRecord[]> {
+    const rows = await this.prisma.membership.findMany({ where: { organizationId }, select: SELECT, orderBy: { user: { email: 'asc' } } });
+    return rows.map(toRecord);
+  }
+
+  async setRoleIn(tx: Tx, membershipId: string, data: { role: RoleName; configManaged?: boolean }): Promise<void> {
+    await tx.membership.update({ where: { id: membershipId }, data, select: { id: true } });
+  }
+
+  /** Ends these people's memberships and revokes their credentials in the organization; returns the revoked key ids. */
+  async removeIn(tx: Tx, organizationId: string, userIds: string[], at: Date): Promise<{ removed: number; revokedKeyIds: string[] }> {
+    if (userIds.length === 0) return { removed: 0, revokedKeyIds: [] };
+    const revokedKeyIds = await this.apiKeys.revokePeopleIn(tx, organizationId, userIds, at);
+    const { count } = await tx.membership.deleteMany({ where: { organizationId, userId: { in: userIds } } });
+    return { removed: count, revokedKeyIds };
+  }
+
+  /** The members API: a role change by someone whose own role is `ceiling`. */
+  changeRole(organizationId: string, userId: string, role: RoleName, ceiling: RoleName): Promise<RoleChangeOutcome> {
+    return this.guarded(organizationId, userId, ceiling, role, async (tx, id, member) => {
+      if (member.role !== role) await this.setRoleIn(tx, id, { role });
+      return { outcome: 'changed', member: { ...member, role }, previousRole: member.role };
+    });
+  }
+
+  /** The members API: a removal by someone whose own role is `ceiling`. */
+  remove(organizationId: string, userId: string, ceiling: RoleName, at: Date): Promise<RemovalOutcome> {
+    return this.guarded(organizationId, userId, ceiling, null, async (tx, _id, member) => {
+      const { revokedKeyIds } = await this.removeIn(tx, organizationId, [userId], at);
+      return { outcome: 'removed', member, revokedKeyIds };
+    });
+  }
+
+  // The organization's row is locked first, so that two changes cannot each see another owner and together
+  // leave none: the owner count is read after any concurrent change committed.
+  private guarded<T>(
+    organizationId: string,
+    userId: string,
+    ceiling: RoleName,
+    newRole: RoleName | null,
+    change: (tx: Tx, membershipId: string, member: MemberRecord) => Promise<T>,
+  ): Promise<T | MemberRefusal> {
+    return this.prisma.$transaction(async (tx): Promise<T | MemberRefusal> => {
+      await tx.$queryRaw`SELECT id FROM organizations WHERE id = ${organizationId}::uuid FOR UPDATE`;
+      const row = await tx.membership.findUnique({ where: { organizationId_userId: { organizationId, userId } }, select: { id: true, ...SELECT } });
+      if (!row) return { outcome: 'not_found' };
+      if (row.configManaged) return { outcome: 'config_managed' };
+      for (const role of [row.role, ...(newRole ? [newRole] : [])]) {
+        if (ROLE_RANK[role] > ROLE_RANK[ceiling]) return { outcome: 'above_ceiling', role };
+      }
+      if (row.role === 'owner' && newRole !== 'owner') {
+        const owners = await tx.membership.count({ where: { organizationId, role: 'owner' } });
+        if (owners <= 1) return { outcome: 'last_owner' };
+      }
+      return change(tx, row.id, toRecord(row));
+    });
+  }
+}

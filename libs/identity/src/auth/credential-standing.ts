@@ -1,0 +1,67 @@
+import { ApiKeyAccessLevel, lowerAccess, lowerRole, RoleName } from '@gatehouse/config';
+import type { CredentialRecord } from '@gatehouse/db';
+import { Principal } from './principal';
+
+/** Why a stored credential no longer authenticates. */
+export type CredentialFailure = 'revoked' | 'not_a_member';
+
+interface Standing {
+  role: RoleName;
+  access: ApiKeyAccessLevel;
+  rootKeyId: string | null;
+}
+
+// A credential never holds more than what stands behind it, as it is now: the person's current role in the
+// organization (gone when they are no longer a member), or, for a key with no person, every key above it up
+// to its root. So a demotion or a revocation upstream applies at the credential's next authentication.
+function standingOf(credential: CredentialRecord): Standing | CredentialFailure {
+  if (credential.revokedAt) return 'revoked';
+  if (credential.userId !== null) {
+    if (!credential.memberRole) return 'not_a_member';
+    return { role: lowerRole(credential.role, credential.memberRole), access: credential.access, rootKeyId: null };
+  }
+  let standing: Standing = { role: credential.role, access: credential.access, rootKeyId: credential.id };
+  let parent = credential.createdByKeyId;
+  for (const key of credential.mintedBy) {
+    if (key.id !== parent || key.revokedAt) return 'revoked';
+    standing = { role: lowerRole(standing.role, key.role), access: lowerAccess(standing.access, key.access), rootKeyId: key.id };
+    parent = key.createdByKeyId;
+  }
+  // A minting key that is gone (or a chain longer than is followed) leaves nothing to stand on.
+  return parent === null ? standing : 'revoked';
+}
+
+/** What an OAuth access token's scope allows within its grant: tool access, and administration (mcp:admin). */
+export interface TokenScope {
+  access: ApiKeyAccessLevel;
+  admin: boolean;
+}
+
+/**
+ * The principal of a credential as it stands now, or why it cannot authenticate. `token`: an OAuth access token's
+ * scope, which narrows its grant's access and decides whether it administers; without one, an OAuth grant
+ * administers nothing.
+ */
+export function principalOf(credential: CredentialRecord, token?: TokenScope): Principal | CredentialFailure {
+  const standing = standingOf(credential);
+  if (typeof standing === 'string') return standing;
+  const oauth = credential.kind === 'oauth_grant';
+  return {
+    kind: oauth ? 'oauth' : 'api_key',
+    // An OAuth principal is bound to the grant, not the token: a refreshed token keeps its MCP sessions.
+    subject: `${oauth ? 'oauth_grant' : 'api_key'}:${credential.id}`,
+    organizationId: credential.organization.id,
+    organizationSlug: credential.organization.slug,
+    role: standing.role,
+    access: lowerAccess(standing.access, token?.access ?? 'read_write'),
+    // API keys administer as far as their role allows; an assistant only with the person's mcp:admin grant.
+    administration: oauth ? (token?.admin ?? false) : true,
+    apiKeyId: credential.id,
+    userId: credential.userId,
+    userEmail: credential.userEmail,
+    rootKeyId: standing.rootKeyId,
+    clientId: credential.clientId,
+    client: credential.client,
+    name: credential.name,
+  };
+}
