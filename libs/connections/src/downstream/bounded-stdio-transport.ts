@@ -21,6 +21,7 @@ export interface BoundedStdioParameters {
 }
 
 const CLOSE_GRACE_MS = 2_000;
+const CR = 0x0d;
 
 /**
  * The SDK's StdioClientTransport (same spawn, environment and close sequence: stdin closed, then SIGTERM,
@@ -36,7 +37,8 @@ export class BoundedStdioClientTransport implements Transport {
   private readonly stderr: BoundedLineSplitter;
 
   constructor(private readonly params: BoundedStdioParameters) {
-    this.stdout = new BoundedLineSplitter(params.maxMessageBytes, {
+    // One byte more than a message, for the "\r" of a CRLF line ending.
+    this.stdout = new BoundedLineSplitter(params.maxMessageBytes + 1, {
       line: (line) => this.receive(line),
       long: () => this.overflow(),
     });
@@ -104,9 +106,10 @@ export class BoundedStdioClientTransport implements Transport {
   }
 
   private receive(line: Buffer): void {
-    const text = line.toString('utf8');
+    const message = line.at(-1) === CR ? line.subarray(0, -1) : line;
+    if (message.length > this.params.maxMessageBytes) return this.overflow();
     try {
-      this.onmessage?.(deserializeMessage(text.endsWith('\r') ? text.slice(0, -1) : text));
+      this.onmessage?.(deserializeMessage(message.toString('utf8')));
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error(String(error)));
     }

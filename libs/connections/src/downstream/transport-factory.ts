@@ -32,13 +32,8 @@ export function createTransport(target: DownstreamTarget, hooks: TransportHooks)
       });
     case 'http':
       return new StreamableHTTPClientTransport(new URL(target.url!), { fetch: hooks.fetch!, requestInit: { headers: target.headers } });
-    case 'sse': {
-      const fetch = hooks.fetch!;
-      return new SSEClientTransport(new URL(target.url!), {
-        fetch,
-        requestInit: { headers: target.headers },
-        eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...target.headers, ...init?.headers } }) },
-      });
-    }
+    case 'sse':
+      // The SDK's event stream uses this fetch too, with requestInit's headers.
+      return new SSEClientTransport(new URL(target.url!), { fetch: hooks.fetch!, requestInit: { headers: target.headers } });
   }
 }
