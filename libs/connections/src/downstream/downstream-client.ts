@@ -72,9 +72,9 @@ export class DownstreamClient {
   private readonly http: DownstreamHttp | null;
   // Streamable HTTP only: tools/call goes through this lean exchange on the SDK transport's session.
   private readonly exchange: HttpExchange | null;
-  // Sessions dropped because their stream passed a cap, with the error their pending calls get instead of
-  // "connection closed".
-  private readonly droppedOverCap = new WeakMap<Client, GatehouseError>();
+  // Sessions dropped because their stream passed a cap: the error their pending calls get instead of
+  // "connection closed", and the reason the connection is down meanwhile.
+  private readonly droppedOverCap = new WeakMap<Client, { error: GatehouseError; reason: string }>();
   private callSequence = 0;
   private client: Client | null = null;
   private connecting: Promise<Client> | null = null;
@@ -222,13 +222,10 @@ export class DownstreamClient {
       return reply.result as CallToolResult;
     } catch (error) {
       const stopped = this.stoppedBy(clock, error);
-      if (stopped) {
-        void client.notification({ method: 'notifications/cancelled', params: { requestId: id, reason: stopped.message } }).catch(() => undefined);
-        throw stopped;
-      }
-      if (clock.signal.aborted) {
-        void client.notification({ method: 'notifications/cancelled', params: { requestId: id, reason: 'cancelled by the client' } }).catch(() => undefined);
-        throw options.signal?.reason ?? error;
+      if (stopped || clock.signal.aborted) {
+        const reason = stopped?.message ?? 'cancelled by the client';
+        void client.notification({ method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
+        throw stopped ?? options.signal?.reason ?? error;
       }
       if (error instanceof McpError || error instanceof StreamableHTTPError) throw error;
       throw downstreamUnavailable(this.options.name, describeError(error));
@@ -284,7 +281,7 @@ export class DownstreamClient {
     } catch (error) {
       await client.close().catch(() => undefined);
       const reason =
-        this.droppedOverCap.get(client)?.message ??
+        this.droppedOverCap.get(client)?.reason ??
         (error instanceof McpError && error.code === RpcErrorCode.RequestTimeout
           ? `no answer to initialize within ${this.options.connectTimeoutMs} ms`
           : describeError(error));
@@ -320,9 +317,10 @@ export class DownstreamClient {
   private dropOverCap(client: Client, cap: ByteCap): void {
     if (this.droppedOverCap.has(client)) return;
     const limit = this.options[cap];
-    this.droppedOverCap.set(client, downstreamTooLarge(this.options.name, cap, limit));
+    const reason = `it ${overCap(cap, limit)}`;
+    this.droppedOverCap.set(client, { error: downstreamTooLarge(this.options.name, cap, limit), reason });
     this.logger.warn(`The downstream ${overCap(cap, limit)}; restarting the session`);
-    if (this.client === client && !this.closed) this.lose(`it ${overCap(cap, limit)}; reconnecting`);
+    if (this.client === client && !this.closed) this.lose(`${reason}; reconnecting`);
     void client.close().catch(() => undefined);
   }
 
@@ -370,7 +368,7 @@ export class DownstreamClient {
     if (error instanceof McpError) {
       if (error.code === RpcErrorCode.RequestTimeout) return downstreamTimeout(this.options.name, this.options.callTimeoutMs);
       if (error.code === RpcErrorCode.ConnectionClosed) {
-        return this.droppedOverCap.get(client) ?? downstreamUnavailable(this.options.name, 'the downstream server closed the connection during the call');
+        return this.droppedOverCap.get(client)?.error ?? downstreamUnavailable(this.options.name, 'the downstream server closed the connection during the call');
       }
     }
     return error;
