@@ -3,18 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
+import { memory, resetPeakMemory } from '../support/process-memory';
 import { freePort } from '../support/servers';
 import { waitFor } from '../support/wait';
 
 // The built gateway as its own process on 2 shared cores, and a million rows: allow minutes.
 const SLOW = 240_000;
-
-// Peak resident memory of the gateway process: VmHWM (reset before the export) and VmRSS, in MB.
-function memory(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
-}
 
 // User plus system CPU time of a process, in clock ticks (1/100 s).
 function cpuTicks(pid: number): number {
@@ -86,8 +80,8 @@ describe('exporting a million records', () => {
 
     const pid = gateway!.child.pid!;
     const before = memory(pid);
-    // Writing 5 to clear_refs resets VmHWM, so the peak below is the export's, not start-up's.
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    // The peak below is the export's, not start-up's.
+    resetPeakMemory(pid);
     let sampledPeak = memory(pid).rss;
     const sampler = setInterval(() => (sampledPeak = Math.max(sampledPeak, memory(pid).rss)), 200);
 

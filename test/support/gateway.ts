@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, LoadedConfigFile, parseConfigFile } from '@gatehouse/config';
@@ -99,6 +101,35 @@ function spawnBuilt(app: 'gateway' | 'worker', env: Record<string, string>): Spa
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
+}
+
+export interface ConfiguredGateway {
+  gateway: SpawnedGateway;
+  baseUrl: string;
+  databaseUrl: string;
+}
+
+/** The built gateway as its own process, applying `yaml` as its config file, on a fresh database; ready to serve. */
+export async function spawnConfiguredGateway(yaml: string, env: Record<string, string> = {}): Promise<ConfiguredGateway> {
+  const configPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-config-')), 'gatehouse.yaml');
+  writeFileSync(configPath, yaml);
+  const databaseUrl = await createTestDatabase();
+  const baseUrl = `http://127.0.0.1:${await freePort()}`;
+  const gateway = spawnGateway(
+    gatewayEnvironment({
+      databaseUrl,
+      redisPrefix: redisPrefix(),
+      // The suite database is cloned from the migrated template.
+      env: { PORT: new URL(baseUrl).port, PUBLIC_URL: baseUrl, GATEHOUSE_CONFIG: configPath, GATEHOUSE_MIGRATE: 'false', ...env },
+    }),
+  );
+  try {
+    await waitUntilReady(gateway, baseUrl);
+  } catch (error) {
+    gateway.child.kill('SIGKILL');
+    throw error;
+  }
+  return { gateway, baseUrl, databaseUrl };
 }
 
 /** Waits until a spawned gateway answers /readyz with 200; fails at once, with its output, if it exits instead. */

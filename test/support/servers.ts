@@ -6,6 +6,7 @@ import { waitFor } from './wait';
 export const ROOT = join(__dirname, '..', '..');
 export const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs');
+export const HOSTILE_SERVER = join(ROOT, 'test', 'fixtures', 'hostile-server.mjs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,6 +63,11 @@ export function startEverythingSse(): Promise<RunningServer> {
 /** test/fixtures/fixture-server.mjs over streamable HTTP (an SDK server with fault-injection tools). */
 export function startFixtureHttp(env: Record<string, string> = {}): Promise<RunningServer> {
   return startHttp([FIXTURE_SERVER, 'http'], env, '/mcp');
+}
+
+/** test/fixtures/hostile-server.mjs (huge replies, endless progress) over streamable HTTP (/mcp) or legacy SSE (/sse). */
+export function startHostileHttp(transport: 'http' | 'sse'): Promise<RunningServer> {
+  return startHttp([HOSTILE_SERVER, transport], {}, transport === 'http' ? '/mcp' : '/sse');
 }
 
 /** Connection YAML for server-everything as a stdio child process. */

@@ -17,6 +17,10 @@ export interface ConnectionView {
   callTimeoutMs: number;
   connectTimeoutMs: number;
   maxConcurrency: number;
+  callDeadlineMs: number;
+  maxReplyBytes: number;
+  maxSseEventBytes: number;
+  maxStderrLineBytes: number;
   enabled: boolean;
   configManaged: boolean;
   createdAt: string;
@@ -64,6 +68,10 @@ export function toConnectionView(record: ConnectionRecord): ConnectionView {
     callTimeoutMs: record.callTimeoutMs,
     connectTimeoutMs: record.connectTimeoutMs,
     maxConcurrency: record.maxConcurrency,
+    callDeadlineMs: record.callDeadlineMs,
+    maxReplyBytes: record.maxReplyBytes,
+    maxSseEventBytes: record.maxSseEventBytes,
+    maxStderrLineBytes: record.maxStderrLineBytes,
     enabled: record.enabled,
     configManaged: record.configManaged,
     createdAt: record.createdAt.toISOString(),

@@ -33,6 +33,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.DownstreamTimeout:
       return HttpStatus.GATEWAY_TIMEOUT;
     case ErrorCode.DownstreamError:
+    case ErrorCode.DownstreamTooLarge:
       return HttpStatus.BAD_GATEWAY;
     case ErrorCode.ShuttingDown:
       return HttpStatus.SERVICE_UNAVAILABLE;

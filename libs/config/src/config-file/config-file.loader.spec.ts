@@ -83,6 +83,26 @@ organizations:
     expect(secrets.get('KEY')).toBe(env.KEY);
   });
 
+  it('caps what a downstream sends by default; the deadline is five minutes or the idle timeout if longer', () => {
+    const { config } = parseConfigFile(
+      'gatehouse.yaml',
+      `
+organizations:
+  - slug: acme
+    name: Acme
+    connections:
+      - { name: plain, transport: stdio, command: node }
+      - { name: patient, transport: stdio, command: node, callTimeoutMs: 600000 }
+      - { name: tight, transport: stdio, command: node, callTimeoutMs: 1000, callDeadlineMs: 1000, maxReplyBytes: 1024, maxStderrLineBytes: 256 }
+`,
+      env,
+    );
+    const [plain, patient, tight] = config.organizations[0]!.connections;
+    expect(plain).toMatchObject({ callDeadlineMs: 300_000, maxReplyBytes: 16 * 1024 * 1024, maxSseEventBytes: 16 * 1024 * 1024, maxStderrLineBytes: 4096 });
+    expect(patient!.callDeadlineMs).toBe(600_000);
+    expect(tight).toMatchObject({ callTimeoutMs: 1000, callDeadlineMs: 1000, maxReplyBytes: 1024, maxStderrLineBytes: 256 });
+  });
+
   it('accepts an empty file', () => {
     expect(parseConfigFile('empty.yaml', '', env).config.organizations).toEqual([]);
   });
@@ -160,6 +180,21 @@ organizations:
       'unknown webhook event',
       'organizations: [{ slug: a, name: A, webhooks: [{ name: w, url: "https://h.example/", secretEnv: KEY, events: [budget.spent] }] }]',
       'organizations[0].webhooks[0].events[0]',
+    ],
+    [
+      'deadline shorter than the idle timeout',
+      'organizations: [{ slug: a, name: A, connections: [{ name: x, transport: stdio, command: node, callTimeoutMs: 5000, callDeadlineMs: 4999 }] }]',
+      'organizations[0].connections[0].callDeadlineMs: must be at least callTimeoutMs (5000)',
+    ],
+    [
+      'reply cap above 256 MiB',
+      'organizations: [{ slug: a, name: A, connections: [{ name: x, transport: stdio, command: node, maxReplyBytes: 268435457 }] }]',
+      'organizations[0].connections[0].maxReplyBytes',
+    ],
+    [
+      'stderr line cap below 256 bytes',
+      'organizations: [{ slug: a, name: A, connections: [{ name: x, transport: stdio, command: node, maxStderrLineBytes: 255 }] }]',
+      'organizations[0].connections[0].maxStderrLineBytes',
     ],
     ['redirect pattern over plain http', 'oauth: { redirectUriAllowlist: ["http://app.example/cb"] }', 'oauth.redirectUriAllowlist[0]: redirect URI pattern must use https'],
   ])('names the file, path and problem: %s', (_case, yaml, expected) => {

@@ -9,6 +9,8 @@ export enum ErrorCode {
   DownstreamUnavailable = 'downstream_unavailable',
   DownstreamTimeout = 'downstream_timeout',
   DownstreamError = 'downstream_error',
+  // The downstream sent more than a connection's byte cap allows (maxReplyBytes, maxSseEventBytes).
+  DownstreamTooLarge = 'downstream_too_large',
   ShuttingDown = 'shutting_down',
   // A per-credential or per-organization limit (platform.limits); details.retryAfterSeconds says when to retry.
   RateLimited = 'rate_limited',

@@ -1,10 +1,6 @@
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolResult,
   ErrorCode as RpcErrorCode,
@@ -20,7 +16,18 @@ import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
 import { GATEHOUSE_VERSION, GatehouseError } from '@gatehouse/config';
 import { MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
-import { describeError, downstreamTimeout, downstreamUnavailable } from './downstream.errors';
+import { BoundedStdioClientTransport } from './bounded-stdio-transport';
+import { CallClock } from './call-clock';
+import {
+  ByteCap,
+  describeError,
+  downstreamDeadline,
+  downstreamTimeout,
+  downstreamTooLarge,
+  downstreamUnavailable,
+  overCap,
+} from './downstream.errors';
+import { DownstreamHttp } from './downstream-http';
 import { HttpExchange } from './http-exchange';
 import { deliverInArrivalOrder } from './ordered-delivery';
 import { createTransport, DownstreamTarget } from './transport-factory';
@@ -30,7 +37,11 @@ export type DownstreamState = 'connecting' | 'connected' | 'down' | 'closed';
 export interface DownstreamOptions extends DownstreamTarget {
   name: string;
   connectTimeoutMs: number;
+  /** Idle: progress notifications re-arm it. */
   callTimeoutMs: number;
+  /** The whole call, which progress cannot extend. */
+  callDeadlineMs: number;
+  maxSseEventBytes: number;
   maxConcurrency: number;
 }
 
@@ -50,16 +61,21 @@ const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolRe
 const CLIENT_INFO: Implementation = { name: 'gatehouse', version: GATEHOUSE_VERSION };
 const MAX_TOOL_PAGES = 100;
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
-const STDERR_LINE_LIMIT = 2_000;
 
 // One live MCP session with one downstream server, shared by every upstream client of its organization.
 // It (re)connects in the background with backoff, re-initializes when an HTTP session expires, and for
-// stdio supervises exactly one child process, which close() always reaps.
+// stdio supervises exactly one child process, which close() always reaps. What the downstream sends is
+// capped as it arrives (DownstreamOptions); a session whose stream passed a cap is dropped and reconnected.
 export class DownstreamClient {
   private readonly logger: Logger;
   private readonly limit: Limit;
+  // http and sse: every request to the downstream goes through it.
+  private readonly http: DownstreamHttp | null;
   // Streamable HTTP only: tools/call goes through this lean exchange on the SDK transport's session.
   private readonly exchange: HttpExchange | null;
+  // Sessions dropped because their stream passed a cap: the error their pending calls get instead of
+  // "connection closed", and the reason the connection is down meanwhile.
+  private readonly droppedOverCap = new WeakMap<Client, { error: GatehouseError; reason: string }>();
   private callSequence = 0;
   private client: Client | null = null;
   private connecting: Promise<Client> | null = null;
@@ -81,7 +97,12 @@ export class DownstreamClient {
   ) {
     this.logger = new Logger(`Downstream:${options.name}`);
     this.limit = pLimit(options.maxConcurrency);
-    this.exchange = options.transport === 'http' ? new HttpExchange(new URL(options.url!), options.headers) : null;
+    const url = options.transport === 'stdio' ? null : new URL(options.url!);
+    this.http = url ? new DownstreamHttp(url, options.name, options) : null;
+    this.exchange =
+      url && options.transport === 'http'
+        ? new HttpExchange(this.http!, { connection: options.name, url, headers: options.headers, caps: options })
+        : null;
   }
 
   get state(): DownstreamState {
@@ -139,24 +160,39 @@ export class DownstreamClient {
       const client = await this.connectForCall();
       try {
         return await this.withSessionRetry(client, (c) =>
-          this.exchange
-            ? this.callOverHttp(this.exchange, c, name, args, options)
-            : // request() rather than callTool(): a gateway passes results through (no output-schema checks).
-              c.request({ method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, {
-                timeout: this.options.callTimeoutMs,
-                resetTimeoutOnProgress: true,
-                ...(options.signal ? { signal: options.signal } : {}),
-                ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-              }),
+          this.exchange ? this.callOverHttp(this.exchange, c, name, args, options) : this.callOverSdk(c, name, args, options),
         );
       } catch (error) {
-        throw this.translate(error);
+        throw this.translate(error, client);
       }
     });
   }
 
-  // The same contract as the SDK's request(): a timeout that restarts on progress, cancellation sent to the
-  // downstream on timeout or abort, JSON-RPC errors as McpError, messages that are not the reply to the SDK.
+  // request() rather than callTool(): a gateway passes results through (no output-schema checks).
+  private async callOverSdk(client: Client, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    const clock = new CallClock(null, this.options.callDeadlineMs, options.signal);
+    try {
+      return await client.request({ method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, {
+        timeout: this.options.callTimeoutMs,
+        resetTimeoutOnProgress: true,
+        maxTotalTimeout: this.options.callDeadlineMs,
+        signal: clock.signal,
+        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+      });
+    } catch (error) {
+      // The SDK checks maxTotalTimeout only when progress arrives, and then sends no cancellation; the clock's
+      // deadline is the hard one, and expiring it aborts the signal, on which the SDK cancels the request.
+      if (isTotalTimeout(error)) clock.expire('deadline');
+      if (clock.expired === 'deadline') throw downstreamDeadline(this.options.name, this.options.callDeadlineMs);
+      throw error;
+    } finally {
+      clock.dispose();
+    }
+  }
+
+  // The same contract as the SDK's request(): an idle timeout that restarts on progress, a deadline that does
+  // not, cancellation sent to the downstream when the gateway stops the call, JSON-RPC errors as McpError,
+  // messages that are not the reply to the SDK.
   private async callOverHttp(
     exchange: HttpExchange,
     client: Client,
@@ -166,56 +202,50 @@ export class DownstreamClient {
   ): Promise<CallToolResult> {
     const transport = client.transport as StreamableHTTPClientTransport;
     const id = `gatehouse-${++this.callSequence}`;
-    const controller = new AbortController();
-    let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, this.options.callTimeoutMs);
-    };
-    const forwardAbort = () => controller.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', forwardAbort, { once: true });
+    const clock = new CallClock(this.options.callTimeoutMs, this.options.callDeadlineMs, options.signal);
     const onmessage = (message: JSONRPCMessage) => {
       if ('method' in message && message.method === 'notifications/progress' && message.params?.['progressToken'] === id) {
-        arm();
+        clock.progress();
         const { progressToken: _token, ...progress } = message.params as Progress & { progressToken: string };
         options.onprogress?.(progress);
         return;
       }
       transport.onmessage?.(message);
     };
-    arm();
     try {
       const params = { name, arguments: args, ...(options.onprogress ? { _meta: { progressToken: id } } : {}) };
       const reply = await exchange.send(
         { sessionId: transport.sessionId, protocolVersion: transport.protocolVersion },
         { jsonrpc: '2.0', id, method: 'tools/call', params },
         onmessage,
-        controller.signal,
+        clock.signal,
       );
       if ('error' in reply) throw new McpError(reply.error.code, reply.error.message, reply.error.data);
       return reply.result as CallToolResult;
     } catch (error) {
-      if (controller.signal.aborted) {
-        const reason = timedOut ? `timed out after ${this.options.callTimeoutMs} ms` : 'cancelled by the client';
+      const stopped = this.stoppedBy(clock, error);
+      if (stopped || clock.signal.aborted) {
+        const reason = stopped?.message ?? 'cancelled by the client';
         void client.notification({ method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
-        if (timedOut) throw downstreamTimeout(this.options.name, this.options.callTimeoutMs);
-        throw options.signal?.reason ?? error;
+        throw stopped ?? options.signal?.reason ?? error;
       }
       if (error instanceof McpError || error instanceof StreamableHTTPError) throw error;
       throw downstreamUnavailable(this.options.name, describeError(error));
     } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', forwardAbort);
+      clock.dispose();
     }
+  }
+
+  /** The gateway's own reason for stopping an HTTP call (a time limit or a byte cap), if it stopped it. */
+  private stoppedBy(clock: CallClock, error: unknown): GatehouseError | null {
+    if (clock.expired === 'idle') return downstreamTimeout(this.options.name, this.options.callTimeoutMs);
+    if (clock.expired === 'deadline') return downstreamDeadline(this.options.name, this.options.callDeadlineMs);
+    return error instanceof GatehouseError ? error : null;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.exchange?.close();
+    this.http?.close();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const pending = this.connecting;
@@ -239,19 +269,24 @@ export class DownstreamClient {
 
   private async open(): Promise<Client> {
     this.setState('connecting', this._lastError);
-    const transport = createTransport(this.options);
     const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const transport = createTransport(this.options, {
+      fetch: this.http?.fetch((cap) => this.dropOverCap(client, cap)) ?? null,
+      onStdoutOverflow: () => this.dropOverCap(client, 'maxReplyBytes'),
+      onStderrLine: (line, cut) =>
+        this.logger.log({ stream: 'stderr', ...(cut ? { cutAtBytes: this.options.maxStderrLineBytes } : {}) }, line),
+    });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.events.onToolsChanged?.());
-    this.captureStderr(transport);
     this.opening = client;
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs });
     } catch (error) {
       await client.close().catch(() => undefined);
       const reason =
-        error instanceof McpError && error.code === RpcErrorCode.RequestTimeout
+        this.droppedOverCap.get(client)?.reason ??
+        (error instanceof McpError && error.code === RpcErrorCode.RequestTimeout
           ? `no answer to initialize within ${this.options.connectTimeoutMs} ms`
-          : describeError(error);
+          : describeError(error));
       this.onFailure(reason);
       throw downstreamUnavailable(this.options.name, reason);
     } finally {
@@ -267,17 +302,34 @@ export class DownstreamClient {
     this.failures = 0;
     this._connectedAt = new Date();
     this._serverInfo = client.getServerVersion() ?? null;
-    this._pid = transport instanceof StdioClientTransport ? transport.pid : null;
+    this._pid = transport instanceof BoundedStdioClientTransport ? transport.pid : null;
     this.setState('connected', null);
     return client;
   }
 
   private onTransportClosed(client: Client): void {
     if (this.client !== client || this.closed) return;
+    this.logger.warn(`Downstream session closed${this._pid ? ` (process ${this._pid} exited)` : ''}; reconnecting`);
+    this.lose('downstream closed the connection');
+  }
+
+  // A stream that passed a cap is mid-message and cannot be read on: the session (for stdio, the child) is
+  // closed, its pending calls fail with the reason, and the supervisor reconnects as after a crash. New calls
+  // are not sent to it while it closes.
+  private dropOverCap(client: Client, cap: ByteCap): void {
+    if (this.droppedOverCap.has(client)) return;
+    const limit = this.options[cap];
+    const reason = `it ${overCap(cap, limit)}`;
+    this.droppedOverCap.set(client, { error: downstreamTooLarge(this.options.name, cap, limit), reason });
+    this.logger.warn(`The downstream ${overCap(cap, limit)}; restarting the session`);
+    if (this.client === client && !this.closed) this.lose(`${reason}; reconnecting`);
+    void client.close().catch(() => undefined);
+  }
+
+  private lose(reason: string): void {
     this.client = null;
     this._restarts++;
-    this.logger.warn(`Downstream session closed${this._pid ? ` (process ${this._pid} exited)` : ''}; reconnecting`);
-    this.onFailure('downstream closed the connection');
+    this.onFailure(reason);
   }
 
   private onFailure(reason: string): void {
@@ -313,12 +365,12 @@ export class DownstreamClient {
     }
   }
 
-  private translate(error: unknown): unknown {
+  private translate(error: unknown, client: Client): unknown {
     if (error instanceof GatehouseError) return error;
     if (error instanceof McpError) {
       if (error.code === RpcErrorCode.RequestTimeout) return downstreamTimeout(this.options.name, this.options.callTimeoutMs);
       if (error.code === RpcErrorCode.ConnectionClosed) {
-        return downstreamUnavailable(this.options.name, 'the downstream server closed the connection during the call');
+        return this.droppedOverCap.get(client)?.error ?? downstreamUnavailable(this.options.name, 'the downstream server closed the connection during the call');
       }
     }
     return error;
@@ -331,9 +383,12 @@ export class DownstreamClient {
     if (changed) this.events.onStateChange?.(state, error);
   }
 
-  private captureStderr(transport: Transport): void {
-    if (!(transport instanceof StdioClientTransport) || !transport.stderr) return;
-    const lines = createInterface({ input: transport.stderr as Readable, crlfDelay: Infinity });
-    lines.on('line', (line) => this.logger.log({ stream: 'stderr' }, line.slice(0, STDERR_LINE_LIMIT)));
-  }
+}
+
+function isTotalTimeout(error: unknown): boolean {
+  return (
+    error instanceof McpError &&
+    error.code === RpcErrorCode.RequestTimeout &&
+    (error.data as { maxTotalTimeout?: unknown } | undefined)?.maxTotalTimeout !== undefined
+  );
 }

@@ -1,14 +1,23 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
+import { BodyMeter, bodyMeter, ByteCaps, isEventStream } from './byte-meters';
+import { ByteCap, downstreamTooLarge } from './downstream.errors';
+import type { DownstreamHttp } from './downstream-http';
 
 export interface HttpSession {
   sessionId: string | undefined;
   protocolVersion: string | undefined;
 }
 
+export interface HttpExchangeTarget {
+  connection: string;
+  url: URL;
+  headers: Record<string, string>;
+  caps: ByteCaps;
+}
 
 const ERROR_BODY_LIMIT = 500;
 const STREAM_LINGER_MS = 5_000;
@@ -19,20 +28,14 @@ const STREAM_LINGER_MS = 5_000;
  * server requests) to `onmessage`. It exists for the tools/call hot path, where the SDK transport's fetch
  * and web-stream SSE parsing cost more CPU than the rest of the gateway; sessions, lists and notifications
  * stay with the SDK. Errors match the SDK transport's: StreamableHTTPError for HTTP statuses (404 = session
- * expired), plain Errors for the network.
+ * expired), plain Errors for the network; a body over the connection's byte caps is cut off as it arrives
+ * and fails the call with a GatehouseError, leaving the session as it was.
  */
 export class HttpExchange {
-  private readonly agent: http.Agent;
-  private readonly request: typeof http.request;
-
   constructor(
-    private readonly url: URL,
-    private readonly headers: Record<string, string>,
-  ) {
-    const secure = url.protocol === 'https:';
-    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-    this.request = secure ? https.request : http.request;
-  }
+    private readonly http: DownstreamHttp,
+    private readonly target: HttpExchangeTarget,
+  ) {}
 
   send(
     session: HttpSession,
@@ -42,12 +45,11 @@ export class HttpExchange {
   ): Promise<JSONRPCResponse> {
     return new Promise<JSONRPCResponse>((resolve, reject) => {
       const body = JSON.stringify(message);
-      const request = this.request(this.url, {
+      const request = this.http.request(this.target.url, {
         method: 'POST',
-        agent: this.agent,
         signal,
         headers: {
-          ...this.headers,
+          ...this.target.headers,
           'content-type': 'application/json',
           accept: 'application/json, text/event-stream',
           'content-length': Buffer.byteLength(body),
@@ -71,7 +73,9 @@ export class HttpExchange {
         linger.unref();
         request.once('close', () => clearTimeout(linger));
       };
+      const overCap = (cap: ByteCap) => settle(downstreamTooLarge(this.target.connection, cap, this.target.caps[cap]));
       const receive = (text: string) => {
+        if (settled) return;
         const parsed = parseMessage(text);
         if (!parsed) return settle(new Error(`the downstream sent a message that is not JSON-RPC: ${text.slice(0, 200)}`));
         if ('id' in parsed && parsed.id === message.id && ('result' in parsed || 'error' in parsed)) {
@@ -84,21 +88,28 @@ export class HttpExchange {
         response.on('error', (error) => settle(error));
         const status = response.statusCode ?? 0;
         const type = response.headers['content-type'] ?? '';
+        const meter = bodyMeter(type, this.target.caps);
         if (status < 200 || status >= 300) {
-          return readText(response, (text) => settle(new StreamableHTTPError(status, `Error POSTing to endpoint: ${text.slice(0, ERROR_BODY_LIMIT)}`)));
+          return readBody(response, meter, overCap, (text) =>
+            settle(new StreamableHTTPError(status, `Error POSTing to endpoint: ${text.slice(0, ERROR_BODY_LIMIT)}`)),
+          );
         }
-        if (type.includes('text/event-stream')) {
+        if (isEventStream(type)) {
           // Events without data are resumption primers (an id to reconnect from), not messages.
           const parser = createParser({
             onEvent: (event) => (event.event ?? 'message') === 'message' && event.data !== '' && receive(event.data),
           });
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => parser.feed(chunk));
+          const decoder = new StringDecoder('utf8');
+          response.on('data', (chunk: Buffer) => {
+            const over = meter.feed(chunk);
+            if (over) return overCap(over);
+            parser.feed(decoder.write(chunk));
+          });
           response.on('end', () => settle(new Error('the downstream ended the event stream without answering the call')));
           return;
         }
         if (type.includes('application/json')) {
-          return readText(response, (text) => {
+          return readBody(response, meter, overCap, (text) => {
             receive(text);
             settle(new Error('the downstream answered with JSON that is not the reply to the call'));
           });
@@ -109,17 +120,21 @@ export class HttpExchange {
       request.end(body);
     });
   }
-
-  close(): void {
-    this.agent.destroy();
-  }
 }
 
-function readText(response: http.IncomingMessage, done: (text: string) => void): void {
-  let text = '';
-  response.setEncoding('utf8');
-  response.on('data', (chunk: string) => (text += chunk));
-  response.on('end', () => done(text));
+// Chunks are kept as they come and decoded once; the meter cuts the body off before it passes its cap.
+function readBody(response: http.IncomingMessage, meter: BodyMeter, overCap: (cap: ByteCap) => void, done: (text: string) => void): void {
+  const chunks: Buffer[] = [];
+  let failed = false;
+  response.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    const over = meter.feed(chunk);
+    if (!over) return void chunks.push(chunk);
+    failed = true;
+    chunks.length = 0;
+    overCap(over);
+  });
+  response.on('end', () => failed || done(Buffer.concat(chunks).toString('utf8')));
 }
 
 function parseMessage(text: string): JSONRPCMessage | null {

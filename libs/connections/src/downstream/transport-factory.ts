@@ -1,30 +1,39 @@
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ConnectionRecord } from '@gatehouse/db';
+import { BoundedStdioClientTransport } from './bounded-stdio-transport';
 
 export type DownstreamTarget = Pick<
   ConnectionRecord,
-  'transport' | 'url' | 'command' | 'args' | 'cwd' | 'env' | 'headers'
+  'transport' | 'url' | 'command' | 'args' | 'cwd' | 'env' | 'headers' | 'maxReplyBytes' | 'maxStderrLineBytes'
 >;
 
-export function createTransport(target: DownstreamTarget): Transport {
+export interface TransportHooks {
+  /** http and sse: the connection's counting fetch (DownstreamHttp). */
+  fetch: FetchLike | null;
+  /** stdio: a stdout line passed maxReplyBytes; the transport has stopped reading stdout. */
+  onStdoutOverflow(): void;
+  onStderrLine(line: string, cut: boolean): void;
+}
+
+export function createTransport(target: DownstreamTarget, hooks: TransportHooks): Transport {
   switch (target.transport) {
     case 'stdio':
-      return new StdioClientTransport({
+      return new BoundedStdioClientTransport({
         command: target.command!,
         args: target.args,
         env: target.env,
         ...(target.cwd ? { cwd: target.cwd } : {}),
-        stderr: 'pipe',
+        maxMessageBytes: target.maxReplyBytes,
+        maxStderrLineBytes: target.maxStderrLineBytes,
+        onOverflow: () => hooks.onStdoutOverflow(),
+        onStderrLine: (line, cut) => hooks.onStderrLine(line, cut),
       });
     case 'http':
-      return new StreamableHTTPClientTransport(new URL(target.url!), { requestInit: { headers: target.headers } });
+      return new StreamableHTTPClientTransport(new URL(target.url!), { fetch: hooks.fetch!, requestInit: { headers: target.headers } });
     case 'sse':
-      return new SSEClientTransport(new URL(target.url!), {
-        requestInit: { headers: target.headers },
-        eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...target.headers, ...init?.headers } }) },
-      });
+      // The SDK's event stream uses this fetch too, with requestInit's headers.
+      return new SSEClientTransport(new URL(target.url!), { fetch: hooks.fetch!, requestInit: { headers: target.headers } });
   }
 }

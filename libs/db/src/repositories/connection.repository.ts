@@ -20,6 +20,10 @@ export interface ConnectionRecord {
   callTimeoutMs: number;
   connectTimeoutMs: number;
   maxConcurrency: number;
+  callDeadlineMs: number;
+  maxReplyBytes: number;
+  maxSseEventBytes: number;
+  maxStderrLineBytes: number;
   enabled: boolean;
   status: ConnectionStatusName;
   statusMessage: string | null;
@@ -120,6 +124,10 @@ export class ConnectionRepository {
       callTimeoutMs: record.callTimeoutMs,
       connectTimeoutMs: record.connectTimeoutMs,
       maxConcurrency: record.maxConcurrency,
+      callDeadlineMs: record.callDeadlineMs,
+      maxReplyBytes: record.maxReplyBytes,
+      maxSseEventBytes: record.maxSseEventBytes,
+      maxStderrLineBytes: record.maxStderrLineBytes,
       enabled: record.enabled,
     };
   }
@@ -138,6 +146,10 @@ export class ConnectionRepository {
       callTimeoutMs: spec.callTimeoutMs,
       connectTimeoutMs: spec.connectTimeoutMs,
       maxConcurrency: spec.maxConcurrency,
+      callDeadlineMs: spec.callDeadlineMs,
+      maxReplyBytes: spec.maxReplyBytes,
+      maxSseEventBytes: spec.maxSseEventBytes,
+      maxStderrLineBytes: spec.maxStderrLineBytes,
       enabled: spec.enabled,
     };
   }

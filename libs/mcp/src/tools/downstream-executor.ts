@@ -111,7 +111,7 @@ export class DownstreamExecutor {
   private failure(error: unknown, name: string, connection: string, signal: AbortSignal): { result: CallToolResult; outcome: CallOutcome } {
     if (signal.aborted) return { result: errorResult(`The call to "${name}" was cancelled.`), outcome: 'cancelled' };
     if (error instanceof GatehouseError) {
-      return { result: errorResult(error.message), outcome: error.code === ErrorCode.DownstreamTimeout ? 'timeout' : 'unavailable' };
+      return { result: errorResult(error.message), outcome: outcomeOf(error.code) };
     }
     if (error instanceof McpError) {
       return { result: errorResult(`Connection "${connection}" returned an error for "${name}": ${error.message}`), outcome: 'error' };
@@ -119,5 +119,17 @@ export class DownstreamExecutor {
     const errorId = randomUUID();
     this.logger.error({ err: error, errorId, tool: name }, 'Unexpected error calling a downstream tool');
     return { result: errorResult(`Gatehouse could not complete the call to "${name}" (error id ${errorId}).`), outcome: 'error' };
+  }
+}
+
+// A downstream that went over a cap did answer, wrongly (like an invalid result): an error, not an outage.
+function outcomeOf(code: ErrorCode): CallOutcome {
+  switch (code) {
+    case ErrorCode.DownstreamTimeout:
+      return 'timeout';
+    case ErrorCode.DownstreamTooLarge:
+      return 'error';
+    default:
+      return 'unavailable';
   }
 }
