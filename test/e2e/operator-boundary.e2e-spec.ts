@@ -184,8 +184,9 @@ describe('the operator boundary', () => {
     beforeAll(async () => {
       tcp = await Canary.tcp();
       http = await Canary.http();
-      // The product's default: public addresses only. (The stdio connection is the operator's own.)
-      gateway = await start({});
+      // The product's default: public addresses only. The operator's own file names a loopback server too: one
+      // egress policy for every request, whoever configured it.
+      gateway = await start({}, `\n      - { name: file-made, transport: http, url: "http://127.0.0.1:${http.port}/mcp" }`);
     });
 
     afterAll(async () => {
@@ -209,6 +210,15 @@ describe('the operator boundary', () => {
           expect(reply.body.detail).toMatch(/(loopback|link-local|private-network) address.*platform\.egress\.allow/);
         }
       }
+      expect(http.connections).toBe(0);
+    });
+
+    it('keeps even the config file’s connection from connecting there, saying why, with no packet sent', async () => {
+      await waitFor('the refused connection to be down', async () => {
+        const health = await apiRequest<{ name: string; status: string; lastError: string | null }[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/connections/health');
+        const row = health.body.find((connection) => connection.name === 'file-made');
+        return row?.status === 'down' && (row.lastError ?? '').includes('127.0.0.1 is a loopback address');
+      });
       expect(http.connections).toBe(0);
     });
 

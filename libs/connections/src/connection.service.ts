@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConnectionSpec, GatehouseError } from '@gatehouse/config';
 import { ConnectionRecord, ConnectionRepository, DuplicateConnectionNameError } from '@gatehouse/db';
+import { EgressPolicy } from '@gatehouse/egress';
 import { ConnectionAdmission } from './admission/connection-admission';
 import { CatalogTool } from './catalog/catalog-tool';
 import { ConnectionHealth, ConnectionView, toConnectionHealth, toConnectionView } from './connection.views';
@@ -29,6 +30,7 @@ export class ConnectionService {
     private readonly registry: ConnectionRegistry,
     private readonly events: ConnectionEvents,
     private readonly admission: ConnectionAdmission,
+    private readonly egress: EgressPolicy,
   ) {}
 
   async list(organizationId: string): Promise<ConnectionView[]> {
@@ -110,6 +112,7 @@ export class ConnectionService {
       url: spec.url ?? null,
       command: spec.command ?? null,
       cwd: spec.cwd ?? null,
+      egress: this.egress,
     });
     try {
       const tools = await client.listTools();

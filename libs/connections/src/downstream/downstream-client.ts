@@ -15,6 +15,7 @@ import {
 import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
 import { GATEHOUSE_VERSION, GatehouseError } from '@gatehouse/config';
+import type { EgressPolicy } from '@gatehouse/egress';
 import { MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
 import { BoundedStdioClientTransport } from './bounded-stdio-transport';
 import { CallClock } from './call-clock';
@@ -43,6 +44,8 @@ export interface DownstreamOptions extends DownstreamTarget {
   callDeadlineMs: number;
   maxSseEventBytes: number;
   maxConcurrency: number;
+  /** Where http and sse connections may connect: the deployment's egress policy. */
+  egress: EgressPolicy;
 }
 
 export interface DownstreamEvents {
@@ -98,7 +101,7 @@ export class DownstreamClient {
     this.logger = new Logger(`Downstream:${options.name}`);
     this.limit = pLimit(options.maxConcurrency);
     const url = options.transport === 'stdio' ? null : new URL(options.url!);
-    this.http = url ? new DownstreamHttp(url, options.name, options) : null;
+    this.http = url ? new DownstreamHttp(url, options.name, options, options.egress) : null;
     this.exchange =
       url && options.transport === 'http'
         ? new HttpExchange(this.http!, { connection: options.name, url, headers: options.headers, caps: options })

@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
+import { EgressPolicy } from '@gatehouse/egress';
 import type { ByteCap } from './downstream.errors';
 import { DownstreamHttp } from './downstream-http';
 
@@ -26,7 +27,7 @@ describe('DownstreamHttp.fetch', () => {
   });
 
   beforeEach(() => {
-    http = new DownstreamHttp(url, 'remote', CAPS);
+    http = new DownstreamHttp(url, 'remote', CAPS, new EgressPolicy(['127.0.0.1']));
     overCaps = [];
   });
 
@@ -36,6 +37,20 @@ describe('DownstreamHttp.fetch', () => {
     const response = await http.fetch((cap) => overCaps.push(cap))(url, { method: 'POST' });
     return { response, text: response.text() };
   };
+
+  it('connects only where the egress policy allows, for the SDK’s fetch and for its own requests', async () => {
+    const refused = new DownstreamHttp(url, 'remote', CAPS, new EgressPolicy([]));
+    let reached = false;
+    answer = (_request, response) => {
+      reached = true;
+      response.end('{}');
+    };
+    await expect(refused.fetch(() => undefined)(url, { method: 'POST' })).rejects.toThrow('127.0.0.1 is a loopback address');
+    const request = refused.request(url, { method: 'POST' });
+    await expect(new Promise((resolve, reject) => request.on('response', resolve).on('error', reject).end())).rejects.toThrow('platform.egress.allow');
+    expect(reached).toBe(false);
+    refused.close();
+  });
 
   it('passes a JSON body of exactly maxReplyBytes and fails one byte over with the cap named', async () => {
     let size = CAPS.maxReplyBytes;

@@ -1,26 +1,30 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { EgressPolicy, egressAgent, egressFetch, Fetch } from '@gatehouse/egress';
 import { bodyMeter, BodyMeter, ByteCaps } from './byte-meters';
 import { ByteCap, downstreamTooLarge } from './downstream.errors';
 
 /**
  * Every HTTP request to one connection's downstream goes out here: the fetch its SDK transport is given, and
- * the keep-alive agent HttpExchange's tools/call requests use. Whatever vets where a connection may connect
- * belongs here too. Bodies are counted as they arrive, against the connection's byte caps.
+ * the keep-alive agent HttpExchange's tools/call requests use. Both connect only where the egress policy allows
+ * (the address vetted, the socket pinned to it), and bodies are counted as they arrive, against the
+ * connection's byte caps.
  */
 export class DownstreamHttp {
   private readonly agent: http.Agent;
   private readonly send: typeof http.request;
+  private readonly vettedFetch: Fetch;
 
   constructor(
     url: URL,
     private readonly connection: string,
     private readonly caps: ByteCaps,
+    egress: EgressPolicy,
   ) {
-    const secure = url.protocol === 'https:';
-    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-    this.send = secure ? https.request : http.request;
+    this.agent = egressAgent(egress, url.protocol, { keepAlive: true });
+    this.send = url.protocol === 'https:' ? https.request : http.request;
+    this.vettedFetch = egressFetch(egress);
   }
 
   /**
@@ -30,7 +34,7 @@ export class DownstreamHttp {
    */
   fetch(onOverCap: (cap: ByteCap) => void): FetchLike {
     return async (url, init) => {
-      const response = await fetch(url, init);
+      const response = await this.vettedFetch(url, init);
       if (!response.body) return response;
       return meteredResponse(response, bodyMeter(response.headers.get('content-type'), this.caps), (cap) => {
         onOverCap(cap);

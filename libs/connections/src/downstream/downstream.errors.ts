@@ -1,3 +1,7 @@
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ZodError } from 'zod';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 
 /** The byte caps of a connection, by the name an admin sets them with. */
@@ -29,7 +33,20 @@ export function overCap(cap: ByteCap, limit: number): string {
   return `sent ${CAPPED[cap]} larger than ${formatBytes(limit)} (${cap})`;
 }
 
+// Errors the SDK makes itself (no downstream words in them).
+const OWN_RPC_ERRORS: ReadonlySet<number> = new Set([RpcErrorCode.RequestTimeout, RpcErrorCode.ConnectionClosed]);
+
+/**
+ * What went wrong with a downstream, for health, connection tests and call errors: in our words, never the
+ * downstream's own bytes (an HTTP error body, a reply that does not parse). Those would read whatever an address
+ * answers back to the admin who configured the connection, or to the assistant calling it.
+ */
 export function describeError(error: unknown): string {
+  if (error instanceof StreamableHTTPError) return (error.code ?? 0) > 0 ? `the downstream answered HTTP ${error.code}` : 'the downstream connection failed';
+  if (error instanceof SseError) return `the event stream failed${error.code ? ` (HTTP ${error.code})` : ''}`;
+  if (error instanceof McpError && !OWN_RPC_ERRORS.has(error.code)) return `the downstream answered with JSON-RPC error ${error.code}`;
+  if (error instanceof SyntaxError) return 'the downstream sent something that is not valid JSON';
+  if (error instanceof ZodError) return 'the downstream sent a message that is not valid MCP';
   if (error instanceof Error) return error.message.split('\n')[0]!.slice(0, 500);
   return String(error).slice(0, 500);
 }

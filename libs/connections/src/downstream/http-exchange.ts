@@ -19,7 +19,6 @@ export interface HttpExchangeTarget {
   caps: ByteCaps;
 }
 
-const ERROR_BODY_LIMIT = 500;
 const STREAM_LINGER_MS = 5_000;
 
 /**
@@ -77,7 +76,7 @@ export class HttpExchange {
       const receive = (text: string) => {
         if (settled) return;
         const parsed = parseMessage(text);
-        if (!parsed) return settle(new Error(`the downstream sent a message that is not JSON-RPC: ${text.slice(0, 200)}`));
+        if (!parsed) return settle(new Error('the downstream sent a message that is not JSON-RPC'));
         if ('id' in parsed && parsed.id === message.id && ('result' in parsed || 'error' in parsed)) {
           return settle(null, parsed as JSONRPCResponse);
         }
@@ -90,9 +89,9 @@ export class HttpExchange {
         const type = response.headers['content-type'] ?? '';
         const meter = bodyMeter(type, this.target.caps);
         if (status < 200 || status >= 300) {
-          return readBody(response, meter, overCap, (text) =>
-            settle(new StreamableHTTPError(status, `Error POSTing to endpoint: ${text.slice(0, ERROR_BODY_LIMIT)}`)),
-          );
+          // The status is all that is kept: an error body is the downstream's words (see describeError).
+          response.resume();
+          return settle(new StreamableHTTPError(status, `Error POSTing to endpoint (HTTP ${status})`));
         }
         if (isEventStream(type)) {
           // Events without data are resumption primers (an id to reconnect from), not messages.

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ConnectionRecord, ConnectionRepository, ConnectionStatusName, ToolDefinitionRepository } from '@gatehouse/db';
+import { EgressPolicy } from '@gatehouse/egress';
 import { ConnectionAdmission } from '../admission/connection-admission';
 import { ArgumentValidators } from '../catalog/argument-validator';
 import { CatalogTool } from '../catalog/catalog-tool';
@@ -45,6 +46,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     private readonly events: ConnectionEvents,
     private readonly metrics: GatewayMetrics,
     private readonly admission: ConnectionAdmission,
+    private readonly egress: EgressPolicy,
   ) {
     this.toolChanges.setMaxListeners(0);
   }
@@ -150,6 +152,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     if (!wanted) return;
     const runtime = new ConnectionRuntime(wanted, {
       validators: this.validators,
+      egress: this.egress,
       toolDefinitions: this.toolDefinitions,
       pins: this.pins,
       onToolsChanged: (changed) => this.notify(changed.record.organizationId),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionRecord, ConnectionRepository, ToolDefinitionRepository, ToolPinRecord } from '@gatehouse/db';
+import { EgressPolicy } from '@gatehouse/egress';
 import { ArgumentValidators } from '../catalog/argument-validator';
 import { inputSchemaLimitProblem, MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
 import { canonicalJson } from '../catalog/canonical-json';
@@ -13,6 +14,7 @@ import { heldBackReason, ToolPinning } from '../pinning/tool-pinning';
 
 export interface RuntimeDependencies {
   validators: ArgumentValidators;
+  egress: EgressPolicy;
   toolDefinitions: ToolDefinitionRepository;
   pins: ToolPinning;
   onToolsChanged: (runtime: ConnectionRuntime) => void;
@@ -73,7 +75,7 @@ export class ConnectionRuntime {
     this.fingerprint = specFingerprint(record);
     this.logger = new Logger(`Connection:${record.name}`);
     this.client = new DownstreamClient(
-      { ...record, name: record.name },
+      { ...record, name: record.name, egress: deps.egress },
       {
         onStateChange: (state, error) => {
           this.deps.onStateChange(this, state, error);
