@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { apiRequest } from '../support/admin-api';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
+import { withPlatform } from '../support/platform';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { freePort, RunningServer, startFixtureHttp } from '../support/servers';
 import { HecReceiver, startHecReceiver, startWebhookReceiver, WebhookReceiver } from '../support/siem-receivers';
@@ -120,7 +121,7 @@ describe('tools/call audit records', () => {
     hook = await startWebhookReceiver({ '/hook': HOOK_SECRET });
     hec = await startHecReceiver(HEC_TOKEN);
     const configPath = join(directory, 'gatehouse.yaml');
-    writeFileSync(configPath, yaml(fixture.url, `${hook.baseUrl}/hook`, hec.baseUrl));
+    writeFileSync(configPath, withPlatform(yaml(fixture.url, `${hook.baseUrl}/hook`, hec.baseUrl)));
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     databaseUrl = await createTestDatabase();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
+import { withPlatform } from '../support/platform';
 import { connectClient, listAllTools } from '../support/mcp-client';
 import { freePort, RunningServer, startFixtureHttp } from '../support/servers';
 import { waitFor } from '../support/wait';
@@ -47,14 +48,14 @@ describe('tools/calls interrupted by a killed gateway', () => {
     configPath = join(directory, 'gatehouse.yaml');
     writeFileSync(
       configPath,
-      `
+      withPlatform(`
 organizations:
   - slug: acme
     name: Acme
     apiKeys: [{ name: admin, role: admin, secretEnv: ACME_KEY }]
     connections:
       - { name: fx, transport: http, url: "${fixture.url}", maxConcurrency: 128, callTimeoutMs: 300000 }
-`,
+`),
     );
   });
 

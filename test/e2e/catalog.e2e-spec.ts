@@ -10,7 +10,7 @@ import { waitFor } from '../support/wait';
 // Gateways start real servers on 2 shared cores: hooks and tests get minutes, not jest's 5 s default.
 const SLOW = 180_000;
 const EXPOSED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
-const FIXTURE_TOOLS = ['echo', 'write_note', 'slow', 'crash', 'count', 'add_tool', 'fail'];
+const FIXTURE_TOOLS = ['echo', 'write_note', 'slow', 'crash', 'count', 'add_tool', 'rename_tool', 'fail'];
 const AWKWARD_TOOLS = [`create_${'very_long_segment_'.repeat(5)}issue`, 'repos.list', 'repos/list', 'weird name!'];
 // The longest connection name DESIGN.md allows: it leaves the least room for the tool part.
 const LONG_CONNECTION = 'long-connection-name-of-32-chars';
@@ -124,9 +124,12 @@ organizations:
     beforeAll(async () => {
       gateway = await startGateway({
         yaml: `
+# New tool names are listed at once here (holdNewTools: false): this suite is about how a change reaches
+# sessions; tool-pinning covers holding them for review.
 organizations:
   - slug: acme
     name: Acme
+    holdNewTools: false
     apiKeys:
       - { name: admin, role: admin, secretEnv: ACME_KEY }
       - { name: other, role: member, secretEnv: ACME_OTHER_KEY }
@@ -135,6 +138,7 @@ organizations:
       - ${fixtureStdioYaml('second')}
   - slug: globex
     name: Globex
+    holdNewTools: false
     apiKeys: [{ name: admin, role: admin, secretEnv: GLOBEX_KEY }]
     connections:
       - ${fixtureStdioYaml('fixture')}

@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectionHealth } from '../support/admin-api';
-import { spawnConfiguredGateway, SpawnedGateway } from '../support/gateway';
+import { spawnConfiguredGateway, SpawnedGateway, stopSpawned } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { memory, resetPeakMemory } from '../support/process-memory';
 import { HOSTILE_SERVER, RunningServer, startFixtureHttp, startHostileHttp } from '../support/servers';
@@ -152,10 +152,7 @@ organizations:
 
   afterAll(async () => {
     await Promise.all([acme?.close(), beta?.close()]);
-    if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
-      gateway.child.kill('SIGTERM');
-      await gateway.exited;
-    }
+    if (gateway) await stopSpawned(gateway);
     await Promise.all([hostileHttp?.stop(), hostileSse?.stop(), steady?.stop()]);
   });
 

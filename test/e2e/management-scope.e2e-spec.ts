@@ -61,6 +61,8 @@ describe('management tools and OAuth clients', () => {
 organizations:
   - slug: acme
     name: Acme
+    # The approvals below are decided with the admin API key, which has no person behind it.
+    keyApprovals: true
     members:
       - { email: ${ALICE.email}, role: admin, passwordEnv: ALICE_PASSWORD }
       - { email: ${CAROL.email}, role: member, passwordEnv: CAROL_PASSWORD }

@@ -94,6 +94,10 @@ ${carol ? `      - { email: ${CAROL.email}, role: ${carol}, passwordEnv: CAROL_P
         match: { tools: [tools_echo], arguments: [{ path: text, matches: "^LOUD" }] }
         effect: require_approval
         approval: { approverRoles: [owner, admin], approvals: 2, expiresIn: 1h }
+      # The people's assistants here administer what their person may (they granted mcp:admin when signing in).
+      - name: assistants-administer
+        match: { tools: [gatehouse_create_connection, gatehouse_approve_request, gatehouse_deny_request] }
+        effect: allow
   - slug: globex
     name: Globex
     apiKeys:
@@ -113,6 +117,9 @@ ${carol ? `      - { email: ${CAROL.email}, role: ${carol}, passwordEnv: CAROL_P
         effect: require_approval
         approval: { approverRoles: [admin], approvals: 2, expiresIn: 1h }
 `;
+
+// What the people's assistants ask for: tools, and administration (granted where the person may).
+const ADMINISTRATION = 'mcp:read mcp:write mcp:admin';
 
 const VARS = {
   ROOT: KEYS.root,
@@ -156,9 +163,12 @@ describe('offboarding and separation of duties', () => {
   /** An OAuth access token for someone the identity provider signs in (provisioned on first sign-in). */
   const signInThroughIdp = async (login: string) => {
     const flows = new OAuthFlow(a.baseUrl, a.mcpUrl);
-    const flow = await flows.start({}, new TestBrowser(a.baseUrl, [idp.issuer]));
-    const atProvider = (await (flow.landed as BrowserPage).follow('Continue with Acme')) as BrowserPage;
+    const flow = await flows.start({ scope: ADMINISTRATION }, new TestBrowser(a.baseUrl, [idp.issuer]));
+    const offered = (await (flow.landed as BrowserPage).fill('Email', `${login}@acme.test`).click('Continue')) as BrowserPage;
+    const atProvider = (await offered.follow('Continue with Acme')) as BrowserPage;
     const consent = (await atProvider.fill('Username', login).click('Sign in at the identity provider')) as BrowserPage;
+    // Admins are offered administration and grant it; others are not offered it.
+    if (consent.labels().some((label) => label.startsWith('Also let it administer'))) consent.check('Also let it administer Acme for you');
     const exchanged = await flows.exchange({ ...flow, code: codeFrom(await consent.click('Approve')) });
     expect(exchanged.status).toBe(200);
     return exchanged.body['access_token']!;
@@ -306,9 +316,7 @@ describe('offboarding and separation of duties', () => {
   });
 
   it('applies a demotion made in the config file, re-applied by a booting replica, on the running replicas at their next call', async () => {
-    const flows = new OAuthFlow(a.baseUrl, a.mcpUrl);
-    const { clientId, verifier, landed } = await flows.start();
-    const carolToken = (await flows.exchange({ clientId, verifier, code: codeFrom(await signInAndApprove(CAROL)(landed as BrowserPage)) })).body['access_token']!;
+    const carolToken = (await new OAuthFlow(a.baseUrl, a.mcpUrl).tokensFor(CAROL, { scope: ADMINISTRATION, administration: 'Acme' })).body['access_token']!;
     tokens['carol'] = carolToken;
     await personalKey(CAROL.email, PERSONAL.carol, 'admin');
     for (const gateway of [a, b]) expect((await api(gateway, PERSONAL.carol, 'GET', '/api/v1/api-keys')).status).toBe(200);

@@ -112,7 +112,7 @@ export interface ConfiguredGateway {
 /** The built gateway as its own process, applying `yaml` as its config file, on a fresh database; ready to serve. */
 export async function spawnConfiguredGateway(yaml: string, env: Record<string, string> = {}): Promise<ConfiguredGateway> {
   const configPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-config-')), 'gatehouse.yaml');
-  writeFileSync(configPath, yaml);
+  writeFileSync(configPath, withPlatform(yaml));
   const databaseUrl = await createTestDatabase();
   const baseUrl = `http://127.0.0.1:${await freePort()}`;
   const gateway = spawnGateway(
@@ -130,6 +130,13 @@ export async function spawnConfiguredGateway(yaml: string, env: Record<string, s
     throw error;
   }
   return { gateway, baseUrl, databaseUrl };
+}
+
+/** Stops a spawned gateway (SIGTERM, its graceful shutdown) and waits for it to exit; nothing when it has already. */
+export async function stopSpawned(gateway: SpawnedGateway): Promise<void> {
+  if (gateway.child.exitCode !== null || gateway.child.signalCode !== null) return;
+  gateway.child.kill('SIGTERM');
+  await gateway.exited;
 }
 
 /** Waits until a spawned gateway answers /readyz with 200; fails at once, with its output, if it exits instead. */

@@ -5,12 +5,16 @@ import { EVERYTHING, FIXTURE_SERVER } from './servers';
 // receivers the tests start (egress), server-everything and the fixture server as stdio commands that
 // organization admins may create through the API, and limits past the suites' own loads (hundreds of calls at once
 // from one key, the admin API polled every 50 ms). Tests of the defaults pass `platform: null` or their own.
+const FIXTURE_ENV = ['FIXTURE_MODE', 'FIXTURE_MARKER', 'FIXTURE_STATE', 'FIXTURE_NAMES', 'FIXTURE_PAGE_SIZE', 'API_TOKEN'];
+
 export const TEST_PLATFORM = {
   egress: { allow: ['127.0.0.1', '::1', 'localhost'] },
   stdio: {
     commands: [
       { command: process.execPath, args: [EVERYTHING, 'stdio'], description: 'server-everything' },
-      { command: process.execPath, args: [FIXTURE_SERVER, 'stdio'], env: ['FIXTURE_MODE', 'FIXTURE_MARKER', 'FIXTURE_STATE', 'FIXTURE_NAMES', 'FIXTURE_PAGE_SIZE', 'API_TOKEN'], description: 'the test fixture server' },
+      { command: process.execPath, args: [FIXTURE_SERVER, 'stdio'], env: FIXTURE_ENV, description: 'the test fixture server' },
+      // In any mode, with a tag argument the supervision tests find their own child processes by.
+      { command: process.execPath, args: [FIXTURE_SERVER, '*', '*'], env: FIXTURE_ENV, description: 'the test fixture server, tagged' },
     ],
   },
   limits: {

@@ -29,6 +29,7 @@ export class ConfigApplier {
       slug: organization.slug,
       name: organization.name,
       autoAcceptToolChanges: organization.autoAcceptToolChanges,
+      holdNewTools: organization.holdNewTools,
       keyApprovals: organization.keyApprovals,
       members: organization.members.map(({ email, role, name }) => ({
         email,

@@ -59,6 +59,8 @@ const organizationSchema = z
     identityProvider: identityProviderSchema.optional(),
     // Tool definition pinning: accept changed downstream tool definitions without an admin's review.
     autoAcceptToolChanges: z.boolean().default(false),
+    // After a connection's first tool list, hold tools with new names for review too (a rename defeats a pin).
+    holdNewTools: z.boolean().default(true),
     // Approvals: whether keys with no person behind them (this file's keys and the keys they mint) may decide
     // approval requests. Off: approvals come from people, each counted once however many keys they hold.
     keyApprovals: z.boolean().default(false),

@@ -12,7 +12,6 @@ export interface CatalogTool {
   definition: Tool;
   /** SHA-256 of the downstream definition (name, description, schemas, annotations). */
   hash: string;
-  readOnly: boolean;
   checkArguments: ArgumentCheck;
 }
 
@@ -31,4 +30,9 @@ export function exposeDefinition(tool: Tool, exposedName: string, connectionName
     ...(tool.title || !shortened ? {} : { title: tool.name }),
     _meta: { ...tool._meta, 'io.gatehouse/connection': connectionName, 'io.gatehouse/tool': tool.name },
   };
+}
+
+/** A listed tool as the policy sees it (PolicyResource's shape): its connection, exposed name and annotations. */
+export function catalogResource(tool: CatalogTool): { connection: string; tool: string; annotations: Tool['annotations'] } {
+  return { connection: tool.connectionName, tool: tool.exposedName, annotations: tool.definition.annotations };
 }

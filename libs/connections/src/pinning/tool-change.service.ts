@@ -4,12 +4,15 @@ import { ConnectionRecord, ConnectionRepository, ToolPinRepository } from '@gate
 import { ConnectionEvents } from '../runtime/connection-events';
 import { ConnectionRegistry } from '../runtime/connection-registry';
 import type { HeldBackTool } from '../runtime/connection-runtime';
+import { isNewToolPin } from './tool-pinning';
 import { DefinitionChange, diffToolDefinitions } from './tool-definition-diff';
 
 /** A held-back tool as an admin reviews it: what was accepted, what the server sends now, and what differs. */
 export interface ToolChangeView {
   /** The exposed name (what tools/list would show, and what the accept endpoint takes). */
   name: string;
+  /** new: a name first seen after the connection's first tool list (nothing accepted yet); changed: a new definition. */
+  kind: 'new' | 'changed';
   downstreamName: string;
   changedAt: string;
   pinned: { hash: string; definition: Record<string, unknown>; acceptedAt: string; acceptedBy: string | null };
@@ -29,6 +32,7 @@ function toToolChangeView(held: HeldBackTool): ToolChangeView {
   const pending = held.downstream as Record<string, unknown>;
   return {
     name: held.tool.exposedName,
+    kind: isNewToolPin(held.pinned) ? 'new' : 'changed',
     downstreamName: held.tool.downstreamName,
     changedAt: held.since.toISOString(),
     pinned: {

@@ -10,7 +10,7 @@ import { CatalogTool, exposeDefinition, hashToolDefinition } from '../catalog/ca
 import { DownstreamClient, DownstreamState } from '../downstream/downstream-client';
 import { describeError } from '../downstream/downstream.errors';
 import { nameTools } from '../naming/tool-naming';
-import { heldBackReason, ToolPinning } from '../pinning/tool-pinning';
+import { heldBackReason, isNewToolPin, ToolPinning } from '../pinning/tool-pinning';
 
 export interface RuntimeDependencies {
   validators: ArgumentValidators;
@@ -213,7 +213,7 @@ export class ConnectionRuntime {
         tools.push(tool);
         continue;
       }
-      const reason = heldBackReason(tool.exposedName, this.id, since);
+      const reason = heldBackReason(tool.exposedName, this.id, since, isNewToolPin(pinned));
       held.set(tool.exposedName, { tool, downstream, pinned, since, reason });
       if (this.held.get(tool.exposedName)?.tool.hash !== tool.hash) {
         this.logger.warn(`${reason} Pinned ${pinned.hash.slice(0, 12)}, now ${tool.hash.slice(0, 12)}.`);
@@ -262,7 +262,6 @@ export class ConnectionRuntime {
             connectionName: this.name,
             definition: exposeDefinition(tool, exposedName, this.name),
             hash,
-            readOnly: tool.annotations?.readOnlyHint === true,
             checkArguments: this.deps.validators.forSchema(hash, tool.inputSchema as Record<string, unknown>),
           },
         });

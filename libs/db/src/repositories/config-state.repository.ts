@@ -22,6 +22,7 @@ export interface DesiredOrganization {
   connections: ConnectionSpec[];
   identityProvider: IdentityProviderSpec | null;
   autoAcceptToolChanges: boolean;
+  holdNewTools: boolean;
   keyApprovals: boolean;
   /** The organization's policy, when the file declares one (policies, defaultEffect or toolClasses). */
   policy: { defaultEffect: 'allow' | 'deny'; rules: PolicyRuleSpec[]; toolClasses: ToolClassOverrideSpec[] } | null;
@@ -131,7 +132,13 @@ export class ConfigStateRepository {
 
   private async applyOrganization(tx: Tx, desired: DesiredOrganization, summary: ApplySummary): Promise<string> {
     const existing = await tx.organization.findUnique({ where: { slug: desired.slug } });
-    const data = { name: desired.name, autoAcceptToolChanges: desired.autoAcceptToolChanges, keyApprovals: desired.keyApprovals, configManaged: true };
+    const data = {
+      name: desired.name,
+      autoAcceptToolChanges: desired.autoAcceptToolChanges,
+      holdNewTools: desired.holdNewTools,
+      keyApprovals: desired.keyApprovals,
+      configManaged: true,
+    };
     if (!existing) {
       summary.created++;
       return (await tx.organization.create({ data: { slug: desired.slug, ...data } })).id;
@@ -139,6 +146,7 @@ export class ConfigStateRepository {
     if (
       existing.name !== desired.name ||
       existing.autoAcceptToolChanges !== desired.autoAcceptToolChanges ||
+      existing.holdNewTools !== desired.holdNewTools ||
       existing.keyApprovals !== desired.keyApprovals ||
       !existing.configManaged
     ) {

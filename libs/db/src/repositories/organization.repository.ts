@@ -8,6 +8,11 @@ export interface OrganizationRecord {
   configManaged: boolean;
 }
 
+export interface ToolReviewSettings {
+  autoAcceptChanges: boolean;
+  holdNewTools: boolean;
+}
+
 const SELECT = { id: true, slug: true, name: true, configManaged: true } as const;
 
 @Injectable()
@@ -26,10 +31,13 @@ export class OrganizationRepository {
     return this.prisma.organization.create({ data: input, select: SELECT });
   }
 
-  /** Whether changed downstream tool definitions are accepted without an admin's review. */
-  async autoAcceptsToolChanges(id: string): Promise<boolean> {
-    const row = await this.prisma.organization.findUnique({ where: { id }, select: { autoAcceptToolChanges: true } });
-    return row?.autoAcceptToolChanges ?? false;
+  /**
+   * How the organization reviews its downstreams' tools: whether changed definitions are accepted without an
+   * admin, and whether tools with new names are held. An unknown organization reviews everything.
+   */
+  async toolReview(id: string): Promise<ToolReviewSettings> {
+    const row = await this.prisma.organization.findUnique({ where: { id }, select: { autoAcceptToolChanges: true, holdNewTools: true } });
+    return { autoAcceptChanges: row?.autoAcceptToolChanges ?? false, holdNewTools: row?.holdNewTools ?? true };
   }
 
   /** Whether credentials with no person behind them may decide approval requests. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@gatehouse/identity';
-import { Decision, Listing, PolicyResource, PolicySubject } from './policy-engine';
+import { CompiledPolicy, Decision, Listing, PolicyResource, PolicySubject } from './policy-engine';
 import { PolicyService } from './policy.service';
 
 /** The policy's view of a principal. */
@@ -25,9 +25,27 @@ export class ToolAccessPolicy {
   }
 
   /** A function deciding how each tool appears in this principal's tools/list, under one policy version. */
-  async lister(principal: Principal): Promise<(resource: PolicyResource) => Listing> {
+  async lister(principal: Principal): Promise<ToolLister> {
     const policy = await this.policies.policyFor(principal.organizationId);
     const subject = policySubject(principal);
-    return (resource) => policy.listing(subject, resource);
+    return { listing: (resource) => policy.listing(subject, resource), readOnly: (resource) => readOnly(policy, resource) };
   }
+
+  /**
+   * Whether a read-only credential may call the tool: the organization's tool classes first, then the server's
+   * annotations, the same classification the policy's rules see.
+   */
+  async isReadOnly(organizationId: string, resource: PolicyResource): Promise<boolean> {
+    return readOnly(await this.policies.policyFor(organizationId), resource);
+  }
+}
+
+/** How tools appear to one principal under one policy version. */
+export interface ToolLister {
+  listing(resource: PolicyResource): Listing;
+  readOnly(resource: PolicyResource): boolean;
+}
+
+function readOnly(policy: CompiledPolicy, resource: PolicyResource): boolean {
+  return !policy.classify(resource).has('write');
 }

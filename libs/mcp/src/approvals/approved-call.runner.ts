@@ -6,7 +6,6 @@ import { ApprovalRepository, ApprovalRequestRecord } from '@gatehouse/db';
 import { ApprovalEvents, PolicyResource } from '@gatehouse/governance';
 import { ApiKeyService, Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
-import { readOnlyDenial } from '../tools/access-check';
 import { PolicyGate } from '../tools/policy-gate';
 import { callAuditStart } from '../tools/call-audit-start';
 import { DownstreamExecutor } from '../tools/downstream-executor';
@@ -66,7 +65,7 @@ export class ApprovedCallRunner {
       return { status: 'failed', result: await refused(audit, 'denied', errorResult(message)) };
     }
     const resource: PolicyResource = ownTool ?? { connection: resolved!.runtime.name, tool: name, annotations: resolved!.tool.definition.annotations };
-    const decision = (resolved && readOnlyDenial(requester, resolved, name)) ?? (await this.gate.decide(requester, resource, request.arguments));
+    const decision = (resolved && (await this.gate.readOnlyDenial(requester, resolved, name))) ?? (await this.gate.decide(requester, resource, request.arguments));
     if (decision.effect === 'deny') {
       audit.decided({ effect: 'deny', rule: { id: decision.rule.id, name: decision.rule.name } });
       const message = `The approved call was not made: the requester may not make it any more: ${decision.why}.`;

@@ -9,7 +9,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig, ApprovalSettings, GATEHOUSE_VERSION } from '@gatehouse/config';
-import { ConnectionRegistry } from '@gatehouse/connections';
+import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
 import { ToolAccessPolicy } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
@@ -79,17 +79,21 @@ export class McpServerFactory {
     return server;
   }
 
-  /** What this principal may see: read-only keys see read-only tools; the policy hides what it never allows. */
+  /**
+   * What this principal may see: read-only credentials see the tools the organization classifies read-only (its
+   * tool classes, else the server's annotations); the policy hides what it never allows.
+   */
   async visibleTools(principal: Principal): Promise<Tool[]> {
-    const listing = await this.access.lister(principal);
+    const lister = await this.access.lister(principal);
     const downstream: Tool[] = [];
     for (const tool of this.registry.list(principal.organizationId)) {
-      if (principal.access !== 'read_write' && !tool.readOnly) continue;
-      const shown = listing({ connection: tool.connectionName, tool: tool.exposedName, annotations: tool.definition.annotations });
+      const resource = catalogResource(tool);
+      if (principal.access !== 'read_write' && !lister.readOnly(resource)) continue;
+      const shown = lister.listing(resource);
       if (!shown.listed) continue;
       downstream.push(shown.approval ? withApprovalNote(tool.definition, shown.approval) : tool.definition);
     }
-    return [...this.management.list(principal, listing), ...downstream];
+    return [...this.management.list(principal, lister.listing), ...downstream];
   }
 
   private async listTools(principal: Principal, cursor: string | undefined): Promise<ListToolsResult> {

@@ -77,8 +77,6 @@ export class ToolCallExchange {
     const call = toolCall(id, body['params']);
     if (typeof call === 'string') {
       new ReplyWriter(response, session.id).end({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InvalidParams, message: call } });
-    } else if (this.dispatcher.needsWriteScope(principal, call.name)) {
-      this.insufficientScope(response, call);
     } else {
       void this.run(session, call, request, response, principal);
     }
@@ -123,6 +121,7 @@ export class ToolCallExchange {
         : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),
     };
     try {
+      if (await this.dispatcher.needsWriteScope(principal, call.name)) return this.insufficientScope(response, call);
       if (!(await this.admission.calls(principal, [call], { sessionId: session.id, ...(traceId ? { traceId } : {}), answers: call.id }, response))) return;
       const result = await this.dispatcher.call(principal, call.name, call.args, context);
       reply.end({ jsonrpc: '2.0', id: call.id, result: result satisfies CallToolResult });

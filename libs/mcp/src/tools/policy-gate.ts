@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CallAudit } from '@gatehouse/audit';
-import type { CallOutcome } from '@gatehouse/connections';
+import { CallOutcome, catalogResource, ResolvedTool } from '@gatehouse/connections';
 import { ApprovalService, HeldCall, PolicyResource, ToolAccessPolicy } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { AccessOutcome } from './access-check';
@@ -16,6 +16,19 @@ export class PolicyGate {
     private readonly access: ToolAccessPolicy,
     private readonly approvals: ApprovalService,
   ) {}
+
+  /**
+   * Read-only credentials call only tools the organization classifies read-only (its tool classes, else the
+   * server's readOnlyHint), checked before the arguments are. Null when that is not the refusal.
+   */
+  async readOnlyDenial(principal: Principal, resolved: ResolvedTool, name: string): Promise<AccessOutcome | null> {
+    if (principal.access !== 'read_only' || (await this.access.isReadOnly(principal.organizationId, catalogResource(resolved.tool)))) return null;
+    return {
+      effect: 'deny',
+      rule: { id: null, name: 'read-only-key' },
+      why: `this credential is read-only, and "${name}" is not classified read-only (by the organization's tool classes, or else its server's readOnlyHint)`,
+    };
+  }
 
   /** The policy's decision for this principal, a denial carrying the sentence that tells the person refused why. */
   async decide(principal: Principal, resource: PolicyResource, args: Record<string, unknown>): Promise<AccessOutcome> {

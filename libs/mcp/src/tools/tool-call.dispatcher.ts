@@ -5,7 +5,6 @@ import { CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics, ResolvedTool } from '@gatehouse/connections';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
-import { readOnlyDenial } from './access-check';
 import { AuditContext, callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { PolicyGate } from './policy-gate';
@@ -64,11 +63,11 @@ export class ToolCallDispatcher {
    * An OAuth client holding only read scope calls a tool not marked read-only: MCP's scope challenge (HTTP 403
    * insufficient_scope) lets the client ask the person for more, instead of only failing.
    */
-  needsWriteScope(principal: Principal, name: string): boolean {
+  async needsWriteScope(principal: Principal, name: string): Promise<boolean> {
     if (principal.kind !== 'oauth' || principal.access !== 'read_only') return false;
     if (this.management.has(name)) return !this.management.isReadOnly(name);
     const resolved = this.registry.resolve(principal.organizationId, name);
-    return resolved !== null && !resolved.tool.readOnly;
+    return resolved !== null && (await this.gate.readOnlyDenial(principal, resolved, name)) !== null;
   }
 
   /** How a call is audited when it is refused before it is resolved any further (by a limit). */
@@ -100,7 +99,7 @@ export class ToolCallDispatcher {
     const finish = (outcome: CallOutcome) =>
       this.metrics.recordCall(principal.organizationId, runtime.name, outcome, (performance.now() - started) / 1000);
 
-    const readOnly = readOnlyDenial(principal, resolved, name);
+    const readOnly = await this.gate.readOnlyDenial(principal, resolved, name);
     const problem = readOnly ? null : tool.checkArguments(args);
     if (problem) {
       finish('invalid');

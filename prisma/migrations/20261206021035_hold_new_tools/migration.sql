@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "organizations" ADD COLUMN     "hold_new_tools" BOOLEAN NOT NULL DEFAULT true;
+
