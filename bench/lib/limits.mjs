@@ -25,7 +25,7 @@ export async function benchLimitCheck(root, { redisPrefix, durationMs, concurren
   const { MetricsRegistry, RedisService } = require(join(root, 'dist/libs/db/src'));
   const { LimitMetrics, RateLimiter } = require(join(root, 'dist/libs/identity/src'));
   const { McpLimits } = require(join(root, 'dist/libs/mcp/src/limits/mcp-limits.js'));
-  const config = AppConfig.from({ DATABASE_URL: 'postgresql://unused@127.0.0.1/unused', REDIS_URL, GATEHOUSE_REDIS_PREFIX: redisPrefix, NODE_ENV: 'test' });
+  const config = AppConfig.from({ DATABASE_URL: 'postgresql://unused@127.0.0.1/unused', REDIS_URL, GATEHOUSE_REDIS_PREFIX: redisPrefix, NODE_ENV: 'test', GATEHOUSE_SECRET_KEY: 'bench-secret-key-bench-secret-key-0000' });
   const platform = PlatformSettings.from(platformSchema.parse({ limits: BENCH_LIMITS }));
   const redis = new RedisService(config);
   const limits = new McpLimits(platform, config, new RateLimiter(redis, platform), new LimitMetrics(new MetricsRegistry()));

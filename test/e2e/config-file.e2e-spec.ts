@@ -236,11 +236,9 @@ organizations:
         GH_TEST_MARKER_DIR: markerDir,
       },
     });
-    const rows = await query<{ name: string; url: string | null; command: string | null; args: string[] }>(
-      gateway.databaseUrl,
-      'SELECT name, url, command, args FROM connections ORDER BY name',
-    );
-    expect(rows).toEqual([
+    // As the admin API shows them (the URL and arguments themselves are sealed at rest with the credentials).
+    const views = await api<{ name: string; url: string | null; command: string | null; args: string[] }[]>(gateway, ACME_ADMIN, 'GET', '/api/v1/connections');
+    expect(views.body.map(({ name, url, command, args }) => ({ name, url, command, args }))).toEqual([
       { name: 'local', url: null, command: process.execPath, args: [FIXTURE_SERVER, 'stdio'] },
       { name: 'remote', url: `http://127.0.0.1:${port}/mcp`, command: null, args: [] },
     ]);

@@ -204,7 +204,8 @@ organizations:
       );
       // Progress kept the idle timeout (1 s) from firing for the whole deadline (3 s), and was relayed.
       expect(ms).toBeGreaterThanOrEqual(DEADLINE_MS);
-      expect(ms).toBeLessThan(DEADLINE_MS + 3_000);
+      // Generous for a loaded machine: without the deadline the call would go on until the test timed out.
+      expect(ms).toBeLessThan(DEADLINE_MS + 10_000);
       expect(progress).toBeGreaterThanOrEqual(10);
       expect(await echo(connection, 'after the deadline')).toBe('echo: after the deadline');
     },

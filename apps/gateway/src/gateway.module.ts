@@ -4,7 +4,7 @@ import { ZodValidationPipe } from 'nestjs-zod';
 import { AuditJobsModule, AuditModule, AuditSinkJobsModule, AuditSinksModule } from '@gatehouse/audit';
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule, PlatformSettings } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
-import { DbModule } from '@gatehouse/db';
+import { DbModule, SecretResealer } from '@gatehouse/db';
 import { EgressModule } from '@gatehouse/egress';
 import { GovernanceModule, WebhookJobsModule } from '@gatehouse/governance';
 import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
@@ -43,12 +43,14 @@ export interface GatewayOptions {
 @Injectable()
 class GatewayBootstrap implements OnApplicationBootstrap {
   constructor(
+    private readonly resealer: SecretResealer,
     private readonly applier: ConfigApplier,
     private readonly registry: ConnectionRegistry,
     @Optional() @Inject(CONFIG_FILE) private readonly configFile: LoadedConfigFile | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.resealer.resealLegacy();
     if (this.configFile) await this.applier.apply(this.configFile);
     await this.registry.start();
   }

@@ -29,6 +29,7 @@ describe('AppConfig', () => {
     [{ DATABASE_URL, PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL, GATEHOUSE_RUN_WORKERS: 'maybe' }, 'GATEHOUSE_RUN_WORKERS'],
     [{ DATABASE_URL, NODE_ENV: 'production' }, 'GATEHOUSE_SECRET_KEY is required when NODE_ENV=production'],
+    [{ DATABASE_URL, NODE_ENV: 'test' }, 'GATEHOUSE_SECRET_KEY is required when NODE_ENV=test'],
     [{ DATABASE_URL, GATEHOUSE_SECRET_KEY: 'short' }, 'at least 32 characters'],
   ])('refuses %j with one clear line', (values, message) => {
     expect(() => AppConfig.from(values)).toThrow(StartupError);

@@ -60,11 +60,12 @@ export const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.GATEHOUSE_SECRET_KEY) {
+    // The development key is public (it is in this file): anything but a developer's own machine must set its own.
+    if (env.NODE_ENV !== 'development' && !env.GATEHOUSE_SECRET_KEY) {
       ctx.addIssue({
         code: 'custom',
         path: ['GATEHOUSE_SECRET_KEY'],
-        message: 'GATEHOUSE_SECRET_KEY is required when NODE_ENV=production (32+ random characters)',
+        message: `GATEHOUSE_SECRET_KEY is required when NODE_ENV=${env.NODE_ENV} (32+ random characters; only development may run on the public development key)`,
       });
     }
     if (env.NODE_ENV === 'production' && !env.GATEHOUSE_AUDIT_SIGNING_KEY) {

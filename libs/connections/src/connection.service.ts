@@ -4,7 +4,7 @@ import { ConnectionRecord, ConnectionRepository, DuplicateConnectionNameError } 
 import { EgressPolicy } from '@gatehouse/egress';
 import { ConnectionAdmission } from './admission/connection-admission';
 import { CatalogTool } from './catalog/catalog-tool';
-import { ConnectionHealth, ConnectionView, toConnectionHealth, toConnectionView } from './connection.views';
+import { ConnectionDetail, ConnectionHealth, ConnectionView, toConnectionHealth, toConnectionView } from './connection.views';
 import { DownstreamClient } from './downstream/downstream-client';
 import { describeError } from './downstream/downstream.errors';
 import { ConnectionEvents } from './runtime/connection-events';
@@ -33,12 +33,12 @@ export class ConnectionService {
     private readonly egress: EgressPolicy,
   ) {}
 
-  async list(organizationId: string): Promise<ConnectionView[]> {
-    return (await this.repository.listByOrganization(organizationId)).map(toConnectionView);
+  async list(organizationId: string, detail: ConnectionDetail): Promise<ConnectionView[]> {
+    return (await this.repository.listByOrganization(organizationId)).map((record) => toConnectionView(record, detail));
   }
 
-  async get(organizationId: string, id: string): Promise<ConnectionView> {
-    return toConnectionView(await this.require(organizationId, id));
+  async get(organizationId: string, id: string, detail: ConnectionDetail): Promise<ConnectionView> {
+    return toConnectionView(await this.require(organizationId, id), detail);
   }
 
   async create(organizationId: string, spec: ConnectionSpec): Promise<ConnectionView> {
@@ -68,10 +68,13 @@ export class ConnectionService {
     return toConnectionView(record);
   }
 
-  async delete(organizationId: string, id: string): Promise<void> {
-    this.assertNotConfigManaged(await this.require(organizationId, id));
+  /** Returns what was deleted, for the record of who removed what. */
+  async delete(organizationId: string, id: string): Promise<ConnectionView> {
+    const existing = await this.require(organizationId, id);
+    this.assertNotConfigManaged(existing);
     await this.repository.delete(organizationId, id);
     await this.propagate(id);
+    return toConnectionView(existing);
   }
 
   async health(organizationId: string): Promise<ConnectionHealth[]> {
@@ -100,6 +103,7 @@ export class ConnectionService {
   /** Connects with a throwaway client, lists tools and disconnects: nothing is stored or started. */
   async test(organizationId: string, id: string): Promise<ConnectionTestResult> {
     const record = await this.require(organizationId, id);
+    if (record.unsealable) throw GatehouseError.conflict(`Connection "${record.name}" cannot be tested: ${record.unsealable}. Save it again with its credentials.`);
     const spec = ConnectionRepository.toSpec(record);
     if (!record.configManaged) await this.admission.admit(spec);
     return this.probe(spec);

@@ -3,11 +3,20 @@ import type { ConnectionRuntime } from './runtime/connection-runtime';
 
 const REDACTED = '***';
 
+/**
+ * How much of a connection one may see. full: admins, who configure connections (URL and arguments as stored,
+ * credentials as names only); summary: everyone else, who need to know what a connection is, not what it holds
+ * (URLs and arguments often carry tokens): the URL's origin, nothing of the command line.
+ */
+export type ConnectionDetail = 'full' | 'summary';
+
 export interface ConnectionView {
   id: string;
   name: string;
   transport: string;
   url: string | null;
+  /** Scheme, host and port of the URL: where it reaches, shown to anyone who may see the connection. */
+  origin: string | null;
   command: string | null;
   args: string[];
   cwd: string | null;
@@ -54,17 +63,19 @@ function redact(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.keys(values).map((key) => [key, REDACTED]));
 }
 
-export function toConnectionView(record: ConnectionRecord): ConnectionView {
+export function toConnectionView(record: ConnectionRecord, detail: ConnectionDetail = 'full'): ConnectionView {
+  const full = detail === 'full';
   return {
     id: record.id,
     name: record.name,
     transport: record.transport,
-    url: record.url,
-    command: record.command,
-    args: record.args,
-    cwd: record.cwd,
-    env: redact(record.env),
-    headers: redact(record.headers),
+    url: full ? record.url : record.origin,
+    origin: record.origin,
+    command: full ? record.command : null,
+    args: full ? record.args : [],
+    cwd: full ? record.cwd : null,
+    env: full ? redact(record.env) : {},
+    headers: full ? redact(record.headers) : {},
     callTimeoutMs: record.callTimeoutMs,
     connectTimeoutMs: record.connectTimeoutMs,
     maxConcurrency: record.maxConcurrency,
@@ -122,3 +133,6 @@ export function toConnectionHealth(record: ConnectionRecord, runtime: Connection
     queued: snapshot.queued,
   };
 }
+
+/** What an admin change of a connection records: what it makes the gateway run or reach, no credential. */
+export const CONNECTION_AUDIT_FIELDS = ['transport', 'origin', 'command', 'args', 'env', 'headers', 'enabled'] as const;

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { ClusterBus } from './cluster-bus';
 import { SecretCipher } from './crypto/secret-cipher';
+import { SecretResealer } from './crypto/secret-resealer';
 import { PrismaService } from './prisma.service';
 import { RedisService } from './redis.service';
 import { SqlPool } from './sql-pool.service';
@@ -35,6 +36,7 @@ const PROVIDERS = [
   RedisService,
   ClusterBus,
   SecretCipher,
+  SecretResealer,
   ApiKeyRepository,
   ApprovalRepository,
   ConfigStateRepository,

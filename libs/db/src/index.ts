@@ -1,4 +1,5 @@
 export * from './crypto/secret-cipher';
+export * from './crypto/secret-resealer';
 export * from './db.module';
 export * from './prisma.service';
 export * from './sql-pool.service';

@@ -1,10 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ConnectionService } from '@gatehouse/connections';
+import { ROLE_RANK } from '@gatehouse/config';
+import { CONNECTION_AUDIT_FIELDS, ConnectionDetail, ConnectionService } from '@gatehouse/connections';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { CreateConnectionDto } from './api.dto';
 
 const Id = () => Param('id', new ParseUUIDPipe({ version: '4' }));
+
+/** Admins see how a connection is configured; others what it is (see ConnectionDetail). */
+function connectionDetailFor(principal: Principal): ConnectionDetail {
+  return ROLE_RANK[principal.role] >= ROLE_RANK.admin ? 'full' : 'summary';
+}
 
 @ApiTags('connections')
 @Controller('api/v1/connections')
@@ -14,7 +20,7 @@ export class ConnectionsController {
   @Get()
   @Authenticated({ action: 'read', subject: 'Connection' })
   list(@CurrentPrincipal() principal: Principal) {
-    return this.connections.list(principal.organizationId);
+    return this.connections.list(principal.organizationId, connectionDetailFor(principal));
   }
 
   @Get('health')
@@ -25,7 +31,7 @@ export class ConnectionsController {
 
   @Post()
   @Authenticated({ action: 'create', subject: 'Connection' })
-  @AuditedAs('admin.connection.created', { target: 'connection' })
+  @AuditedAs('admin.connection.created', { target: 'connection', records: CONNECTION_AUDIT_FIELDS })
   create(@CurrentPrincipal() principal: Principal, @Body() body: CreateConnectionDto) {
     return this.connections.create(principal.organizationId, body);
   }
@@ -33,12 +39,12 @@ export class ConnectionsController {
   @Get(':id')
   @Authenticated({ action: 'read', subject: 'Connection' })
   get(@CurrentPrincipal() principal: Principal, @Id() id: string) {
-    return this.connections.get(principal.organizationId, id);
+    return this.connections.get(principal.organizationId, id, connectionDetailFor(principal));
   }
 
   @Put(':id')
   @Authenticated({ action: 'update', subject: 'Connection' })
-  @AuditedAs('admin.connection.updated', { target: 'connection' })
+  @AuditedAs('admin.connection.updated', { target: 'connection', records: CONNECTION_AUDIT_FIELDS })
   update(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: CreateConnectionDto) {
     return this.connections.update(principal.organizationId, id, body);
   }
@@ -46,9 +52,10 @@ export class ConnectionsController {
   @Delete(':id')
   @HttpCode(204)
   @Authenticated({ action: 'delete', subject: 'Connection' })
-  @AuditedAs('admin.connection.deleted', { target: 'connection' })
-  async remove(@CurrentPrincipal() principal: Principal, @Id() id: string): Promise<void> {
-    await this.connections.delete(principal.organizationId, id);
+  @AuditedAs('admin.connection.deleted', { target: 'connection', records: CONNECTION_AUDIT_FIELDS })
+  // The deleted connection is returned for the audit record; a 204 sends no body.
+  remove(@CurrentPrincipal() principal: Principal, @Id() id: string) {
+    return this.connections.delete(principal.organizationId, id);
   }
 
   @Get(':id/health')

@@ -29,7 +29,7 @@ export class AdminAuditInterceptor implements NestInterceptor {
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? (request.method === 'POST' ? 201 : 200);
     return next.handle().pipe(
       // The change is committed before this runs; the recorder never throws, so a lost record cannot turn it into an error.
-      concatMap((result: unknown) => from(this.record(request, action, 'success', { status, ...naming(result) })).pipe(map(() => result))),
+      concatMap((result: unknown) => from(this.record(request, action, 'success', { status, ...naming(result, action.records) })).pipe(map(() => result))),
       catchError((error: unknown) => {
         const failure = describe(error);
         return from(this.record(request, action, failure.status === 403 ? 'denied' : 'failure', failure)).pipe(concatMap(() => throwError(() => error)));
@@ -50,9 +50,16 @@ export class AdminAuditInterceptor implements NestInterceptor {
   }
 }
 
-function naming(result: unknown): { result?: Record<string, unknown> } {
-  const named = pick(result, NAMING_FIELDS);
+function naming(result: unknown, records: readonly string[] = []): { result?: Record<string, unknown> } {
+  const named = { ...pick(result, NAMING_FIELDS), ...recorded(result, records) };
   return Object.keys(named).length ? { result: named } : {};
+}
+
+// The route's own list of what it records (AuditedAs records), whatever JSON those fields hold.
+function recorded(value: unknown, fields: readonly string[]): Record<string, unknown> {
+  if (!value || typeof value !== 'object') return {};
+  const source = value as Record<string, unknown>;
+  return Object.fromEntries(fields.filter((field) => source[field] !== undefined).map((field) => [field, source[field]]));
 }
 
 function pick(value: unknown, fields: readonly string[]): Record<string, unknown> {

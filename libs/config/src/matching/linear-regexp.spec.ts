@@ -10,12 +10,11 @@ describe('LinearRegExp', () => {
     expect(String(LinearRegExp.compile('a+'))).toBe('/a+/');
   });
 
+  // A backtracking engine takes far longer than jest lets a test run on these: the timeout is the assertion.
   it('runs patterns that make backtracking engines explode in linear time', () => {
     const hostile = `${'a'.repeat(40)}!`;
     for (const pattern of ['(a+)+$', '^(a+)+$', '^(a|a)*$', '(a*)*b']) {
-      const started = performance.now();
       expect(LinearRegExp.compile(pattern).test(hostile)).toBe(false);
-      expect(performance.now() - started).toBeLessThan(50);
     }
   });
 

@@ -28,17 +28,16 @@ describe('ArgumentValidators', () => {
     expect(() => validators.forSchema('bad', { type: 'object', properties: { a: { type: 'no-such-type' } } })).toThrow();
   });
 
+  // On a backtracking engine these take longer than jest lets a test run: the timeout is the assertion.
   it('runs pattern and patternProperties on RE2: a hostile pattern is answered at once', () => {
     const check = validators.forSchema('redos', {
       type: 'object',
       properties: { q: { type: 'string', pattern: '^(a+)+$' } },
       patternProperties: { '^(x+)+$': { type: 'number' } },
     });
-    const started = performance.now();
     expect(check({ q: `${'a'.repeat(40)}!` })).toBe('q must match pattern "^(a+)+$"');
     expect(check({ q: 'aaaa', [`${'x'.repeat(40)}`]: 'not a number' })).toBe(`${'x'.repeat(40)} must be number`);
     expect(check({ q: 'aaaa', [`${'x'.repeat(40)}!`]: 'not matched, so unchecked' })).toBeNull();
-    expect(performance.now() - started).toBeLessThan(50);
   });
 
   it('throws for a pattern RE2 cannot run, saying why', () => {
@@ -71,27 +70,23 @@ describe('argument formats on hostile strings', () => {
     for (const bad of ['http://10.0.0.1/', 'http://192.168.1.1', 'http://172.16.0.1', 'http://localhost/', 'mailto:a@b.c', 'https://exa mple.com']) {
       expect(check({ u: bad })).toBe('u must match format "url"');
     }
-    // ajv-formats' own regex took 5 s on this at 80,000 characters.
-    const started = performance.now();
-    expect(check({ u: `http://a${':'.repeat(100_000)}\u0000` })).not.toBeNull();
-    expect(performance.now() - started).toBeLessThan(250);
+    // ajv-formats' own regex is quadratic here (5 s at 80,000 characters, minutes at this length): the test timeout
+    // is the assertion.
+    expect(check({ u: `http://a${':'.repeat(500_000)}\u0000` })).not.toBeNull();
   });
 
-  it('answers every format within milliseconds for 100 KB of hostile text', () => {
+  // 91 strings of 100 KB for each format: linear formats take milliseconds each, a quadratic one minutes (the
+  // test timeout is the assertion); each string is still checked for its meaning, not skipped.
+  it('answers every format on 100 KB of hostile text', () => {
     const formats = ['date', 'time', 'date-time', 'iso-time', 'iso-date-time', 'duration', 'uri', 'uri-reference', 'uri-template', 'url',
       'email', 'hostname', 'ipv4', 'ipv6', 'regex', 'uuid', 'json-pointer', 'json-pointer-uri-fragment', 'relative-json-pointer', 'byte'];
     const hostile = ['http://a', 'a:', 'a://', 'P', '#', '0', 'a@'].flatMap((prefix) =>
       [':', '/', 'a', '-', '.', '0', '%', 'a.', 'a-', '/a', '::', '~0', '@'].map((run) => `${prefix}${run.repeat(100_000 / run.length)}!`),
     );
-    const slow = formats.flatMap((format) => {
+    for (const format of formats) {
       const check = validators.forSchema(`format-${format}`, { type: 'object', properties: { s: { type: 'array', items: { type: 'string', format } } } });
-      const started = performance.now();
-      check({ s: hostile });
-      const ms = performance.now() - started;
-      // 91 strings of 100 KB: linear formats take a few ms each; the quadratic url regex took minutes.
-      return ms > 2_000 ? [`${format}: ${Math.round(ms)} ms`] : [];
-    });
-    expect(slow).toEqual([]);
+      expect(typeof (check({ s: hostile }) ?? 'valid')).toBe('string');
+    }
   });
 });
 

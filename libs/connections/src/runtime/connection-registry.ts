@@ -167,11 +167,11 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     if (runtime.list().length) this.notify(wanted.organizationId);
   }
 
-  // A stdio connection an organization admin made before the operator's list existed, or that the list no longer
-  // allows, is not started: its command would run on the host.
+  // Not started: a connection whose sealed credentials do not open (nothing is known of where it goes), and a
+  // stdio connection an organization admin made before the operator's list existed, or that the list no longer
+  // allows (its command would run on the host).
   private admitted(record: ConnectionRecord): boolean {
-    if (record.transport !== 'stdio' || record.configManaged) return true;
-    const problem = this.admission.stdioProblem(record);
+    const problem = record.unsealable ?? (record.transport === 'stdio' && !record.configManaged ? this.admission.stdioProblem(record) : null);
     if (!problem) return true;
     this.logger.warn({ connectionId: record.id, organizationId: record.organizationId }, `Connection "${record.name}" not started: ${problem}`);
     this.connections.recordStatus(record.id, 'down', problem).catch((err: unknown) => this.logger.warn({ err }, 'Could not record connection status'));

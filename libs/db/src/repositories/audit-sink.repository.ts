@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { AuditSinkFormatName, AuditSinkSettings, AuditSinkSpec, AuditSinkTypeName } from '@gatehouse/config';
-import { SecretCipher } from '../crypto/secret-cipher';
+import { SecretCipher, secretBinding } from '../crypto/secret-cipher';
 import { AuditSinkState, Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -109,7 +109,7 @@ export class AuditSinkRepository {
     const changes = { created: 0, updated: 0, deleted: 0 };
     for (const sink of desired) {
       const row = byName.get(sink.name);
-      const data = { ...this.columns(sink), configManaged: true };
+      const data = { ...this.columns(organizationId, sink), configManaged: true };
       if (!row) {
         changes.created++;
         await tx.auditSink.create({ data: { organizationId, name: sink.name, ...data } });
@@ -122,7 +122,7 @@ export class AuditSinkRepository {
         row.format === sink.format &&
         row.enabled === sink.enabled &&
         isDeepStrictEqual(row.settings as unknown as AuditSinkSettings, sink.settings) &&
-        this.cipher.holds(row.secret, sink.secret);
+        this.cipher.holds(row.secret, sink.secret, secretBinding.auditSink(organizationId, sink.name));
       if (same) continue;
       changes.updated++;
       await tx.auditSink.update({ where: { id: row.id }, data });
@@ -162,7 +162,7 @@ export class AuditSinkRepository {
   async create(organizationId: string, sink: AuditSinkSpec): Promise<string | null> {
     try {
       const row = await this.prisma.auditSink.create({
-        data: { organizationId, name: sink.name, ...this.columns(sink) },
+        data: { organizationId, name: sink.name, ...this.columns(organizationId, sink) },
         select: { id: true },
       });
       return row.id;
@@ -173,17 +173,20 @@ export class AuditSinkRepository {
   }
 
   // What a sink's row holds of its spec: the secret sealed (the envelope differs on every write).
-  private columns(sink: AuditSinkSpec) {
+  private columns(organizationId: string, sink: AuditSinkSpec) {
     return {
       type: sink.type,
       format: sink.format,
       enabled: sink.enabled,
       settings: sink.settings as unknown as Prisma.InputJsonValue,
-      secret: sink.secret === null ? null : this.cipher.encrypt(sink.secret),
+      secret: sink.secret === null ? null : this.cipher.seal(sink.secret, secretBinding.auditSink(organizationId, sink.name)),
     };
   }
 
   async update(organizationId: string, id: string, change: AuditSinkUpdate): Promise<boolean> {
+    // A secret is sealed for the sink's name, which an update never changes.
+    const named = change.secret ? await this.prisma.auditSink.findFirst({ where: { organizationId, id }, select: { name: true } }) : null;
+    if (change.secret && !named) return false;
     const { count } = await this.prisma.auditSink.updateMany({
       where: { organizationId, id },
       data: {
@@ -191,7 +194,7 @@ export class AuditSinkRepository {
         ...(change.format === undefined ? {} : { format: change.format }),
         ...(change.enabled === undefined ? {} : { enabled: change.enabled }),
         ...(change.settings === undefined ? {} : { settings: change.settings as unknown as Prisma.InputJsonValue }),
-        ...(change.secret === undefined ? {} : { secret: change.secret === null ? null : this.cipher.encrypt(change.secret) }),
+        ...(change.secret === undefined ? {} : { secret: change.secret === null ? null : this.cipher.seal(change.secret, secretBinding.auditSink(organizationId, named!.name)) }),
       },
     });
     return count === 1;
@@ -220,7 +223,7 @@ export class AuditSinkRepository {
       type: row.type,
       format: row.format,
       settings: row.settings as unknown as AuditSinkSettings,
-      secret: row.secret === null ? null : this.cipher.decrypt(row.secret),
+      secret: row.secret === null ? null : this.cipher.open(row.secret, secretBinding.auditSink(row.organizationId, row.name)),
       enabled: row.enabled,
       state: row.state,
       cursor: row.cursor,

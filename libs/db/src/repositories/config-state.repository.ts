@@ -279,7 +279,7 @@ export class ConfigStateRepository {
     }
     // Compared decrypted: the secret's envelope differs on every write.
     if (current?.configManaged && isDeepStrictEqual(this.identityProviders.toSpec(current), desired)) return;
-    const data = { ...this.identityProviders.toColumns(desired), configManaged: true };
+    const data = { ...this.identityProviders.toColumns(organizationId, desired), configManaged: true };
     if (current) {
       summary.updated++;
       await tx.identityProvider.update({ where: { id: current.id }, data });
@@ -302,7 +302,7 @@ export class ConfigStateRepository {
       if (!row) {
         summary.created++;
         const created = await tx.connection.create({
-          data: { organizationId, configManaged: true, ...this.connections.toColumns(spec) },
+          data: { organizationId, configManaged: true, ...this.connections.toColumns(organizationId, spec) },
         });
         summary.changedConnectionIds.push(created.id);
         continue;
@@ -312,7 +312,7 @@ export class ConfigStateRepository {
       summary.updated++;
       await tx.connection.update({
         where: { id: row.id },
-        data: { ...this.connections.toColumns(spec), configManaged: true, status: 'pending', statusMessage: null },
+        data: { ...this.connections.toColumns(organizationId, spec), configManaged: true, status: 'pending', statusMessage: null },
       });
       summary.changedConnectionIds.push(row.id);
     }

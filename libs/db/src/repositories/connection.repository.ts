@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConnectionSpec, TransportKind } from '@gatehouse/config';
-import { SecretCipher } from '../crypto/secret-cipher';
+import { SealedSecretError, SecretCipher, secretBinding } from '../crypto/secret-cipher';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -11,7 +11,10 @@ export interface ConnectionRecord {
   organizationId: string;
   name: string;
   transport: TransportKind;
+  /** The whole URL (its path and query may carry a token). */
   url: string | null;
+  /** Scheme, host and port only: what may be shown to anyone who may see the connection. */
+  origin: string | null;
   command: string | null;
   args: string[];
   cwd: string | null;
@@ -31,13 +34,33 @@ export interface ConnectionRecord {
   configManaged: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Why its sealed credentials do not open (another GATEHOUSE_SECRET_KEY, an envelope moved from another row), or
+   * null. Such a connection is listed but never started: its URL, arguments and credentials are unknown.
+   */
+  unsealable: string | null;
 }
 
 type Row = Prisma.ConnectionGetPayload<object>;
 
+// Everything of a connection that may carry a credential is sealed in one envelope bound to the connection:
+// environment and headers, and the URL and arguments, which people put tokens in too. The row keeps only the
+// URL's origin, for display.
 interface StoredSecrets {
   env: Record<string, string>;
   headers: Record<string, string>;
+  url: string | null;
+  args: string[];
+}
+
+/** Scheme, host and port of a URL, never its user info, path or query. */
+export function urlOrigin(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }
 
 @Injectable()
@@ -50,7 +73,7 @@ export class ConnectionRepository {
   async create(organizationId: string, spec: ConnectionSpec, configManaged = false): Promise<ConnectionRecord> {
     try {
       const row = await this.prisma.connection.create({
-        data: { organizationId, configManaged, ...this.toColumns(spec) },
+        data: { organizationId, configManaged, ...this.toColumns(organizationId, spec) },
       });
       return this.toRecord(row);
     } catch (error) {
@@ -62,7 +85,7 @@ export class ConnectionRepository {
     try {
       const { count } = await this.prisma.connection.updateMany({
         where: { id, organizationId },
-        data: { ...this.toColumns(spec), status: 'pending', statusMessage: null },
+        data: { ...this.toColumns(organizationId, spec), status: 'pending', statusMessage: null },
       });
       return count ? this.findById(organizationId, id) : null;
     } catch (error) {
@@ -132,17 +155,16 @@ export class ConnectionRepository {
     };
   }
 
-  toColumns(spec: ConnectionSpec) {
-    const secrets: StoredSecrets = { env: spec.env, headers: spec.headers };
-    const hasSecrets = Object.keys(spec.env).length > 0 || Object.keys(spec.headers).length > 0;
+  toColumns(organizationId: string, spec: ConnectionSpec) {
+    const secrets: StoredSecrets = { env: spec.env, headers: spec.headers, url: spec.url ?? null, args: spec.args };
     return {
       name: spec.name,
       transport: spec.transport,
-      url: spec.url ?? null,
+      url: urlOrigin(spec.url),
       command: spec.command ?? null,
-      args: spec.args,
+      args: [],
       cwd: spec.cwd ?? null,
-      secrets: hasSecrets ? this.cipher.encrypt(JSON.stringify(secrets)) : null,
+      secrets: this.cipher.seal(JSON.stringify(secrets), secretBinding.connection(organizationId, spec.name)),
       callTimeoutMs: spec.callTimeoutMs,
       connectTimeoutMs: spec.connectTimeoutMs,
       maxConcurrency: spec.maxConcurrency,
@@ -155,9 +177,16 @@ export class ConnectionRepository {
   }
 
   toRecord(row: Row): ConnectionRecord {
-    const { secrets, ...rest } = row;
-    const decoded: StoredSecrets = secrets ? JSON.parse(this.cipher.decrypt(secrets)) : { env: {}, headers: {} };
-    return { ...rest, env: decoded.env, headers: decoded.headers };
+    const { secrets, url: origin, ...rest } = row;
+    let sealed: StoredSecrets = { env: {}, headers: {}, url: null, args: [] };
+    let unsealable: string | null = null;
+    try {
+      if (secrets) sealed = JSON.parse(this.cipher.open(secrets, secretBinding.connection(row.organizationId, row.name))) as StoredSecrets;
+    } catch (error) {
+      if (!(error instanceof SealedSecretError)) throw error;
+      unsealable = error.message;
+    }
+    return { ...rest, origin, url: sealed.url, args: sealed.args, env: sealed.env, headers: sealed.headers, unsealable };
   }
 
   private translate(error: unknown): unknown {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RoleName } from '@gatehouse/config';
-import { SecretCipher } from '../crypto/secret-cipher';
+import { SecretCipher, secretBinding } from '../crypto/secret-cipher';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -56,7 +56,7 @@ export class IdentityProviderRepository {
   }
 
   async save(organizationId: string, spec: IdentityProviderSpec, configManaged: boolean): Promise<IdentityProviderRecord> {
-    const data = { ...this.toColumns(spec), configManaged };
+    const data = { ...this.toColumns(organizationId, spec), configManaged };
     const row = await this.prisma.identityProvider.upsert({ where: { organizationId }, create: { organizationId, ...data }, update: data, include: INCLUDE });
     return this.toRecord(row);
   }
@@ -65,11 +65,11 @@ export class IdentityProviderRepository {
     return (await this.prisma.identityProvider.deleteMany({ where: { organizationId } })).count > 0;
   }
 
-  toColumns(spec: IdentityProviderSpec) {
+  toColumns(organizationId: string, spec: IdentityProviderSpec) {
     return {
       issuer: spec.issuer,
       clientId: spec.clientId,
-      clientSecret: this.cipher.encrypt(spec.clientSecret),
+      clientSecret: this.cipher.seal(spec.clientSecret, secretBinding.identityProvider(organizationId)),
       allowedDomains: spec.allowedDomains,
       groupsClaim: spec.groupsClaim,
       roleMap: spec.roleMap,
@@ -82,7 +82,7 @@ export class IdentityProviderRepository {
     return {
       issuer: row.issuer,
       clientId: row.clientId,
-      clientSecret: this.cipher.decrypt(row.clientSecret),
+      clientSecret: this.cipher.open(row.clientSecret, secretBinding.identityProvider(row.organizationId)),
       allowedDomains: row.allowedDomains,
       groupsClaim: row.groupsClaim,
       roleMap: row.roleMap as Record<string, RoleName>,

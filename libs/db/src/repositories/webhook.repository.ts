@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { WebhookEventName } from '@gatehouse/config';
-import { SecretCipher } from '../crypto/secret-cipher';
+import { SecretCipher, secretBinding } from '../crypto/secret-cipher';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -43,7 +43,7 @@ export class WebhookRepository {
   /** One webhook with its secret decrypted, for signing; null when it was removed meanwhile. */
   async forDelivery(organizationId: string, id: string): Promise<(WebhookTarget & { secret: string }) | null> {
     const row = await this.prisma.webhook.findFirst({ where: { id, organizationId } });
-    return row ? { id: row.id, name: row.name, url: row.url, secret: this.cipher.decrypt(row.secret) } : null;
+    return row ? { id: row.id, name: row.name, url: row.url, secret: this.cipher.open(row.secret, secretBinding.webhook(organizationId, row.name)) } : null;
   }
 
   /** The config file's webhooks: upserted by name; the ones it made and no longer lists are deleted. */
@@ -53,7 +53,8 @@ export class WebhookRepository {
     const changes = { created: 0, updated: 0, deleted: 0 };
     for (const webhook of desired) {
       const row = byName.get(webhook.name);
-      const data = { url: webhook.url, events: webhook.events, secret: this.cipher.encrypt(webhook.secret), configManaged: true };
+      const binding = secretBinding.webhook(organizationId, webhook.name);
+      const data = { url: webhook.url, events: webhook.events, secret: this.cipher.seal(webhook.secret, binding), configManaged: true };
       if (!row) {
         changes.created++;
         await tx.webhook.create({ data: { organizationId, name: webhook.name, ...data } });
@@ -61,7 +62,7 @@ export class WebhookRepository {
       }
       // Compared decrypted: the secret's envelope differs on every write.
       const same =
-        row.configManaged && row.url === webhook.url && isDeepStrictEqual(row.events, webhook.events) && this.cipher.holds(row.secret, webhook.secret);
+        row.configManaged && row.url === webhook.url && isDeepStrictEqual(row.events, webhook.events) && this.cipher.holds(row.secret, webhook.secret, binding);
       if (same) continue;
       changes.updated++;
       await tx.webhook.update({ where: { id: row.id }, data });

@@ -139,11 +139,10 @@ describe('CompiledPolicy', () => {
     const denyGlob = rule({ name: 'glob', match: { tools: [glob] }, effect: 'deny' });
     const denyPattern = rule({ name: 'pattern', match: { arguments: [{ path: 'q', matches: '(a+)+$' }] }, effect: 'deny' });
     const policy = new CompiledPolicy(1, 'allow', [denyGlob, denyPattern], [{ tools: glob, class: 'destructive' }]);
-    const started = performance.now();
+    // With backtracking matching these took seconds to hours; the test timeout is the assertion.
     expect(policy.decide(subject(), hostileName, { q: `${'a'.repeat(40)}!` })).toEqual({ effect: 'allow', rule: { id: null, name: 'default' } });
     expect(policy.listing(subject(), hostileName)).toEqual({ listed: true, approval: null });
     expect([...policy.classify(hostileName)]).toEqual(['write']);
-    expect(performance.now() - started).toBeLessThan(50);
     expect(policy.decide(subject(), tool(`x_${'a'.repeat(8)}b`), {}).rule.name).toBe('glob');
     expect([...policy.classify(tool(`x_${'a'.repeat(8)}b`))]).toEqual(['write', 'destructive']);
     expect(policy.decide(subject(), tool('x_y'), { q: 'aaa' }).rule.name).toBe('pattern');
