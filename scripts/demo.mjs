@@ -315,7 +315,7 @@ function startGateway() {
   return child;
 }
 
-/** Resolves with /readyz once both demo connections are connected, or null after the timeout. */
+/** Resolves with /readyz once both demo connections are connected with their tools listed, or null after the timeout. */
 async function waitForReady(child) {
   const deadline = Date.now() + GATEWAY_READY_TIMEOUT_MS;
   let last = null;
@@ -325,7 +325,7 @@ async function waitForReady(child) {
       const response = await fetch(`${probeBase}/readyz`, { signal: AbortSignal.timeout(3_000) });
       last = await response.json();
       const items = last?.connections?.items ?? [];
-      const connected = DEMO_CONNECTIONS.every((name) => items.some((c) => c.name === name && c.state === 'connected'));
+      const connected = DEMO_CONNECTIONS.every((name) => items.some((c) => c.name === name && c.state === 'connected' && c.tools > 0));
       if (response.ok && connected) return last;
     } catch {
       // not listening yet
