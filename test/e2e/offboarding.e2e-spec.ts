@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { hashCredential } from '@gatehouse/identity';
 import { apiRequest } from '../support/admin-api';
 import { BrowserPage, TestBrowser } from '../support/browser';
 import { query } from '../support/database';
+import { insertPersonalKey } from '../support/personal-key';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { codeFrom, OAuthFlow, signInAndApprove } from '../support/oauth-flow';
@@ -174,17 +174,8 @@ describe('offboarding and separation of duties', () => {
     return exchanged.body['access_token']!;
   };
 
-  /** A person's own API key, stored as a route for people would store it (see PERSONAL). */
-  const personalKey = async (email: string, secret: string, role: string) => {
-    const [row] = await query<{ id: string }>(
-      a.databaseUrl,
-      `INSERT INTO api_keys (id, organization_id, created_by_id, name, prefix, secret_hash, kind, role, access)
-       SELECT gen_random_uuid(), o.id, u.id, $2, $3, $4, 'api_key', $5::"Role", 'read_write'
-       FROM organizations o, users u WHERE o.slug = 'acme' AND u.email = $1 RETURNING id::text AS id`,
-      [email, `${email.split('@')[0]}-personal`, secret.slice(0, 10), hashCredential(secret), role],
-    );
-    return row!.id;
-  };
+  /** A person's own API key (see PERSONAL). */
+  const personalKey = (email: string, secret: string, role: string) => insertPersonalKey(a.databaseUrl, { organization: 'acme', email, secret, role });
 
   beforeAll(async () => {
     marker = join(mkdtempSync(join(tmpdir(), 'gatehouse-offboarding-')), 'marks');

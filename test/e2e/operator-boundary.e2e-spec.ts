@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { apiRequest } from '../support/admin-api';
 import { query } from '../support/database';
+import { insertPersonalKey } from '../support/personal-key';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { EVERYTHING, FIXTURE_SERVER, fixtureStdioYaml, RunningServer, startEverythingHttp } from '../support/servers';
@@ -48,10 +49,14 @@ class Canary {
   }
 }
 
+const OPERATOR = { email: 'ops@platform.test', key: 'ghk_test_operator_boundary_ops_key3' };
+
 const yaml = (extraConnections = '') => `
 organizations:
   - slug: tenant
     name: Tenant
+    # The deployment's operator is an ordinary member here; what they may do beyond that comes from the platform section.
+    members: [{ email: ${OPERATOR.email}, role: member }]
     apiKeys: [{ name: admin, role: admin, secretEnv: ADMIN }]
     connections:
       - ${fixtureStdioYaml('operator-made')}${extraConnections}
@@ -252,6 +257,25 @@ describe('the operator boundary', () => {
         expect(reply.body.detail).toContain('platform.egress.allow');
       }
       expect(http.connections).toBe(0);
+    });
+  });
+
+  describe('the deployment operator', () => {
+    it('reads the platform section through the API, which no organization role can', async () => {
+      const platform = { operators: [OPERATOR.email], egress: { allow: ['10.20.0.0/16'] }, stdio: { commands: [{ command: '/opt/mcp/server', args: ['--stdio'] }] } };
+      const gateway = await start(platform);
+      await insertPersonalKey(gateway.databaseUrl, { organization: 'tenant', email: OPERATOR.email, secret: OPERATOR.key, role: 'member' });
+      const read = await apiRequest<{ egress: { allow: string[] }; stdio: { commands: { command: string }[] }; limits: Record<string, unknown> }>(
+        gateway.baseUrl,
+        OPERATOR.key,
+        'GET',
+        '/api/v1/platform',
+      );
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ egress: { allow: ['10.20.0.0/16'] }, stdio: { commands: [{ command: '/opt/mcp/server' }] } });
+      expect(read.body.limits).toHaveProperty('sessionsPerCredential');
+      // An organization admin, or the admin of the other organization, is not the operator.
+      for (const key of [ADMIN, OTHER_ADMIN]) expect((await apiRequest(gateway.baseUrl, key, 'GET', '/api/v1/platform')).status).toBe(403);
     });
   });
 

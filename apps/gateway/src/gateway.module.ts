@@ -19,6 +19,7 @@ import { ConnectionsController } from './api/connections.controller';
 import { CostsController } from './api/costs.controller';
 import { IdentityProviderController } from './api/identity-provider.controller';
 import { MembersController } from './api/members.controller';
+import { PlatformController } from './api/platform.controller';
 import { PoliciesController } from './api/policies.controller';
 import { ToolChangesController } from './api/tool-changes.controller';
 import { UsageController } from './api/usage.controller';
@@ -83,6 +84,7 @@ export class GatewayModule {
         ApprovalsController,
         IdentityProviderController,
         PoliciesController,
+        PlatformController,
         ToolChangesController,
         CostsController,
         BudgetsController,

@@ -29,6 +29,11 @@ export class PlatformSettings {
     return this.spec.stdio.commands;
   }
 
+  /** The whole section as it is in force, for the operator to read (GET /api/v1/platform). */
+  describe(): PlatformSpec {
+    return structuredClone(this.spec);
+  }
+
   isOperator(email: string | null | undefined): boolean {
     return !!email && this.operators.has(email.toLowerCase());
   }

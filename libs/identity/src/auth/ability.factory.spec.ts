@@ -1,7 +1,8 @@
+import { platformSchema, PlatformSettings } from '@gatehouse/config';
 import { AbilityFactory } from './ability.factory';
 import { Principal } from './principal';
 
-const factory = new AbilityFactory();
+const factory = new AbilityFactory(PlatformSettings.from(platformSchema.parse({ operators: ['ops@example.com'] })));
 const principal = (role: Principal['role'], access: Principal['access']): Principal => ({
   kind: 'api_key',
   subject: 's',
@@ -62,5 +63,11 @@ describe('AbilityFactory', () => {
     const readOnly = factory.forPrincipal(principal('owner', 'read_only'));
     expect(readOnly.can('read', 'Member')).toBe(true);
     expect(readOnly.can('update', 'Member') || readOnly.can('delete', 'Member')).toBe(false);
+  });
+
+  it('lets the deployment operator read the platform, whatever their role, and nobody else', () => {
+    const operator = { ...principal('contractor', 'read_only'), userId: 'u1', userEmail: 'Ops@Example.com' };
+    expect(factory.forPrincipal(operator).can('read', 'Platform')).toBe(true);
+    expect(factory.forPrincipal(principal('owner', 'read_write')).can('read', 'Platform')).toBe(false);
   });
 });

@@ -1,16 +1,18 @@
 import { AbilityBuilder, createMongoAbility, MongoAbility } from '@casl/ability';
 import { Injectable } from '@nestjs/common';
-import { ROLE_RANK } from '@gatehouse/config';
+import { PlatformSettings, ROLE_RANK } from '@gatehouse/config';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'Connection' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'all';
+export type Subject = 'Connection' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'Platform' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 // The single place that says what a principal may do. Tenant isolation is not expressed here but by every
 // repository method taking the principal's organizationId.
 @Injectable()
 export class AbilityFactory {
+  constructor(private readonly platform: PlatformSettings) {}
+
   forPrincipal(principal: Principal): AppAbility {
     const { can, cannot, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
     const isAdmin = ROLE_RANK[principal.role] >= ROLE_RANK.admin;
@@ -38,6 +40,10 @@ export class AbilityFactory {
       if (isAdmin) can('read', ['ApiKey', 'Member', 'IdentityProvider', 'Policy']);
       if (isAdmin) can('read', ['Budget', 'Usage', 'Audit']);
     }
+    // The deployment operator (platform.operators, by the person behind the credential), whatever their role in the
+    // organization the credential belongs to: the platform's settings are theirs to read. They change in the config
+    // file. Last, so that a read-only credential's restrictions above do not hide it.
+    if (this.platform.isOperator(principal.userEmail)) can('read', 'Platform');
     return build();
   }
 }
