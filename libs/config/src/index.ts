@@ -17,5 +17,6 @@ export * from './schemas/policy.schema';
 export * from './schemas/money';
 export * from './schemas/budget.schema';
 export * from './json/canonical-json';
+export * from './time/settles-within';
 export * from './schemas/audit.schema';
 export * from './version';
