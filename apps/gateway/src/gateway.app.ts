@@ -10,6 +10,8 @@ import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { requestLogger, ROOT_LOGGER, settlesWithin } from '@gatehouse/config';
 import { CallTracker, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
+import { answerUnparsableRequests } from './http/client-error';
+import { refuseUnstorableText } from './http/storable-text.middleware';
 
 /** Builds the whole gateway (used by main and by the tests); call listen() on the result. */
 export async function createGatewayApp(options: GatewayOptions): Promise<NestExpressApplication> {
@@ -22,6 +24,8 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   app.useBodyParser('json', { limit: options.config.env.GATEHOUSE_MAX_BODY_BYTES });
   // OAuth's token, revocation and consent endpoints take forms.
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
+  app.use(refuseUnstorableText);
+  answerUnparsableRequests(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);
   app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));

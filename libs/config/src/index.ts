@@ -17,6 +17,7 @@ export * from './schemas/policy.schema';
 export * from './schemas/money';
 export * from './schemas/budget.schema';
 export * from './json/canonical-json';
+export * from './json/storable-text';
 export * from './time/settles-within';
 export * from './schemas/audit.schema';
 export * from './version';

@@ -12,8 +12,15 @@ const FLOW_TTL_SECONDS = 10 * 60;
 // Discovery documents and keys are re-read at most this often; a provider edited through the API is re-read at once.
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
 
-/** A sign-in that cannot complete, with a sentence for the person. */
-export class SsoSignInError extends Error {}
+/** A sign-in that cannot complete, with a sentence for the person and the status of the page that says it. */
+export class SsoSignInError extends Error {
+  constructor(
+    message: string,
+    readonly status: 403 | 404 | 502 = 403,
+  ) {
+    super(message);
+  }
+}
 
 interface FlowState {
   providerId: string;
@@ -68,13 +75,13 @@ export class OidcSignInService {
   /** The identity provider's authorization URL for this person's pending request. */
   async start(providerId: string, requestId: string): Promise<URL> {
     const provider = await this.providers.findById(providerId);
-    if (!provider) throw new SsoSignInError('That sign-in option no longer exists.');
+    if (!provider) throw new SsoSignInError('That sign-in option no longer exists.', 404);
     let configuration: oidc.Configuration;
     try {
       configuration = await this.configuration(provider);
     } catch (error) {
       this.logger.warn({ err: error, issuer: provider.issuer }, 'OIDC discovery failed');
-      throw new SsoSignInError(`The identity provider of ${provider.organization.name} cannot be reached right now. Try again in a moment.`);
+      throw new SsoSignInError(`The identity provider of ${provider.organization.name} cannot be reached right now. Try again in a moment.`, 502);
     }
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
