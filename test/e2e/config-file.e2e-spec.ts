@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client as PgClient } from 'pg';
 import { ConfigFileError } from '@gatehouse/config';
+import { APPLY_LOCK } from '@gatehouse/db';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { apiRequest } from '../support/admin-api';
 import { gatewayEnvironment, spawnGateway, startGateway, startupFailureLine, TestGateway, waitUntilConnected } from '../support/gateway';
@@ -362,5 +364,29 @@ organizations:
       const gateway = spawnGateway({ ...gatewayEnvironment({ databaseUrl, redisPrefix: redisPrefix() }), GATEHOUSE_CONFIG: file });
       expect(await startupFailureLine(gateway)).toBe(`gatehouse: ${file}: cannot be read (ENOENT)`);
     });
+  });
+
+  // A replica stuck half-way through applying the file (or one applying it on a very slow database) holds the
+  // apply lock: the next one to start must give up with one line, not wait for ever.
+  it('stops with one line and applies nothing when another process holds the apply lock past GATEHOUSE_DB_LOCK_TIMEOUT_MS', async () => {
+    const databaseUrl = await createTestDatabase();
+    const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-locked-')), 'gatehouse.yaml');
+    writeFileSync(file, 'organizations:\n  - slug: locked\n    name: Locked\n');
+    const holder = new PgClient({ connectionString: databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [APPLY_LOCK]);
+      const gateway = spawnGateway({
+        ...gatewayEnvironment({ databaseUrl, redisPrefix: redisPrefix() }),
+        GATEHOUSE_CONFIG: file,
+        GATEHOUSE_MIGRATE: 'false',
+        GATEHOUSE_DB_LOCK_TIMEOUT_MS: '1000',
+      });
+      const line = await startupFailureLine(gateway);
+      expect(line).toMatch(new RegExp(`^gatehouse: Could not apply ${file}: another process held the config file's apply lock \\(PostgreSQL advisory lock ${APPLY_LOCK}\\) for more than 1000 ms; nothing was applied\\.`));
+      expect(await query(databaseUrl, 'SELECT slug FROM organizations')).toEqual([]);
+    } finally {
+      await holder.end();
+    }
   });
 });

@@ -80,7 +80,9 @@ describe('dynamic client registration', () => {
       ['too many redirect URIs', { redirect_uris: Array.from({ length: 21 }, (_, i) => uri(i)) }, 'invalid_redirect_uri', /^redirect_uris: redirect_uris may list at most 20 URIs$/],
       ['a redirect URI too long', { redirect_uris: [`${CALLBACK}?${'a'.repeat(2_000)}`] }, 'invalid_redirect_uri', /^redirect_uris\.0: /],
       ['a control character in a redirect URI', { redirect_uris: [`${CALLBACK}\n`] }, 'invalid_redirect_uri', /control characters/],
-      ['a control character in the name', { client_name: 'Claude\u0000' }, 'invalid_client_metadata', /^client_name: must not contain control characters$/],
+      ['a control character in the name', { client_name: 'Claude\u0007' }, 'invalid_client_metadata', /^client_name: must not contain control characters$/],
+      // Text no request may carry anywhere is refused before registration reads it.
+      ['a NUL in the name', { client_name: 'Claude\u0000' }, 'invalid_client_metadata', /^Invalid text in body\.client_name: a NUL character/],
       ['a bidirectional override in the name', { client_name: 'Good \u202Eliame' }, 'invalid_client_metadata', /^client_name: /],
       ['a name too long', { client_name: 'n'.repeat(201) }, 'invalid_client_metadata', /^client_name: /],
       ['a script as client_uri', { client_uri: 'javascript:alert(1)' }, 'invalid_client_metadata', /^client_uri: must be an http or https URL$/],

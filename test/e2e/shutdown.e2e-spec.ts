@@ -2,6 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client as PgClient } from 'pg';
+import { CLOSE_TIMEOUT_MS } from '../../apps/gateway/src/gateway.app';
 import { createTestDatabase, redisPrefix } from '../support/database';
 import { gatewayEnvironment, spawnGateway, SpawnedGateway, waitUntilReady } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
@@ -108,5 +110,53 @@ organizations:
       expect(outcome.result.isError).toBeFalsy();
       expect(textOf(outcome.result)).toBe('slept 2000');
     }
+  }, SLOW);
+});
+
+// A database that stops answering (here: a lock held elsewhere on the table shutdown writes to) must not hold the
+// process for ever: it says so and exits, and the calls it could not record are recorded later.
+describe('shutdown of the built gateway when PostgreSQL stalls', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'gatehouse-stalled-shutdown-'));
+  let gateway: SpawnedGateway | undefined;
+  let holder: PgClient | undefined;
+
+  afterAll(async () => {
+    await holder?.end().catch(() => undefined);
+    if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
+      gateway.child.kill('SIGKILL');
+      await gateway.exited;
+    }
+  });
+
+  it('exits within its grace period and closing time, saying it left the shutdown unfinished', async () => {
+    const configPath = join(directory, 'gatehouse.yaml');
+    writeFileSync(configPath, `organizations:\n  - slug: acme\n    name: Acme\n    apiKeys: [{ name: admin, role: admin, secretEnv: ACME_KEY }]\n`);
+    const databaseUrl = await createTestDatabase();
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    gateway = spawnGateway(
+      gatewayEnvironment({
+        databaseUrl,
+        redisPrefix: redisPrefix(),
+        env: { PORT: String(port), PUBLIC_URL: baseUrl, GATEHOUSE_CONFIG: configPath, GATEHOUSE_MIGRATE: 'false', ACME_KEY: KEY, LOG_LEVEL: 'error' },
+      }),
+    );
+    await waitUntilReady(gateway, baseUrl, 60_000);
+
+    // Shutdown records the calls still running as interrupted in audit_open_calls: that is where it now waits.
+    holder = new PgClient({ connectionString: databaseUrl });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE audit_open_calls IN ACCESS EXCLUSIVE MODE');
+    const signalled = Date.now();
+    gateway.child.kill('SIGTERM');
+    const code = await gateway.exited;
+    const took = Date.now() - signalled;
+
+    expect(code).toBe(1);
+    expect(gateway.output()).toContain(`Shutdown did not finish closing within ${CLOSE_TIMEOUT_MS} ms`);
+    // No call was in flight, so no grace period was used: closing's time, and a few seconds for a process on a
+    // loaded machine to get the CPU to exit.
+    expect(took).toBeLessThan(CLOSE_TIMEOUT_MS + 10_000);
   }, SLOW);
 });

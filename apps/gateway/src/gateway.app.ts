@@ -7,9 +7,11 @@ import cors from 'cors';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
-import { requestLogger, ROOT_LOGGER } from '@gatehouse/config';
+import { requestLogger, ROOT_LOGGER, settlesWithin } from '@gatehouse/config';
 import { CallTracker, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
+import { answerUnparsableRequests } from './http/client-error';
+import { refuseUnstorableText } from './http/storable-text.middleware';
 import { isRegistration, refuseRegistrationBody, REGISTRATION_MAX_BYTES } from './oauth/registration-body';
 
 /** Builds the whole gateway (used by main and by the tests); call listen() on the result. */
@@ -31,6 +33,8 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   // Ahead of Nest's own error handling, which would answer in problem JSON.
   app.use('/oauth/register', refuseRegistrationBody);
+  app.use(refuseUnstorableText);
+  answerUnparsableRequests(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);
   app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
@@ -50,7 +54,16 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   return app;
 }
 
-/** SIGTERM/SIGINT: stop accepting, let in-flight calls finish, end sessions, then close everything. */
+// After the grace period for in-flight calls, how long closing may take (ending sessions, recording the calls still
+// running as interrupted, reaping stdio servers, closing pools and Redis connections: each bounded on its own too).
+export const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * SIGTERM/SIGINT: stop accepting, let in-flight calls finish (up to graceMs), end sessions, then close everything
+ * (up to CLOSE_TIMEOUT_MS). A step still waiting then (a database or Redis that stopped answering, a lock held
+ * elsewhere) is abandoned: the process says so and exits 1, and the calls it could not record as interrupted are
+ * recorded by the next gateway to start, or by another replica.
+ */
 export function installGracefulShutdown(app: NestExpressApplication, graceMs: number): void {
   const logger = new NestLogger('Shutdown');
   let stopping = false;
@@ -63,9 +76,15 @@ export function installGracefulShutdown(app: NestExpressApplication, graceMs: nu
     server.close();
     const drained = await tracker.drain(graceMs);
     if (!drained) logger.warn(`Grace period over with ${tracker.inFlight} MCP requests still running`);
-    await app.get(McpSessions).closeAll();
-    server.closeAllConnections();
-    await app.close();
+    const closing = (async () => {
+      await app.get(McpSessions).closeAll();
+      server.closeAllConnections();
+      await app.close();
+    })();
+    if (!(await settlesWithin(closing, CLOSE_TIMEOUT_MS))) {
+      logger.error(`Shutdown did not finish closing within ${CLOSE_TIMEOUT_MS} ms (PostgreSQL or Redis stopped answering, or a lock is held elsewhere): exiting with it unfinished`);
+      process.exit(1);
+    }
     logger.log('Stopped');
     process.exit(0);
   };

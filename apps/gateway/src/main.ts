@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { AppConfig, ConfigFileError, loadConfigFile, StartupError } from '@gatehouse/config';
 import { checkPostgres, checkRedis, migrate } from '@gatehouse/db';
 import { createGatewayApp, installGracefulShutdown } from './gateway.app';
+import { StartupWatchdog } from './startup-watchdog';
 
 async function main(): Promise<void> {
   const config = AppConfig.fromEnvironment();
@@ -9,13 +10,22 @@ async function main(): Promise<void> {
   const configFile = config.env.GATEHOUSE_CONFIG
     ? loadConfigFile(config.env.GATEHOUSE_CONFIG, config.processEnvironment)
     : null;
+  const watchdog = new StartupWatchdog(config.env.GATEHOUSE_STARTUP_TIMEOUT_MS, (line) => {
+    console.error(`gatehouse: ${line}`);
+    process.exit(1);
+  });
+  watchdog.at('checking PostgreSQL');
   await checkPostgres(config);
+  watchdog.at('checking Redis');
   await checkRedis(config);
+  watchdog.at('migrating the database');
   if (config.env.GATEHOUSE_MIGRATE) await migrate(config);
 
+  watchdog.at('starting: applying the config file, connecting to PostgreSQL, Redis and the downstream servers');
   const app = await createGatewayApp({ config, configFile });
   installGracefulShutdown(app, config.env.GATEHOUSE_SHUTDOWN_GRACE_MS);
   await app.listen(config.env.PORT, config.env.HOST);
+  watchdog.done();
   if (config.env.usingDevelopmentSecretKey) {
     console.warn('gatehouse: GATEHOUSE_SECRET_KEY is not set; using the development key (never in production)');
   }

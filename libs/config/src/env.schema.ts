@@ -55,6 +55,11 @@ export const envSchema = z
     GATEHOUSE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
     GATEHOUSE_CATALOG_REFRESH_SECONDS: z.coerce.number().int().min(5).default(300),
     GATEHOUSE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    // The longest any statement waits for a PostgreSQL lock (the config file's apply lock included): past it the
+    // statement fails, rather than a request, a start-up or a shutdown waiting on another process for ever.
+    GATEHOUSE_DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+    // A start-up that has not finished by then (PostgreSQL or Redis stopped answering) exits with one line.
+    GATEHOUSE_STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(180_000),
     GATEHOUSE_SESSION_IDLE_SECONDS: z.coerce.number().int().min(10).default(1800),
     GATEHOUSE_TOOLS_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

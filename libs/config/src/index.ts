@@ -19,6 +19,8 @@ export * from './matching/linear-regexp';
 export * from './schemas/money';
 export * from './schemas/budget.schema';
 export * from './json/canonical-json';
+export * from './json/storable-text';
+export * from './time/settles-within';
 export * from './schemas/audit.schema';
 export * from './version';
 export * from './schemas/platform.schema';

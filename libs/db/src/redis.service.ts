@@ -1,6 +1,12 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
-import { AppConfig } from '@gatehouse/config';
+import { AppConfig, settlesWithin } from '@gatehouse/config';
+
+// A command Redis has not answered by then fails, instead of holding a request, a start-up or a shutdown for as long
+// as Redis stays silent. Not on BullMQ's connection: its blocking commands wait by design.
+const COMMAND_TIMEOUT_MS = 10_000;
+// At shutdown, how long QUIT may take before the connections are simply closed.
+const QUIT_TIMEOUT_MS = 2_000;
 
 // One command connection for the process; subscribers and BullMQ get their own (a subscribed
 // connection cannot run commands). Every key and channel carries the deployment's prefix.
@@ -24,7 +30,8 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /** BullMQ needs `maxRetriesPerRequest: null`; it duplicates this connection for its blocking clients. */
   createBullConnection(): Redis {
-    const connection = new Redis(this.config.env.REDIS_URL, { ...this.baseOptions('bullmq'), maxRetriesPerRequest: null });
+    const { commandTimeout: _unbounded, ...options } = this.baseOptions('bullmq');
+    const connection = new Redis(this.config.env.REDIS_URL, { ...options, maxRetriesPerRequest: null });
     connection.on('error', (error) => this.logger.warn({ err: error, role: 'bullmq' }, 'Redis connection error'));
     this.extra.push(connection);
     return connection;
@@ -40,12 +47,15 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     await this.client.ping();
   }
 
+  // QUIT waits for Redis to answer; a Redis that stopped answering gets its connections closed instead.
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.client, ...this.extra].map((connection) => connection.quit()));
+    const connections = [this.client, ...this.extra];
+    await settlesWithin(Promise.allSettled(connections.map((connection) => connection.quit())), QUIT_TIMEOUT_MS);
+    connections.forEach((connection) => connection.disconnect());
   }
 
   private baseOptions(role: string): RedisOptions {
-    return { connectionName: `gatehouse-${role}`, enableAutoPipelining: true, maxRetriesPerRequest: 3 };
+    return { connectionName: `gatehouse-${role}`, enableAutoPipelining: true, maxRetriesPerRequest: 3, commandTimeout: COMMAND_TIMEOUT_MS };
   }
 
   private connect(role: string): Redis {

@@ -1,6 +1,7 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { AppConfig } from '@gatehouse/config';
+import { BoundedPgPool } from './pg-pool';
 
 /** A statement inside a transaction: bound values, rows back. */
 export type SqlQuery = <T extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => Promise<T[]>;
@@ -22,13 +23,12 @@ export const sqlTimestamp = (date: Date): string => date.toISOString().slice(0, 
 // goes through Prisma. Values are always bound parameters.
 @Injectable()
 export class SqlPool implements OnApplicationShutdown {
-  private readonly logger = new Logger(SqlPool.name);
+  private readonly connections: BoundedPgPool;
   private readonly pool: Pool;
 
   constructor(config: AppConfig) {
-    this.pool = new Pool({ connectionString: config.env.DATABASE_URL, max: 10 });
-    // An idle connection that fails (database restart) is only dropped; without a listener it would crash the process.
-    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'An idle database connection failed'));
+    this.connections = new BoundedPgPool(config, 'sql', 10);
+    this.pool = this.connections.pool;
   }
 
   async query<T extends QueryResultRow>(statement: string | PreparedSql, values: unknown[] = []): Promise<T[]> {
@@ -53,6 +53,6 @@ export class SqlPool implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.end();
+    await this.connections.close();
   }
 }

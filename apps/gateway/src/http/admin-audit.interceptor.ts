@@ -6,7 +6,7 @@ import { catchError, concatMap, from, map, Observable, throwError } from 'rxjs';
 import { AuditRecorder } from '@gatehouse/audit';
 import { GatehouseError } from '@gatehouse/config';
 import { AUDITED_AS, AuditedAction, auditedTarget, auditActorOf, AuthenticatedRequest } from '@gatehouse/identity';
-import { statusOf } from './problem.filter';
+import { statusOf } from './problem';
 
 // Fields of a response that name what changed. A whitelist: responses may carry secrets (a new key's secret).
 const NAMING_FIELDS = ['id', 'name', 'prefix', 'role', 'access', 'version', 'status', 'transport'] as const;

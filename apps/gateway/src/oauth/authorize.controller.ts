@@ -47,13 +47,14 @@ export class AuthorizeController {
   @RateLimited('authorize')
   async authorize(@Req() request: Request, @Res() response: Response): Promise<void> {
     if (request.method !== 'GET' && request.method !== 'POST') {
-      response.status(405).setHeader('Allow', 'GET, POST').end();
+      response.setHeader('Allow', 'GET, POST');
+      sendPage(response, 405, renderErrorPage('Method not allowed', 'The authorization endpoint takes GET or POST.'));
       return;
     }
-    const params = (request.method === 'POST' ? request.body : request.query) as Form;
+    const params = formOf(request.method === 'POST' ? request.body : request.query);
     const binding = this.binding(request, response);
     try {
-      const pending = await this.authorization.begin(params ?? {}, binding);
+      const pending = await this.authorization.begin(params, binding);
       await this.next(pending, request, response);
     } catch (error) {
       if (!(error instanceof AuthorizationRequestError)) throw error;
@@ -84,7 +85,8 @@ export class AuthorizeController {
   }
 
   @Post('sign-in')
-  async signIn(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
+  async signIn(@Body() body: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const form = formOf(body);
     const pending = await this.pending(form['request'], request, response, form['csrf']);
     if (!pending) return;
     const email = typeof form['email'] === 'string' ? form['email'] : '';
@@ -122,7 +124,7 @@ export class AuthorizeController {
       response.redirect(303, this.continueUrl(pending));
     } catch (error) {
       if (!(error instanceof SsoSignInError)) throw error;
-      sendPage(response, 403, renderErrorPage('Sign-in failed', error.message));
+      sendPage(response, error.status, renderErrorPage('Sign-in failed', error.message));
     }
   }
 
@@ -135,12 +137,13 @@ export class AuthorizeController {
       response.redirect(302, (await this.sso.start(providerId, pending.id)).href);
     } catch (error) {
       if (!(error instanceof SsoSignInError)) throw error;
-      sendPage(response, 502, renderErrorPage('Sign-in unavailable', error.message));
+      sendPage(response, error.status, renderErrorPage('Sign-in unavailable', error.message));
     }
   }
 
   @Post('organization')
-  async organization(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
+  async organization(@Body() body: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const form = formOf(body);
     const pending = await this.pending(form['request'], request, response, form['csrf']);
     const session = pending && (await this.session(request));
     if (!pending) return;
@@ -153,7 +156,8 @@ export class AuthorizeController {
   }
 
   @Post('consent')
-  async consent(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
+  async consent(@Body() body: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const form = formOf(body);
     const pending = await this.pending(form['request'], request, response, form['csrf']);
     if (!pending) return;
     const session = await this.session(request);
@@ -306,6 +310,11 @@ export class AuthorizeController {
 /** Administration is offered to admins and owners whose client asked for it; nobody else can grant it. */
 function offersAdministration(pending: PendingAuthorization, role: RoleName): boolean {
   return pending.admin && ROLE_RANK[role] >= ROLE_RANK.admin;
+}
+
+// A post without a form (another content type, or none) has no fields: the page then says what is missing.
+function formOf(body: unknown): Form {
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Form) : {};
 }
 
 function redirectLabel(uri: string): string {

@@ -1,3 +1,4 @@
+import { isStorableText } from '@gatehouse/config';
 import { ClientCredentials, OAuthError } from '@gatehouse/identity';
 
 type Form = Record<string, unknown>;
@@ -10,11 +11,19 @@ export function clientCredentials(form: Form, authorization: string | undefined)
     const decoded = Buffer.from(basic, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials');
+    let clientId: string;
+    let clientSecret: string;
     try {
-      return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)), via: 'basic' };
+      clientId = decodeURIComponent(decoded.slice(0, colon));
+      clientSecret = decodeURIComponent(decoded.slice(colon + 1));
     } catch {
       throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials');
     }
+    // The edge checks the form, not this header's own encoding: what it decodes to is checked here, the same way.
+    if (!isStorableText(clientId) || !isStorableText(clientSecret)) {
+      throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials: a NUL character or an unpaired UTF-16 surrogate');
+    }
+    return { clientId, clientSecret, via: 'basic' };
   }
   const text = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
   const clientSecret = text('client_secret');

@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { OAuthClientRecord } from '@gatehouse/db';
@@ -12,15 +12,14 @@ import {
   TokenResponse,
 } from '@gatehouse/identity';
 import { clientCredentials } from './client-credentials';
-import { OAuthErrorFilter } from './oauth-error.filter';
 import { RateLimited } from './rate-limit.guard';
 
 type Form = Record<string, unknown>;
 
-// Machine-to-machine OAuth endpoints: RFC 7591 registration, RFC 6749 token, RFC 7009 revocation.
+// Machine-to-machine OAuth endpoints: RFC 7591 registration, RFC 6749 token, RFC 7009 revocation. Their errors
+// take RFC 6749 §5.2 form, which OAuth clients parse (ProblemFilter knows these paths).
 @ApiExcludeController()
 @Controller('oauth')
-@UseFilters(OAuthErrorFilter)
 export class OAuthEndpointsController {
   constructor(
     private readonly clients: OAuthClientService,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { auditSinkSpec, LoadedConfigFile } from '@gatehouse/config';
-import { ApplySummary, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
+import { auditSinkSpec, LoadedConfigFile, StartupError } from '@gatehouse/config';
+import { ApplySummary, ConfigApplyLockTimeoutError, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
 import { ApiKeyService, displayPrefix, hashCredential, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
 import { BudgetSettings, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
@@ -67,7 +67,9 @@ export class ConfigApplier {
       audit: organization.audit ? { ...organization.audit, retentionDays: organization.audit.retentionDays ?? null } : null,
       auditSinks: organization.auditSinks.map((sink) => auditSinkSpec(sink, loaded.secrets)),
     }));
-    const summary = await this.state.apply(desired);
+    const summary = await this.state.apply(desired).catch((error: unknown) => {
+      throw new StartupError(`Could not apply ${loaded.file}: ${reasonOf(error)}`, { cause: error });
+    });
     this.logger.log(
       `Applied ${loaded.file}: ${summary.created} created, ${summary.updated} updated, ${summary.deleted} deleted`,
     );
@@ -123,4 +125,12 @@ export class ConfigApplier {
     }
     return changes;
   }
+}
+
+// One line an operator can act on: the apply is all or nothing, so nothing of the file was written.
+function reasonOf(error: unknown): string {
+  if (error instanceof ConfigApplyLockTimeoutError) {
+    return `${error.message}; nothing was applied. Another gateway may be applying it on a slow database, or be stuck: wait for it, or stop it, then start again (GATEHOUSE_DB_LOCK_TIMEOUT_MS sets how long to wait)`;
+  }
+  return `${String((error as Error)?.message ?? error).trim().split('\n')[0]}; nothing was applied`;
 }

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { LOOPBACK_HOSTS } from './redirect-uri';
 import { roleSchema } from './roles';
 
-// An issuer must be https; plain http only on loopback (a development or test identity provider).
+// An issuer must be https; plain http only on loopback (a development or test identity provider). Zod runs the
+// refinement even on a value that failed z.url(), so it must not assume the value parses.
 const issuerSchema = z.url().refine((value) => {
+  if (!URL.canParse(value)) return false;
   const url = new URL(value);
   return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
 }, 'must be an https URL (http only for a loopback address)');

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { storableText } from '@gatehouse/config';
 import { PrismaService } from '../prisma.service';
 import { PreparedSql, SqlPool, sqlTimestamp } from '../sql-pool.service';
 import type { AuditAppend } from './audit.repository';
@@ -55,12 +56,14 @@ const WRITE: PreparedSql = {
   SELECT 1`,
 };
 
-// jsonb cannot hold U+0000: one argument carrying it would fail the whole batch, refusing every call in it.
-const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value);
+// jsonb cannot hold U+0000 or an unpaired surrogate (which JSON.stringify writes as an escape): one result
+// carrying either would fail the whole batch, refusing every call in it. Requests are refused such text at the edge;
+// a downstream's result is kept, with the offending characters replaced.
+const storable = (_key: string, value: unknown) => (typeof value === 'string' ? storableText(value) : value);
 
 function serialize(doc: unknown): string {
   const text = JSON.stringify(doc);
-  return text.includes('\\u0000') ? JSON.stringify(doc, withoutNul) : text;
+  return /\\u0000|\\ud[89a-f]/i.test(text) ? JSON.stringify(doc, storable) : text;
 }
 
 @Injectable()

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { ApiKeyAccessLevel, AuditSinkSpec, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
+import { ApiKeyAccessLevel, AppConfig, AuditSinkSpec, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
@@ -62,7 +62,25 @@ export interface OrganizationChanges {
 }
 
 // Any constant works; it only has to be the same in every replica applying the same file at boot.
-const APPLY_LOCK = 0x6761_7465;
+export const APPLY_LOCK = 0x6761_7465;
+
+/**
+ * Another process held the config file's apply lock for longer than GATEHOUSE_DB_LOCK_TIMEOUT_MS: a replica still
+ * applying (on a very slow database), or one stuck half-way. Waiting on regardless would hang start-up.
+ */
+export class ConfigApplyLockTimeoutError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`another process held the config file's apply lock (PostgreSQL advisory lock ${APPLY_LOCK}) for more than ${waitedMs} ms`);
+    this.name = 'ConfigApplyLockTimeoutError';
+  }
+}
+
+// PostgreSQL's lock_timeout (set on every connection, see BoundedPgPool) ended the wait.
+function isLockTimeout(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2010') return false;
+  const cause = (error.meta?.['driverAdapterError'] as { cause?: { code?: unknown } } | undefined)?.cause;
+  return cause?.code === '55P03';
+}
 
 type Tx = Prisma.TransactionClient;
 
@@ -75,6 +93,7 @@ export class ConfigStateRepository {
     private readonly prisma: PrismaService,
     private readonly apiKeys: ApiKeyRepository,
     private readonly memberships: MembershipRepository,
+    private readonly config: AppConfig,
     private readonly connections: ConnectionRepository,
     private readonly identityProviders: IdentityProviderRepository,
     private readonly policies: PolicyRepository,
@@ -87,7 +106,9 @@ export class ConfigStateRepository {
   apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
     return this.prisma.$transaction(
       async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${APPLY_LOCK})`;
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${APPLY_LOCK})`.catch((error: unknown) => {
+          throw isLockTimeout(error) ? new ConfigApplyLockTimeoutError(this.config.env.GATEHOUSE_DB_LOCK_TIMEOUT_MS) : error;
+        });
         const summary: ApplySummary = {
           created: 0,
           updated: 0,
@@ -126,7 +147,8 @@ export class ConfigStateRepository {
         }
         return summary;
       },
-      { timeout: 60_000, maxWait: 30_000 },
+      // The wait for the apply lock (bounded by the lock timeout) comes out of the transaction's time.
+      { timeout: this.config.env.GATEHOUSE_DB_LOCK_TIMEOUT_MS + 60_000, maxWait: 30_000 },
     );
   }
 

@@ -20,4 +20,9 @@ export class SsoSignInError extends Error {
     super(message);
     this.name = 'SsoSignInError';
   }
+
+  /** The status of the page that says it: the option is gone, the provider is down, or the sign-in was refused. */
+  get status(): 403 | 404 | 502 {
+    return this.code === 'unknown_provider' ? 404 : this.code === 'provider_unreachable' ? 502 : 403;
+  }
 }
