@@ -65,7 +65,9 @@ describe('hostile patterns', () => {
       expect(tools.tools.map((tool) => tool.name)).toContain('gx_echo');
     }
     await attacking;
-    return { attacks, slowest: Math.round(Math.max(...timings)), listings: timings.length };
+    const result = { attacks, slowest: Math.round(Math.max(...timings)), listings: timings.length };
+    console.log(`${expect.getState().currentTestName}: ${result.attacks} attacks; bystander ${result.listings} listings, slowest ${result.slowest} ms`);
+    return result;
   }
 
   const setPolicy = (policy: unknown) => apiRequest<{ detail?: string }>(gateway.baseUrl, KEYS.attacker, 'PUT', '/api/v1/policies', policy);
