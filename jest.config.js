@@ -15,6 +15,8 @@ const common = {
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
   moduleNameMapper,
   rootDir: __dirname,
+  // The dashboard is a package of its own (its own node_modules), built by Vite and tested in Chromium.
+  modulePathIgnorePatterns: ['<rootDir>/apps/dashboard/'],
 };
 
 module.exports = {

@@ -175,6 +175,38 @@ organizations:
     expect((await signInRecords('alice@acme.test')).at(-1)).toMatchObject({ outcome: 'failure', data: { reason: 'subject_conflict', subject: 'alice-twin' } });
   });
 
+  it("signs a person in to the dashboard through the provider, with a session for the provider's organization only", async () => {
+    const browser = new TestBrowser(gateway.baseUrl, [idp.issuer]);
+    const signIn = (await browser.open(`${gateway.baseUrl}/admin/sign-in`)) as BrowserPage;
+    expect(signIn.heading()).toBe('Sign in to continue to the Gatehouse dashboard');
+    const offered = (await signIn.fill('Email', 'alice@acme.test').click('Continue')) as BrowserPage;
+    const atProvider = (await offered.follow('Continue with Acme')) as BrowserPage;
+    const dashboard = (await atProvider.fill('Username', 'alice').click('Sign in at the identity provider')) as BrowserPage;
+    expect(dashboard.url.pathname).toBe('/admin/');
+    const cookie = browser.cookies(gateway.baseUrl).map((stored) => `${stored.name}=${stored.value}`).join('; ');
+    const session = (await (await fetch(`${gateway.baseUrl}/api/v1/session`, { headers: { cookie } })).json()) as { organizations: { slug: string; role: string }[] };
+    expect(session.organizations).toEqual([expect.objectContaining({ slug: 'acme', role: 'admin' })]);
+    expect((await fetch(`${gateway.baseUrl}/api/v1/approvals`, { headers: { cookie, 'Gatehouse-Organization': 'acme' } })).status).toBe(200);
+    expect((await fetch(`${gateway.baseUrl}/api/v1/approvals`, { headers: { cookie, 'Gatehouse-Organization': 'globex' } })).status).toBe(403);
+  });
+
+  it("refuses a dashboard sign-in finished in another browser than the one that started it", async () => {
+    // The attacker starts a sign-in and has the victim's browser finish it at the provider: the victim would be
+    // signed in to the dashboard as the attacker.
+    const attacker = new TestBrowser(gateway.baseUrl, [idp.issuer]);
+    const signIn = (await attacker.open(`${gateway.baseUrl}/admin/sign-in`)) as BrowserPage;
+    const offered = (await signIn.fill('Email', 'dave@acme.test').click('Continue')) as BrowserPage;
+    const href = offered.document.querySelectorAll('a').find((link) => link.text.trim() === 'Continue with Acme')!.getAttribute('href')!;
+    const started = await attacker.request('GET', new URL(href, gateway.baseUrl));
+    expect(started.status).toBe(302);
+    const victim = new TestBrowser(gateway.baseUrl, [idp.issuer]);
+    const atProvider = (await victim.open(started.headers.get('location')!)) as BrowserPage;
+    const back = (await atProvider.fill('Username', 'dave').click('Sign in at the identity provider')) as BrowserPage;
+    expect(back.status).toBe(403);
+    expect(back.text()).toContain('This sign-in was started in another browser');
+    expect(victim.cookies(gateway.baseUrl).map((stored) => stored.name)).not.toContain('gatehouse_session');
+  });
+
   it('configures an identity provider through the admin API, never showing its secret, and signs people in through it', async () => {
     const api = (token: string, method: string, body?: unknown) => apiRequest<Record<string, unknown>>(gateway.baseUrl, token, method, '/api/v1/identity-provider', body);
     expect((await api(GLOBEX_ADMIN, 'GET')).status).toBe(404);

@@ -296,7 +296,7 @@ export function registerRequests(context: FuzzContext): fc.Arbitrary<FuzzRequest
     .map((r) => request('register', { method: r.method, path: '/oauth/register', headers: { 'content-type': r.contentType }, body: r.body, address: r.address, encoding: r.encoding }));
 }
 
-/** The sign-in pages: continue, sign-in, organization, consent and the SSO hops, with real and forged pending requests. */
+/** The sign-in pages: continue, sign-in, organization, consent and the SSO hops, with real and forged pending requests; the dashboard's. */
 export function pageRequests(context: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const { oauth } = context;
   // One pending sign-in per request, its id, token and cookies together (else it would only ever be "expired").
@@ -321,6 +321,13 @@ export function pageRequests(context: FuzzContext): fc.Arbitrary<FuzzRequest> {
       get(requestQuery.map((query) => `/oauth/continue?${query}`)),
       get(fc.tuple(fc.oneof(fc.uuid(), encoded), requestQuery).map(([id, query]) => `/oauth/sso/${id}?${query}`)),
       get(callbackQuery.map((query) => `/oauth/sso/callback?${query}`)),
+      // The dashboard's sign-in (its binding cookie is not among these: every post is refused as another site's) and
+      // its pages, which any path under /admin answers.
+      post('/admin/sign-in/identify', fields({ csrf: param(csrf), email: param(fc.oneof(fc.constant(oauth.email), hostileString)), next: param(hostileString) }, ['csrf', 'email'])),
+      post('/admin/sign-in/password', fields({ csrf: param(csrf), email: param(fc.oneof(fc.constant(oauth.email), hostileString)), password: param(hostileString), next: param(hostileString) }, ['csrf', 'email', 'password'])),
+      get(fields({ next: param(hostileString) }, ['next']).map((query) => `/admin/sign-in?${queryString(query)}`)),
+      get(fc.oneof(fc.uuid(), encoded).map((id) => `/admin/sign-in/sso/${id}`)),
+      get(fc.array(encoded, { minLength: 1, maxLength: 3 }).map((segments) => `/admin/${segments.join('/')}`)),
     );
   });
 }

@@ -10,6 +10,7 @@ import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { requestLogger, ROOT_LOGGER, settlesWithin } from '@gatehouse/config';
 import { CallTracker, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
+import { dashboardAssets } from './dashboard/dashboard-assets';
 import { answerUnparsableRequests } from './http/client-error';
 import { refuseUnstorableText } from './http/storable-text.middleware';
 import { isRegistration, refuseRegistrationBody, REGISTRATION_MAX_BYTES } from './oauth/registration-body';
@@ -38,8 +39,9 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);
   app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
-  // Only the sign-in pages use cookies; /mcp and the API never read them.
-  app.use('/oauth', cookieParser(options.config.deriveKey('cookies').toString('base64url')));
+  app.use('/admin/assets', dashboardAssets(options.config.env.GATEHOUSE_DASHBOARD_DIR));
+  // The sign-in pages, the dashboard and the admin API (which takes the dashboard's session) read cookies; /mcp never does.
+  app.use(['/oauth', '/admin', '/api/v1'], cookieParser(options.config.deriveKey('cookies').toString('base64url')));
 
   const document = SwaggerModule.createDocument(
     app,

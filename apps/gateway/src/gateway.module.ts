@@ -1,6 +1,6 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { ZodValidationPipe } from 'nestjs-zod';
+import { ZodSerializerInterceptor, ZodValidationPipe } from 'nestjs-zod';
 import { AuditJobsModule, AuditModule, AuditSinkJobsModule, AuditSinksModule } from '@gatehouse/audit';
 import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule, PlatformSettings } from '@gatehouse/config';
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
@@ -28,6 +28,13 @@ import { AdminAuditInterceptor } from './http/admin-audit.interceptor';
 import { ProblemFilter } from './http/problem.filter';
 import { MetricsController } from './metrics/metrics.controller';
 import { AuthorizeController } from './oauth/authorize.controller';
+import { SessionController } from './api/session.controller';
+import { DashboardSignIn } from './dashboard/dashboard-sign-in';
+import { DashboardController } from './dashboard/dashboard.controller';
+import { LiveEvents } from './dashboard/live-events';
+import { EventsController } from './api/events.controller';
+import { DashboardSignInController } from './dashboard/dashboard-sign-in.controller';
+import { SignInSteps } from './sign-in/sign-in-steps';
 import { OAuthEndpointsController } from './oauth/oauth-endpoints.controller';
 import { WellKnownController } from './oauth/well-known.controller';
 import { ConfigApplier } from './provisioning/config-applier';
@@ -95,12 +102,22 @@ export class GatewayModule {
         WellKnownController,
         OAuthEndpointsController,
         AuthorizeController,
+        SessionController,
+        EventsController,
+        DashboardSignInController,
+        // Last: it answers every other path under /admin with the dashboard's page.
+        DashboardController,
       ],
       providers: [
         { provide: CONFIG_FILE, useValue: configFile },
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_INTERCEPTOR, useClass: AdminAuditInterceptor },
+        // Response bodies declared with @ZodResponse are shaped by their schema: nothing undeclared leaves.
+        { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
+        SignInSteps,
+        DashboardSignIn,
+        LiveEvents,
         ConfigApplier,
         GatewayBootstrap,
       ],

@@ -1,4 +1,5 @@
 import { createPrivateKey, KeyObject } from 'node:crypto';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const booleanFromString = z
@@ -61,6 +62,15 @@ export const envSchema = z
     // A start-up that has not finished by then (PostgreSQL or Redis stopped answering) exits with one line.
     GATEHOUSE_STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(180_000),
     GATEHOUSE_SESSION_IDLE_SECONDS: z.coerce.number().int().min(10).default(1800),
+    // Browser sessions (sign-in pages and dashboard): ended after this long without use, and this long after sign-in.
+    GATEHOUSE_BROWSER_IDLE_SECONDS: z.coerce.number().int().min(60).default(1800),
+    GATEHOUSE_BROWSER_MAX_SECONDS: z.coerce.number().int().min(60).default(12 * 3600),
+    // The built dashboard (npm run build writes it there), relative to the working directory.
+    GATEHOUSE_DASHBOARD_DIR: z
+      .string()
+      .min(1)
+      .default('dist/dashboard')
+      .transform((value) => resolve(value)),
     GATEHOUSE_TOOLS_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

@@ -1,12 +1,14 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AccountService } from './account/account.service';
 import { BrowserSessions } from './account/browser-sessions.service';
+import { SessionCookie } from './account/session-cookie';
 import { SignInAudit } from './account/sign-in.audit';
 import { ApiKeyService } from './api-key/api-key.service';
 import { KeyUsageRecorder } from './api-key/key-usage.recorder';
 import { AbilityFactory } from './auth/ability.factory';
 import { AuthFailureAudit } from './auth/auth-failure.audit';
-import { BearerAuthGuard } from './auth/bearer-auth.guard';
+import { AuthGuard } from './auth/auth.guard';
+import { SessionAuthenticator } from './auth/session-authenticator';
 import { BearerAuthenticator } from './auth/bearer-authenticator';
 import { PrincipalCache } from './auth/principal-cache';
 import { MembershipService } from './membership/membership.service';
@@ -25,10 +27,12 @@ import { RateLimiter } from './throttle/rate-limiter.service';
 const PROVIDERS = [
   AccountService,
   BrowserSessions,
+  SessionCookie,
   ApiKeyService,
   KeyUsageRecorder,
   AbilityFactory,
-  BearerAuthGuard,
+  AuthGuard,
+  SessionAuthenticator,
   BearerAuthenticator,
   PrincipalCache,
   MembershipService,

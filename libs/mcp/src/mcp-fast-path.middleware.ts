@@ -7,7 +7,7 @@ import { exchangeMessage } from './session/tool-call-exchange';
 /**
  * tools/call on an established session, answered by ToolCallExchange before Nest's route pipeline (guards,
  * interceptors, pipes), per-request work the hot message does not need. It authenticates exactly as
- * BearerAuthGuard does; anything else (no or a failing credential, an unknown or another principal's session,
+ * AuthGuard does; anything else (no or a failing credential, an unknown or another principal's session,
  * another method or message) goes on to the controller untouched, whose guard answers and audits a failed
  * credential and whose McpSessions.handle owns every other answer.
  */

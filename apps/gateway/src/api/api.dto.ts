@@ -1,5 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+import { roleSchema } from '@gatehouse/config';
 import { acceptToolChangeSchema, createConnectionSchema } from '@gatehouse/connections';
 import { budgetsInputSchema, costsInputSchema, policyInputSchema, usageQuerySchema } from '@gatehouse/governance';
 import { createApiKeySchema, identityProviderInputSchema, updateMemberSchema } from '@gatehouse/identity';
@@ -17,4 +18,51 @@ export class ApprovalListQueryDto extends createZodDto(
   z.object({ status: z.enum(['pending', 'approved', 'denied', 'expired', 'executed', 'failed']).optional() }).strict(),
 ) {}
 export class ApproveDto extends createZodDto(z.object({ reason: z.string().max(1000).optional() }).strict()) {}
-export class DenyDto extends createZodDto(z.object({ reason: z.string().min(1).max(1000) }).strict()) {}
+export class DenyDto extends createZodDto(z.object({ reason: z.string().min(1).max(1000).optional() }).strict()) {}
+
+export class SessionDto extends createZodDto(
+  z.object({
+    user: z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable() }),
+    organizations: z.array(z.object({ id: z.uuid(), slug: z.string(), name: z.string(), role: roleSchema })),
+    csrfToken: z.string().describe('Send it as the X-CSRF-Token header with every change'),
+    expiresAt: z.iso.datetime().describe('When the session ends at the latest'),
+    idleTimeoutSeconds: z.number().int().describe('The session ends after this long without a request'),
+    operator: z.boolean().describe('Whether the person is a deployment operator (platform.operators)'),
+  }),
+) {}
+
+// Responses: Dates leave as ISO 8601 strings (a codec: the serializer encodes, the document shows the string).
+const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
+
+const approvalSchema = z.object({
+  id: z.uuid(),
+  status: z.enum(['pending', 'approved', 'denied', 'expired', 'executed', 'failed']),
+  tool: z.string(),
+  connection: z.string(),
+  arguments: z.unknown().describe('The arguments, redacted as the audit log redacts them'),
+  argumentsHash: z.string(),
+  requester: z.string(),
+  rule: z.string(),
+  approverRoles: z.array(roleSchema),
+  requiredApprovals: z.number().int(),
+  approvals: z.number().int(),
+  decisions: z.array(z.object({ approver: z.string(), approved: z.boolean(), reason: z.string().nullable(), at: timestamp })),
+  expiresAt: timestamp,
+  decidedAt: timestamp.nullable(),
+  reason: z.string().nullable(),
+  executedAt: timestamp.nullable(),
+  result: z.unknown().nullable().describe("The downstream's result, once the call ran"),
+  createdAt: timestamp,
+  viewer: z
+    .object({
+      mayDecide: z.boolean(),
+      reason: z.string().nullable().describe('Why the viewer may not decide it now'),
+      requester: z.boolean().describe('The viewer made the request'),
+      decided: z.enum(['approved', 'denied']).optional(),
+    })
+    .describe('What the person or key asking may do with it'),
+});
+
+export class ApprovalDto extends createZodDto(approvalSchema, { codec: true }) {}
+/** A request as a decision leaves it. */
+export class DecidedApprovalDto extends createZodDto(approvalSchema.omit({ viewer: true }), { codec: true }) {}

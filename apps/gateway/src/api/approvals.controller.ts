@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } fr
 import { ApiTags } from '@nestjs/swagger';
 import { ApprovalService } from '@gatehouse/governance';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
-import { ApprovalListQueryDto, ApproveDto, DenyDto } from './api.dto';
+import { ZodResponse } from 'nestjs-zod';
+import { ApprovalDto, ApprovalListQueryDto, ApproveDto, DecidedApprovalDto, DenyDto } from './api.dto';
 
 const Id = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 
@@ -14,12 +15,14 @@ export class ApprovalsController {
 
   @Get()
   @Authenticated({ action: 'read', subject: 'Approval' })
+  @ZodResponse({ status: 200, type: [ApprovalDto], description: 'Newest first, at most 200' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ApprovalListQueryDto) {
     return this.approvals.list(principal, query.status);
   }
 
   @Get(':id')
   @Authenticated({ action: 'read', subject: 'Approval' })
+  @ZodResponse({ status: 200, type: ApprovalDto })
   get(@CurrentPrincipal() principal: Principal, @Id() id: string) {
     return this.approvals.get(principal, id);
   }
@@ -28,6 +31,7 @@ export class ApprovalsController {
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Approval' })
   @AuditedAs('admin.approval.approved', { target: 'approval_request' })
+  @ZodResponse({ status: 200, type: DecidedApprovalDto })
   approve(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: ApproveDto) {
     return this.approvals.decide(principal, id, true, body.reason);
   }
@@ -36,6 +40,7 @@ export class ApprovalsController {
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Approval' })
   @AuditedAs('admin.approval.denied', { target: 'approval_request' })
+  @ZodResponse({ status: 200, type: DecidedApprovalDto })
   deny(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: DenyDto) {
     return this.approvals.decide(principal, id, false, body.reason);
   }

@@ -1,28 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { All, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { CookieOptions, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { ROLE_RANK, RoleName } from '@gatehouse/config';
 import {
   AccountService,
   AuthorizationRequestError,
   AuthorizationService,
   BrowserSession,
-  BrowserSessions,
-  emailDomain,
   OAuthSettings,
   OidcSignInService,
   PendingAuthorization,
   requestOrigin,
-  SignInAudit,
-  SignInThrottledError,
+  SessionCookie,
+  signedCookie,
   SsoSignInError,
 } from '@gatehouse/identity';
 import type { MembershipView } from '@gatehouse/db';
-import { renderConsentPage, renderErrorPage, renderOrganizationPage, renderSignInPage, sendPage } from './pages';
+import { DashboardSignIn } from '../dashboard/dashboard-sign-in';
+import { SignInSteps, SignInTarget } from '../sign-in/sign-in-steps';
+import { renderConsentPage, renderErrorPage, renderOrganizationPage, sendPage } from './pages';
 import { RateLimited } from './rate-limit.guard';
 
-const SESSION_COOKIE = 'gatehouse_session';
 const BINDING_COOKIE = 'gatehouse_oauth';
 
 type Form = Record<string, unknown>;
@@ -37,10 +36,11 @@ export class AuthorizeController {
   constructor(
     private readonly authorization: AuthorizationService,
     private readonly accounts: AccountService,
-    private readonly sessions: BrowserSessions,
+    private readonly sessions: SessionCookie,
     private readonly sso: OidcSignInService,
     private readonly settings: OAuthSettings,
-    private readonly signIns: SignInAudit,
+    private readonly steps: SignInSteps,
+    private readonly dashboard: DashboardSignIn,
   ) {}
 
   @All('authorize')
@@ -73,42 +73,16 @@ export class AuthorizeController {
   @Post('identify')
   async identify(@Body() form: Form, @Req() request: Request, @Res() response: Response): Promise<void> {
     const pending = await this.pending(form['request'], request, response, form['csrf']);
-    if (!pending) return;
-    const email = typeof form['email'] === 'string' ? form['email'].trim() : '';
-    if (!emailDomain(email)) {
-      sendPage(response, 400, this.emailPage(pending, email, 'Enter your email address, such as name@example.com.'));
-      return;
-    }
-    const discovery = await this.sso.discover(email);
-    if (discovery.direct) return response.redirect(303, this.ssoHref(pending, discovery.providers[0]!.id));
-    sendPage(response, 200, await this.passwordPage(pending, email));
+    if (pending) await this.steps.identify(this.target(pending), form, response);
   }
 
   @Post('sign-in')
   async signIn(@Body() body: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
     const form = formOf(body);
     const pending = await this.pending(form['request'], request, response, form['csrf']);
-    if (!pending) return;
-    const email = typeof form['email'] === 'string' ? form['email'] : '';
-    const password = typeof form['password'] === 'string' ? form['password'] : '';
-    const origin = requestOrigin(request);
-    let user;
-    try {
-      user = email && password ? await this.accounts.signIn(email, password, { ip: request.ip }) : null;
-    } catch (error) {
-      if (!(error instanceof SignInThrottledError)) throw error;
-      await this.signIns.failed(email, 'password', 'throttled', origin);
-      response.setHeader('Retry-After', String(error.retryAfterSeconds));
-      sendPage(response, 429, await this.passwordPage(pending, email, error.message));
-      return;
-    }
-    if (!user) {
-      await this.signIns.failed(email, 'password', email && password ? 'wrong_email_or_password' : 'missing_credentials', origin);
-      sendPage(response, 401, await this.passwordPage(pending, email, 'Wrong email or password.'));
-      return;
-    }
-    await this.signIns.succeeded(user, 'password', origin);
-    await this.startSession(response, user.id, null);
+    const user = pending && (await this.steps.password(this.target(pending), form, request, response));
+    if (!pending || !user) return;
+    await this.sessions.start(response, user.id, null);
     response.redirect(303, this.continueUrl(pending));
   }
 
@@ -117,10 +91,16 @@ export class AuthorizeController {
   async ssoCallback(@Req() request: Request, @Res() response: Response): Promise<void> {
     try {
       const signedIn = await this.sso.finish(new URL(request.originalUrl, this.settings.issuer), requestOrigin(request));
-      const pending = await this.pending(signedIn.requestId, request, response);
+      const { returnTo } = signedIn;
+      if (returnTo.kind === 'dashboard') {
+        if (this.dashboard.bound(request, returnTo.binding)) return await this.dashboard.complete(response, signedIn.user.id, signedIn.restrictedTo, undefined);
+        sendPage(response, 403, renderErrorPage('Sign-in refused', 'This sign-in was started in another browser. Open the dashboard and sign in again.'));
+        return;
+      }
+      const pending = await this.pending(returnTo.requestId, request, response);
       if (!pending) return;
       // A restricted session has one organization, which the next page takes; a full one lets the person choose.
-      await this.startSession(response, signedIn.user.id, signedIn.restrictedTo);
+      await this.sessions.start(response, signedIn.user.id, signedIn.restrictedTo);
       response.redirect(303, this.continueUrl(pending));
     } catch (error) {
       if (!(error instanceof SsoSignInError)) throw error;
@@ -134,7 +114,7 @@ export class AuthorizeController {
     const pending = await this.pending(id, request, response);
     if (!pending) return;
     try {
-      response.redirect(302, (await this.sso.start(providerId, pending.id)).href);
+      response.redirect(302, (await this.sso.start(providerId, { kind: 'authorization', requestId: pending.id })).href);
     } catch (error) {
       if (!(error instanceof SsoSignInError)) throw error;
       sendPage(response, error.status, renderErrorPage('Sign-in unavailable', error.message));
@@ -181,7 +161,7 @@ export class AuthorizeController {
     const memberships = session && user ? await this.accounts.organizations(session) : [];
     // A restricted session whose organization let the person go is of no use: they sign in again.
     if (!session || !user || (memberships.length === 0 && session.restrictedTo)) {
-      sendPage(response, 200, this.emailPage(pending));
+      sendPage(response, 200, this.steps.emailPage(this.target(pending)));
       return;
     }
     if (memberships.length === 0) {
@@ -226,7 +206,7 @@ export class AuthorizeController {
 
   /** The pending request of a page, or null after answering with an error page. */
   private async pending(id: unknown, request: Request, response: Response, csrf?: unknown): Promise<PendingAuthorization | null> {
-    const pending = await this.authorization.load(id, this.signedCookie(request, BINDING_COOKIE));
+    const pending = await this.authorization.load(id, signedCookie(request, BINDING_COOKIE));
     if (!pending) {
       sendPage(response, 400, renderErrorPage('This sign-in has expired', 'The request is no longer valid in this browser. Start again from the application you came from.'));
       return null;
@@ -238,37 +218,27 @@ export class AuthorizeController {
     return pending;
   }
 
-  private async startSession(response: Response, userId: string, restrictedTo: string | null): Promise<void> {
-    const sessionId = await this.sessions.create(userId, restrictedTo);
-    response.cookie(SESSION_COOKIE, sessionId, this.cookieOptions('/', this.sessions.ttlSeconds));
-  }
-
   /**
    * A choice of organization the session may not make (a forged form, or a request chosen under another session).
    * A restricted session is ended with it, so that starting again leads to the sign-in page the sentence names.
    */
   private async refuseOrganization(request: Request, response: Response, session: BrowserSession, organizations: MembershipView[]): Promise<void> {
     const only = session.restrictedTo ? (organizations[0]?.organization.name ?? 'its organization') : null;
-    if (only) {
-      await this.sessions.destroy(this.signedCookie(request, SESSION_COOKIE)!);
-      response.clearCookie(SESSION_COOKIE, { path: '/' });
-    }
+    if (only) await this.sessions.end(request, response);
     const message = only
       ? `You signed in through the identity provider of ${only}, which signs you in to ${only} only, so you have been signed out. To continue to another organization, start again from the application you came from and sign in with your password or through that organization's own sign-in.`
       : 'You are not a member of that organization. Choose one of yours, or ask an administrator of that organization to add you.';
     sendPage(response, 403, renderErrorPage('Choose an organization', message));
   }
 
-  /** The password step, below the identity providers that accept the email's domain (none is gone to directly). */
-  private async passwordPage(pending: PendingAuthorization, email: string, error?: string): Promise<string> {
-    const { providers } = await this.sso.discover(email);
-    const identityProviders = providers.map((provider) => ({ label: provider.label, href: this.ssoHref(pending, provider.id) }));
-    return renderSignInPage({ step: 'password', action: '/oauth/sign-in', hidden: this.hidden(pending), clientName: pending.clientName, email, identityProviders, ...(error ? { error } : {}) });
-  }
-
-  /** The email step, where every sign-in starts: no identity provider is named before the email is known. */
-  private emailPage(pending: PendingAuthorization, email?: string, error?: string): string {
-    return renderSignInPage({ step: 'email', action: '/oauth/identify', hidden: this.hidden(pending), clientName: pending.clientName, ...(email ? { email } : {}), ...(error ? { error } : {}) });
+  private target(pending: PendingAuthorization): SignInTarget {
+    return {
+      clientName: pending.clientName,
+      identifyAction: '/oauth/identify',
+      passwordAction: '/oauth/sign-in',
+      hidden: this.hidden(pending),
+      ssoHref: (providerId) => this.ssoHref(pending, providerId),
+    };
   }
 
   private ssoHref(pending: PendingAuthorization, providerId: string): string {
@@ -283,28 +253,19 @@ export class AuthorizeController {
     return `/oauth/continue?request=${encodeURIComponent(pending.id)}`;
   }
 
-  private async session(request: Request) {
-    return this.sessions.find(this.signedCookie(request, SESSION_COOKIE));
+  private session(request: Request): Promise<BrowserSession | null> {
+    return this.sessions.current(request);
   }
 
   /** The random value tying pending requests to this browser; created on its first authorization request. */
   private binding(request: Request, response: Response): string {
-    const existing = this.signedCookie(request, BINDING_COOKIE);
+    const existing = signedCookie(request, BINDING_COOKIE);
     if (existing) return existing;
     const binding = randomBytes(24).toString('base64url');
-    response.cookie(BINDING_COOKIE, binding, this.cookieOptions('/oauth', 3600));
+    response.cookie(BINDING_COOKIE, binding, this.sessions.options('/oauth', 3600));
     return binding;
   }
 
-  private signedCookie(request: Request, name: string): string | undefined {
-    const value = (request.signedCookies as Record<string, unknown> | undefined)?.[name];
-    return typeof value === 'string' ? value : undefined;
-  }
-
-  // Lax, not Strict: the person arrives from the client's site (ChatGPT, Claude) by a top-level navigation.
-  private cookieOptions(path: string, maxAgeSeconds: number): CookieOptions {
-    return { httpOnly: true, sameSite: 'lax', secure: this.settings.secureCookies, signed: true, path, maxAge: maxAgeSeconds * 1000 };
-  }
 }
 
 /** Administration is offered to admins and owners whose client asked for it; nobody else can grant it. */

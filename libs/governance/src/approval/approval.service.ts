@@ -30,6 +30,17 @@ const EXPIRY_ACTOR = systemActor('approval-expiry');
 // Approvals count people, not credentials: the person behind a credential, or for a chain of keys with no
 // person, its root key. One identity decides once, and never its own request, whichever of its keys (minted
 // ones included) or OAuth clients it uses.
+/** What the person looking at a request may do with it. */
+export interface ViewerStanding {
+  mayDecide: boolean;
+  /** Why not, in words, when they may not. */
+  reason: string | null;
+  /** They made the request. */
+  requester: boolean;
+  /** Their own decision, when they made one. */
+  decided?: 'approved' | 'denied';
+}
+
 export function approverIdentity(principal: Pick<Principal, 'userId' | 'rootKeyId' | 'apiKeyId'>): string {
   return principal.userId ? `user:${principal.userId}` : `api_key:${principal.rootKeyId ?? principal.apiKeyId}`;
 }
@@ -81,37 +92,27 @@ export class ApprovalService {
       expiresAt: request.expiresAt.toISOString(),
       argumentsHash: request.argumentsHash,
     });
+    await this.announce(request);
     await this.webhooks.emit(request.organizationId, 'approval.created', { approval: await this.views.of(request) }, `approval.created.${request.id}`);
     return request;
   }
 
-  async get(principal: Principal, id: string): Promise<ApprovalView> {
-    return this.views.of(await this.find(principal, id));
+  async get(principal: Principal, id: string): Promise<ApprovalView & { viewer: ViewerStanding }> {
+    const request = await this.find(principal, id);
+    return { ...(await this.views.of(request)), viewer: await this.standing(principal, request) };
   }
 
   /** Requests the principal may decide (as an approver) or made; admins see all of the organization's. */
-  async list(principal: Principal, status?: ApprovalStatusName): Promise<ApprovalView[]> {
-    const requests = await this.repository.list(principal.organizationId, status, 200);
-    return Promise.all(requests.filter((request) => this.mayRead(principal, request)).map((request) => this.views.of(request)));
+  async list(principal: Principal, status?: ApprovalStatusName): Promise<(ApprovalView & { viewer: ViewerStanding })[]> {
+    const requests = (await this.repository.list(principal.organizationId, status, 200)).filter((request) => this.mayRead(principal, request));
+    return Promise.all(requests.map(async (request) => ({ ...(await this.views.of(request)), viewer: await this.standing(principal, request) })));
   }
 
   async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalView> {
     const request = await this.find(principal, id);
-    if (!request.approverRoles.includes(principal.role)) {
-      throw GatehouseError.forbidden(`Only ${request.approverRoles.join(' or ')} may decide this request (your role: ${principal.role})`);
-    }
-    if (principal.access === 'read_only') throw GatehouseError.forbidden('A read-only credential cannot decide approval requests');
+    const refusal = await this.refusal(principal, request);
+    if (refusal) throw GatehouseError.forbidden(refusal);
     const identity = approverIdentity(principal);
-    if (identity === request.requesterIdentity) {
-      throw GatehouseError.forbidden('Nobody approves their own request, whichever key or client they use');
-    }
-    // Whoever holds a key with no person could otherwise mint keys and approve as several "people".
-    if (!principal.userId && !(await this.organizations.allowsKeyApprovals(principal.organizationId))) {
-      throw GatehouseError.forbidden(
-        'This key has no person behind it, so it cannot decide approval requests; use a key or client of an approver (or allow keyApprovals for the organization)',
-      );
-    }
-    if (!approved && !reason) throw GatehouseError.invalid('A denial needs a reason');
     const outcome = await this.repository.decide(
       principal.organizationId,
       id,
@@ -134,7 +135,7 @@ export class ApprovalService {
           requiredApprovals: outcome.request.requiredApprovals,
           ...(reason ? { reason } : {}),
         });
-        if (outcome.request.status === 'denied') await this.announce(outcome.request);
+        await this.announce(outcome.request);
         const view = await this.views.of(outcome.request);
         if (outcome.request.status !== 'pending') {
           await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: view }, `approval.decided.${id}`);
@@ -164,6 +165,34 @@ export class ApprovalService {
     return true;
   }
 
+  /** Why the principal may not decide the request whatever its state, or null when they may. */
+  private async refusal(principal: Principal, request: ApprovalRequestRecord): Promise<string | null> {
+    if (!request.approverRoles.includes(principal.role)) return `Only ${request.approverRoles.join(' or ')} may decide this request (your role: ${principal.role})`;
+    if (principal.access === 'read_only') return 'A read-only credential cannot decide approval requests';
+    if (approverIdentity(principal) === request.requesterIdentity) return 'Nobody approves their own request, whichever key or client they use';
+    // Whoever holds a key with no person could otherwise mint keys and approve as several "people".
+    if (!principal.userId && !(await this.organizations.allowsKeyApprovals(principal.organizationId))) {
+      return 'This key has no person behind it, so it cannot decide approval requests; use a key or client of an approver (or allow keyApprovals for the organization)';
+    }
+    return null;
+  }
+
+  /** Whether the viewer may decide the request now, and if not, why: what the dashboard's buttons say. */
+  private async standing(principal: Principal, request: ApprovalRequestRecord): Promise<ViewerStanding> {
+    const identity = approverIdentity(principal);
+    const decided = request.decisions.find((decision) => decision.approverIdentity === identity);
+    const requester = identity === request.requesterIdentity;
+    const why =
+      request.status !== 'pending'
+        ? `This request is ${request.status}`
+        : request.expiresAt.getTime() <= Date.now()
+          ? 'This request has expired'
+          : decided
+            ? `You have already ${decided.approved ? 'approved' : 'denied'} it`
+            : await this.refusal(principal, request);
+    return { mayDecide: why === null, reason: why, requester, ...(decided ? { decided: decided.approved ? 'approved' : 'denied' } : {}) };
+  }
+
   private async find(principal: Principal, id: string): Promise<ApprovalRequestRecord> {
     const request = await this.repository.find(principal.organizationId, id);
     if (!request || !this.mayRead(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
@@ -182,7 +211,13 @@ export class ApprovalService {
   }
 
   private announce(request: ApprovalRequestRecord): Promise<void> {
-    return this.events.publish({ requestId: request.id, organizationId: request.organizationId, requesterSubject: request.requesterSubject, status: request.status });
+    return this.events.publish({
+      requestId: request.id,
+      organizationId: request.organizationId,
+      requesterSubject: request.requesterSubject,
+      approverRoles: request.approverRoles,
+      status: request.status,
+    });
   }
 
   private mayRead(principal: Principal, request: ApprovalRequestRecord): boolean {

@@ -33,7 +33,7 @@ export class ApiKeyService {
     const hash = hashCredential(secret);
     const cached = this.cache.get(hash);
     if (cached) {
-      this.usage.record(cached.apiKeyId);
+      if (cached.apiKeyId) this.usage.record(cached.apiKeyId);
       return cached;
     }
     const key = await this.repository.findBySecretHash(hash);

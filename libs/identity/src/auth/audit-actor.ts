@@ -18,6 +18,10 @@ export function requestOrigin(request: IncomingMessage & { ip?: string }): Reque
 
 /** Who did it, as the audit log records it: the credential, the person behind it, and where the request came from. */
 export function auditActorOf(principal: Principal, origin: RequestOrigin = principal.origin ?? UNKNOWN_ORIGIN): AuditActor {
+  if (principal.kind === 'session') {
+    // The person themselves, signed in to the dashboard.
+    return { type: 'user', id: principal.userId, name: principal.userEmail, ip: origin.ip, userAgent: origin.userAgent, user: { id: principal.userId, email: principal.userEmail } };
+  }
   const viaOAuth = principal.kind === 'oauth';
   return {
     type: viaOAuth ? 'oauth_client' : 'api_key',

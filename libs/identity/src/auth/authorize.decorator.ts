@@ -2,7 +2,7 @@ import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata, U
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Action, Subject } from './ability.factory';
-import { BearerAuthGuard } from './bearer-auth.guard';
+import { AuthGuard } from './auth.guard';
 import { Principal } from './principal';
 
 export const REQUIRED_PERMISSION = 'gatehouse:required-permission';
@@ -17,12 +17,12 @@ export type AuthenticatedRequest = Request & { principal: Principal };
 
 /** States who may call a route: any API key, or one whose ability allows the permission. */
 export function Authenticated(permission?: RequiredPermission) {
-  return applyDecorators(SetMetadata(REQUIRED_PERMISSION, permission), UseGuards(BearerAuthGuard), ApiBearerAuth());
+  return applyDecorators(SetMetadata(REQUIRED_PERMISSION, permission), UseGuards(AuthGuard), ApiBearerAuth());
 }
 
 /** The MCP endpoint: the protected resource OAuth access tokens are issued for (their audience), or an API key. */
 export function McpAuthenticated() {
-  return applyDecorators(SetMetadata(MCP_RESOURCE, true), UseGuards(BearerAuthGuard));
+  return applyDecorators(SetMetadata(MCP_RESOURCE, true), UseGuards(AuthGuard));
 }
 
 export const CurrentPrincipal = createParamDecorator(

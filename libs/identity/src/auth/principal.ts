@@ -1,10 +1,13 @@
 import { ApiKeyAccessLevel, RoleName } from '@gatehouse/config';
 import type { RequestOrigin } from './audit-actor';
 
-// Who is calling, resolved once per request from the bearer token.
+// Who is calling, resolved once per request from the bearer token or the dashboard's browser session.
 export interface Principal {
-  /** api_key: a key's secret; oauth: an access token of an OAuth grant (itself listed as a key). */
-  kind: 'api_key' | 'oauth';
+  /**
+   * api_key: a key's secret; oauth: an access token of an OAuth grant (itself listed as a key); session: a person
+   * signed in to the dashboard, acting in one of their organizations (admin API only).
+   */
+  kind: 'api_key' | 'oauth' | 'session';
   /** Stable identity that MCP sessions are bound to. */
   subject: string;
   organizationId: string;
@@ -16,8 +19,8 @@ export interface Principal {
    * person granted administration (mcp:admin) on the consent page.
    */
   administration: boolean;
-  /** The key, or the OAuth grant the token belongs to: what revocation and last-used apply to. */
-  apiKeyId: string;
+  /** The key, or the OAuth grant the token belongs to: what revocation and last-used apply to (null for a session). */
+  apiKeyId: string | null;
   /** The person behind the credential (who created the key, or the key that minted it, or approved the OAuth grant). */
   userId: string | null;
   userEmail: string | null;
@@ -30,4 +33,9 @@ export interface Principal {
   name: string;
   /** Where the request carrying the credential came from: set per request by the guard, never cached. */
   origin?: RequestOrigin;
+}
+
+/** What per-credential quotas and slots count by: the key or OAuth grant, or the person of a dashboard session. */
+export function credentialKey(principal: Pick<Principal, 'apiKeyId' | 'subject'>): string {
+  return principal.apiKeyId ?? principal.subject;
 }

@@ -155,7 +155,7 @@ export class OAuthTokenService {
     const hash = hashCredential(accessToken);
     const cached = this.cache.get(hash);
     if (cached) {
-      this.usage.record(cached.apiKeyId);
+      if (cached.apiKeyId) this.usage.record(cached.apiKeyId);
       return cached;
     }
     const token = await this.grants.findToken(hash);

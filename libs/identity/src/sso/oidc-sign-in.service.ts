@@ -17,17 +17,22 @@ const DISCOVERY_TTL_MS = 60 * 60 * 1000;
 // Discovery documents, key sets and token responses are small; an identity provider sending more is refused.
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
+/**
+ * Where the person goes back to once signed in: the pending OAuth authorization they were on when they chose the
+ * provider, or the dashboard, bound to the browser that started (its sign-in cookie's value).
+ */
+export type SignInReturn = { kind: 'authorization'; requestId: string } | { kind: 'dashboard'; binding: string };
+
 interface FlowState {
   providerId: string;
-  /** The pending OAuth authorization the person was on when they chose the provider. */
-  requestId: string;
+  returnTo: SignInReturn;
   codeVerifier: string;
   nonce: string;
 }
 
 export interface SsoSignIn {
   user: UserRecord;
-  requestId: string;
+  returnTo: SignInReturn;
   /** The provider's organization, the only one the browser session may act in; null for a full session. */
   restrictedTo: string | null;
 }
@@ -92,8 +97,8 @@ export class OidcSignInService {
     return { providers: offered.map(providerLink), direct: verified.length === 1 };
   }
 
-  /** The identity provider's authorization URL for this person's pending request. */
-  async start(providerId: string, requestId: string): Promise<URL> {
+  /** The identity provider's authorization URL for this person, who goes back to `returnTo` once signed in. */
+  async start(providerId: string, returnTo: SignInReturn): Promise<URL> {
     const provider = await this.providers.findById(providerId);
     if (!provider) throw providerGone();
     let configuration: oidc.Configuration;
@@ -105,7 +110,7 @@ export class OidcSignInService {
     }
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
-    const flow: FlowState = { providerId, requestId, codeVerifier, nonce: oidc.randomNonce() };
+    const flow: FlowState = { providerId, returnTo, codeVerifier, nonce: oidc.randomNonce() };
     await this.redis.client.set(this.key(state), JSON.stringify(flow), 'EX', FLOW_TTL_SECONDS);
     return oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: this.callbackUrl,
@@ -143,7 +148,9 @@ export class OidcSignInService {
     const state = callback.searchParams.get('state');
     const stored = state ? await this.redis.client.getdel(this.key(state)) : null;
     if (!stored) throw new SsoSignInError('flow_expired', 'This sign-in attempt has expired or was already used. Start again from the application you came from.');
-    const flow = JSON.parse(stored) as FlowState;
+    const flow = JSON.parse(stored) as Partial<FlowState>;
+    // An attempt started before the gateway was upgraded names no place to go back to: it is started again.
+    if (!flow.returnTo || !flow.providerId) throw new SsoSignInError('flow_expired', 'This sign-in attempt has expired. Start again from the application you came from.');
     const providerError = callback.searchParams.get('error');
     if (providerError) {
       throw new SsoSignInError('provider_refused', `The identity provider refused the sign-in (${providerError}${callback.searchParams.get('error_description') ? `: ${callback.searchParams.get('error_description')}` : ''}).`);
@@ -186,7 +193,7 @@ export class OidcSignInService {
     const role = roleFromGroups(provider.groupsClaim ? claims[provider.groupsClaim] : undefined, provider.roleMap, provider.defaultRole);
     const name = typeof claims['name'] === 'string' ? claims['name'] : null;
     const { user, link, restrictedTo } = await this.accounts.signIn(provider, { issuer: claims.iss, subject: claims.sub, email, name }, role);
-    return { signedIn: { user, requestId: flow.requestId, restrictedTo }, link };
+    return { signedIn: { user, returnTo: flow.returnTo, restrictedTo }, link };
   }
 
   private configuration(provider: IdentityProviderRecord): Promise<oidc.Configuration> {

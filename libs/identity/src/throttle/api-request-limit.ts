@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { GatehouseError } from '@gatehouse/config';
-import type { Principal } from '../auth/principal';
+import { credentialKey, Principal } from '../auth/principal';
 import { LimitMetrics } from './limit-metrics';
 import { RateLimiter } from './rate-limiter.service';
 import { rateLimitHeaders, retryAfterSeconds } from './rate-limits';
@@ -17,7 +17,7 @@ export class ApiRequestLimit {
 
   /** Counts the request and puts the quota's state on the response; a RateLimited error once it is spent. */
   async count(principal: Principal, response: Response): Promise<void> {
-    const results = await this.limiter.consume('api', { credential: principal.apiKeyId });
+    const results = await this.limiter.consume('api', { credential: credentialKey(principal) });
     response.set(rateLimitHeaders(results));
     const retryAfter = retryAfterSeconds(results);
     if (retryAfter === 0) return;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig, PlatformSettings } from '@gatehouse/config';
-import { firstRefusal, LimitMetrics, Principal, RateLimiter, rateLimitHeaders, RateLimitResult, retryAfterSeconds } from '@gatehouse/identity';
+import { credentialKey, firstRefusal, LimitMetrics, Principal, RateLimiter, rateLimitHeaders, RateLimitResult, retryAfterSeconds } from '@gatehouse/identity';
 import type { LimitRefusal } from './limit-refusal';
 import { PrincipalSlots, SlotScope } from './principal-slots';
 
@@ -53,7 +53,7 @@ export class McpLimits {
    * slots among the calls in flight.
    */
   async admitCalls(principal: Principal, count: number): Promise<Admission> {
-    const subject = { credential: principal.apiKeyId, organization: principal.organizationId };
+    const subject = { credential: credentialKey(principal), organization: principal.organizationId };
     const results = await this.limiter.consume('tool-call', subject, count);
     const headers = rateLimitHeaders(results);
     const refused = results.find((result) => !result.allowed);

@@ -1,8 +1,8 @@
 import { PrincipalSlots } from './principal-slots';
 
-const alice = { apiKeyId: 'key-alice', organizationId: 'acme' };
-const bob = { apiKeyId: 'key-bob', organizationId: 'acme' };
-const carol = { apiKeyId: 'key-carol', organizationId: 'beta' };
+const alice = { apiKeyId: 'key-alice', subject: 'api_key:key-alice', organizationId: 'acme' };
+const bob = { apiKeyId: 'key-bob', subject: 'api_key:key-bob', organizationId: 'acme' };
+const carol = { apiKeyId: 'key-carol', subject: 'api_key:key-carol', organizationId: 'beta' };
 
 describe('PrincipalSlots', () => {
   it('refuses past the credential cap while another credential of the organization still gets slots', () => {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CallAuditor } from '@gatehouse/audit';
-import { LimitMetrics, Principal, RateLimiter } from '@gatehouse/identity';
+import { credentialKey, LimitMetrics, Principal, RateLimiter } from '@gatehouse/identity';
 import type { AuditContext } from '../tools/call-audit-start';
 import { ToolCallDispatcher } from '../tools/tool-call.dispatcher';
 import type { LimitRefusal } from './limit-refusal';
@@ -39,7 +39,7 @@ export class ThrottledCallAudit {
   }
 
   private async capQuota(principal: Principal): Promise<boolean> {
-    const [result] = await this.limiter.consume('capped-call-record', { credential: principal.apiKeyId });
+    const [result] = await this.limiter.consume('capped-call-record', { credential: credentialKey(principal) });
     return result?.allowed === true;
   }
 }

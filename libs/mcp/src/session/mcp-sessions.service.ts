@@ -182,6 +182,8 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
 
   // Requesters hear about their approval requests in their open sessions, on whichever replica they are.
   private notifyApproval(event: ApprovalEvent): void {
+    // The requester hears of outcomes only: not of the request they just made, nor of each decision on the way.
+    if (event.status === 'pending' || event.status === 'approved') return;
     for (const session of this.sessions.values()) {
       if (session.subject !== event.requesterSubject) continue;
       session.server

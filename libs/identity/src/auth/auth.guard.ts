@@ -5,21 +5,25 @@ import { AuditRecorder } from '@gatehouse/audit';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 import { ApiRequestLimit } from '../throttle/api-request-limit';
 import { AbilityFactory } from './ability.factory';
-import { auditActorOf, requestOrigin } from './audit-actor';
+import { auditActorOf, RequestOrigin, requestOrigin } from './audit-actor';
 import { AUDITED_AS, AuditedAction, auditedTarget } from './audited-as.decorator';
 import { AuthFailureAudit } from './auth-failure.audit';
 import { BearerAuthenticator, bearerToken, unauthenticated } from './bearer-authenticator';
 import type { AuthenticatedRequest, RequiredPermission } from './authorize.decorator';
+import type { Principal } from './principal';
+import { SessionAuthenticator } from './session-authenticator';
 import { MCP_RESOURCE, REQUIRED_PERMISSION } from './authorize.decorator';
 
-// The one authentication step of every route: bearer API key or OAuth access token → principal, then the
-// route's permission checked against the principal's CASL ability. A presented credential that fails is audited
-// (auth.failed); a request without one is not (every OAuth client's discovery starts with one). Admin API requests
-// are counted against their key's quota before the permission check; /mcp counts tools/call itself.
+// The one authentication step of every route: bearer API key or OAuth access token → principal (or, on the admin
+// API only, the dashboard's browser session), then the route's permission checked against the principal's CASL
+// ability. A presented bearer credential that fails is audited (auth.failed); a request without one is not (every
+// OAuth client's discovery starts with one). Admin API requests are counted against their credential's quota before
+// the permission check; /mcp counts tools/call itself.
 @Injectable()
-export class BearerAuthGuard implements CanActivate {
+export class AuthGuard implements CanActivate {
   constructor(
     private readonly authenticator: BearerAuthenticator,
+    private readonly sessions: SessionAuthenticator,
     private readonly abilities: AbilityFactory,
     private readonly reflector: Reflector,
     private readonly failures: AuthFailureAudit,
@@ -30,9 +34,12 @@ export class BearerAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = bearerToken(request);
-    if (!token) throw unauthenticated('Missing bearer token: send "Authorization: Bearer <API key or access token>"', {});
     const origin = requestOrigin(request);
     const mcpResource = this.reflector.get<boolean | undefined>(MCP_RESOURCE, context.getHandler()) === true;
+    if (!token && !mcpResource && this.sessions.presented(request)) {
+      return this.authorize(context, request, await this.sessions.authenticate(request), origin);
+    }
+    if (!token) throw unauthenticated('Missing bearer token: send "Authorization: Bearer <API key or access token>"', {});
     const principal = await this.authenticator.authenticate(token, mcpResource).catch(async (error: unknown) => {
       if (error instanceof GatehouseError && error.code === ErrorCode.Unauthenticated) {
         const wrongAudience = error.details?.['wrongAudience'] === true;
@@ -40,15 +47,18 @@ export class BearerAuthGuard implements CanActivate {
       }
       throw error;
     });
+    return this.authorize(context, request, principal, origin, mcpResource);
+  }
+
+  private async authorize(context: ExecutionContext, request: AuthenticatedRequest, principal: Principal, origin: RequestOrigin, mcpResource = false): Promise<boolean> {
     // A copy: the cached principal is shared by requests from elsewhere.
     request.principal = { ...principal, origin };
     if (!mcpResource) await this.apiLimit.count(principal, context.switchToHttp().getResponse<Response>());
 
     const permission = this.reflector.get<RequiredPermission | undefined>(REQUIRED_PERMISSION, context.getHandler());
     if (permission && this.abilities.forPrincipal(principal).cannot(permission.action, permission.subject)) {
-      const denial = GatehouseError.forbidden(
-        `This ${principal.access === 'read_only' ? 'read-only ' : ''}key (role ${principal.role}) may not ${permission.action} ${permission.subject} resources`,
-      );
+      const who = principal.kind === 'session' ? 'You' : `This ${principal.access === 'read_only' ? 'read-only ' : ''}key`;
+      const denial = GatehouseError.forbidden(`${who} (role ${principal.role}) may not ${permission.action} ${permission.subject} resources`);
       await this.recordDenial(context, request, denial);
       throw denial;
     }

@@ -1,0 +1,169 @@
+import { Alert, Badge, Button, Card, Code, Group, Loader, Modal, Stack, Tabs, Text, Textarea, Title } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useParams } from 'react-router';
+import { api, Approval, data, problemText } from '../api/client';
+
+/** "in 5 min", "2 h ago": how far a moment is from now. */
+function relative(iso: string): string {
+  const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+  const magnitude = Math.abs(seconds);
+  const amount = magnitude < 90 ? `${magnitude} s` : magnitude < 5400 ? `${Math.round(magnitude / 60)} min` : magnitude < 129600 ? `${Math.round(magnitude / 3600)} h` : `${Math.round(magnitude / 86400)} d`;
+  return seconds >= 0 ? `in ${amount}` : `${amount} ago`;
+}
+
+function useApprovals(organization: string, status: 'pending' | undefined) {
+  return useQuery({
+    queryKey: ['approvals', organization, status ?? 'all'],
+    queryFn: () => data(api.GET('/api/v1/approvals', { params: { query: status ? { status } : {} } })),
+    // The event stream refreshes it at once; this is the safety net if the stream is down.
+    refetchInterval: 30_000,
+  });
+}
+
+/** The approvals inbox: pending requests first (decided live), and the history of decided ones. */
+export function ApprovalsPage() {
+  const { org = '' } = useParams();
+  const [tab, setTab] = useState<string | null>('pending');
+  return (
+    <Stack>
+      <Title order={2}>Approvals</Title>
+      <Tabs value={tab} onChange={setTab}>
+        <Tabs.List>
+          <Tabs.Tab value="pending">Pending</Tabs.Tab>
+          <Tabs.Tab value="history">History</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="pending" pt="md">
+          {tab === 'pending' && <ApprovalList organization={org} status="pending" empty="Nothing waits for a decision." />}
+        </Tabs.Panel>
+        <Tabs.Panel value="history" pt="md">
+          {tab === 'history' && <ApprovalList organization={org} status={undefined} empty="No requests yet." decided />}
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}
+
+function ApprovalList({ organization, status, empty, decided }: { organization: string; status: 'pending' | undefined; empty: string; decided?: boolean }) {
+  const approvals = useApprovals(organization, status);
+  if (approvals.isPending) return <Loader aria-label="Loading approval requests" />;
+  if (approvals.isError) {
+    return (
+      <Alert color="red" title="The requests could not be loaded" role="alert">
+        {problemText(approvals.error)} <Button variant="subtle" size="compact-sm" onClick={() => void approvals.refetch()}>Try again</Button>
+      </Alert>
+    );
+  }
+  const shown = decided ? approvals.data.filter((approval) => approval.status !== 'pending') : approvals.data;
+  if (shown.length === 0) return <Text c="dimmed">{empty}</Text>;
+  return (
+    <Stack>
+      {shown.map((approval) => (
+        <ApprovalCard key={approval.id} approval={approval} organization={organization} />
+      ))}
+    </Stack>
+  );
+}
+
+const STATUS_COLOR: Record<Approval['status'], string> = { pending: 'yellow', approved: 'blue', executed: 'green', denied: 'red', expired: 'gray', failed: 'red' };
+
+function ApprovalCard({ approval, organization }: { approval: Approval; organization: string }) {
+  const queries = useQueryClient();
+  const [denying, setDenying] = useState(false);
+  const [reason, setReason] = useState('');
+  const refresh = () => queries.invalidateQueries({ queryKey: ['approvals', organization] });
+  const decide = useMutation({
+    mutationFn: (decision: { approved: boolean; reason?: string }) =>
+      decision.approved
+        ? data(api.POST('/api/v1/approvals/{id}/approve', { params: { path: { id: approval.id } }, body: {} }))
+        : data(api.POST('/api/v1/approvals/{id}/deny', { params: { path: { id: approval.id } }, body: decision.reason ? { reason: decision.reason } : {} })),
+    onSuccess: (decided, decision) => {
+      setDenying(false);
+      notifications.show({
+        color: decision.approved ? 'green' : 'red',
+        message: decision.approved
+          ? decided.status === 'pending'
+            ? `Approved: ${decided.approvals} of ${decided.requiredApprovals}, waiting for more approvers.`
+            : `Approved: ${approval.tool} runs now.`
+          : `Denied: ${approval.tool} will not run.`,
+      });
+    },
+    onSettled: () => void refresh(),
+  });
+  const pending = approval.status === 'pending';
+  const titleId = `approval-${approval.id}`;
+  return (
+    <Card withBorder component="article" aria-labelledby={titleId}>
+      <Group justify="space-between" align="flex-start">
+        <div>
+          <Title order={3} size="h4" id={titleId}>
+            {approval.tool}
+          </Title>
+          <Text size="sm" c="dimmed">
+            on {approval.connection} · asked by {approval.requester} · {relative(approval.createdAt)}
+          </Text>
+        </div>
+        <Badge color={STATUS_COLOR[approval.status]}>{approval.status}</Badge>
+      </Group>
+      <Text size="sm" mt="xs">
+        Rule <strong>{approval.rule}</strong> requires approval by {approval.approverRoles.join(' or ')}.
+      </Text>
+      <Text size="sm" fw={500} mt="xs">
+        Arguments
+      </Text>
+      <Code block>{JSON.stringify(approval.arguments, null, 2)}</Code>
+      <Group mt="sm" gap="lg">
+        <Text size="sm" aria-label="Approvals so far">
+          {approval.approvals} of {approval.requiredApprovals} approvals
+        </Text>
+        {approval.decisions.length > 0 && (
+          <Text size="sm" c="dimmed">
+            {approval.decisions.map((decision) => `${decision.approver} ${decision.approved ? 'approved' : 'denied'}${decision.reason ? ` (${decision.reason})` : ''}`).join('; ')}
+          </Text>
+        )}
+        {pending && <Text size="sm">Expires {relative(approval.expiresAt)}</Text>}
+      </Group>
+      {!pending && approval.reason && <Text size="sm" mt="xs">Reason: {approval.reason}</Text>}
+      {approval.result !== null && approval.result !== undefined && (
+        <>
+          <Text size="sm" fw={500} mt="xs">
+            Result
+          </Text>
+          <Code block>{JSON.stringify(approval.result, null, 2)}</Code>
+        </>
+      )}
+      {pending && (
+        <Group mt="md">
+          <Button onClick={() => decide.mutate({ approved: true })} loading={decide.isPending && decide.variables?.approved} disabled={!approval.viewer.mayDecide} aria-describedby={approval.viewer.reason ? `${titleId}-why` : undefined}>
+            Approve
+          </Button>
+          <Button color="red" variant="light" onClick={() => setDenying(true)} disabled={!approval.viewer.mayDecide} aria-describedby={approval.viewer.reason ? `${titleId}-why` : undefined}>
+            Deny
+          </Button>
+          {approval.viewer.reason && (
+            <Text size="sm" c="dimmed" id={`${titleId}-why`}>
+              {approval.viewer.reason}
+            </Text>
+          )}
+        </Group>
+      )}
+      {decide.isError && (
+        <Alert color="red" mt="sm" role="alert">
+          {problemText(decide.error)}
+        </Alert>
+      )}
+      <Modal opened={denying} onClose={() => setDenying(false)} title={`Deny ${approval.tool}`}>
+        <Textarea label="Reason (optional)" description="The requester sees it." value={reason} onChange={(event) => setReason(event.currentTarget.value)} maxLength={1000} autosize minRows={2} />
+        <Group mt="md" justify="flex-end">
+          <Button variant="default" onClick={() => setDenying(false)}>
+            Cancel
+          </Button>
+          <Button color="red" loading={decide.isPending} onClick={() => decide.mutate({ approved: false, reason: reason.trim() || undefined })}>
+            Deny request
+          </Button>
+        </Group>
+      </Modal>
+    </Card>
+  );
+}

@@ -1,0 +1,21 @@
+// Real Chromium for the dashboard's tests (Debian's /usr/bin/chromium, driven by playwright-core).
+import { Browser, chromium, Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Signs in on the dashboard's sign-in page (email, then password) and waits for the dashboard. */
+export async function signInToDashboard(page: Page, baseUrl: string, who: { email: string; password: string }, path = '/admin/'): Promise<void> {
+  await page.goto(`${baseUrl}${path}`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Gatehouse', level: 1 }).waitFor();
+}
