@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { apiRequest } from '../support/admin-api';
-import { launchChromium, signInToDashboard } from '../support/chromium';
+import { launchChromium, openDashboard } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { insertPersonalKey } from '../support/personal-key';
@@ -25,7 +25,6 @@ describe('dashboard: approvals inbox', () => {
   let marker: string;
   let browser: Browser;
   const clients: Client[] = [];
-  const contexts: BrowserContext[] = [];
 
   const downstreamCalls = () => (existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter((line) => line === 'call:write_note').length : 0);
   const connect = async (token: string) => {
@@ -33,13 +32,7 @@ describe('dashboard: approvals inbox', () => {
     clients.push(client);
     return client;
   };
-  const signedInPage = async (who: { email: string; password: string }): Promise<Page> => {
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    await signInToDashboard(page, gateway.baseUrl, who);
-    return page;
-  };
+  const signedInPage = (who: { email: string; password: string }): Promise<Page> => openDashboard(browser, gateway.baseUrl, who);
   const requestIdOf = (text: string) => /Request ([0-9a-f-]{36}) sent to/.exec(text)?.[1] ?? '';
 
   beforeAll(async () => {
@@ -75,7 +68,6 @@ organizations:
   });
 
   afterAll(async () => {
-    await Promise.allSettled(contexts.map((context) => context.close()));
     await browser?.close();
     await Promise.allSettled(clients.map((client) => client.close()));
     await gateway?.close();
@@ -149,9 +141,9 @@ organizations:
     it("refuses what a member's role may not do, with the token", async () => {
       const refused = await request().post(`${gateway.baseUrl}/api/v1/approvals/${id}/approve`, { headers: { 'Gatehouse-Organization': 'acme', 'X-CSRF-Token': await csrfToken(page) }, data: {} });
       expect(refused.status()).toBe(403);
-      const keys = await request().get(`${gateway.baseUrl}/api/v1/api-keys`, { headers: { 'Gatehouse-Organization': 'acme' } });
-      expect(keys.status()).toBe(403);
-      expect(((await keys.json()) as { detail: string }).detail).toBe('You (role member) may not read ApiKey resources');
+      const members = await request().get(`${gateway.baseUrl}/api/v1/members`, { headers: { 'Gatehouse-Organization': 'acme' } });
+      expect(members.status()).toBe(403);
+      expect(((await members.json()) as { detail: string }).detail).toBe('You (role member) may not read Member resources');
     });
 
     it("reaches no other organization, by header or by query", async () => {

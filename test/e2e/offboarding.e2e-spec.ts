@@ -276,7 +276,7 @@ describe('offboarding and separation of duties', () => {
 
     // Both replicas have the credentials cached as admin.
     for (const gateway of [a, b]) {
-      for (const token of [PERSONAL.alice, minted.body.secret]) expect((await api(gateway, token, 'GET', '/api/v1/api-keys')).status).toBe(200);
+      for (const token of [PERSONAL.alice, minted.body.secret]) expect((await api(gateway, token, 'GET', '/api/v1/members')).status).toBe(200);
     }
     const viaB = await connect(b, tokens['alice']!);
     expect(await toolNames(viaB)).toContain('gatehouse_create_connection');
@@ -286,7 +286,7 @@ describe('offboarding and separation of duties', () => {
     expect(demoted.body).toMatchObject({ userId: alice, role: 'member' });
 
     for (const gateway of [b, a]) {
-      for (const token of [PERSONAL.alice, minted.body.secret]) expect((await api(gateway, token, 'GET', '/api/v1/api-keys')).status).toBe(403);
+      for (const token of [PERSONAL.alice, minted.body.secret]) expect((await api(gateway, token, 'GET', '/api/v1/members')).status).toBe(403);
     }
     expect(await toolNames(viaB)).not.toContain('gatehouse_create_connection');
     const create = await viaB.callTool({ name: 'gatehouse_create_connection', arguments: { name: 'by-alice', transport: 'http', url: 'http://127.0.0.1:9/mcp' } });
@@ -296,7 +296,7 @@ describe('offboarding and separation of duties', () => {
 
     // Promoted above her key's role, Alice's key keeps its own (the lower of the two).
     expect((await api(a, KEYS.owner, 'PUT', `/api/v1/members/${alice}`, { role: 'owner' })).status).toBe(200);
-    expect((await api(b, PERSONAL.alice, 'GET', '/api/v1/api-keys')).status).toBe(200);
+    expect((await api(b, PERSONAL.alice, 'GET', '/api/v1/members')).status).toBe(200);
     const escalate = await api<Problem>(b, PERSONAL.alice, 'POST', '/api/v1/api-keys', { name: 'owner-key', role: 'owner' });
     expect(escalate.status).toBe(403);
     expect(escalate.body.detail).toMatch(/exceeds your role \(admin\)/);
@@ -310,13 +310,13 @@ describe('offboarding and separation of duties', () => {
     const carolToken = (await new OAuthFlow(a.baseUrl, a.mcpUrl).tokensFor(CAROL, { scope: ADMINISTRATION, administration: 'Acme' })).body['access_token']!;
     tokens['carol'] = carolToken;
     await personalKey(CAROL.email, PERSONAL.carol, 'admin');
-    for (const gateway of [a, b]) expect((await api(gateway, PERSONAL.carol, 'GET', '/api/v1/api-keys')).status).toBe(200);
+    for (const gateway of [a, b]) expect((await api(gateway, PERSONAL.carol, 'GET', '/api/v1/members')).status).toBe(200);
     const carolOnA = await connect(a, carolToken);
     expect(await toolNames(carolOnA)).toContain('gatehouse_create_connection');
 
     const booted = await startGateway({ yaml: yaml(idpPort, marker, receiver.url, 'member'), vars: VARS, databaseUrl: a.databaseUrl, redisPrefix: a.redisPrefix });
     try {
-      for (const gateway of [a, b]) expect((await api(gateway, PERSONAL.carol, 'GET', '/api/v1/api-keys')).status).toBe(403);
+      for (const gateway of [a, b]) expect((await api(gateway, PERSONAL.carol, 'GET', '/api/v1/members')).status).toBe(403);
       expect(await toolNames(carolOnA)).not.toContain('gatehouse_create_connection');
       expect((await members()).find((member) => member.email === CAROL.email)).toMatchObject({ role: 'member', configManaged: true });
     } finally {

@@ -19,3 +19,10 @@ export async function signInToDashboard(page: Page, baseUrl: string, who: { emai
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Gatehouse', level: 1 }).waitFor();
 }
+
+/** A page of its own (a new browser context: its own cookies), signed in to the dashboard at `path`. */
+export async function openDashboard(browser: Browser, baseUrl: string, who: { email: string; password: string }, path = '/admin/'): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await signInToDashboard(page, baseUrl, who, path);
+  return page;
+}

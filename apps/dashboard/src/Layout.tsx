@@ -5,7 +5,11 @@ import { api, setRequestContext } from './api/client';
 import { useLiveUpdates } from './live';
 import { useSession } from './session';
 
-const PAGES = [{ path: 'approvals', label: 'Approvals' }];
+const PAGES = [
+  { path: 'approvals', label: 'Approvals' },
+  { path: 'tool-changes', label: 'Tool changes' },
+  { path: 'keys', label: 'Keys and grants' },
+];
 
 /** The frame of every page of an organization: header (organization, person, sign-out) and navigation. */
 export function Layout() {

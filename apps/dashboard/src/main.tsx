@@ -1,6 +1,6 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
-import { createTheme, MantineProvider } from '@mantine/core';
+import { createTheme, CSSVariablesResolver, MantineProvider, Modal } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
@@ -8,7 +8,20 @@ import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { Layout } from './Layout';
 import { ApprovalsPage } from './pages/Approvals';
+import { KeysPage } from './pages/Keys';
+import { ToolChangesPage } from './pages/ToolChanges';
 import { SessionProvider, useSession } from './session';
+
+// Shades and automatic text colours that keep WCAG AA contrast (checked by axe-core in the tests).
+const theme = createTheme({
+  primaryColor: 'indigo',
+  primaryShade: 8,
+  autoContrast: true,
+  // Every dialog's close button has a name for screen readers.
+  components: { Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }) },
+});
+// Dimmed text dark enough on white (Mantine's gray.6 is 3.3:1).
+const variables: CSSVariablesResolver = () => ({ variables: {}, light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)' }, dark: {} });
 
 // A failed read is retried twice, then shown with what to do; nothing spins for ever.
 const queries = new QueryClient({ defaultOptions: { queries: { retry: 2, staleTime: 5_000 } } });
@@ -23,7 +36,7 @@ function Home() {
 const router = createBrowserRouter(
   [
     { path: '/', element: <Home /> },
-    { path: '/o/:org', element: <Layout />, children: [{ index: true, element: <Navigate to="approvals" replace /> }, { path: 'approvals', element: <ApprovalsPage /> }] },
+    { path: '/o/:org', element: <Layout />, children: [{ index: true, element: <Navigate to="approvals" replace /> }, { path: 'approvals', element: <ApprovalsPage /> }, { path: 'tool-changes', element: <ToolChangesPage /> }, { path: 'keys', element: <KeysPage /> }] },
     { path: '*', element: <Navigate to="/" replace /> },
   ],
   { basename: '/admin' },
@@ -31,7 +44,7 @@ const router = createBrowserRouter(
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={createTheme({ primaryColor: 'indigo' })}>
+    <MantineProvider theme={theme} cssVariablesResolver={variables}>
       <Notifications />
       <QueryClientProvider client={queries}>
         <SessionProvider>

@@ -39,3 +39,9 @@ export function useSession(): Session {
   if (!session) throw new Error('useSession outside SessionProvider');
   return session;
 }
+
+/** The person's role in the organization of the page, and whether it administers (owner or admin). */
+export function useRole(organization: string): { role: string; admin: boolean } {
+  const role = useSession().organizations.find((membership) => membership.slug === organization)?.role ?? 'member';
+  return { role, admin: role === 'owner' || role === 'admin' };
+}

@@ -21,7 +21,7 @@ import { IdentityProviderController } from './api/identity-provider.controller';
 import { MembersController } from './api/members.controller';
 import { PlatformController } from './api/platform.controller';
 import { PoliciesController } from './api/policies.controller';
-import { ToolChangesController } from './api/tool-changes.controller';
+import { OrganizationToolChangesController, ToolChangesController } from './api/tool-changes.controller';
 import { UsageController } from './api/usage.controller';
 import { HealthController } from './health/health.controller';
 import { AdminAuditInterceptor } from './http/admin-audit.interceptor';
@@ -93,6 +93,7 @@ export class GatewayModule {
         PoliciesController,
         PlatformController,
         ToolChangesController,
+        OrganizationToolChangesController,
         CostsController,
         BudgetsController,
         UsageController,

@@ -66,7 +66,7 @@ function ApprovalList({ organization, status, empty, decided }: { organization: 
   );
 }
 
-const STATUS_COLOR: Record<Approval['status'], string> = { pending: 'yellow', approved: 'blue', executed: 'green', denied: 'red', expired: 'gray', failed: 'red' };
+const STATUS_COLOR: Record<Approval['status'], string> = { pending: 'yellow.4', approved: 'blue.8', executed: 'green.9', denied: 'red.8', expired: 'gray.7', failed: 'red.8' };
 
 function ApprovalCard({ approval, organization }: { approval: Approval; organization: string }) {
   const queries = useQueryClient();
@@ -104,7 +104,7 @@ function ApprovalCard({ approval, organization }: { approval: Approval; organiza
             on {approval.connection} · asked by {approval.requester} · {relative(approval.createdAt)}
           </Text>
         </div>
-        <Badge color={STATUS_COLOR[approval.status]}>{approval.status}</Badge>
+        <Badge variant="filled" color={STATUS_COLOR[approval.status]}>{approval.status}</Badge>
       </Group>
       <Text size="sm" mt="xs">
         Rule <strong>{approval.rule}</strong> requires approval by {approval.approverRoles.join(' or ')}.

@@ -1,6 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { roleSchema } from '@gatehouse/config';
+import { apiKeyAccessSchema, roleSchema } from '@gatehouse/config';
 import { acceptToolChangeSchema, createConnectionSchema } from '@gatehouse/connections';
 import { budgetsInputSchema, costsInputSchema, policyInputSchema, usageQuerySchema } from '@gatehouse/governance';
 import { createApiKeySchema, identityProviderInputSchema, updateMemberSchema } from '@gatehouse/identity';
@@ -66,3 +66,36 @@ const approvalSchema = z.object({
 export class ApprovalDto extends createZodDto(approvalSchema, { codec: true }) {}
 /** A request as a decision leaves it. */
 export class DecidedApprovalDto extends createZodDto(approvalSchema.omit({ viewer: true }), { codec: true }) {}
+
+const apiKeySchema = z.object({
+  id: z.uuid(),
+  organizationId: z.uuid(),
+  createdById: z.uuid().nullable().describe('The person behind the key (for a key minted by a key, the person behind that one)'),
+  createdByKeyId: z.uuid().nullable(),
+  kind: z.enum(['api_key', 'oauth_grant']).describe('oauth_grant: created when a person authorized an OAuth client ("MCP — <client>")'),
+  name: z.string(),
+  prefix: z.string(),
+  role: roleSchema,
+  access: apiKeyAccessSchema,
+  configManaged: z.boolean(),
+  createdAt: timestamp,
+  lastUsedAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+
+export class ApiKeyDto extends createZodDto(apiKeySchema, { codec: true }) {}
+export class CreatedApiKeyDto extends createZodDto(apiKeySchema.extend({ secret: z.string().describe('Shown in this response only') }), { codec: true }) {}
+
+const toolChangeSchema = z.object({
+  name: z.string().describe('The exposed name, which the accept endpoint takes'),
+  kind: z.enum(['new', 'changed']).describe('new: a name first seen after the first tool list; changed: a new definition'),
+  downstreamName: z.string(),
+  changedAt: z.iso.datetime(),
+  pinned: z.object({ hash: z.string(), definition: z.record(z.string(), z.unknown()), acceptedAt: z.iso.datetime(), acceptedBy: z.string().nullable() }),
+  pending: z.object({ hash: z.string().describe('Accept the change by presenting this hash'), definition: z.record(z.string(), z.unknown()) }),
+  diff: z.array(z.object({ path: z.string(), change: z.enum(['added', 'removed', 'changed']), before: z.unknown().optional(), after: z.unknown().optional() })),
+});
+
+export class ToolChangeDto extends createZodDto(toolChangeSchema) {}
+export class OrganizationToolChangeDto extends createZodDto(toolChangeSchema.extend({ connection: z.object({ id: z.uuid(), name: z.string() }) })) {}
+export class AcceptedToolChangeDto extends createZodDto(z.object({ name: z.string(), downstreamName: z.string(), hash: z.string(), acceptedBy: z.string() })) {}

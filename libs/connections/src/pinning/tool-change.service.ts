@@ -65,6 +65,14 @@ export class ToolChangeService {
     return (this.registry.runtime(record.id)?.heldBack() ?? []).map(toToolChangeView);
   }
 
+  /** Every tool the organization's connections hold back, with the connection each belongs to. */
+  async listAll(organizationId: string): Promise<(ToolChangeView & { connection: { id: string; name: string } })[]> {
+    const records = await this.connections.listByOrganization(organizationId);
+    return records.flatMap((record) =>
+      (this.registry.runtime(record.id)?.heldBack() ?? []).map((held) => ({ ...toToolChangeView(held), connection: { id: record.id, name: record.name } })),
+    );
+  }
+
   /**
    * Accepts the pending definition whose hash the admin was shown, and lists the tool again on every replica.
    * A hash that is no longer the pending one (the server changed it again, or someone accepted first) is a

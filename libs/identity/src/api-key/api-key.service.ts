@@ -87,6 +87,10 @@ export class ApiKeyService {
     return this.repository.listByOrganization(organizationId);
   }
 
+  find(organizationId: string, id: string): Promise<ApiKeyRecord | null> {
+    return this.repository.findById(organizationId, id);
+  }
+
   async revoke(organizationId: string, id: string): Promise<ApiKeyRecord> {
     const { key, revokedIds } = await this.repository.revoke(organizationId, id, new Date());
     if (!key) throw GatehouseError.notFound(`API key ${id} not found`);

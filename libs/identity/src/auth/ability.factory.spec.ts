@@ -1,3 +1,4 @@
+import { subject } from '@casl/ability';
 import { platformSchema, PlatformSettings } from '@gatehouse/config';
 import { AbilityFactory } from './ability.factory';
 import { Principal } from './principal';
@@ -69,5 +70,18 @@ describe('AbilityFactory', () => {
     const operator = { ...principal('contractor', 'read_only'), userId: 'u1', userEmail: 'Ops@Example.com' };
     expect(factory.forPrincipal(operator).can('read', 'Platform')).toBe(true);
     expect(factory.forPrincipal(principal('owner', 'read_write')).can('read', 'Platform')).toBe(false);
+  });
+
+  it("lets anyone with a person behind them read and revoke their own keys and grants, and nobody else's", () => {
+    for (const role of ['member', 'contractor'] as const) {
+      const ability = factory.forPrincipal({ ...principal(role, 'read_write'), userId: 'u1' });
+      expect(ability.can('read', subject('ApiKey', { createdById: 'u1' }))).toBe(true);
+      expect(ability.can('delete', subject('ApiKey', { createdById: 'u1' }))).toBe(true);
+      expect(ability.can('read', subject('ApiKey', { createdById: 'u2' }))).toBe(false);
+      expect(ability.can('delete', subject('ApiKey', { createdById: null }))).toBe(false);
+      expect(ability.can('create', 'ApiKey')).toBe(false);
+    }
+    expect(factory.forPrincipal({ ...principal('member', 'read_only'), userId: 'u1' }).can('delete', subject('ApiKey', { createdById: 'u1' }))).toBe(false);
+    expect(factory.forPrincipal(principal('admin', 'read_write')).can('delete', subject('ApiKey', { createdById: 'u2' }))).toBe(true);
   });
 });

@@ -1,11 +1,13 @@
-import { AbilityBuilder, createMongoAbility, MongoAbility } from '@casl/ability';
+import { AbilityBuilder, createMongoAbility, ForcedSubject, MongoAbility } from '@casl/ability';
 import { Injectable } from '@nestjs/common';
 import { PlatformSettings, ROLE_RANK } from '@gatehouse/config';
+import type { ApiKeyRecord } from '@gatehouse/db';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
 export type Subject = 'Connection' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'Platform' | 'all';
-export type AppAbility = MongoAbility<[Action, Subject]>;
+/** A subject type, or one record of it (`subject('ApiKey', key)`) where a rule has conditions. */
+export type AppAbility = MongoAbility<[Action, Subject | (Pick<ApiKeyRecord, 'createdById'> & ForcedSubject<'ApiKey'>)]>;
 
 // The single place that says what a principal may do. Tenant isolation is not expressed here but by every
 // repository method taking the principal's organizationId.
@@ -19,6 +21,8 @@ export class AbilityFactory {
     can('read', 'Connection');
     // Which requests a principal sees and may decide is the approval service's rule (approver roles per request).
     can(['read', 'update'], 'Approval');
+    // Everyone sees and revokes their own keys and OAuth grants ("MCP — ChatGPT"), whatever their role.
+    if (principal.userId) can(['read', 'delete'], 'ApiKey', { createdById: principal.userId });
     if (isAdmin) {
       can('manage', 'Connection');
       can('manage', 'ApiKey');
