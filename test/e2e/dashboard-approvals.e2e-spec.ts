@@ -119,6 +119,41 @@ organizations:
     expect(forced.status()).toBe(403);
   });
 
+  it('streams approval events to those who may see them, answers HEAD at once, and caps the streams', async () => {
+    const head = await fetch(`${gateway.baseUrl}/api/v1/events`, { method: 'HEAD', headers: { authorization: `Bearer ${KEYS.alice}` }, signal: AbortSignal.timeout(5_000) });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/event-stream');
+
+    const open = async (key: string) => {
+      const controller = new AbortController();
+      const response = await fetch(`${gateway.baseUrl}/api/v1/events`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
+      expect(response.status).toBe(200);
+      let text = '';
+      const decoder = new TextDecoder();
+      const reading = (async () => {
+        try {
+          for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(chunk);
+        } catch {
+          // aborted
+        }
+      })();
+      return { text: () => text, close: async () => { controller.abort(); await reading; } };
+    };
+    const acme = await open(KEYS.alice);
+    const other = await open(KEYS.other);
+    const id = requestIdOf(textOf(await (await connect(KEYS.carol)).callTool({ name: 'tools_write_note', arguments: { text: 'streamed' } })));
+    await waitFor('the event on the stream', () => acme.text().includes(`"id":"${id}"`), 5_000);
+    expect(acme.text()).toContain(`event: approval\ndata: {"id":"${id}","status":"pending"}`);
+    await Promise.all([acme.close(), other.close()]);
+    expect(other.text()).not.toContain('event: approval');
+
+    // Sixteen streams at once per key and process; the seventeenth is refused with 429 until one closes.
+    const streams = await Promise.all(Array.from({ length: 16 }, () => open(KEYS.alice)));
+    const refused = await fetch(`${gateway.baseUrl}/api/v1/events`, { headers: { authorization: `Bearer ${KEYS.alice}` } });
+    expect(refused.status).toBe(429);
+    await Promise.all(streams.map((stream) => stream.close()));
+  });
+
   describe('the session on the admin API', () => {
     let page: Page;
     let id: string;
