@@ -6,7 +6,8 @@
 //   2. tools/list latency with 10 warm connections, and with 9 warm + 1 that accepts TCP and never answers;
 //   3. the cost of one policy evaluation (50 rules) in the production build;
 //   4. the audit write cost per tools/call (its request and outcome records) at concurrency 1 and 16;
-//   5. the cost of the per-call limit check (platform.limits: quotas in Redis, calls in flight in the process).
+//   5. the cost of the per-call limit check (platform.limits: quotas in Redis, calls in flight in the process);
+//   6. the dashboard's initial JavaScript (gzipped) and its first load from a cold cache in Chromium.
 // It prints tables with the ratios and writes bench/results/latest.json.
 //
 // Method
@@ -56,6 +57,7 @@ import { benchAuditWrites } from '../bench/lib/audit.mjs';
 import { BENCH_LIMITS, benchLimitCheck } from '../bench/lib/limits.mjs';
 import { applyTopology, availableTopologies, describeTopology } from '../bench/lib/topology.mjs';
 import { summarizeProfile } from '../bench/lib/profile-summary.mjs';
+import { benchDashboardLoad, initialJavaScript } from '../bench/lib/dashboard.mjs';
 import { callsTable, cpuTable, fmt, listTable, pct } from '../bench/lib/report.mjs';
 import { mergeRuns, round, runLoad, summarize } from '../bench/lib/stats.mjs';
 
@@ -84,6 +86,8 @@ const HANGING_CONNECT_TIMEOUT_MS = 2_000;
 const TARGETS = { throughputRatioAt16: 0.7, addedP50Ms: 2 };
 
 const log = (message) => console.log(`[bench] ${message}`);
+// Signs in to the dashboard for its first-load measurement.
+const DASHBOARD_ADMIN = { email: 'bench@bench.test', password: 'bench-dashboard-password' };
 const elapsed = ((start) => () => `${((performance.now() - start) / 1000).toFixed(1)}s`)(performance.now());
 
 // ─── state shared with cleanup ──────────────────────────────────────────────────────────────────────────
@@ -135,10 +139,11 @@ async function releaseClients(clients) {
 
 // ─── YAML ───────────────────────────────────────────────────────────────────────────────────────────────
 const connectionName = (i) => `ds-${String(i).padStart(2, '0')}`;
-function organizationYaml(slug, secretEnv, connections) {
+function organizationYaml(slug, secretEnv, connections, members = []) {
   return [
     `  - slug: ${slug}`,
     `    name: ${slug}`,
+    ...(members.length ? ['    members:', ...members.map((member) => `      - ${JSON.stringify(member)}`)] : []),
     '    apiKeys:',
     `      - { name: ${slug}-admin, role: admin, access: read_write, secretEnv: ${secretEnv} }`,
     '    connections:',
@@ -264,7 +269,7 @@ async function main() {
     // The downstreams run on loopback, which the egress policy reaches only where the operator allows it.
     `platform: ${JSON.stringify({ limits: BENCH_LIMITS, egress: { allow: ['127.0.0.1'] } })}`,
     'organizations:',
-    ...organizationYaml('bench', 'GATEHOUSE_BENCH_KEY', warmConnections),
+    ...organizationYaml('bench', 'GATEHOUSE_BENCH_KEY', warmConnections, [{ email: DASHBOARD_ADMIN.email, role: 'admin', passwordEnv: 'GATEHOUSE_BENCH_PASSWORD' }]),
     ...organizationYaml('bench-hanging', 'GATEHOUSE_BENCH_HANGING_KEY', hangingConnections),
     '',
   ].join('\n');
@@ -273,7 +278,7 @@ async function main() {
     label: 'bench',
     workDir: run.workDir,
     yaml,
-    vars: { GATEHOUSE_BENCH_KEY: warmKey, GATEHOUSE_BENCH_HANGING_KEY: hangingKey },
+    vars: { GATEHOUSE_BENCH_KEY: warmKey, GATEHOUSE_BENCH_HANGING_KEY: hangingKey, GATEHOUSE_BENCH_PASSWORD: DASHBOARD_ADMIN.password },
     databaseUrl,
     redisPrefix: run.name,
     expect: { total: 2 * CONNECTIONS, connected: 2 * CONNECTIONS - 1 },
@@ -390,6 +395,9 @@ async function main() {
   await releaseClients(gatewayClients);
   await releaseClients(directClients);
   await releaseClients(hangingClients);
+  // ── dashboard (the MCP clients gone, the gateway still up) ──
+  const dashboard = { initialJavaScript: initialJavaScript(ROOT), firstLoad: await benchDashboardLoad({ baseUrl: gateway.baseUrl, organization: 'bench', who: DASHBOARD_ADMIN }) };
+  log(`dashboard: first load p50 ${fmt(dashboard.firstLoad.p50)} ms, initial JS ${Math.round(dashboard.initialJavaScript.gzipBytes / 1024)} KB gzipped [${elapsed()}]`);
   await gateway.stop();
 
   // ── report ──
@@ -424,6 +432,11 @@ async function main() {
   log(`audit writes: ${auditWrites.map((level) => `c=${level.concurrency} p50 ${fmt(level.p50)} ms, ${level.throughput} calls/s`).join('; ')} [${elapsed()}]`);
   const limitCheck = await benchLimitCheck(ROOT, { redisPrefix: `${run.name}:limits`, durationMs: ROUND_MS });
   log(`limit check: p50 ${fmt(limitCheck.check.sequential.p50)} ms (Redis PING ${fmt(limitCheck.ping.sequential.p50)} ms), ${limitCheck.check.concurrent.cpuUsPerOp} µs CPU per call [${elapsed()}]`);
+  targets.dashboard = {
+    target: 'the inbox usable within 1 s from a cold cache (p50), and at most 350 KB of initial JavaScript gzipped',
+    actual: { firstLoadP50Ms: dashboard.firstLoad.p50, initialJavaScriptGzipKB: round(dashboard.initialJavaScript.gzipBytes / 1024, 1) },
+    met: dashboard.firstLoad.p50 <= 1000 && dashboard.initialJavaScript.gzipBytes <= 350 * 1024,
+  };
   machine.loadAverageAtEnd = os.loadavg().map((v) => round(v, 2));
 
   let profiles = null;
@@ -463,6 +476,7 @@ async function main() {
     policyEvaluation,
     auditWrites,
     limitCheck,
+    dashboard,
     targets,
     ...(profiles ? { gatewayCpuProfiles: profiles } : {}),
   };
@@ -508,6 +522,11 @@ async function main() {
       `  ${limitCheck.concurrency} at once: ${check.concurrent.throughput} checks/s, ${check.concurrent.cpuUsPerOp} µs of CPU per check (a PING: ${ping.concurrent.cpuUsPerOp} µs)\n` +
       '  The gatehouse rows above include it: every call is counted.',
   );
+  console.log(
+    `\nDashboard (Chromium, a new browser context each load: empty cache, already signed in): the approvals inbox usable in ` +
+      `p50 ${fmt(dashboard.firstLoad.p50)} ms, max ${fmt(dashboard.firstLoad.max)} ms over ${dashboard.firstLoad.loads} loads; ` +
+      `initial JavaScript ${Math.round(dashboard.initialJavaScript.gzipBytes / 1024)} KB gzipped (${Math.round(dashboard.initialJavaScript.bytes / 1024)} KB raw).`,
+  );
   console.log('\nTargets (reported, not asserted)');
   for (const [topology, t] of Object.entries(targets.toolsCall)) {
     console.log(`  ${topology}: throughput at c=16 ≥ 70% of direct: ${pct(t.throughputRatioAt16.actual)} — ${verdict(t.throughputRatioAt16.met)}`);
@@ -517,6 +536,7 @@ async function main() {
     `  tools/list unaffected by a hanging connection (p99 ≤ 2× warm + 5 ms): p50/p99 ${fmt(hangList.stats.p50)}/${fmt(hangList.stats.p99)} ms ` +
       `vs ${fmt(warmList.stats.p50)}/${fmt(warmList.stats.p99)} ms warm — ${verdict(targets.hangingToolsListUnaffected.met)}`,
   );
+  console.log(`  dashboard: ${targets.dashboard.target}: ${fmt(dashboard.firstLoad.p50)} ms, ${targets.dashboard.actual.initialJavaScriptGzipKB} KB — ${verdict(targets.dashboard.met)}`);
   if (profiles) {
     for (const profile of profiles) {
       console.log(`\ngateway CPU profile ${profile.file} (after start-up): busy ${profile.busyMs} ms of ${profile.windowMs} ms, by owner`);

@@ -78,6 +78,7 @@ organizations:
       ['/admin/o/acme/approvals', 'Approvals'],
       ['/admin/o/acme/tool-changes', 'Tool changes'],
       ['/admin/o/acme/keys', 'Keys and grants'],
+      ['/admin/o/acme/members', 'Members'],
     ];
     for (const [path, heading] of pages) {
       await page.goto(`${gateway.baseUrl}${path}`);

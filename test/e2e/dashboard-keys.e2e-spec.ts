@@ -3,13 +3,14 @@ import { apiRequest } from '../support/admin-api';
 import { launchChromium, openDashboard } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { OAuthFlow } from '../support/oauth-flow';
-import { insertPersonalKey } from '../support/personal-key';
+import { insertMember, insertPersonalKey } from '../support/personal-key';
 
 jest.setTimeout(120_000);
 
 const ALICE = { email: 'alice@acme.test', password: 'alice-password-123' };
 const CAROL = { email: 'carol@acme.test', password: 'carol-password-123' };
 const ALICE_KEY = 'ghk_test_dashkeys_alice_personal';
+const DAVE = { email: 'dave@acme.test', password: 'dave-password-12345' };
 
 // Keys and grants in real Chromium: a member revokes the OAuth client they connected, and it is cut off at once; an
 // admin creates a key whose secret is shown once; nobody reaches another person's key.
@@ -86,5 +87,33 @@ organizations:
     const text = await listed.text();
     expect(text).not.toContain(secret);
     expect(text).not.toMatch(/secret|hash/i);
+  });
+
+  it('lets an admin lower a member\'s role and remove them, whose OAuth client is cut off; config-file members stay read-only', async () => {
+    await insertMember(gateway.databaseUrl, { organization: 'acme', email: DAVE.email, password: DAVE.password, role: 'admin' });
+    const token = (await flows.tokensFor(DAVE)).body['access_token']!;
+    expect(await flows.mcpStatus(token)).toBe(200);
+
+    const page = await signedInPage(ALICE, '/admin/o/acme/members');
+    await page.getByRole('heading', { name: 'Members' }).waitFor();
+    const dave = page.getByRole('row', { name: new RegExp(DAVE.email) });
+    await dave.getByLabel(`Role of ${DAVE.email}`).click();
+    await page.getByRole('option', { name: 'member', exact: true }).click();
+    await page.getByText(`${DAVE.email} is now member.`).waitFor();
+    const members = await apiRequest<{ email: string; role: string }[]>(gateway.baseUrl, ALICE_KEY, 'GET', '/api/v1/members');
+    expect(members.body.find((member) => member.email === DAVE.email)?.role).toBe('member');
+    // The config file's people cannot be changed here, and say why.
+    const carol = page.getByRole('row', { name: new RegExp(CAROL.email) });
+    await carol.getByText('From the config file').waitFor();
+    await expect(carol.getByLabel(`Role of ${CAROL.email}`).isDisabled()).resolves.toBe(true);
+
+    await dave.getByRole('button', { name: `Remove ${DAVE.email}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+    await page.getByText(`${DAVE.email} is removed; 1 of their keys and grants were revoked.`).waitFor();
+    expect(await flows.mcpStatus(token)).toBe(401);
+    // Members is not a page a member sees.
+    const member = await signedInPage(CAROL, '/admin/o/acme/approvals');
+    await member.getByRole('heading', { name: 'Approvals' }).waitFor();
+    await expect(member.getByRole('link', { name: 'Members' }).count()).resolves.toBe(0);
   });
 });

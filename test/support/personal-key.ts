@@ -1,4 +1,4 @@
-import { hashCredential } from '@gatehouse/identity';
+import { hashCredential, hashPassword } from '@gatehouse/identity';
 import { query } from './database';
 
 /**
@@ -15,4 +15,23 @@ export async function insertPersonalKey(databaseUrl: string, key: { organization
   );
   if (!row) throw new Error(`No organization ${key.organization} or no person ${key.email}`);
   return row.id;
+}
+
+/**
+ * A person added to an organization outside the config file (as the members API's people are: signed in through the
+ * identity provider, or added later), with a password for the sign-in pages.
+ */
+export async function insertMember(databaseUrl: string, member: { organization: string; email: string; password: string; role: string }): Promise<string> {
+  const [user] = await query<{ id: string }>(
+    databaseUrl,
+    `INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2)
+     ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash RETURNING id::text AS id`,
+    [member.email, await hashPassword(member.password)],
+  );
+  await query(
+    databaseUrl,
+    `INSERT INTO memberships (id, organization_id, user_id, role) SELECT gen_random_uuid(), o.id, $1::uuid, $2::"Role" FROM organizations o WHERE o.slug = $3`,
+    [user!.id, member.role, member.organization],
+  );
+  return user!.id;
 }

@@ -6,9 +6,10 @@ import { useLiveUpdates } from './live';
 import { useSession } from './session';
 
 const PAGES = [
-  { path: 'approvals', label: 'Approvals' },
-  { path: 'tool-changes', label: 'Tool changes' },
-  { path: 'keys', label: 'Keys and grants' },
+  { path: 'approvals', label: 'Approvals', admin: false },
+  { path: 'tool-changes', label: 'Tool changes', admin: false },
+  { path: 'keys', label: 'Keys and grants', admin: false },
+  { path: 'members', label: 'Members', admin: true },
 ];
 
 /** The frame of every page of an organization: header (organization, person, sign-out) and navigation. */
@@ -59,7 +60,7 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="sm" aria-label="Pages">
-        {PAGES.map((page) => (
+        {PAGES.filter((page) => !page.admin || membership.role === 'owner' || membership.role === 'admin').map((page) => (
           <NavLink key={page.path} component={RouterLink} to={`/o/${org}/${page.path}`} label={page.label} />
         ))}
       </AppShell.Navbar>

@@ -9,6 +9,7 @@ import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { Layout } from './Layout';
 import { ApprovalsPage } from './pages/Approvals';
 import { KeysPage } from './pages/Keys';
+import { MembersPage } from './pages/Members';
 import { ToolChangesPage } from './pages/ToolChanges';
 import { SessionProvider, useSession } from './session';
 
@@ -36,7 +37,7 @@ function Home() {
 const router = createBrowserRouter(
   [
     { path: '/', element: <Home /> },
-    { path: '/o/:org', element: <Layout />, children: [{ index: true, element: <Navigate to="approvals" replace /> }, { path: 'approvals', element: <ApprovalsPage /> }, { path: 'tool-changes', element: <ToolChangesPage /> }, { path: 'keys', element: <KeysPage /> }] },
+    { path: '/o/:org', element: <Layout />, children: [{ index: true, element: <Navigate to="approvals" replace /> }, { path: 'approvals', element: <ApprovalsPage /> }, { path: 'tool-changes', element: <ToolChangesPage /> }, { path: 'keys', element: <KeysPage /> }, { path: 'members', element: <MembersPage /> }] },
     { path: '*', element: <Navigate to="/" replace /> },
   ],
   { basename: '/admin' },

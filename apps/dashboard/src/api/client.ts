@@ -4,6 +4,7 @@ import type { components, paths } from './schema';
 export type Approval = components['schemas']['ApprovalDto'];
 export type Session = components['schemas']['SessionDto_Output'];
 export type ApiKey = components['schemas']['ApiKeyDto'];
+export type Member = components['schemas']['MemberDto'];
 export type ToolChange = components['schemas']['OrganizationToolChangeDto_Output'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */

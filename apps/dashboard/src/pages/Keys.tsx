@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { FormEvent, useState } from 'react';
 import { useParams } from 'react-router';
 import { api, ApiKey, data, problemText } from '../api/client';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { useRole } from '../session';
 
 function when(iso: string | null): string {
@@ -91,24 +92,20 @@ export function KeysPage() {
           </Table.Tbody>
         </Table>
       )}
-      <Modal opened={revoking !== null} onClose={() => setRevoking(null)} title={`Revoke ${revoking?.name ?? ''}?`}>
-        <Text size="sm">
-          {revoking?.kind === 'oauth_grant' ? 'The client is disconnected at once: its next request is refused, and the person must connect it again.' : 'Whatever uses this key is refused from its next request, and so are the keys it minted.'}
-        </Text>
-        {revoke.isError && (
-          <Alert color="red" role="alert" mt="sm">
-            {problemText(revoke.error)}
-          </Alert>
-        )}
-        <Group justify="flex-end" mt="md">
-          <Button variant="default" onClick={() => setRevoking(null)}>
-            Cancel
-          </Button>
-          <Button color="red" loading={revoke.isPending} onClick={() => revoking && revoke.mutate(revoking)}>
-            Revoke
-          </Button>
-        </Group>
-      </Modal>
+      <ConfirmDialog
+        opened={revoking !== null}
+        title={`Revoke ${revoking?.name ?? ''}?`}
+        message={
+          revoking?.kind === 'oauth_grant'
+            ? 'The client is disconnected at once: its next request is refused, and the person must connect it again.'
+            : 'Whatever uses this key is refused from its next request, and so are the keys it minted.'
+        }
+        confirmLabel="Revoke"
+        pending={revoke.isPending}
+        error={revoke.error}
+        onConfirm={() => revoking && revoke.mutate(revoking)}
+        onClose={() => setRevoking(null)}
+      />
     </Stack>
   );
 }

@@ -99,3 +99,15 @@ const toolChangeSchema = z.object({
 export class ToolChangeDto extends createZodDto(toolChangeSchema) {}
 export class OrganizationToolChangeDto extends createZodDto(toolChangeSchema.extend({ connection: z.object({ id: z.uuid(), name: z.string() }) })) {}
 export class AcceptedToolChangeDto extends createZodDto(z.object({ name: z.string(), downstreamName: z.string(), hash: z.string(), acceptedBy: z.string() })) {}
+
+const memberSchema = z.object({
+  userId: z.uuid(),
+  email: z.string(),
+  name: z.string().nullable(),
+  role: roleSchema,
+  configManaged: z.boolean().describe('Managed by the config file: change it there'),
+  createdAt: timestamp,
+});
+
+export class MemberDto extends createZodDto(memberSchema, { codec: true }) {}
+export class RemovedMemberDto extends createZodDto(memberSchema.extend({ revokedKeyIds: z.array(z.uuid()) }), { codec: true }) {}

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { AuditedAs, Authenticated, CurrentPrincipal, MembershipService, Principal } from '@gatehouse/identity';
-import { UpdateMemberDto } from './api.dto';
+import { ZodResponse } from 'nestjs-zod';
+import { MemberDto, RemovedMemberDto, UpdateMemberDto } from './api.dto';
 
 const UserId = () => Param('userId', new ParseUUIDPipe({ version: '4' }));
 
@@ -13,6 +14,7 @@ export class MembersController {
 
   @Get()
   @Authenticated({ action: 'read', subject: 'Member' })
+  @ZodResponse({ status: 200, type: [MemberDto] })
   list(@CurrentPrincipal() principal: Principal) {
     return this.members.list(principal.organizationId);
   }
@@ -21,6 +23,7 @@ export class MembersController {
   @Put(':userId')
   @Authenticated({ action: 'update', subject: 'Member' })
   @AuditedAs('admin.member.updated', { target: 'member', param: 'userId' })
+  @ZodResponse({ status: 200, type: MemberDto })
   update(@CurrentPrincipal() principal: Principal, @UserId() userId: string, @Body() body: UpdateMemberDto) {
     return this.members.changeRole(principal, userId, body.role);
   }
@@ -29,6 +32,7 @@ export class MembersController {
   @Delete(':userId')
   @Authenticated({ action: 'delete', subject: 'Member' })
   @AuditedAs('admin.member.removed', { target: 'member', param: 'userId' })
+  @ZodResponse({ status: 200, type: RemovedMemberDto })
   remove(@CurrentPrincipal() principal: Principal, @UserId() userId: string) {
     return this.members.remove(principal, userId);
   }
