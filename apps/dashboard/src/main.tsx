@@ -5,9 +5,10 @@ import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvider } from 'react-router';
+import { setRequestContext } from './api/client';
 import { Layout } from './Layout';
-import { ApprovalsPage } from './pages/Approvals';
+import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
 import { ToolChangesPage } from './pages/ToolChanges';
@@ -34,11 +35,37 @@ function Home() {
   return <Navigate to={`/o/${first.slug}/approvals`} replace />;
 }
 
+// The inbox's requests are asked for as soon as the route is known, beside the session rather than after it.
+const inboxLoader = ({ params }: LoaderFunctionArgs) => {
+  setRequestContext({ organization: params['org'] ?? '' });
+  void queries.prefetchQuery(approvalsQuery(params['org'] ?? '', 'pending'));
+  return null;
+};
+
 const router = createBrowserRouter(
   [
-    { path: '/', element: <Home /> },
-    { path: '/o/:org', element: <Layout />, children: [{ index: true, element: <Navigate to="approvals" replace /> }, { path: 'approvals', element: <ApprovalsPage /> }, { path: 'tool-changes', element: <ToolChangesPage /> }, { path: 'keys', element: <KeysPage /> }, { path: 'members', element: <MembersPage /> }] },
-    { path: '*', element: <Navigate to="/" replace /> },
+    {
+      element: (
+        <SessionProvider>
+          <Outlet />
+        </SessionProvider>
+      ),
+      children: [
+        { path: '/', element: <Home /> },
+        {
+          path: '/o/:org',
+          element: <Layout />,
+          children: [
+            { index: true, element: <Navigate to="approvals" replace /> },
+            { path: 'approvals', element: <ApprovalsPage />, loader: inboxLoader },
+            { path: 'tool-changes', element: <ToolChangesPage /> },
+            { path: 'keys', element: <KeysPage /> },
+            { path: 'members', element: <MembersPage /> },
+          ],
+        },
+        { path: '*', element: <Navigate to="/" replace /> },
+      ],
+    },
   ],
   { basename: '/admin' },
 );
@@ -48,9 +75,7 @@ createRoot(document.getElementById('root')!).render(
     <MantineProvider theme={theme} cssVariablesResolver={variables}>
       <Notifications />
       <QueryClientProvider client={queries}>
-        <SessionProvider>
-          <RouterProvider router={router} />
-        </SessionProvider>
+        <RouterProvider router={router} />
       </QueryClientProvider>
     </MantineProvider>
   </StrictMode>,

@@ -1,6 +1,6 @@
 import { Alert, Badge, Button, Card, Code, Group, Loader, Modal, Stack, Tabs, Text, Textarea, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api, Approval, data, problemText } from '../api/client';
@@ -13,8 +13,9 @@ function relative(iso: string): string {
   return seconds >= 0 ? `in ${amount}` : `${amount} ago`;
 }
 
-function useApprovals(organization: string, status: 'pending' | undefined) {
-  return useQuery({
+/** The organization's requests (pending ones, or all): shared by the page and the route's loader, which starts it early. */
+export function approvalsQuery(organization: string, status: 'pending' | undefined) {
+  return queryOptions({
     queryKey: ['approvals', organization, status ?? 'all'],
     queryFn: () => data(api.GET('/api/v1/approvals', { params: { query: status ? { status } : {} } })),
     // The event stream refreshes it at once; this is the safety net if the stream is down.
@@ -46,7 +47,7 @@ export function ApprovalsPage() {
 }
 
 function ApprovalList({ organization, status, empty, decided }: { organization: string; status: 'pending' | undefined; empty: string; decided?: boolean }) {
-  const approvals = useApprovals(organization, status);
+  const approvals = useQuery(approvalsQuery(organization, status));
   if (approvals.isPending) return <Loader aria-label="Loading approval requests" />;
   if (approvals.isError) {
     return (
