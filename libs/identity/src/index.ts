@@ -11,6 +11,7 @@ export * from './auth/bearer-authenticator';
 export * from './auth/session-authenticator';
 export * from './auth/credential-hash';
 export * from './auth/principal';
+export * from './auth/same-secret';
 export * from './auth/credential-standing';
 export * from './auth/principal-cache';
 export * from './identity.module';

@@ -1,7 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { SessionCookie, signedCookie } from '@gatehouse/identity';
+import { sameSecret, SessionCookie, signedCookie } from '@gatehouse/identity';
 import { SignInTarget } from '../sign-in/sign-in-steps';
 
 const BINDING_COOKIE = 'gatehouse_signin';
@@ -28,9 +28,7 @@ export class DashboardSignIn {
   /** Whether `sent` is this browser's binding. */
   bound(request: Request, sent: unknown): boolean {
     const binding = signedCookie(request, BINDING_COOKIE);
-    if (!binding || typeof sent !== 'string') return false;
-    const [a, b] = [Buffer.from(binding), Buffer.from(sent)];
-    return a.length === b.length && timingSafeEqual(a, b);
+    return binding !== undefined && sameSecret(binding, sent);
   }
 
   target(binding: string, next: string): SignInTarget {

@@ -1,6 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { ROLE_RANK } from '@gatehouse/config';
-import { ApprovalEvent, ApprovalEvents } from '@gatehouse/governance';
+import { ApprovalEvent, ApprovalEvents, mayReadApproval } from '@gatehouse/governance';
 import { credentialKey, Principal } from '@gatehouse/identity';
 
 /** What an open dashboard hears: something changed, so the view showing it is read again. */
@@ -57,13 +56,9 @@ export class LiveEvents implements OnModuleInit {
 
   private dispatch(event: ApprovalEvent): void {
     for (const { principal, listener } of this.subscribers.get(event.organizationId) ?? []) {
-      if (!mayHear(principal, event)) continue;
+      // The same people the approvals list shows the request to; an event published before the field existed has none.
+      if (!mayReadApproval(principal, { approverRoles: event.approverRoles ?? [], requesterIdentity: event.requesterIdentity ?? '' })) continue;
       listener({ type: 'approval', id: event.requestId, status: event.status });
     }
   }
-}
-
-/** The same people the approvals list shows a request to. */
-function mayHear(principal: Principal, event: ApprovalEvent): boolean {
-  return ROLE_RANK[principal.role] >= ROLE_RANK.admin || (event.approverRoles ?? []).includes(principal.role) || principal.subject === event.requesterSubject;
 }

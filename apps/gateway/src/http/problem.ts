@@ -15,30 +15,23 @@ export interface Problem {
   errorId?: string;
 }
 
+// Every code has its status (the Record's type checks that none is missing).
+const STATUS: Readonly<Record<ErrorCode, number>> = {
+  [ErrorCode.InvalidInput]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.Conflict]: HttpStatus.CONFLICT,
+  [ErrorCode.Unauthenticated]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
+  [ErrorCode.DownstreamUnavailable]: HttpStatus.BAD_GATEWAY,
+  [ErrorCode.DownstreamTimeout]: HttpStatus.GATEWAY_TIMEOUT,
+  [ErrorCode.DownstreamError]: HttpStatus.BAD_GATEWAY,
+  [ErrorCode.DownstreamTooLarge]: HttpStatus.BAD_GATEWAY,
+  [ErrorCode.ShuttingDown]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.RateLimited]: HttpStatus.TOO_MANY_REQUESTS,
+};
+
 export function statusOf(code: ErrorCode): number {
-  switch (code) {
-    case ErrorCode.InvalidInput:
-      return HttpStatus.BAD_REQUEST;
-    case ErrorCode.NotFound:
-      return HttpStatus.NOT_FOUND;
-    case ErrorCode.Conflict:
-      return HttpStatus.CONFLICT;
-    case ErrorCode.Unauthenticated:
-      return HttpStatus.UNAUTHORIZED;
-    case ErrorCode.Forbidden:
-      return HttpStatus.FORBIDDEN;
-    case ErrorCode.DownstreamUnavailable:
-      return HttpStatus.BAD_GATEWAY;
-    case ErrorCode.DownstreamTimeout:
-      return HttpStatus.GATEWAY_TIMEOUT;
-    case ErrorCode.DownstreamError:
-    case ErrorCode.DownstreamTooLarge:
-      return HttpStatus.BAD_GATEWAY;
-    case ErrorCode.ShuttingDown:
-      return HttpStatus.SERVICE_UNAVAILABLE;
-    case ErrorCode.RateLimited:
-      return HttpStatus.TOO_MANY_REQUESTS;
-  }
+  return STATUS[code];
 }
 
 export const TITLES: Record<number, string> = {

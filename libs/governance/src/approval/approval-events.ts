@@ -6,7 +6,8 @@ export interface ApprovalEvent {
   requestId: string;
   organizationId: string;
   requesterSubject: string;
-  /** Who may decide it, so that a live view shows it only to them, its requester and admins. */
+  /** Who may see it (mayReadApproval), so that a live view shows it only to them: its requester and approvers. */
+  requesterIdentity: string;
   approverRoles: RoleName[];
   status: string;
 }

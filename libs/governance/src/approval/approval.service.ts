@@ -41,6 +41,11 @@ export interface ViewerStanding {
   decided?: 'approved' | 'denied';
 }
 
+/** Who sees a request (in lists, and on the live stream): admins, the roles that decide it, and whoever asked. */
+export function mayReadApproval(principal: Principal, request: Pick<ApprovalRequestRecord, 'approverRoles' | 'requesterIdentity'>): boolean {
+  return ROLE_RANK[principal.role] >= ROLE_RANK.admin || request.approverRoles.includes(principal.role) || approverIdentity(principal) === request.requesterIdentity;
+}
+
 export function approverIdentity(principal: Pick<Principal, 'userId' | 'rootKeyId' | 'apiKeyId'>): string {
   return principal.userId ? `user:${principal.userId}` : `api_key:${principal.rootKeyId ?? principal.apiKeyId}`;
 }
@@ -99,18 +104,20 @@ export class ApprovalService {
 
   async get(principal: Principal, id: string): Promise<ApprovalView & { viewer: ViewerStanding }> {
     const request = await this.find(principal, id);
-    return { ...(await this.views.of(request)), viewer: await this.standing(principal, request) };
+    return { ...(await this.views.of(request)), viewer: this.standing(principal, request, await this.keyMayDecide(principal)) };
   }
 
   /** Requests the principal may decide (as an approver) or made; admins see all of the organization's. */
   async list(principal: Principal, status?: ApprovalStatusName): Promise<(ApprovalView & { viewer: ViewerStanding })[]> {
-    const requests = (await this.repository.list(principal.organizationId, status, 200)).filter((request) => this.mayRead(principal, request));
-    return Promise.all(requests.map(async (request) => ({ ...(await this.views.of(request)), viewer: await this.standing(principal, request) })));
+    const requests = (await this.repository.list(principal.organizationId, status, 200)).filter((request) => mayReadApproval(principal, request));
+    // Read once for the whole list, not once a request.
+    const keyMayDecide = await this.keyMayDecide(principal);
+    return Promise.all(requests.map(async (request) => ({ ...(await this.views.of(request)), viewer: this.standing(principal, request, keyMayDecide) })));
   }
 
   async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalView> {
     const request = await this.find(principal, id);
-    const refusal = await this.refusal(principal, request);
+    const refusal = this.refusal(principal, request, await this.keyMayDecide(principal));
     if (refusal) throw GatehouseError.forbidden(refusal);
     const identity = approverIdentity(principal);
     const outcome = await this.repository.decide(
@@ -165,20 +172,25 @@ export class ApprovalService {
     return true;
   }
 
+  /** Whether the principal's person (or, with no person behind it, the organization's keyApprovals) lets it decide. */
+  private async keyMayDecide(principal: Principal): Promise<boolean> {
+    return principal.userId !== null || (await this.organizations.allowsKeyApprovals(principal.organizationId));
+  }
+
   /** Why the principal may not decide the request whatever its state, or null when they may. */
-  private async refusal(principal: Principal, request: ApprovalRequestRecord): Promise<string | null> {
+  private refusal(principal: Principal, request: ApprovalRequestRecord, keyMayDecide: boolean): string | null {
     if (!request.approverRoles.includes(principal.role)) return `Only ${request.approverRoles.join(' or ')} may decide this request (your role: ${principal.role})`;
     if (principal.access === 'read_only') return 'A read-only credential cannot decide approval requests';
     if (approverIdentity(principal) === request.requesterIdentity) return 'Nobody approves their own request, whichever key or client they use';
     // Whoever holds a key with no person could otherwise mint keys and approve as several "people".
-    if (!principal.userId && !(await this.organizations.allowsKeyApprovals(principal.organizationId))) {
+    if (!keyMayDecide) {
       return 'This key has no person behind it, so it cannot decide approval requests; use a key or client of an approver (or allow keyApprovals for the organization)';
     }
     return null;
   }
 
   /** Whether the viewer may decide the request now, and if not, why: what the dashboard's buttons say. */
-  private async standing(principal: Principal, request: ApprovalRequestRecord): Promise<ViewerStanding> {
+  private standing(principal: Principal, request: ApprovalRequestRecord, keyMayDecide: boolean): ViewerStanding {
     const identity = approverIdentity(principal);
     const decided = request.decisions.find((decision) => decision.approverIdentity === identity);
     const requester = identity === request.requesterIdentity;
@@ -189,13 +201,13 @@ export class ApprovalService {
           ? 'This request has expired'
           : decided
             ? `You have already ${decided.approved ? 'approved' : 'denied'} it`
-            : await this.refusal(principal, request);
+            : this.refusal(principal, request, keyMayDecide);
     return { mayDecide: why === null, reason: why, requester, ...(decided ? { decided: decided.approved ? 'approved' : 'denied' } : {}) };
   }
 
   private async find(principal: Principal, id: string): Promise<ApprovalRequestRecord> {
     const request = await this.repository.find(principal.organizationId, id);
-    if (!request || !this.mayRead(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
+    if (!request || !mayReadApproval(principal, request)) throw GatehouseError.notFound(`Approval request ${id} not found`);
     return request;
   }
 
@@ -215,16 +227,9 @@ export class ApprovalService {
       requestId: request.id,
       organizationId: request.organizationId,
       requesterSubject: request.requesterSubject,
+      requesterIdentity: request.requesterIdentity,
       approverRoles: request.approverRoles,
       status: request.status,
     });
-  }
-
-  private mayRead(principal: Principal, request: ApprovalRequestRecord): boolean {
-    return (
-      ROLE_RANK[principal.role] >= ROLE_RANK.admin ||
-      request.approverRoles.includes(principal.role) ||
-      approverIdentity(principal) === request.requesterIdentity
-    );
   }
 }

@@ -1,7 +1,8 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@gatehouse/config';
 import { RedisService } from '@gatehouse/db';
+import { sameSecret } from '../auth/same-secret';
 
 export interface BrowserSession {
   /** The random id the signed cookie carries (not stored in the session itself). */
@@ -81,8 +82,5 @@ export class BrowserSessions {
 
 /** The session's CSRF token compared in constant time with what a request sent. */
 export function csrfTokenMatches(session: BrowserSession, sent: unknown): boolean {
-  if (typeof sent !== 'string') return false;
-  const expected = Buffer.from(session.csrfToken);
-  const given = Buffer.from(sent);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+  return sameSecret(session.csrfToken, sent);
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ApiKeyAccessLevel, AppConfig } from '@gatehouse/config';
 import { OAuthGrantRepository, RedisService } from '@gatehouse/db';
@@ -8,6 +8,7 @@ import { OAuthError } from './oauth.errors';
 import { OAuthSettings } from './oauth-settings';
 import { isValidCodeChallenge } from './pkce';
 import { grantScope, withoutAdmin } from './scopes';
+import { sameSecret } from '../auth/same-secret';
 
 // Long enough to sign in through an identity provider, short enough that an abandoned request goes away.
 const PENDING_TTL_SECONDS = 15 * 60;
@@ -123,7 +124,7 @@ export class AuthorizationService {
     const stored = await this.redis.client.get(this.key(id));
     if (!stored) return null;
     const pending = JSON.parse(stored) as PendingAuthorization;
-    return safeEqual(pending.binding, binding) ? pending : null;
+    return sameSecret(pending.binding, binding) ? pending : null;
   }
 
   async chooseOrganization(pending: PendingAuthorization, organizationId: string): Promise<void> {
@@ -168,7 +169,7 @@ export class AuthorizationService {
   }
 
   checkCsrf(pending: PendingAuthorization, token: unknown): boolean {
-    return typeof token === 'string' && safeEqual(token, this.csrfToken(pending));
+    return sameSecret(this.csrfToken(pending), token);
   }
 
   private errorRedirect(redirectUri: string, error: string, description: string, state: string | undefined): URL {
@@ -192,10 +193,4 @@ export class AuthorizationService {
 function single(params: Params, name: string): string | undefined {
   const value = params[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -39,7 +39,7 @@ export class ApprovedCallRunner {
     const { status, result } = await this.execute(request);
     await this.approvals.recordResult(requestId, status, result);
     this.logger.log({ requestId, tool: request.toolName, status }, 'Approved call run');
-    await this.events.publish({ requestId, organizationId: request.organizationId, requesterSubject: request.requesterSubject, approverRoles: request.approverRoles, status });
+    await this.events.publish({ requestId, organizationId: request.organizationId, requesterSubject: request.requesterSubject, requesterIdentity: request.requesterIdentity, approverRoles: request.approverRoles, status });
   }
 
   private async execute(request: ApprovalRequestRecord): Promise<{ status: 'executed' | 'failed'; result: CallToolResult }> {
