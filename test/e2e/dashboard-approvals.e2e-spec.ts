@@ -221,6 +221,9 @@ organizations:
       const token = await csrfToken(page);
       const cookie = (await page.context().cookies(gateway.baseUrl)).find((stored) => stored.name === 'gatehouse_session')!;
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+      // Another site cannot sign the person out either: no token, no sign-out.
+      expect((await request().delete(`${gateway.baseUrl}/api/v1/session`)).status()).toBe(403);
+      expect((await request().get(`${gateway.baseUrl}/api/v1/session`)).status()).toBe(200);
       expect((await request().delete(`${gateway.baseUrl}/api/v1/session`, { headers: { 'X-CSRF-Token': token } })).status()).toBe(204);
       // The cookie replayed from elsewhere is worth nothing: the session is gone from Redis.
       const replayed = await fetch(`${gateway.baseUrl}/api/v1/session`, { headers: { cookie: `${cookie.name}=${cookie.value}` } });
