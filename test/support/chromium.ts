@@ -26,3 +26,9 @@ export async function openDashboard(browser: Browser, baseUrl: string, who: { em
   await signInToDashboard(page, baseUrl, who, path);
   return page;
 }
+
+/** The CSRF token of the page's session, as the dashboard reads it. */
+export async function csrfToken(page: Page): Promise<string> {
+  const session = await page.context().request.get(new URL('/api/v1/session', page.url()).href);
+  return ((await session.json()) as { csrfToken: string }).csrfToken;
+}

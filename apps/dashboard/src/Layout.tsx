@@ -3,13 +3,13 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Navigate, NavLink as RouterLink, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { api, setRequestContext } from './api/client';
 import { useLiveUpdates } from './live';
-import { useSession } from './session';
+import { Audience, sees, useSession } from './session';
 
-const PAGES = [
-  { path: 'approvals', label: 'Approvals', admin: false },
-  { path: 'tool-changes', label: 'Tool changes', admin: false },
-  { path: 'keys', label: 'Keys and grants', admin: false },
-  { path: 'members', label: 'Members', admin: true },
+const PAGES: readonly { path: string; label: string; audience: Audience }[] = [
+  { path: 'approvals', label: 'Approvals', audience: 'everyone' },
+  { path: 'tool-changes', label: 'Tool changes', audience: 'tools' },
+  { path: 'keys', label: 'Keys and grants', audience: 'everyone' },
+  { path: 'members', label: 'Members', audience: 'admin' },
 ];
 
 /** The frame of every page of an organization: header (organization, person, sign-out) and navigation. */
@@ -60,7 +60,7 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="sm" aria-label="Pages">
-        {PAGES.filter((page) => !page.admin || membership.role === 'owner' || membership.role === 'admin').map((page) => (
+        {PAGES.filter((page) => sees(membership.role, page.audience)).map((page) => (
           <NavLink key={page.path} component={RouterLink} to={`/o/${org}/${page.path}`} label={page.label} />
         ))}
       </AppShell.Navbar>

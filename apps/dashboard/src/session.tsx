@@ -40,8 +40,31 @@ export function useSession(): Session {
   return session;
 }
 
+export type Role = Session['organizations'][number]['role'];
+export const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'contractor', 'auditor'];
+
+/**
+ * Who a page is for, as the server's abilities (CASL) decide; the navigation only mirrors them. `tools`: everyone who
+ * calls tools (not auditors); `records`: whoever reads the audit log and usage (admins and auditors).
+ */
+export type Audience = 'everyone' | 'tools' | 'records' | 'admin';
+
+export function sees(role: Role, audience: Audience): boolean {
+  const admin = role === 'owner' || role === 'admin';
+  switch (audience) {
+    case 'everyone':
+      return true;
+    case 'tools':
+      return role !== 'auditor';
+    case 'records':
+      return admin || role === 'auditor';
+    case 'admin':
+      return admin;
+  }
+}
+
 /** The person's role in the organization of the page, and whether it administers (owner or admin). */
-export function useRole(organization: string): { role: string; admin: boolean } {
+export function useRole(organization: string): { role: Role; admin: boolean } {
   const role = useSession().organizations.find((membership) => membership.slug === organization)?.role ?? 'member';
-  return { role, admin: role === 'owner' || role === 'admin' };
+  return { role, admin: sees(role, 'admin') };
 }

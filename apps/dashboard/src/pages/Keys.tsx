@@ -5,7 +5,7 @@ import { FormEvent, useState } from 'react';
 import { useParams } from 'react-router';
 import { api, ApiKey, data, problemText } from '../api/client';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { useRole } from '../session';
+import { Role, ROLES, useRole } from '../session';
 
 function when(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : 'never';
@@ -115,10 +115,10 @@ function CreateKey({ organization }: { organization: string }) {
   const queries = useQueryClient();
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
-  const [role, setRole] = useState<string>('member');
+  const [role, setRole] = useState<Role>('member');
   const [access, setAccess] = useState<string>('read_write');
   const create = useMutation({
-    mutationFn: () => data(api.POST('/api/v1/api-keys', { body: { name, role: role as 'member', access: access as 'read_write' } })),
+    mutationFn: () => data(api.POST('/api/v1/api-keys', { body: { name, role, access: access as 'read_write' } })),
     onSettled: () => void queries.invalidateQueries({ queryKey: ['api-keys', organization] }),
   });
   const close = () => {
@@ -149,7 +149,7 @@ function CreateKey({ organization }: { organization: string }) {
           <form onSubmit={submit}>
             <Stack>
               <TextInput label="Name" required maxLength={100} value={name} onChange={(event) => setName(event.currentTarget.value)} />
-              <Select label="Role" data={['owner', 'admin', 'member', 'contractor']} value={role} onChange={(value) => value && setRole(value)} allowDeselect={false} />
+              <Select label="Role" data={[...ROLES]} value={role} onChange={(value) => value && setRole(value as Role)} allowDeselect={false} />
               <Select label="Access" data={[{ value: 'read_write', label: 'read-write' }, { value: 'read_only', label: 'read-only' }]} value={access} onChange={(value) => value && setAccess(value)} allowDeselect={false} />
               {create.isError && (
                 <Alert color="red" role="alert">

@@ -5,10 +5,8 @@ import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api, data, Member, problemText } from '../api/client';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { useSession } from '../session';
+import { Role, ROLES, useSession } from '../session';
 
-const ROLES = ['owner', 'admin', 'member', 'contractor'] as const;
-type Role = (typeof ROLES)[number];
 
 /** The organization's people: change a role, remove someone (which revokes their keys and OAuth grants). */
 export function MembersPage() {

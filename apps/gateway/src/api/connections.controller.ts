@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ROLE_RANK } from '@gatehouse/config';
+import { isAdministrator } from '@gatehouse/config';
 import { CONNECTION_AUDIT_FIELDS, ConnectionDetail, ConnectionService } from '@gatehouse/connections';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { CreateConnectionDto } from './api.dto';
@@ -9,7 +9,7 @@ const Id = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 
 /** Admins see how a connection is configured; others what it is (see ConnectionDetail). */
 function connectionDetailFor(principal: Principal): ConnectionDetail {
-  return ROLE_RANK[principal.role] >= ROLE_RANK.admin ? 'full' : 'summary';
+  return isAdministrator(principal.role) ? 'full' : 'summary';
 }
 
 @ApiTags('connections')

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { All, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ROLE_RANK, RoleName } from '@gatehouse/config';
+import { isAdministrator, RoleName } from '@gatehouse/config';
 import {
   AccountService,
   AuthorizationRequestError,
@@ -270,7 +270,7 @@ export class AuthorizeController {
 
 /** Administration is offered to admins and owners whose client asked for it; nobody else can grant it. */
 function offersAdministration(pending: PendingAuthorization, role: RoleName): boolean {
-  return pending.admin && ROLE_RANK[role] >= ROLE_RANK.admin;
+  return pending.admin && isAdministrator(role);
 }
 
 // A post without a form (another content type, or none) has no fields: the page then says what is missing.

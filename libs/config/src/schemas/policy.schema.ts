@@ -50,7 +50,11 @@ export const policyMatchSchema = z
 
 export const approvalSettingsSchema = z
   .object({
-    approverRoles: z.array(roleSchema).min(1).default(['admin']),
+    // Auditors only read: a rule naming them would wait for decisions nobody named can make.
+    approverRoles: z
+      .array(roleSchema.refine((role) => role !== 'auditor', 'auditors read approval requests; they cannot decide them'))
+      .min(1)
+      .default(['admin']),
     approvals: z.number().int().min(1).max(10).default(1),
     expiresIn: durationSchema.default(3600),
   })

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ROLE_RANK, RoleName } from '@gatehouse/config';
+import { RoleName, roleIncludes } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
@@ -92,7 +92,7 @@ export class MembershipRepository {
       if (!row) return { outcome: 'not_found' };
       if (row.configManaged) return { outcome: 'config_managed' };
       for (const role of [row.role, ...(newRole ? [newRole] : [])]) {
-        if (ROLE_RANK[role] > ROLE_RANK[ceiling]) return { outcome: 'above_ceiling', role };
+        if (!roleIncludes(ceiling, role)) return { outcome: 'above_ceiling', role };
       }
       if (row.role === 'owner' && newRole !== 'owner') {
         const owners = await tx.membership.count({ where: { organizationId, role: 'owner' } });

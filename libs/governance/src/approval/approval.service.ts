@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AuditActor, AuditRecorder, systemActor } from '@gatehouse/audit';
-import { ApprovalSettings, GatehouseError, JOBS, QUEUES, ROLE_RANK } from '@gatehouse/config';
+import { ApprovalSettings, GatehouseError, isAdministrator, JOBS, QUEUES } from '@gatehouse/config';
 import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName, OrganizationRepository } from '@gatehouse/db';
 import { auditActorOf, type Principal } from '@gatehouse/identity';
 import { canonicalJson } from '@gatehouse/connections';
@@ -41,9 +41,9 @@ export interface ViewerStanding {
   decided?: 'approved' | 'denied';
 }
 
-/** Who sees a request (in lists, and on the live stream): admins, the roles that decide it, and whoever asked. */
+/** Who sees a request (in lists, and on the live stream): admins, auditors, the roles that decide it, and whoever asked. */
 export function mayReadApproval(principal: Principal, request: Pick<ApprovalRequestRecord, 'approverRoles' | 'requesterIdentity'>): boolean {
-  return ROLE_RANK[principal.role] >= ROLE_RANK.admin || request.approverRoles.includes(principal.role) || approverIdentity(principal) === request.requesterIdentity;
+  return isAdministrator(principal.role) || principal.role === 'auditor' || request.approverRoles.includes(principal.role) || approverIdentity(principal) === request.requesterIdentity;
 }
 
 export function approverIdentity(principal: Pick<Principal, 'userId' | 'rootKeyId' | 'apiKeyId'>): string {
@@ -179,6 +179,7 @@ export class ApprovalService {
 
   /** Why the principal may not decide the request whatever its state, or null when they may. */
   private refusal(principal: Principal, request: ApprovalRequestRecord, keyMayDecide: boolean): string | null {
+    if (principal.role === 'auditor') return 'Auditors read approval requests and their history; they do not decide them';
     if (!request.approverRoles.includes(principal.role)) return `Only ${request.approverRoles.join(' or ')} may decide this request (your role: ${principal.role})`;
     if (principal.access === 'read_only') return 'A read-only credential cannot decide approval requests';
     if (approverIdentity(principal) === request.requesterIdentity) return 'Nobody approves their own request, whichever key or client they use';

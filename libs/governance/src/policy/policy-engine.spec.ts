@@ -1,5 +1,5 @@
 import { policyRuleSchema } from '@gatehouse/config';
-import { CompiledPolicy, PATTERN_BUDGET_DENIAL, PolicyResource, PolicyRule, PolicySubject } from './policy-engine';
+import { AUDITOR_DEFAULT, CompiledPolicy, PATTERN_BUDGET_DENIAL, PolicyResource, PolicyRule, PolicySubject } from './policy-engine';
 
 const rule = (spec: unknown, id = 'r'): PolicyRule => ({ id, ...policyRuleSchema.parse(spec) });
 
@@ -59,6 +59,15 @@ describe('CompiledPolicy', () => {
     expect(policy.decide(subject(), tool('linear-prod_create_issue'), {}).rule.name).toBe('no-create');
     expect(new CompiledPolicy(1, 'deny', [allowAll, linearCreate], []).decide(subject(), tool('linear-prod_create_issue'), {}).effect).toBe('require_approval');
     expect(new CompiledPolicy(1, 'deny', [allowAll], []).decide(subject(), tool('linear-prod_create_issue'), {}).effect).toBe('allow');
+  });
+
+  it('gives auditors no tools, whatever a rule allows, and refuses a rule naming them as approvers', () => {
+    const allowAuditors = rule({ name: 'auditors-may', match: { roles: ['auditor'] }, effect: 'allow' });
+    const policy = new CompiledPolicy(1, 'allow', [allowAuditors], []);
+    const auditor = subject({ role: 'auditor' });
+    expect(policy.decide(auditor, tool('x_search', READ), {})).toEqual({ effect: 'deny', rule: AUDITOR_DEFAULT });
+    expect(policy.listing(auditor, tool('x_search', READ))).toEqual({ listed: false, rule: AUDITOR_DEFAULT });
+    expect(() => rule({ name: 'a', effect: 'require_approval', approval: { approverRoles: ['admin', 'auditor'] } })).toThrow(/auditors .* cannot decide/);
   });
 
   it('falls back to the organization default', () => {

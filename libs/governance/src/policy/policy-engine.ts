@@ -76,6 +76,12 @@ export const PATTERN_BUDGET_DENIAL: DecidingRule = {
   name: 'default:argument-patterns-over-budget',
   description: "the arguments are too large to check against the policy's argument patterns",
 };
+// An auditor reads the record of what was done; calling tools is not theirs, whatever a rule says.
+export const AUDITOR_DEFAULT: DecidingRule = {
+  id: null,
+  name: 'default:auditors-call-no-tools',
+  description: 'auditors read the audit log, usage and approvals; they call no tools',
+};
 const DESTRUCTIVE_APPROVAL: ApprovalSettings = { approverRoles: ['admin'], approvals: 1, expiresIn: 3600 };
 
 interface CompiledRule extends PolicyRule {
@@ -104,6 +110,7 @@ export class CompiledPolicy {
   }
 
   decide(subject: PolicySubject, resource: PolicyResource, args: Record<string, unknown>): Decision {
+    if (subject.role === 'auditor') return { effect: 'deny', rule: AUDITOR_DEFAULT };
     const classes = this.classify(resource);
     try {
       const matching = withMatchBudget(() => this.rules.filter((rule) => this.matches(rule, subject, resource, classes) && argumentsMatch(rule, args)));
@@ -116,6 +123,7 @@ export class CompiledPolicy {
 
   /** tools/list has no arguments: a tool is hidden only when no call to it could ever be allowed. */
   listing(subject: PolicySubject, resource: PolicyResource): Listing {
+    if (subject.role === 'auditor') return { listed: false, rule: AUDITOR_DEFAULT };
     const classes = this.classify(resource);
     const matching = this.rules.filter((rule) => this.matches(rule, subject, resource, classes));
     const unconditional = this.resolve(matching.filter((rule) => !rule.argumentDependent), classes, subject, resource);

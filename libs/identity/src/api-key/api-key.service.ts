@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { GatehouseError, ROLE_RANK } from '@gatehouse/config';
+import { GatehouseError, roleIncludes } from '@gatehouse/config';
 import { ApiKeyRecord, ApiKeyRepository } from '@gatehouse/db';
 import { hashCredential } from '../auth/credential-hash';
 import { principalOf } from '../auth/credential-standing';
@@ -63,7 +63,7 @@ export class ApiKeyService {
   // A key can never hold more than the principal that creates it, and belongs to the same person (or, with no
   // person, hangs from the minting key): what it may do follows theirs from then on.
   async create(principal: Principal, input: CreateApiKeyInput): Promise<IssuedApiKey> {
-    if (ROLE_RANK[input.role] > ROLE_RANK[principal.role]) {
+    if (!roleIncludes(principal.role, input.role)) {
       throw GatehouseError.forbidden(`Cannot create a key with role ${input.role}: it exceeds your role (${principal.role})`);
     }
     if (input.access === 'read_write' && principal.access === 'read_only') {

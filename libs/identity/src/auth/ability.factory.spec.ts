@@ -30,6 +30,17 @@ describe('AbilityFactory', () => {
     }
   });
 
+  it('lets auditors read the audit log, usage, budgets and approvals, and nothing else', () => {
+    for (const access of ['read_write', 'read_only'] as const) {
+      const ability = factory.forPrincipal(principal('auditor', access));
+      for (const readable of ['Audit', 'Usage', 'Budget', 'Approval'] as const) expect(ability.can('read', readable)).toBe(true);
+      for (const hidden of ['Connection', 'Member', 'Policy', 'IdentityProvider', 'ApiKey'] as const) expect(ability.can('read', hidden)).toBe(false);
+      expect(ability.can('update', 'Approval')).toBe(false);
+      expect(ability.can('update', 'Audit')).toBe(false);
+      expect(ability.can('update', 'Budget')).toBe(false);
+    }
+  });
+
   it('lets members and contractors only read connections', () => {
     for (const role of ['member', 'contractor'] as const) {
       const ability = factory.forPrincipal(principal(role, 'read_write'));

@@ -1,6 +1,6 @@
 import { AbilityBuilder, createMongoAbility, ForcedSubject, MongoAbility } from '@casl/ability';
 import { Injectable } from '@nestjs/common';
-import { PlatformSettings, ROLE_RANK } from '@gatehouse/config';
+import { isAdministrator, PlatformSettings } from '@gatehouse/config';
 import type { ApiKeyRecord } from '@gatehouse/db';
 import { Principal } from './principal';
 
@@ -17,10 +17,15 @@ export class AbilityFactory {
 
   forPrincipal(principal: Principal): AppAbility {
     const { can, cannot, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
-    const isAdmin = ROLE_RANK[principal.role] >= ROLE_RANK.admin;
-    can('read', 'Connection');
+    const isAdmin = isAdministrator(principal.role);
+    // An auditor reads the record of what the organization did (audit log and exports, usage and budgets, the
+    // approval requests and their history) and nothing else: no connections, no tools, no decisions.
+    const isAuditor = principal.role === 'auditor';
+    const reads: Subject[] = isAuditor ? ['Approval', 'Audit', 'Usage', 'Budget'] : ['Connection', 'Approval'];
+    if (isAdmin) reads.push('ApiKey', 'Member', 'IdentityProvider', 'Policy', 'Budget', 'Usage', 'Audit');
+    can('read', reads);
     // Which requests a principal sees and may decide is the approval service's rule (approver roles per request).
-    can(['read', 'update'], 'Approval');
+    if (!isAuditor) can('update', 'Approval');
     // Everyone sees and revokes their own keys and OAuth grants ("MCP — ChatGPT"), whatever their role.
     if (principal.userId) can(['read', 'delete'], 'ApiKey', { createdById: principal.userId });
     if (isAdmin) {
@@ -32,17 +37,12 @@ export class AbilityFactory {
       can('manage', 'Policy');
       // Costs and budgets are Budget; spend reports are Usage.
       can('manage', 'Budget');
-      can('read', 'Usage');
-      // The audit log is written by Gatehouse only; admins read and verify it.
-      can('read', 'Audit');
-      // Its settings and SIEM sinks, not its records.
+      // The audit log is written by Gatehouse only: its settings and SIEM sinks are what admins change, not its records.
       can('update', 'Audit');
     }
     if (principal.access === 'read_only') {
       cannot(['create', 'update', 'delete', 'manage'], 'all');
-      can('read', ['Connection', 'Approval']);
-      if (isAdmin) can('read', ['ApiKey', 'Member', 'IdentityProvider', 'Policy']);
-      if (isAdmin) can('read', ['Budget', 'Usage', 'Audit']);
+      can('read', reads);
     }
     // The deployment operator (platform.operators, by the person behind the credential), whatever their role in the
     // organization the credential belongs to: the platform's settings are theirs to read. They change in the config

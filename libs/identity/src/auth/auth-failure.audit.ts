@@ -12,7 +12,7 @@ import { principalOf } from './credential-standing';
 const [QUOTA] = RATE_LIMITS['bearer-failure'];
 
 /** Why a presented bearer credential was refused. */
-export type BearerFailure = 'unknown' | 'revoked' | 'expired' | 'not_a_member' | 'wrong_audience' | 'wrong_kind';
+export type BearerFailure = 'unknown' | 'revoked' | 'expired' | 'not_a_member' | 'role_withdrawn' | 'wrong_audience' | 'wrong_kind';
 
 interface Attribution {
   organizationId: string;

@@ -34,6 +34,13 @@ describe('principalOf', () => {
     expect(principalOf(credential({ ...person, role: 'contractor', memberRole: 'admin' }))).toMatchObject({ role: 'contractor' });
   });
 
+  it('stops an auditor’s key whose person is now a member, and a minted key whose chain shares no role with it', () => {
+    const person = { userId: 'u1', userEmail: 'u1@acme.test' };
+    expect(principalOf(credential({ ...person, role: 'auditor', memberRole: 'admin' }))).toMatchObject({ role: 'auditor' });
+    expect(principalOf(credential({ ...person, role: 'auditor', memberRole: 'member' }))).toBe('role_withdrawn');
+    expect(principalOf(credential({ role: 'member', createdByKeyId: 'root', mintedBy: [minting('root', { role: 'auditor' })] }))).toBe('role_withdrawn');
+  });
+
   it('stops a person’s key and OAuth grant once the person is no longer a member, and a revoked one at once', () => {
     expect(principalOf(credential({ userId: 'u1', memberRole: null }))).toBe('not_a_member');
     expect(principalOf(credential({ kind: 'oauth_grant', userId: 'u1', memberRole: null }))).toBe('not_a_member');

@@ -3,7 +3,9 @@ import type { CredentialRecord } from '@gatehouse/db';
 import { Principal } from './principal';
 
 /** Why a stored credential no longer authenticates. */
-export type CredentialFailure = 'revoked' | 'not_a_member';
+// role_withdrawn: the role the credential was made with is no longer within what stands behind it (an auditor's
+// key under a person who is now a member: neither role includes the other, so it holds nothing).
+export type CredentialFailure = 'revoked' | 'not_a_member' | 'role_withdrawn';
 
 interface Standing {
   role: RoleName;
@@ -18,13 +20,16 @@ function standingOf(credential: CredentialRecord): Standing | CredentialFailure 
   if (credential.revokedAt) return 'revoked';
   if (credential.userId !== null) {
     if (!credential.memberRole) return 'not_a_member';
-    return { role: lowerRole(credential.role, credential.memberRole), access: credential.access, rootKeyId: null };
+    const role = lowerRole(credential.role, credential.memberRole);
+    return role ? { role, access: credential.access, rootKeyId: null } : 'role_withdrawn';
   }
   let standing: Standing = { role: credential.role, access: credential.access, rootKeyId: credential.id };
   let parent = credential.createdByKeyId;
   for (const key of credential.mintedBy) {
     if (key.id !== parent || key.revokedAt) return 'revoked';
-    standing = { role: lowerRole(standing.role, key.role), access: lowerAccess(standing.access, key.access), rootKeyId: key.id };
+    const role = lowerRole(standing.role, key.role);
+    if (!role) return 'role_withdrawn';
+    standing = { role, access: lowerAccess(standing.access, key.access), rootKeyId: key.id };
     parent = key.createdByKeyId;
   }
   // A minting key that is gone (or a chain longer than is followed) leaves nothing to stand on.

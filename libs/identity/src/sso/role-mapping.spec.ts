@@ -11,6 +11,12 @@ describe('identity provider mapping', () => {
     expect(roleFromGroups(undefined, roleMap, 'member')).toBe('member');
   });
 
+  it('never makes an auditor who is also a contractor an admin: the first of incomparable roles wins', () => {
+    const withAuditors = { ...roleMap, 'security-audit': 'auditor' } as const;
+    expect(roleFromGroups(['security-audit'], withAuditors, 'member')).toBe('auditor');
+    expect(roleFromGroups(['security-audit', 'contractors'], withAuditors, 'member')).toBe('contractor');
+  });
+
   it('allows only the listed email domains, not their subdomains or look-alikes', () => {
     expect(emailDomainAllowed('Alice@ACME.test', ['acme.test'])).toBe(true);
     expect(emailDomainAllowed('eve@evil-acme.test', ['acme.test'])).toBe(false);

@@ -1,11 +1,10 @@
-import { ROLE_RANK, RoleName } from '@gatehouse/config';
+import { highestRole, RoleName } from '@gatehouse/config';
 
 /** The highest role any of the person's groups maps to, else the provider's default. */
 export function roleFromGroups(groups: unknown, roleMap: Record<string, RoleName>, defaultRole: RoleName): RoleName {
   const names = Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : typeof groups === 'string' ? [groups] : [];
   const mapped = names.map((group) => roleMap[group]).filter((role): role is RoleName => role !== undefined);
-  if (mapped.length === 0) return defaultRole;
-  return mapped.reduce((best, role) => (ROLE_RANK[role] > ROLE_RANK[best] ? role : best));
+  return highestRole(mapped) ?? defaultRole;
 }
 
 /** The domain of an email address, lower-cased; null when it has no local part or no domain. */
