@@ -86,7 +86,7 @@ organizations:
     });
 
     it('sees their own pages and request, and no page of administration or of the record', async () => {
-      expect(await navigation(page)).toEqual(['Approvals', 'Tool changes', 'Keys and grants']);
+      expect(await navigation(page)).toEqual(['Approvals', 'Tool changes', 'Try a tool', 'Keys and grants']);
       const card = page.getByRole('article', { name: 'tools_write_note' });
       await card.getByText('asked by connie@acme.test', { exact: false }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);

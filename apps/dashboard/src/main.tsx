@@ -12,6 +12,7 @@ import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
 import { ToolChangesPage } from './pages/ToolChanges';
+import { TryToolPage } from './pages/TryTool';
 import { SessionProvider, useSession } from './session';
 
 // Shades and automatic text colours that keep WCAG AA contrast (checked by axe-core in the tests).
@@ -59,6 +60,7 @@ const router = createBrowserRouter(
             { index: true, element: <Navigate to="approvals" replace /> },
             { path: 'approvals', element: <ApprovalsPage />, loader: inboxLoader },
             { path: 'tool-changes', element: <ToolChangesPage /> },
+            { path: 'try', element: <TryToolPage /> },
             { path: 'keys', element: <KeysPage /> },
             { path: 'members', element: <MembersPage /> },
           ],

@@ -22,6 +22,7 @@ import { MembersController } from './api/members.controller';
 import { PlatformController } from './api/platform.controller';
 import { PoliciesController } from './api/policies.controller';
 import { OrganizationToolChangesController, ToolChangesController } from './api/tool-changes.controller';
+import { ToolsController } from './api/tools.controller';
 import { UsageController } from './api/usage.controller';
 import { HealthController } from './health/health.controller';
 import { AdminAuditInterceptor } from './http/admin-audit.interceptor';
@@ -97,6 +98,7 @@ export class GatewayModule {
         CostsController,
         BudgetsController,
         UsageController,
+        ToolsController,
         AuditController,
         AuditSettingsController,
         AuditSinksController,

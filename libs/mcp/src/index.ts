@@ -2,3 +2,4 @@ export * from './mcp.module';
 export * from './session/json-rpc-response';
 export * from './session/mcp-sessions.service';
 export * from './tools/call-tracker';
+export * from './trial/tool-trial';

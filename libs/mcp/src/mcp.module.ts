@@ -13,6 +13,7 @@ import { McpFastPath } from './mcp-fast-path.middleware';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
 import { McpServerFactory } from './session/mcp-server.factory';
+import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
 import { ToolCallExchange } from './session/tool-call-exchange';
 import { CallTracker } from './tools/call-tracker';
@@ -36,9 +37,10 @@ import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
     ApprovalProcessor,
     McpLimits,
     McpAdmission,
+    ToolTrial,
     ThrottledCallAudit,
   ],
-  exports: [McpSessions, CallTracker],
+  exports: [McpSessions, CallTracker, ToolTrial],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

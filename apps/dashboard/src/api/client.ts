@@ -6,6 +6,8 @@ export type Session = components['schemas']['SessionDto_Output'];
 export type ApiKey = components['schemas']['ApiKeyDto'];
 export type Member = components['schemas']['MemberDto'];
 export type ToolChange = components['schemas']['OrganizationToolChangeDto_Output'];
+export type Tool = components['schemas']['ToolDto_Output'];
+export type ToolResult = components['schemas']['CallToolResultDto_Output'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {
