@@ -5,15 +5,19 @@ import { TOOL_CLASSES, TRANSPORTS } from '@gatehouse/config';
 // Response bodies of /api/v1/connections (ConnectionView, ConnectionHealth, GovernedTool, ConnectionTestResult).
 // The serializer strips what is not declared here, so every field the dashboard reads is listed.
 
+// nestjs-zod 5.5 writes a bare nullableText() as an array into the document (BenLorantfy/nestjs-zod#473);
+// any constraint, even min(0), keeps it a nullable string.
+const nullableText = () => z.string().min(0).nullable();
+
 const connectionSchema = z.object({
   id: z.uuid(),
   name: z.string(),
   transport: z.enum(TRANSPORTS),
-  url: z.string().nullable().describe("Admins: the URL as stored; others: its origin"),
-  origin: z.string().nullable().describe('Scheme, host and port of the URL'),
-  command: z.string().nullable(),
+  url: nullableText().describe("Admins: the URL as stored; others: its origin"),
+  origin: nullableText().describe('Scheme, host and port of the URL'),
+  command: nullableText(),
   args: z.array(z.string()),
-  cwd: z.string().nullable(),
+  cwd: nullableText(),
   env: z.record(z.string(), z.string()).describe('Names only: every value reads "***"'),
   headers: z.record(z.string(), z.string()).describe('Names only: every value reads "***"'),
   callTimeoutMs: z.number().int(),
@@ -38,10 +42,10 @@ const healthSchema = z.object({
   enabled: z.boolean(),
   status: z.enum(['connected', 'connecting', 'down', 'disabled', 'not_running']),
   healthy: z.boolean(),
-  lastError: z.string().nullable(),
+  lastError: nullableText(),
   toolCount: z.number().int(),
   toolsStale: z.boolean(),
-  toolListError: z.string().nullable(),
+  toolListError: nullableText(),
   rejectedTools: z.array(z.string()),
   heldBackTools: z.number().int().describe('Tools awaiting review (GET /api/v1/connections/{id}/tool-changes)'),
   lastToolRefreshAt: z.iso.datetime().nullable(),
@@ -58,8 +62,8 @@ const jsonObject = z.record(z.string(), z.unknown());
 const toolSchema = z.object({
   name: z.string().describe('The exposed name'),
   downstreamName: z.string(),
-  title: z.string().nullable(),
-  description: z.string().nullable(),
+  title: nullableText(),
+  description: nullableText(),
   inputSchema: jsonObject,
   outputSchema: jsonObject.nullable(),
   annotations: jsonObject.nullable(),
@@ -75,7 +79,7 @@ const testResultSchema = z.object({
   server: serverSchema,
   toolCount: z.number().int(),
   tools: z.array(z.string()),
-  error: z.string().nullable(),
+  error: nullableText(),
 });
 
 export class ConnectionDto extends createZodDto(connectionSchema) {}
