@@ -7,6 +7,7 @@ import { useSession } from './session';
 
 const PAGES = [
   { path: 'approvals', label: 'Approvals', admin: false },
+  { path: 'connections', label: 'Connections', admin: false },
   { path: 'tool-changes', label: 'Tool changes', admin: false },
   { path: 'keys', label: 'Keys and grants', admin: false },
   { path: 'members', label: 'Members', admin: true },
