@@ -35,6 +35,17 @@ describe('the OpenAPI document', () => {
       ['/api/v1/approvals/{id}', 'get', '200'],
       ['/api/v1/approvals/{id}/approve', 'post', '200'],
       ['/api/v1/approvals/{id}/deny', 'post', '200'],
+      ['/api/v1/connections', 'get', '200'],
+      ['/api/v1/connections', 'post', '201'],
+      ['/api/v1/connections/health', 'get', '200'],
+      ['/api/v1/connections/test', 'post', '200'],
+      ['/api/v1/connections/{id}', 'get', '200'],
+      ['/api/v1/connections/{id}', 'put', '200'],
+      ['/api/v1/connections/{id}/tools', 'get', '200'],
+      ['/api/v1/connections/{id}/test', 'post', '200'],
+      ['/api/v1/connections/{id}/refresh', 'post', '200'],
+      ['/api/v1/connections/{id}/enable', 'post', '200'],
+      ['/api/v1/connections/{id}/disable', 'post', '200'],
     ] as const) {
       expect({ path, method, schema: schemaOf(path, method, status) }).toEqual({ path, method, schema: expect.any(Object) });
     }

@@ -7,6 +7,7 @@ import { Audience, sees, useSession } from './session';
 
 const PAGES: readonly { path: string; label: string; audience: Audience }[] = [
   { path: 'approvals', label: 'Approvals', audience: 'everyone' },
+  { path: 'connections', label: 'Connections', audience: 'tools' },
   { path: 'tool-changes', label: 'Tool changes', audience: 'tools' },
   { path: 'try', label: 'Try a tool', audience: 'tools' },
   { path: 'keys', label: 'Keys and grants', audience: 'everyone' },

@@ -9,6 +9,9 @@ import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvid
 import { setRequestContext } from './api/client';
 import { Layout } from './Layout';
 import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
+import { ConnectionDetailPage } from './pages/ConnectionDetail';
+import { EditConnectionPage, NewConnectionPage } from './pages/ConnectionForm';
+import { ConnectionsPage } from './pages/Connections';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
 import { ToolChangesPage } from './pages/ToolChanges';
@@ -63,6 +66,10 @@ const router = createBrowserRouter(
             { path: 'try', element: <TryToolPage /> },
             { path: 'keys', element: <KeysPage /> },
             { path: 'members', element: <MembersPage /> },
+            { path: 'connections', element: <ConnectionsPage /> },
+            { path: 'connections/new', element: <NewConnectionPage /> },
+            { path: 'connections/:id', element: <ConnectionDetailPage /> },
+            { path: 'connections/:id/edit', element: <EditConnectionPage /> },
           ],
         },
         { path: '*', element: <Navigate to="/" replace /> },

@@ -9,6 +9,7 @@ import { DownstreamClient } from './downstream/downstream-client';
 import { describeError } from './downstream/downstream.errors';
 import { ConnectionEvents } from './runtime/connection-events';
 import { ConnectionRegistry } from './runtime/connection-registry';
+import type { HeldBackTool } from './runtime/connection-runtime';
 
 export interface ConnectionTestResult {
   ok: boolean;
@@ -17,6 +18,13 @@ export interface ConnectionTestResult {
   toolCount: number;
   tools: string[];
   error: string | null;
+}
+
+/** A connection's tools in this process: those served, and those held back for an admin's review. */
+export interface ConnectionCatalog {
+  connectionName: string;
+  listed: readonly CatalogTool[];
+  heldBack: HeldBackTool[];
 }
 
 // The one implementation behind the admin API and the gatehouse_* management tools. Every method takes the
@@ -77,6 +85,15 @@ export class ConnectionService {
     return toConnectionView(existing);
   }
 
+  /** Starts or stops serving a connection without changing its definition (and without resending its credentials). */
+  async setEnabled(organizationId: string, id: string, enabled: boolean): Promise<ConnectionView> {
+    this.assertNotConfigManaged(await this.require(organizationId, id));
+    const record = await this.repository.setEnabled(organizationId, id, enabled);
+    if (!record) throw GatehouseError.notFound(`Connection ${id} not found`);
+    await this.propagate(id);
+    return toConnectionView(record);
+  }
+
   async health(organizationId: string): Promise<ConnectionHealth[]> {
     const records = await this.repository.listByOrganization(organizationId);
     return records.map((record) => toConnectionHealth(record, this.registry.runtime(record.id)));
@@ -87,9 +104,10 @@ export class ConnectionService {
     return toConnectionHealth(record, this.registry.runtime(record.id));
   }
 
-  async tools(organizationId: string, id: string): Promise<CatalogTool[]> {
+  async tools(organizationId: string, id: string): Promise<ConnectionCatalog> {
     const record = await this.require(organizationId, id);
-    return [...(this.registry.runtime(record.id)?.list() ?? [])];
+    const runtime = this.registry.runtime(record.id);
+    return { connectionName: record.name, listed: runtime?.list() ?? [], heldBack: runtime?.heldBack() ?? [] };
   }
 
   /** Re-reads the downstream's tool list now, in every replica. */
@@ -106,6 +124,15 @@ export class ConnectionService {
     if (record.unsealable) throw GatehouseError.conflict(`Connection "${record.name}" cannot be tested: ${record.unsealable}. Save it again with its credentials.`);
     const spec = ConnectionRepository.toSpec(record);
     if (!record.configManaged) await this.admission.admit(spec);
+    return this.probe(spec);
+  }
+
+  /**
+   * Tests a connection before it is saved: admitted exactly as create would admit it (the operator's stdio commands,
+   * the egress policy), so trying is no way to reach what saving could not.
+   */
+  async testSpec(spec: ConnectionSpec): Promise<ConnectionTestResult> {
+    await this.admission.admit(spec);
     return this.probe(spec);
   }
 

@@ -1,3 +1,4 @@
+import type { TransportKind } from '@gatehouse/config';
 import type { ConnectionRecord } from '@gatehouse/db';
 import type { ConnectionRuntime } from './runtime/connection-runtime';
 
@@ -13,7 +14,7 @@ export type ConnectionDetail = 'full' | 'summary';
 export interface ConnectionView {
   id: string;
   name: string;
-  transport: string;
+  transport: TransportKind;
   url: string | null;
   /** Scheme, host and port of the URL: where it reaches, shown to anyone who may see the connection. */
   origin: string | null;
@@ -39,7 +40,7 @@ export interface ConnectionView {
 export interface ConnectionHealth {
   id: string;
   name: string;
-  transport: string;
+  transport: TransportKind;
   enabled: boolean;
   status: 'connected' | 'connecting' | 'down' | 'disabled' | 'not_running';
   healthy: boolean;

@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { QUEUES } from '@gatehouse/config';
+import { ConnectionsModule } from '@gatehouse/connections';
 import { BullRootModule } from '@gatehouse/db';
 import { ApprovalEvents } from './approval/approval-events';
 import { ApprovalService } from './approval/approval.service';
@@ -13,14 +14,15 @@ import { UsageRecorder } from './budget/usage.recorder';
 import { UsageService } from './budget/usage.service';
 import { PolicyService } from './policy/policy.service';
 import { ToolAccessPolicy } from './policy/tool-access.policy';
+import { ConnectionToolsService } from './tools/connection-tools.service';
 import { WebhookService } from './webhook/webhook.service';
 
-const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents];
+const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService];
 const BUDGET_PROVIDERS = [BudgetSettings, BudgetCounters, BudgetAlerts, BudgetService, UsageRecorder, UsageService, WebhookService];
 
 @Global()
 @Module({
-  imports: [BullRootModule, BullModule.registerQueue({ name: QUEUES.approvals }), BullModule.registerQueue({ name: QUEUES.webhooks })],
+  imports: [BullRootModule, ConnectionsModule, BullModule.registerQueue({ name: QUEUES.approvals }), BullModule.registerQueue({ name: QUEUES.webhooks })],
   providers: [...PROVIDERS, ...BUDGET_PROVIDERS],
   exports: [...PROVIDERS, ...BUDGET_PROVIDERS],
 })

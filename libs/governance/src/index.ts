@@ -14,3 +14,4 @@ export * from './budget/usage.service';
 export * from './webhook/webhook.service';
 export * from './webhook/webhook-signature';
 export * from './webhook/webhook-jobs.module';
+export * from './tools/connection-tools.service';

@@ -8,12 +8,19 @@ export type Member = components['schemas']['MemberDto'];
 export type ToolChange = components['schemas']['OrganizationToolChangeDto_Output'];
 export type Tool = components['schemas']['ToolDto_Output'];
 export type ToolResult = components['schemas']['CallToolResultDto_Output'];
+export type Connection = components['schemas']['ConnectionDto_Output'];
+export type ConnectionHealth = components['schemas']['ConnectionHealthDto_Output'];
+export type ConnectionTool = components['schemas']['ConnectionToolDto_Output'];
+export type ConnectionTestResult = components['schemas']['ConnectionTestResultDto_Output'];
+export type ConnectionSpec = components['schemas']['CreateConnectionDto'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {
   title?: string;
   detail?: string;
   status?: number;
+  /** A rejected body: what is wrong with each field (its path, e.g. `url` or `headers.Authorization`). */
+  errors?: { path: string; message: string }[];
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -93,6 +93,11 @@ export class ConnectionRepository {
     }
   }
 
+  async setEnabled(organizationId: string, id: string, enabled: boolean): Promise<ConnectionRecord | null> {
+    const { count } = await this.prisma.connection.updateMany({ where: { id, organizationId }, data: { enabled, status: enabled ? 'pending' : 'disabled', statusMessage: null } });
+    return count ? this.findById(organizationId, id) : null;
+  }
+
   async delete(organizationId: string, id: string): Promise<boolean> {
     const { count } = await this.prisma.connection.deleteMany({ where: { id, organizationId } });
     return count > 0;
