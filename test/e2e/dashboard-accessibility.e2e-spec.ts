@@ -1,7 +1,6 @@
-import AxeBuilder from '@axe-core/playwright';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, signInToDashboard } from '../support/chromium';
+import { launchChromium, signInToDashboard, violations } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools } from '../support/mcp-client';
 import { insertPersonalKey } from '../support/personal-key';
@@ -12,14 +11,6 @@ jest.setTimeout(120_000);
 
 const ALICE = { email: 'alice@acme.test', password: 'alice-password-123' };
 const CAROL_KEY = 'ghk_test_dash_axe_carol_personal';
-
-/** The serious and critical violations axe-core finds on the page as it is now, as "rule: target" lines. */
-async function violations(page: Page): Promise<string[]> {
-  const results = await new AxeBuilder({ page }).analyze();
-  return results.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(' ')} (${violation.help})`));
-}
 
 // Every page of the dashboard, with content on it, checked by axe-core in real Chromium; and the inbox used with the
 // keyboard alone.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser, Page } from 'playwright-core';
 import { apiRequest } from '../support/admin-api';
-import { launchChromium, openDashboard } from '../support/chromium';
+import { csrfToken, launchChromium, openDashboard } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { insertPersonalKey } from '../support/personal-key';
@@ -231,8 +231,3 @@ organizations:
     });
   });
 });
-
-async function csrfToken(page: Page): Promise<string> {
-  const session = await page.context().request.get(new URL('/api/v1/session', page.url()).href);
-  return ((await session.json()) as { csrfToken: string }).csrfToken;
-}

@@ -10,6 +10,8 @@ const PAGES = [
   { path: 'tool-changes', label: 'Tool changes', admin: false },
   { path: 'keys', label: 'Keys and grants', admin: false },
   { path: 'members', label: 'Members', admin: true },
+  // Admins and owners for now; auditors too once that role exists (the API enforces it either way).
+  { path: 'audit', label: 'Audit log', admin: true },
 ];
 
 /** The frame of every page of an organization: header (organization, person, sign-out) and navigation. */

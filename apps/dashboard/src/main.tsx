@@ -1,6 +1,6 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
-import { createTheme, CSSVariablesResolver, MantineProvider, Modal } from '@mantine/core';
+import { createTheme, CSSVariablesResolver, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
@@ -9,6 +9,8 @@ import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvid
 import { setRequestContext } from './api/client';
 import { Layout } from './Layout';
 import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
+import { AuditPage } from './pages/Audit';
+import { AuditCallPage } from './pages/AuditCall';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
 import { ToolChangesPage } from './pages/ToolChanges';
@@ -19,8 +21,11 @@ const theme = createTheme({
   primaryColor: 'indigo',
   primaryShade: 8,
   autoContrast: true,
-  // Every dialog's close button has a name for screen readers.
-  components: { Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }) },
+  // Every dialog's and notification's close button has a name for screen readers.
+  components: {
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+    Notification: Notification.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+  },
 });
 // Dimmed text dark enough on white (Mantine's gray.6 is 3.3:1).
 const variables: CSSVariablesResolver = () => ({ variables: {}, light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)' }, dark: {} });
@@ -61,6 +66,8 @@ const router = createBrowserRouter(
             { path: 'tool-changes', element: <ToolChangesPage /> },
             { path: 'keys', element: <KeysPage /> },
             { path: 'members', element: <MembersPage /> },
+            { path: 'audit', element: <AuditPage /> },
+            { path: 'audit/calls/:callId', element: <AuditCallPage /> },
           ],
         },
         { path: '*', element: <Navigate to="/" replace /> },

@@ -6,6 +6,9 @@ export type Session = components['schemas']['SessionDto_Output'];
 export type ApiKey = components['schemas']['ApiKeyDto'];
 export type Member = components['schemas']['MemberDto'];
 export type ToolChange = components['schemas']['OrganizationToolChangeDto_Output'];
+export type AuditRecord = components['schemas']['AuditPageDto_Output']['items'][number];
+export type AuditSink = components['schemas']['AuditSinkDto'];
+export type CallTimeline = components['schemas']['CallTimelineDto_Output'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {
