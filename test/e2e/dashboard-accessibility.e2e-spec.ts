@@ -1,7 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser, Page } from 'playwright-core';
-import { violations } from '../support/axe';
-import { launchChromium, signInToDashboard } from '../support/chromium';
+import { launchChromium, signInToDashboard, violations } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools } from '../support/mcp-client';
 import { insertPersonalKey } from '../support/personal-key';

@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser, Page } from 'playwright-core';
 import { apiRequest } from '../support/admin-api';
-import { csrfToken, launchChromium, openDashboard } from '../support/chromium';
+import { csrfToken, launchChromium, openDashboard, violations } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { insertMember, insertPersonalKey } from '../support/personal-key';
@@ -86,7 +86,7 @@ organizations:
     });
 
     it('sees their own pages and request, and no page of administration or of the record', async () => {
-      expect(await navigation(page)).toEqual(['Approvals', 'Tool changes', 'Try a tool', 'Keys and grants']);
+      expect(await navigation(page)).toEqual(['Approvals', 'Connections', 'Tool changes', 'Try a tool', 'Keys and grants']);
       const card = page.getByRole('article', { name: 'tools_write_note' });
       await card.getByText('asked by connie@acme.test', { exact: false }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);
@@ -116,8 +116,7 @@ organizations:
     });
 
     it('sees the approval requests and their history, but no button decides one, and the page says why', async () => {
-      expect(await navigation(page)).not.toContain('Tool changes');
-      expect(await navigation(page)).not.toContain('Members');
+      expect(await navigation(page)).toEqual(['Approvals', 'Keys and grants', 'Audit log']);
       const card = page.getByRole('article', { name: 'tools_write_note' });
       await card.getByText('asked by connie@acme.test', { exact: false }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);
@@ -141,6 +140,16 @@ organizations:
       expect(noToken.status()).toBe(403);
       expect(((await noToken.json()) as { detail: string }).detail).toContain('CSRF token');
       expect((await apiRequest<{ status: string }>(gateway.baseUrl, KEYS.alice, 'GET', `/api/v1/approvals/${pendingId}`)).body.status).toBe('pending');
+    });
+
+    it('opens the audit log, finds the contractor\'s held call and verifies the chain', async () => {
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+      const records = page.getByRole('table', { name: 'Audit records' });
+      await records.getByText('approval.requested').first().waitFor();
+      await page.getByRole('button', { name: 'Verify chain' }).click();
+      await page.getByText('Chain verified').waitFor();
+      expect(await violations(page)).toEqual([]);
     });
 
     it('calls no tools through /mcp, whatever the policy allows', async () => {

@@ -46,6 +46,11 @@ describe('the OpenAPI document', () => {
       ['/api/v1/connections/{id}/refresh', 'post', '200'],
       ['/api/v1/connections/{id}/enable', 'post', '200'],
       ['/api/v1/connections/{id}/disable', 'post', '200'],
+      ['/api/v1/audit/records', 'get', '200'],
+      ['/api/v1/audit/calls/{callId}', 'get', '200'],
+      ['/api/v1/audit/verify', 'get', '200'],
+      ['/api/v1/audit/sinks', 'get', '200'],
+      ['/api/v1/audit/sinks/{id}/retry', 'post', '200'],
     ] as const) {
       expect({ path, method, schema: schemaOf(path, method, status) }).toEqual({ path, method, schema: expect.any(Object) });
     }

@@ -1,6 +1,6 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
-import { createTheme, CSSVariablesResolver, MantineProvider, Modal } from '@mantine/core';
+import { createTheme, CSSVariablesResolver, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
@@ -12,6 +12,8 @@ import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
 import { ConnectionDetailPage } from './pages/ConnectionDetail';
 import { EditConnectionPage, NewConnectionPage } from './pages/ConnectionForm';
 import { ConnectionsPage } from './pages/Connections';
+import { AuditPage } from './pages/Audit';
+import { AuditCallPage } from './pages/AuditCall';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
 import { ToolChangesPage } from './pages/ToolChanges';
@@ -23,8 +25,11 @@ const theme = createTheme({
   primaryColor: 'indigo',
   primaryShade: 8,
   autoContrast: true,
-  // Every dialog's close button has a name for screen readers.
-  components: { Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }) },
+  // Every dialog's and notification's close button has a name for screen readers.
+  components: {
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+    Notification: Notification.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
+  },
 });
 // Dimmed text dark enough on white (Mantine's gray.6 is 3.3:1).
 const variables: CSSVariablesResolver = () => ({ variables: {}, light: { '--mantine-color-dimmed': 'var(--mantine-color-gray-7)' }, dark: {} });
@@ -70,6 +75,8 @@ const router = createBrowserRouter(
             { path: 'connections/new', element: <NewConnectionPage /> },
             { path: 'connections/:id', element: <ConnectionDetailPage /> },
             { path: 'connections/:id/edit', element: <EditConnectionPage /> },
+            { path: 'audit', element: <AuditPage /> },
+            { path: 'audit/calls/:callId', element: <AuditCallPage /> },
           ],
         },
         { path: '*', element: <Navigate to="/" replace /> },

@@ -13,6 +13,9 @@ export type ConnectionHealth = components['schemas']['ConnectionHealthDto_Output
 export type ConnectionTool = components['schemas']['ConnectionToolDto_Output'];
 export type ConnectionTestResult = components['schemas']['ConnectionTestResultDto_Output'];
 export type ConnectionSpec = components['schemas']['CreateConnectionDto'];
+export type AuditRecord = components['schemas']['AuditPageDto_Output']['items'][number];
+export type AuditSink = components['schemas']['AuditSinkDto'];
+export type CallTimeline = components['schemas']['CallTimelineDto_Output'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {

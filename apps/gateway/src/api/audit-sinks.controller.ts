@@ -1,9 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { createZodDto, ZodValidationPipe } from 'nestjs-zod';
+import { createZodDto, ZodResponse, ZodValidationPipe } from 'nestjs-zod';
 import { auditSinkPatchSchema, AuditSinkService } from '@gatehouse/audit';
 import { ApiAuditSinkSpec, apiAuditSinkSchema } from '@gatehouse/config';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { AuditSinkDto } from './audit.dto';
 
 class AuditSinkPatchDto extends createZodDto(auditSinkPatchSchema) {}
 
@@ -21,12 +22,14 @@ export class AuditSinksController {
 
   @Get()
   @Authenticated({ action: 'read', subject: 'Audit' })
+  @ZodResponse({ status: 200, type: [AuditSinkDto] })
   list(@CurrentPrincipal() principal: Principal) {
     return this.sinks.list(principal.organizationId);
   }
 
   @Get(':id')
   @Authenticated({ action: 'read', subject: 'Audit' })
+  @ZodResponse({ status: 200, type: AuditSinkDto })
   get(@CurrentPrincipal() principal: Principal, @Id() id: string) {
     return this.sinks.get(principal.organizationId, id);
   }
@@ -35,6 +38,7 @@ export class AuditSinksController {
   @Post()
   @Authenticated({ action: 'update', subject: 'Audit' })
   @AuditedAs('admin.audit_sink.created', TARGET)
+  @ZodResponse({ status: 201, type: AuditSinkDto })
   create(@CurrentPrincipal() principal: Principal, @SinkBody() body: ApiAuditSinkSpec) {
     return this.sinks.create(principal.organizationId, body);
   }
@@ -42,6 +46,7 @@ export class AuditSinksController {
   @Put(':id')
   @Authenticated({ action: 'update', subject: 'Audit' })
   @AuditedAs('admin.audit_sink.replaced', TARGET)
+  @ZodResponse({ status: 200, type: AuditSinkDto })
   replace(@CurrentPrincipal() principal: Principal, @Id() id: string, @SinkBody() body: ApiAuditSinkSpec) {
     return this.sinks.replace(principal.organizationId, id, body);
   }
@@ -49,6 +54,7 @@ export class AuditSinksController {
   @Patch(':id')
   @Authenticated({ action: 'update', subject: 'Audit' })
   @AuditedAs('admin.audit_sink.updated', TARGET)
+  @ZodResponse({ status: 200, type: AuditSinkDto })
   patch(@CurrentPrincipal() principal: Principal, @Id() id: string, @Body() body: AuditSinkPatchDto) {
     return this.sinks.patch(principal.organizationId, id, body);
   }
@@ -65,6 +71,7 @@ export class AuditSinksController {
   @HttpCode(200)
   @Authenticated({ action: 'update', subject: 'Audit' })
   @AuditedAs('admin.audit_sink.retried', TARGET)
+  @ZodResponse({ status: 200, type: AuditSinkDto })
   retry(@CurrentPrincipal() principal: Principal, @Id() id: string) {
     return this.sinks.retry(principal.organizationId, id);
   }

@@ -1,9 +1,10 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ZodResponse } from 'nestjs-zod';
 import { AuditQueryService, AuditVerifier, streamDownload } from '@gatehouse/audit';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
-import { AuditExportQueryDto, AuditListQueryDto } from './audit-query.dto';
+import { AuditExportQueryDto, AuditListQueryDto, AuditPageDto, AuditVerificationDto, CallTimelineDto } from './audit.dto';
 
 @ApiTags('audit')
 @Controller('api/v1/audit')
@@ -16,15 +17,23 @@ export class AuditController {
   /** Recomputes the caller's organization's chain and checkpoints; chains what was appended first. */
   @Get('verify')
   @Authenticated({ action: 'read', subject: 'Audit' })
+  @ZodResponse({ status: 200, type: AuditVerificationDto })
   verify(@CurrentPrincipal() principal: Principal) {
     return this.verifier.verify(principal.organizationId, { chainFirst: true });
   }
 
   @Get('records')
   @Authenticated({ action: 'read', subject: 'Audit' })
-  @ApiOkResponse({ description: '{ items: audit events, newest first; nextCursor: pass as cursor for the next page, null on the last }' })
+  @ZodResponse({ status: 200, type: AuditPageDto, description: 'A page of records, newest first, with cursors to the older and newer pages' })
   records(@CurrentPrincipal() principal: Principal, @Query() query: AuditListQueryDto) {
     return this.audit.list(principal.organizationId, query);
+  }
+
+  @Get('calls/:callId')
+  @Authenticated({ action: 'read', subject: 'Audit' })
+  @ZodResponse({ status: 200, type: CallTimelineDto, description: "One tools/call's steps and records" })
+  call(@CurrentPrincipal() principal: Principal, @Param('callId', new ParseUUIDPipe()) callId: string) {
+    return this.audit.call(principal.organizationId, callId);
   }
 
   // Streamed, so the response is written here rather than returned (@Res): see streamDownload. Who took a copy

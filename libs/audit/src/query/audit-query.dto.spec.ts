@@ -75,8 +75,10 @@ describe('audit query parsing', () => {
   });
 
   it('round-trips cursors and refuses forged ones', () => {
-    expect(decodeCursor(encodeCursor(123456789012345n))).toBe(123456789012345n);
-    for (const cursor of ['', 'abc', Buffer.from('-1').toString('base64url'), Buffer.from('12x').toString('base64url'), Buffer.from('0').toString('base64url')]) {
+    expect(decodeCursor(encodeCursor(123456789012345n))).toEqual({ id: 123456789012345n, newer: false });
+    expect(decodeCursor(encodeCursor(42n, true))).toEqual({ id: 42n, newer: true });
+    const forged = ['', 'abc', '-1', '12x', '0', '+0', '++1', '9223372036854775808', '9999999999999999999'];
+    for (const cursor of forged.map((text) => (text === '' || text === 'abc' ? text : Buffer.from(text).toString('base64url')))) {
       expect(invalid(() => decodeCursor(cursor))).toMatch(/cursor/);
     }
   });

@@ -19,12 +19,14 @@ const filterShape = {
   outcome: text(64).optional().describe('Outcome, e.g. success, denied, failure'),
   kind: text(128).optional().describe('Exact kind, or a prefix ending in * (tools.call.*)'),
   callId: z.uuid().optional().describe('The tools/call a request and outcome record share'),
+  // Read by SessionAuthenticator, not a filter: a download link or EventSource cannot set the header.
+  organization: text(64).optional().describe("The organization's slug, for dashboard sessions (as the Gatehouse-Organization header)"),
 };
 
 export const auditListQuerySchema = z
   .object({
     ...filterShape,
-    cursor: text(64).optional().describe('nextCursor of the previous page'),
+    cursor: text(64).optional().describe('nextCursor (older records) or prevCursor (newer records) of a page'),
     limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Page size, 1-1000'),
   })
   .strict();
@@ -73,15 +75,26 @@ function kindFilter(kind: string): AuditRecordFilter['kind'] {
   return { value, prefix };
 }
 
-// Cursors are opaque to clients (base64url of the last id), so the paging key can change without an API change.
-export function encodeCursor(id: bigint): string {
-  return Buffer.from(id.toString(), 'utf8').toString('base64url');
+/** A page boundary: the records older than id (nextCursor), or newer than id (prevCursor). */
+export interface AuditCursor {
+  id: bigint;
+  newer: boolean;
 }
 
-export function decodeCursor(cursor: string): bigint {
-  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[1-9][0-9]{0,18}$/.test(decoded) || encodeCursor(BigInt(decoded)) !== cursor) {
+// Cursors are opaque to clients (base64url of the boundary id, '+' first for newer), so the paging key can change
+// without an API change.
+export function encodeCursor(id: bigint, newer = false): string {
+  return Buffer.from(`${newer ? '+' : ''}${id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): AuditCursor {
+  const decoded = /^(\+?)([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const parsed = decoded ? { id: BigInt(decoded[2]!), newer: decoded[1] === '+' } : null;
+  // A 19-digit number past 2^63 - 1 is not an id either; re-encoding also refuses non-canonical base64url.
+  if (!parsed || parsed.id > MAX_ID || encodeCursor(parsed.id, parsed.newer) !== cursor) {
     throw GatehouseError.invalid('cursor is not a cursor this API returned', { cursor });
   }
-  return BigInt(decoded);
+  return parsed;
 }
+
+const MAX_ID = 2n ** 63n - 1n;

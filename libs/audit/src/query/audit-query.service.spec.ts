@@ -31,7 +31,7 @@ function repository(count: number) {
     },
     oldestFirst: async (_org, filter, after, upTo, limit) => {
       calls.push({ method: 'oldestFirst', filter });
-      return ids.filter((id) => BigInt(id) > after && BigInt(id) <= upTo).slice(0, limit).map(record);
+      return ids.filter((id) => BigInt(id) > after && (upTo === null || BigInt(id) <= upTo)).slice(0, limit).map(record);
     },
     lastId: async () => BigInt(count),
   };
@@ -53,6 +53,21 @@ describe('AuditQueryService', () => {
     } while (cursor);
     expect(pages).toBe(3);
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => String(25 - i)));
+  });
+
+  it('pages back to the newest with prevCursor, the same pages in the same order', async () => {
+    const service = new AuditQueryService(repository(25).fake);
+    const first = await service.list(ORG, { limit: 10 });
+    expect(first.prevCursor).toBeNull();
+    const second = await service.list(ORG, { limit: 10, cursor: first.nextCursor! });
+    const third = await service.list(ORG, { limit: 10, cursor: second.nextCursor! });
+    expect(third.items.map((item) => item.seq)).toEqual(['5', '4', '3', '2', '1']);
+    const backToSecond = await service.list(ORG, { limit: 10, cursor: third.prevCursor! });
+    expect(backToSecond).toEqual(second);
+    const backToFirst = await service.list(ORG, { limit: 10, cursor: backToSecond.prevCursor! });
+    expect(backToFirst.items).toEqual(first.items);
+    expect(backToFirst.prevCursor).toBeNull();
+    expect(backToFirst.nextCursor).toBe(first.nextCursor);
   });
 
   it('has no next cursor when the page is exactly full', async () => {

@@ -10,15 +10,20 @@ export interface AuditEvent {
   seq: string | null;
   occurredAt: string;
   kind: string;
-  actor: unknown;
-  target: unknown;
+  actor: JsonObject;
+  target: JsonObject | null;
   outcome: string | null;
   traceId: string | null;
   callId: string | null;
-  data: unknown;
+  data: JsonObject;
   prevHash: string | null;
   hash: string | null;
 }
+
+type JsonObject = Record<string, unknown>;
+
+// Records are written from objects only (an AuditActor, a target, a data record), so their JSON reads back as one.
+const object = (value: unknown): JsonObject => value as JsonObject;
 
 export function auditEvent(record: StoredAuditRecord): AuditEvent {
   return {
@@ -27,12 +32,12 @@ export function auditEvent(record: StoredAuditRecord): AuditEvent {
     seq: record.seq === null ? null : record.seq.toString(),
     occurredAt: record.occurredAt.toISOString(),
     kind: record.kind,
-    actor: record.actor,
-    target: record.target,
+    actor: object(record.actor),
+    target: record.target === null ? null : object(record.target),
     outcome: record.outcome,
     traceId: record.traceId,
     callId: record.callId,
-    data: record.data,
+    data: object(record.data),
     prevHash: record.prevHash,
     hash: record.hash,
   };

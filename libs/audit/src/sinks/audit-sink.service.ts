@@ -9,12 +9,12 @@ import { AuditSinkQueue } from './audit-sink.queue';
 export interface AuditSinkInfo {
   id: string;
   name: string;
-  type: string;
-  format: string;
-  settings: unknown;
+  type: AuditSinkView['type'];
+  format: AuditSinkView['format'];
+  settings: AuditSinkSettings;
   enabled: boolean;
   configManaged: boolean;
-  state: string;
+  state: AuditSinkView['state'];
   cursor: string;
   lag: number;
   failures: number;

@@ -27,6 +27,8 @@ export interface AuditRecordFilter {
   /** An exact kind, or a prefix (`tools.call.` for `tools.call.*`). */
   kind?: { value: string; prefix: boolean };
   callId?: string;
+  /** The records of one approval request (approval.requested, .approved, …): not an API filter, a call's timeline. */
+  approvalRequest?: string;
 }
 
 // Every value is a bound parameter; only the fixed SQL text is assembled here.
@@ -48,6 +50,9 @@ function where(organizationId: string, filter: AuditRecordFilter): Prisma.Sql {
     conditions.push(filter.kind.prefix ? Prisma.sql`starts_with(kind, ${filter.kind.value})` : Prisma.sql`kind = ${filter.kind.value}`);
   }
   if (filter.callId !== undefined) conditions.push(Prisma.sql`call_id = ${filter.callId}::uuid`);
+  if (filter.approvalRequest !== undefined) {
+    conditions.push(Prisma.sql`target->>'type' = 'approval_request' AND target->>'id' = ${filter.approvalRequest}`);
+  }
   return Prisma.join(conditions, ' AND ');
 }
 
@@ -71,11 +76,12 @@ export class AuditQueryRepository {
     return rows.map(auditRecordFromRow);
   }
 
-  /** Oldest first: up to `limit` records with after < id <= upTo. */
-  async oldestFirst(organizationId: string, filter: AuditRecordFilter, after: bigint, upTo: bigint, limit: number): Promise<StoredAuditRecord[]> {
+  /** Oldest first: up to `limit` records with after < id <= upTo (no upper bound when upTo is null). */
+  async oldestFirst(organizationId: string, filter: AuditRecordFilter, after: bigint, upTo: bigint | null, limit: number): Promise<StoredAuditRecord[]> {
     const query = Prisma.sql`
       SELECT ${Prisma.raw(AUDIT_PG_RECORD_COLUMNS)} FROM audit_records
-      WHERE ${where(organizationId, filter)} AND id > ${after.toString()}::bigint AND id <= ${upTo.toString()}::bigint
+      WHERE ${where(organizationId, filter)} AND id > ${after.toString()}::bigint
+        ${upTo === null ? Prisma.empty : Prisma.sql`AND id <= ${upTo.toString()}::bigint`}
       ORDER BY audit_records.id LIMIT ${limit}`;
     const rows = await this.sql.query<AuditPgRecordRow>(query.text, query.values);
     return rows.map(auditRecordFromPgRow);
