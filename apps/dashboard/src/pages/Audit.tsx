@@ -56,9 +56,8 @@ export function AuditPage() {
     placeholderData: (previous) => previous,
   });
   const go = (next: Record<string, string>) => setSearch({ ...next, ...(search.get('limit') ? { limit: search.get('limit')! } : {}) });
-  // The cursors are string | null; the document calls a top-level nullable string an array (a known defect of the
-  // swagger metadata nestjs-zod gives), so they are narrowed here rather than trusted to that type.
-  const page = (to: unknown) => go(typeof to === 'string' ? { ...filter, cursor: to } : filter);
+  // null: back to the newest page.
+  const page = (to: string | null) => go(to === null ? filter : { ...filter, cursor: to });
 
   return (
     <Stack>

@@ -4,6 +4,7 @@ import { apiKeyAccessSchema, roleSchema } from '@gatehouse/config';
 import { acceptToolChangeSchema, createConnectionSchema } from '@gatehouse/connections';
 import { budgetsInputSchema, costsInputSchema, policyInputSchema, usageQuerySchema } from '@gatehouse/governance';
 import { createApiKeySchema, identityProviderInputSchema, updateMemberSchema } from '@gatehouse/identity';
+import { nullableText } from './schema-parts';
 
 export class CreateConnectionDto extends createZodDto(createConnectionSchema) {}
 export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}
@@ -22,7 +23,7 @@ export class DenyDto extends createZodDto(z.object({ reason: z.string().min(1).m
 
 export class SessionDto extends createZodDto(
   z.object({
-    user: z.object({ id: z.uuid(), email: z.string(), name: z.string().nullable() }),
+    user: z.object({ id: z.uuid(), email: z.string(), name: nullableText() }),
     organizations: z.array(z.object({ id: z.uuid(), slug: z.string(), name: z.string(), role: roleSchema })),
     csrfToken: z.string().describe('Send it as the X-CSRF-Token header with every change'),
     expiresAt: z.iso.datetime().describe('When the session ends at the latest'),
@@ -46,17 +47,17 @@ const approvalSchema = z.object({
   approverRoles: z.array(roleSchema),
   requiredApprovals: z.number().int(),
   approvals: z.number().int(),
-  decisions: z.array(z.object({ approver: z.string(), approved: z.boolean(), reason: z.string().nullable(), at: timestamp })),
+  decisions: z.array(z.object({ approver: z.string(), approved: z.boolean(), reason: nullableText(), at: timestamp })),
   expiresAt: timestamp,
   decidedAt: timestamp.nullable(),
-  reason: z.string().nullable(),
+  reason: nullableText(),
   executedAt: timestamp.nullable(),
   result: z.unknown().nullable().describe("The downstream's result, once the call ran"),
   createdAt: timestamp,
   viewer: z
     .object({
       mayDecide: z.boolean(),
-      reason: z.string().nullable().describe('Why the viewer may not decide it now'),
+      reason: nullableText().describe('Why the viewer may not decide it now'),
       requester: z.boolean().describe('The viewer made the request'),
       decided: z.enum(['approved', 'denied']).optional(),
     })
@@ -91,7 +92,7 @@ const toolChangeSchema = z.object({
   kind: z.enum(['new', 'changed']).describe('new: a name first seen after the first tool list; changed: a new definition'),
   downstreamName: z.string(),
   changedAt: z.iso.datetime(),
-  pinned: z.object({ hash: z.string(), definition: z.record(z.string(), z.unknown()), acceptedAt: z.iso.datetime(), acceptedBy: z.string().nullable() }),
+  pinned: z.object({ hash: z.string(), definition: z.record(z.string(), z.unknown()), acceptedAt: z.iso.datetime(), acceptedBy: nullableText() }),
   pending: z.object({ hash: z.string().describe('Accept the change by presenting this hash'), definition: z.record(z.string(), z.unknown()) }),
   diff: z.array(z.object({ path: z.string(), change: z.enum(['added', 'removed', 'changed']), before: z.unknown().optional(), after: z.unknown().optional() })),
 });
@@ -103,7 +104,7 @@ export class AcceptedToolChangeDto extends createZodDto(z.object({ name: z.strin
 const memberSchema = z.object({
   userId: z.uuid(),
   email: z.string(),
-  name: z.string().nullable(),
+  name: nullableText(),
   role: roleSchema,
   configManaged: z.boolean().describe('Managed by the config file: change it there'),
   createdAt: timestamp,

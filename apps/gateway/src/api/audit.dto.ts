@@ -2,6 +2,7 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { auditExportQuerySchema, auditListQuerySchema, CALL_STEPS } from '@gatehouse/audit';
 import { AUDIT_SINK_FORMATS, AUDIT_SINK_TYPES } from '@gatehouse/config';
+import { nullableText } from './schema-parts';
 
 export class AuditListQueryDto extends createZodDto(auditListQuerySchema) {}
 export class AuditExportQueryDto extends createZodDto(auditExportQuerySchema) {}
@@ -13,24 +14,24 @@ const json = z.record(z.string(), z.unknown());
 const auditEventSchema = z.object({
   eventId: z.uuid(),
   organizationId: z.uuid(),
-  seq: z.string().nullable().describe('Chain position (64-bit, as a string); null until chained'),
+  seq: nullableText().describe('Chain position (64-bit, as a string); null until chained'),
   occurredAt: z.iso.datetime(),
   kind: z.string(),
   actor: json.describe('{ type, id, name, ip, userAgent, user? }'),
   target: json.nullable(),
-  outcome: z.string().nullable(),
-  traceId: z.string().nullable(),
+  outcome: nullableText(),
+  traceId: nullableText(),
   callId: z.uuid().nullable(),
   data: json,
-  prevHash: z.string().nullable(),
-  hash: z.string().nullable(),
+  prevHash: nullableText(),
+  hash: nullableText(),
 });
 
 export class AuditPageDto extends createZodDto(
   z.object({
     items: z.array(auditEventSchema).describe('Newest first'),
-    nextCursor: z.string().nullable().describe('Older records: pass as cursor; null on the last page'),
-    prevCursor: z.string().nullable().describe('Newer records: pass as cursor; null on the first page'),
+    nextCursor: nullableText().describe('Older records: pass as cursor; null on the last page'),
+    prevCursor: nullableText().describe('Newer records: pass as cursor; null on the first page'),
   }),
 ) {}
 
@@ -43,7 +44,7 @@ export class CallTimelineDto extends createZodDto(
         z.object({
           step: z.enum(CALL_STEPS),
           at: z.iso.datetime().nullable().describe('Null for a step recorded within the outcome record (policy, budget)'),
-          outcome: z.string().nullable(),
+          outcome: nullableText(),
           eventId: z.uuid().describe('The record the step comes from'),
           detail: json,
         }),
@@ -91,7 +92,7 @@ const auditSinkSchema = z.object({
   cursor: z.string().describe('The last seq delivered (64-bit, as a string)'),
   lag: z.number().int().describe('Chained records not yet delivered'),
   failures: z.number().int().describe('Failed deliveries in a row'),
-  lastError: z.string().nullable(),
+  lastError: nullableText(),
   lastAttemptAt: timestamp.nullable(),
   lastDeliveredAt: timestamp.nullable(),
 });

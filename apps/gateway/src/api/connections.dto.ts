@@ -1,13 +1,11 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { TOOL_CLASSES, TRANSPORTS } from '@gatehouse/config';
+import { nullableText } from './schema-parts';
 
 // Response bodies of /api/v1/connections (ConnectionView, ConnectionHealth, GovernedTool, ConnectionTestResult).
 // The serializer strips what is not declared here, so every field the dashboard reads is listed.
 
-// nestjs-zod 5.5 writes a bare nullableText() as an array into the document (BenLorantfy/nestjs-zod#473);
-// any constraint, even min(0), keeps it a nullable string.
-const nullableText = () => z.string().min(0).nullable();
 
 const connectionSchema = z.object({
   id: z.uuid(),
