@@ -67,9 +67,12 @@ organizations:
     await signInToDashboard(page, gateway.baseUrl, ALICE, '/admin/o/acme/approvals');
     const pages: [string, string][] = [
       ['/admin/o/acme/approvals', 'Approvals'],
+      ['/admin/o/acme/connections', 'Connections'],
       ['/admin/o/acme/tool-changes', 'Tool changes'],
+      ['/admin/o/acme/try?tool=tools_echo', 'Try a tool'],
       ['/admin/o/acme/keys', 'Keys and grants'],
       ['/admin/o/acme/members', 'Members'],
+      ['/admin/o/acme/audit', 'Audit log'],
     ];
     for (const [path, heading] of pages) {
       await page.goto(`${gateway.baseUrl}${path}`);
@@ -86,6 +89,23 @@ organizations:
     await page.keyboard.press('Escape');
     await page.getByRole('tab', { name: 'History' }).click();
     expect(await violations(page)).toEqual([]);
+  });
+
+  it('says in words, with what to do, when the API or a page cannot be reached', async () => {
+    const context = await browser.newContext({ storageState: await page.context().storageState() });
+    const offline = await context.newPage();
+    // A page's code (its chunk) that cannot be fetched, as after a deploy or on a dropped connection.
+    await offline.route('**/admin/assets/Keys-*.js', (route) => route.abort('internetdisconnected'));
+    await offline.goto(`${gateway.baseUrl}/admin/o/acme/approvals`);
+    await offline.getByRole('link', { name: 'Keys and grants' }).click();
+    await offline.getByRole('alert').getByText('This page could not be loaded').waitFor();
+    await offline.getByRole('button', { name: 'Reload' }).waitFor();
+    // The API gone: after its retries the inbox says so, and no spinner stays.
+    await offline.route('**/api/v1/approvals*', (route) => route.abort('connectionrefused'));
+    await offline.goto(`${gateway.baseUrl}/admin/o/acme/approvals`);
+    await offline.getByRole('alert').getByText('Gatehouse cannot be reached', { exact: false }).waitFor({ timeout: 20_000 });
+    await expect(offline.getByLabel('Loading', { exact: false }).count()).resolves.toBe(0);
+    await context.close();
   });
 
   it('lets the inbox be used with the keyboard alone', async () => {

@@ -3,22 +3,14 @@ import '@mantine/notifications/styles.css';
 import { createTheme, CSSVariablesResolver, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode } from 'react';
+import { ComponentType, StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvider } from 'react-router';
 import { setRequestContext } from './api/client';
 import { Layout } from './Layout';
 import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
-import { ConnectionDetailPage } from './pages/ConnectionDetail';
-import { EditConnectionPage, NewConnectionPage } from './pages/ConnectionForm';
-import { ConnectionsPage } from './pages/Connections';
-import { AuditPage } from './pages/Audit';
-import { AuditCallPage } from './pages/AuditCall';
-import { KeysPage } from './pages/Keys';
-import { MembersPage } from './pages/Members';
-import { ToolChangesPage } from './pages/ToolChanges';
-import { TryToolPage } from './pages/TryTool';
 import { SessionProvider, useSession } from './session';
+import { RouteError } from './components/RouteError';
 
 // Shades and automatic text colours that keep WCAG AA contrast (checked by axe-core in the tests).
 const theme = createTheme({
@@ -51,6 +43,11 @@ const inboxLoader = ({ params }: LoaderFunctionArgs) => {
   return null;
 };
 
+// Every page but the inbox is a chunk of its own, fetched when first opened: the first load carries the inbox only.
+function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => ComponentType) {
+  return { lazy: async () => ({ Component: pick(await load()) }) };
+}
+
 const router = createBrowserRouter(
   [
     {
@@ -64,19 +61,20 @@ const router = createBrowserRouter(
         {
           path: '/o/:org',
           element: <Layout />,
+          errorElement: <RouteError />,
           children: [
             { index: true, element: <Navigate to="approvals" replace /> },
             { path: 'approvals', element: <ApprovalsPage />, loader: inboxLoader },
-            { path: 'tool-changes', element: <ToolChangesPage /> },
-            { path: 'try', element: <TryToolPage /> },
-            { path: 'keys', element: <KeysPage /> },
-            { path: 'members', element: <MembersPage /> },
-            { path: 'connections', element: <ConnectionsPage /> },
-            { path: 'connections/new', element: <NewConnectionPage /> },
-            { path: 'connections/:id', element: <ConnectionDetailPage /> },
-            { path: 'connections/:id/edit', element: <EditConnectionPage /> },
-            { path: 'audit', element: <AuditPage /> },
-            { path: 'audit/calls/:callId', element: <AuditCallPage /> },
+            { path: 'tool-changes', ...lazyPage(() => import('./pages/ToolChanges'), (m) => m.ToolChangesPage) },
+            { path: 'try', ...lazyPage(() => import('./pages/TryTool'), (m) => m.TryToolPage) },
+            { path: 'keys', ...lazyPage(() => import('./pages/Keys'), (m) => m.KeysPage) },
+            { path: 'members', ...lazyPage(() => import('./pages/Members'), (m) => m.MembersPage) },
+            { path: 'connections', ...lazyPage(() => import('./pages/Connections'), (m) => m.ConnectionsPage) },
+            { path: 'connections/new', ...lazyPage(() => import('./pages/ConnectionForm'), (m) => m.NewConnectionPage) },
+            { path: 'connections/:id', ...lazyPage(() => import('./pages/ConnectionDetail'), (m) => m.ConnectionDetailPage) },
+            { path: 'connections/:id/edit', ...lazyPage(() => import('./pages/ConnectionForm'), (m) => m.EditConnectionPage) },
+            { path: 'audit', ...lazyPage(() => import('./pages/Audit'), (m) => m.AuditPage) },
+            { path: 'audit/calls/:callId', ...lazyPage(() => import('./pages/AuditCall'), (m) => m.AuditCallPage) },
           ],
         },
         { path: '*', element: <Navigate to="/" replace /> },
