@@ -7,7 +7,7 @@ import { apiRequest } from '../support/admin-api';
 import { csrfToken, launchChromium, openDashboard } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { insertPersonalKey } from '../support/personal-key';
+import { insertMember, insertPersonalKey } from '../support/personal-key';
 import { fixtureStdioYaml } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -16,7 +16,12 @@ jest.setTimeout(120_000);
 const ALICE = { email: 'alice@acme.test', password: 'alice-password-123' };
 const CAROL = { email: 'carol@acme.test', password: 'carol-password-123' };
 const DAVE = { email: 'dave@other.test', password: 'dave-password-1234' };
-const KEYS = { carol: 'ghk_test_dash_carol_personal_01', alice: 'ghk_test_dash_alice_personal_01', other: 'ghk_test_dash_other_admin_key01' };
+const KEYS = {
+  carol: 'ghk_test_dash_carol_personal_01',
+  alice: 'ghk_test_dash_alice_personal_01',
+  bob: 'ghk_test_dash_bob_personal_0001',
+  other: 'ghk_test_dash_other_admin_key01',
+};
 
 // The approvals inbox in real Chromium: an admin signs in at /admin, sees a member's held call appear live, approves
 // it, and the call runs once; the admin's own request cannot be approved by them, and the page says why.
@@ -63,6 +68,9 @@ organizations:
     });
     await insertPersonalKey(gateway.databaseUrl, { organization: 'acme', email: CAROL.email, secret: KEYS.carol, role: 'member' });
     await insertPersonalKey(gateway.databaseUrl, { organization: 'acme', email: ALICE.email, secret: KEYS.alice, role: 'admin' });
+    // A member who neither asks nor decides: nothing of others' requests reaches them.
+    await insertMember(gateway.databaseUrl, { organization: 'acme', email: 'bob@acme.test', password: 'bob-password-12345', role: 'member' });
+    await insertPersonalKey(gateway.databaseUrl, { organization: 'acme', email: 'bob@acme.test', secret: KEYS.bob, role: 'member' });
     await waitFor('the fixture tools', async () => (await listAllTools(await connect(KEYS.carol))).some((tool) => tool.name === 'tools_write_note'), 30_000);
     browser = await launchChromium();
   });
@@ -119,7 +127,7 @@ organizations:
     expect(forced.status()).toBe(403);
   });
 
-  it('streams approval events to those who may see them, answers HEAD at once, and caps the streams', async () => {
+  it('streams approval events to those who may see them (not another organization, nor a member who neither asks nor decides), answers HEAD at once, and caps the streams', async () => {
     const head = await fetch(`${gateway.baseUrl}/api/v1/events`, { method: 'HEAD', headers: { authorization: `Bearer ${KEYS.alice}` }, signal: AbortSignal.timeout(5_000) });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toBe('text/event-stream');
@@ -140,12 +148,14 @@ organizations:
       return { text: () => text, close: async () => { controller.abort(); await reading; } };
     };
     const acme = await open(KEYS.alice);
+    const bystander = await open(KEYS.bob);
     const other = await open(KEYS.other);
     const id = requestIdOf(textOf(await (await connect(KEYS.carol)).callTool({ name: 'tools_write_note', arguments: { text: 'streamed' } })));
     await waitFor('the event on the stream', () => acme.text().includes(`"id":"${id}"`), 5_000);
     expect(acme.text()).toContain(`event: approval\ndata: {"id":"${id}","status":"pending"}`);
-    await Promise.all([acme.close(), other.close()]);
+    await Promise.all([acme.close(), bystander.close(), other.close()]);
     expect(other.text()).not.toContain('event: approval');
+    expect(bystander.text()).not.toContain('event: approval');
 
     // Sixteen streams at once per key and process; the seventeenth is refused with 429 until one closes.
     const streams = await Promise.all(Array.from({ length: 16 }, () => open(KEYS.alice)));

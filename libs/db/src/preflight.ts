@@ -57,9 +57,10 @@ export async function checkRedis(config: AppConfig): Promise<void> {
   // The promise only says "Connection is closed"; the cause (ECONNREFUSED, auth…) arrives as an event.
   let cause: Error | null = null;
   redis.on('error', (error: Error) => (cause ??= error));
+  let version: string | null;
   try {
     await redis.connect();
-    await redis.ping();
+    version = redisVersion(await redis.info('server'));
   } catch (error) {
     const reason = cause ?? (error as Error);
     throw new StartupError(
@@ -69,6 +70,26 @@ export async function checkRedis(config: AppConfig): Promise<void> {
   } finally {
     redis.disconnect();
   }
+  if (version !== null && !redisSupported(version)) {
+    throw new StartupError(`Redis at ${where(config.env.REDIS_URL)} is ${version}; Gatehouse needs ${MIN_REDIS.join('.')} or later (browser sessions use GETEX): upgrade it`);
+  }
+}
+
+// GETEX (browser sessions' idle expiry in one round trip) came with Redis 6.2.
+const MIN_REDIS = [6, 2] as const;
+
+/** redis_version from INFO server; null when the server does not say (a proxy), which is not refused. */
+export function redisVersion(info: string): string | null {
+  return /^redis_version:([0-9][0-9.]*)\s*$/m.exec(info)?.[1] ?? null;
+}
+
+export function redisSupported(version: string): boolean {
+  const parts = version.split('.').map(Number);
+  for (const [index, wanted] of MIN_REDIS.entries()) {
+    const have = parts[index] ?? 0;
+    if (have !== wanted) return have > wanted;
+  }
+  return true;
 }
 
 /** Applies pending migrations with the Prisma CLI (the only supported way without native engines). */
