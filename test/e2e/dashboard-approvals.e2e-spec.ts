@@ -57,6 +57,10 @@ organizations:
         match: { tools: [tools_write_note] }
         effect: require_approval
         approval: { approverRoles: [admin], approvals: 1, expiresIn: 1h }
+    costs:
+      - { connection: tools, tool: write_note, perCallUsd: 0.25 }
+    budgets:
+      - { scope: member, member: ${CAROL.email}, period: month, limitUsd: 0.3 }
   - slug: other
     name: Other
     members:
@@ -94,7 +98,12 @@ organizations:
     const card = page.getByRole('article', { name: 'tools_write_note' });
     await card.waitFor({ timeout: 1_000 });
     console.log(`the held call appeared in the inbox ${Math.round(performance.now() - asked)} ms after the call was answered`);
-    await expect(card.getByText('asked by carol@acme.test', { exact: false }).isVisible()).resolves.toBe(true);
+    await expect(card.getByText('asked by carol@acme.test via API key "carol-personal"', { exact: false }).isVisible()).resolves.toBe(true);
+    await expect(card.getByText('The tool is classed write.', { exact: false }).isVisible()).resolves.toBe(true);
+    // Its price against the budget it counts toward, as things stand.
+    const cost = card.getByLabel('Projected cost');
+    await expect(cost.getByText('Costs $0.25 a call.').isVisible()).resolves.toBe(true);
+    await expect(cost.getByText('Monthly member budget (carol@acme.test): $0.00 → $0.25 of $0.30', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(card.getByText('"from the inbox"', { exact: false }).isVisible()).resolves.toBe(true);
     await expect(card.getByLabel('Approvals so far').textContent()).resolves.toBe('0 of 1 approvals');
 
@@ -152,6 +161,9 @@ organizations:
     const other = await open(KEYS.other);
     const id = requestIdOf(textOf(await (await connect(KEYS.carol)).callTool({ name: 'tools_write_note', arguments: { text: 'streamed' } })));
     await waitFor('the event on the stream', () => acme.text().includes(`"id":"${id}"`), 5_000);
+    // Carol's first note ran ($0.25 of $0.30): this one would take her budget past its limit, and says so.
+    const projected = await apiRequest<{ cost: { budgets: { afterUsd: number; exceeds: boolean }[] } }>(gateway.baseUrl, KEYS.alice, 'GET', `/api/v1/approvals/${id}`);
+    expect(projected.body.cost.budgets).toEqual([expect.objectContaining({ afterUsd: 0.5, exceeds: true })]);
     expect(acme.text()).toContain(`event: approval\ndata: {"id":"${id}","status":"pending"}`);
     await Promise.all([acme.close(), bystander.close(), other.close()]);
     expect(other.text()).not.toContain('event: approval');

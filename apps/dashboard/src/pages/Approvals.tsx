@@ -67,6 +67,26 @@ function ApprovalList({ organization, status, empty, decided }: { organization: 
   );
 }
 
+type Cost = NonNullable<Approval['cost']>;
+const usd = (amount: number) => amount.toLocaleString('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 6 });
+const BUDGET_NAME: Record<Cost['budgets'][number]['scope'], string> = { organization: 'organization', connection: 'connection', member: 'member', api_key: 'API key' };
+
+/** What the call costs, and where each budget it counts toward would stand after it. */
+function CostLines({ cost }: { cost: Cost }) {
+  if (cost.perCallMicros === 0 && cost.budgets.length === 0) return null;
+  return (
+    <Stack gap={2} mt="xs" aria-label="Projected cost">
+      <Text size="sm">Costs {usd(cost.perCallUsd)} a call.</Text>
+      {cost.budgets.map((budget) => (
+        <Text key={budget.id} size="sm" c={budget.exceeds ? 'red.8' : undefined}>
+          {budget.period === 'day' ? 'Daily' : 'Monthly'} {BUDGET_NAME[budget.scope]} budget{budget.scopeRef ? ` (${budget.scopeRef})` : ''}: {usd(budget.spentUsd)} → {usd(budget.afterUsd)} of {usd(budget.limitUsd)}
+          {budget.exceeds ? ' — over the limit: the call would be blocked when it runs' : ''}
+        </Text>
+      ))}
+    </Stack>
+  );
+}
+
 const STATUS_COLOR: Record<Approval['status'], string> = { pending: 'yellow.4', approved: 'blue.8', executed: 'green.9', denied: 'red.8', expired: 'gray.7', failed: 'red.8' };
 
 function ApprovalCard({ approval, organization }: { approval: Approval; organization: string }) {
@@ -102,14 +122,17 @@ function ApprovalCard({ approval, organization }: { approval: Approval; organiza
             {approval.tool}
           </Title>
           <Text size="sm" c="dimmed">
-            on {approval.connection} · asked by {approval.requester} · {relative(approval.createdAt)}
+            on {approval.connection} · asked by {approval.requester}
+            {approval.via ? ` via ${approval.via}` : ''} · {relative(approval.createdAt)}
           </Text>
         </div>
         <Badge variant="filled" color={STATUS_COLOR[approval.status]}>{approval.status}</Badge>
       </Group>
       <Text size="sm" mt="xs">
         Rule <strong>{approval.rule}</strong> requires approval by {approval.approverRoles.join(' or ')}.
+        {approval.toolClasses.length > 0 && <> The tool is classed {approval.toolClasses.join(', ')}.</>}
       </Text>
+      {approval.cost && <CostLines cost={approval.cost} />}
       <Text size="sm" fw={500} mt="xs">
         Arguments
       </Text>

@@ -1,6 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { apiKeyAccessSchema, roleSchema } from '@gatehouse/config';
+import { apiKeyAccessSchema, BUDGET_PERIODS, BUDGET_SCOPES, roleSchema, TOOL_CLASSES } from '@gatehouse/config';
 import { acceptToolChangeSchema, createConnectionSchema } from '@gatehouse/connections';
 import { budgetsInputSchema, costsInputSchema, policyInputSchema, usageQuerySchema } from '@gatehouse/governance';
 import { createApiKeySchema, identityProviderInputSchema, updateMemberSchema } from '@gatehouse/identity';
@@ -43,6 +43,27 @@ const approvalSchema = z.object({
   arguments: z.unknown().describe('The arguments, redacted as the audit log redacts them'),
   argumentsHash: z.string(),
   requester: z.string(),
+  via: nullableText().describe('The client it came through: "ChatGPT", "the dashboard", \'API key "ci"\''),
+  toolClasses: z.array(z.enum(TOOL_CLASSES)).describe("The tool's classes when it was asked for"),
+  cost: z
+    .object({
+      perCallUsd: z.number(),
+      perCallMicros: z.number().int(),
+      budgets: z.array(
+        z.object({
+          id: z.uuid(),
+          scope: z.enum(BUDGET_SCOPES),
+          scopeRef: nullableText().describe('The connection, member or API key it limits; null for the organization'),
+          period: z.enum(BUDGET_PERIODS),
+          limitUsd: z.number(),
+          spentUsd: z.number().describe('Spent this period so far'),
+          afterUsd: z.number().describe('Spent this period if this call runs'),
+          exceeds: z.boolean().describe('This call would take it past its limit (and be blocked when it runs)'),
+        }),
+      ),
+    })
+    .nullable()
+    .describe('While pending: its price against each budget it would count toward'),
   rule: z.string(),
   approverRoles: z.array(roleSchema),
   requiredApprovals: z.number().int(),

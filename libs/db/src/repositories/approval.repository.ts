@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RoleName } from '@gatehouse/config';
+import { RoleName, ToolClassName } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -21,6 +21,12 @@ export interface NewApprovalRequest {
   requesterRole: RoleName;
   requesterEmail: string | null;
   requesterApiKeyId: string | null;
+  /** The credential's name (an API key's, or an OAuth grant's "MCP — <client>"), as budgets name keys. */
+  requesterKeyName: string | null;
+  /** The client the request came through, for the person deciding ("ChatGPT", "the dashboard", "API key"). */
+  requesterVia: string | null;
+  /** The tool's classes when it was asked for. */
+  toolClasses: ToolClassName[];
   ruleId: string | null;
   ruleName: string;
   approverRoles: RoleName[];

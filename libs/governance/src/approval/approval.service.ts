@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AuditActor, AuditRecorder, systemActor } from '@gatehouse/audit';
-import { ApprovalSettings, GatehouseError, isAdministrator, JOBS, QUEUES } from '@gatehouse/config';
+import { ApprovalSettings, GatehouseError, isAdministrator, JOBS, QUEUES, ToolClassName } from '@gatehouse/config';
 import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName, OrganizationRepository } from '@gatehouse/db';
 import { auditActorOf, type Principal } from '@gatehouse/identity';
 import { canonicalJson } from '@gatehouse/connections';
@@ -18,6 +18,20 @@ export interface HeldCall {
   toolName: string;
   downstreamTool: string;
   arguments: Record<string, unknown>;
+  /** The tool's classes, as the policy classified it. */
+  toolClasses: ToolClassName[];
+}
+
+/** Through what a principal asks, as the person deciding reads it: "alice@acme.test via ChatGPT". */
+export function viaOf(principal: Pick<Principal, 'kind' | 'client' | 'name'>): string {
+  switch (principal.kind) {
+    case 'oauth':
+      return principal.client?.name ?? 'an OAuth client';
+    case 'session':
+      return 'the dashboard';
+    case 'api_key':
+      return `API key "${principal.name}"`;
+  }
 }
 
 export interface ApprovalJob {
@@ -77,6 +91,8 @@ export class ApprovalService {
       requesterRole: principal.role,
       requesterEmail: principal.userEmail,
       requesterApiKeyId: principal.apiKeyId,
+      requesterKeyName: principal.name,
+      requesterVia: viaOf(principal),
       ruleId: rule.id,
       ruleName: rule.name,
       approverRoles: approval.approverRoles,
@@ -112,7 +128,8 @@ export class ApprovalService {
     const requests = (await this.repository.list(principal.organizationId, status, 200)).filter((request) => mayReadApproval(principal, request));
     // Read once for the whole list, not once a request.
     const keyMayDecide = await this.keyMayDecide(principal);
-    return Promise.all(requests.map(async (request) => ({ ...(await this.views.of(request)), viewer: this.standing(principal, request, keyMayDecide) })));
+    const spent = new Map<string, Promise<bigint>>();
+    return Promise.all(requests.map(async (request) => ({ ...(await this.views.of(request, spent)), viewer: this.standing(principal, request, keyMayDecide) })));
   }
 
   async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalView> {

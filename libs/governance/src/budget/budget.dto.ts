@@ -75,6 +75,25 @@ export function budgetView(budget: StoredBudget, window: BudgetWindow, spentMicr
   };
 }
 
+/** A call's price against each budget it would count toward: spent now, after the call, and whether it would block. */
+export function costProjectionView({ costMicros, budgets }: { costMicros: bigint; budgets: { budget: StoredBudget; spentMicros: bigint }[] }) {
+  return {
+    perCallUsd: microsToUsd(costMicros),
+    perCallMicros: exact(costMicros),
+    budgets: budgets.map(({ budget, spentMicros }) => ({
+      id: budget.id,
+      scope: budget.scope,
+      /** The connection, member or key it limits; null for the organization's. */
+      scopeRef: budget.scope === 'organization' ? null : budget.scopeRef,
+      period: budget.period,
+      limitUsd: microsToUsd(budget.limitMicros),
+      spentUsd: microsToUsd(spentMicros),
+      afterUsd: microsToUsd(spentMicros + costMicros),
+      exceeds: costMicros > 0n && spentMicros + costMicros > budget.limitMicros,
+    })),
+  };
+}
+
 export function usageView(range: { from: Date; to: Date }, groupBy: UsageGrouping, totals: UsageTotal[]) {
   const total = totals.reduce((sum, row) => sum + row.costMicros, 0n);
   return {

@@ -18,6 +18,12 @@ export interface BudgetedCall {
   approvalRequestId?: string;
 }
 
+/** A call's price and the budgets it would count against, with what each has spent this period. */
+export interface CostProjection {
+  costMicros: bigint;
+  budgets: { budget: StoredBudget; spentMicros: bigint }[];
+}
+
 export type BudgetDecision = { blocked: true; message: string } | { blocked: false; reservation: BudgetReservation };
 
 /** A call's budget reservation: settled when the call was made, released when it was not. Ends once. */
@@ -84,6 +90,22 @@ export class BudgetService {
       budgets.forEach((budget, i) => this.alerts.reserved(organization, budget, counters[i]!.window, reserved.spent[i]! - cost, reserved.spent[i]!));
     }
     return { blocked: false, reservation: this.reservation(call, counters, cost, now) };
+  }
+
+  /**
+   * What one call would cost, and where each budget it counts against stands now: the approvals inbox's projection.
+   * `spent` memoizes the budgets' counters across the requests of one list.
+   */
+  async projection(organizationId: string, subject: BudgetSubject, tool: string, spent = new Map<string, Promise<bigint>>(), now = new Date()): Promise<CostProjection> {
+    const settings = await this.settings.forOrganization(organizationId);
+    const budgets = applicableBudgets(settings.budgets, subject);
+    const spentNow = (budget: StoredBudget) => {
+      const counter = this.counter(organizationId, budget, now);
+      const known = spent.get(counter.key) ?? this.counters.spent(counter, now);
+      spent.set(counter.key, known);
+      return known;
+    };
+    return { costMicros: settings.costs.costOf(subject.connection, tool), budgets: await Promise.all(budgets.map(async (budget) => ({ budget, spentMicros: await spentNow(budget) }))) };
   }
 
   /** Every budget with what was spent in its current period. */

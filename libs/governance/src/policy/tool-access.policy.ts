@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { ToolClassName } from '@gatehouse/config';
 import type { Principal } from '@gatehouse/identity';
 import { CompiledPolicy, Decision, Listing, PolicyResource, PolicySubject } from './policy-engine';
 import { PolicyService } from './policy.service';
@@ -29,6 +30,11 @@ export class ToolAccessPolicy {
     const policy = await this.policies.policyFor(principal.organizationId);
     const subject = policySubject(principal);
     return { listing: (resource) => policy.listing(subject, resource), readOnly: (resource) => readOnly(policy, resource) };
+  }
+
+  /** The tool's classes as the organization's policy sees them (its overrides, else the server's annotations). */
+  async classes(organizationId: string, resource: PolicyResource): Promise<ToolClassName[]> {
+    return [...(await this.policies.policyFor(organizationId)).classify(resource)];
   }
 
   /**

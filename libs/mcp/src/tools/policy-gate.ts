@@ -44,7 +44,7 @@ export class PolicyGate {
    */
   async check(
     principal: Principal,
-    call: HeldCall,
+    call: Omit<HeldCall, 'toolClasses'>,
     resource: PolicyResource,
     audit: CallAudit,
     finish: (outcome: CallOutcome) => void,
@@ -58,7 +58,8 @@ export class PolicyGate {
     }
     if (decision.effect === 'require_approval') {
       finish('approval_required');
-      const request = await this.approvals.request(principal, call, decision.rule, decision.approval);
+      const toolClasses = await this.access.classes(principal.organizationId, resource);
+      const request = await this.approvals.request(principal, { ...call, toolClasses }, decision.rule, decision.approval);
       const approvers = decision.approval.approverRoles.join(' or ');
       const result = errorResult(
         `Approval required. Request ${request.id} sent to ${approvers}` +
