@@ -1,11 +1,12 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
+import '@mantine/charts/styles.css';
 import { createTheme, CSSVariablesResolver, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvider } from 'react-router';
+import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvider, useParams } from 'react-router';
 import { setRequestContext } from './api/client';
 import { Layout } from './Layout';
 import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
@@ -16,9 +17,10 @@ import { AuditPage } from './pages/Audit';
 import { AuditCallPage } from './pages/AuditCall';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
+import { OverviewPage } from './pages/Overview';
 import { ToolChangesPage } from './pages/ToolChanges';
 import { TryToolPage } from './pages/TryTool';
-import { SessionProvider, useSession } from './session';
+import { sees, SessionProvider, useRole, useSession } from './session';
 
 // Shades and automatic text colours that keep WCAG AA contrast (checked by axe-core in the tests).
 const theme = createTheme({
@@ -41,7 +43,13 @@ function Home() {
   const session = useSession();
   const first = session.organizations[0];
   if (!first) return <p role="alert">{session.user.email} is not a member of any organization on this Gatehouse. Ask an administrator to add you.</p>;
-  return <Navigate to={`/o/${first.slug}/approvals`} replace />;
+  return <Navigate to={`/o/${first.slug}`} replace />;
+}
+
+// Those who read the record land on the overview; everyone else on their approvals inbox.
+function OrganizationHome() {
+  const { org = '' } = useParams();
+  return <Navigate to={sees(useRole(org).role, 'records') ? 'overview' : 'approvals'} replace />;
 }
 
 // The inbox's requests are asked for as soon as the route is known, beside the session rather than after it.
@@ -65,7 +73,8 @@ const router = createBrowserRouter(
           path: '/o/:org',
           element: <Layout />,
           children: [
-            { index: true, element: <Navigate to="approvals" replace /> },
+            { index: true, element: <OrganizationHome /> },
+            { path: 'overview', element: <OverviewPage /> },
             { path: 'approvals', element: <ApprovalsPage />, loader: inboxLoader },
             { path: 'tool-changes', element: <ToolChangesPage /> },
             { path: 'try', element: <TryToolPage /> },
