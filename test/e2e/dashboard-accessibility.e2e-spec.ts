@@ -66,6 +66,7 @@ organizations:
   it('finds nothing serious on any page of the dashboard', async () => {
     await signInToDashboard(page, gateway.baseUrl, ALICE, '/admin/o/acme/approvals');
     const pages: [string, string][] = [
+      ['/admin/o/acme/overview', 'Overview'],
       ['/admin/o/acme/approvals', 'Approvals'],
       ['/admin/o/acme/connections', 'Connections'],
       ['/admin/o/acme/tool-changes', 'Tool changes'],

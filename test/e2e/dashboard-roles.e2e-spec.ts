@@ -94,7 +94,7 @@ organizations:
 
     it('gets 403 from admin-only endpoints, with or without the CSRF token, and nothing changes', async () => {
       const session = asSession(page);
-      for (const path of ['/api/v1/members', '/api/v1/audit/records', '/api/v1/usage', '/api/v1/policies']) {
+      for (const path of ['/api/v1/members', '/api/v1/audit/records', '/api/v1/usage', '/api/v1/policies', '/api/v1/overview']) {
         expect([path, (await session.get(path)).status()]).toEqual([path, 403]);
       }
       const forged = await session.change('put', '/api/v1/policies', { defaultEffect: 'allow', rules: [] });
@@ -111,12 +111,15 @@ organizations:
   describe('an auditor', () => {
     let page: Page;
     beforeAll(async () => {
+      // Auditors land on the overview, then read the approval requests.
       page = await openDashboard(browser, gateway.baseUrl, ERIN);
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      await page.getByRole('link', { name: 'Approvals' }).click();
       await page.getByRole('heading', { name: 'Approvals' }).waitFor();
     });
 
     it('sees the approval requests and their history, but no button decides one, and the page says why', async () => {
-      expect(await navigation(page)).toEqual(['Approvals', 'Keys and grants', 'Audit log']);
+      expect(await navigation(page)).toEqual(['Overview', 'Approvals', 'Keys and grants', 'Audit log']);
       const card = page.getByRole('article', { name: 'tools_write_note' });
       await card.getByText('asked by connie@acme.test', { exact: false }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);
@@ -125,7 +128,7 @@ organizations:
 
     it('reads the audit log and its sinks, usage and budgets, and gets 403 for connections, members, policies and every change', async () => {
       const session = asSession(page);
-      for (const path of ['/api/v1/audit/records', '/api/v1/audit/verify', '/api/v1/audit/sinks', '/api/v1/usage', '/api/v1/budgets', '/api/v1/approvals']) {
+      for (const path of ['/api/v1/audit/records', '/api/v1/audit/verify', '/api/v1/audit/sinks', '/api/v1/usage', '/api/v1/budgets', '/api/v1/approvals', '/api/v1/overview']) {
         expect([path, (await session.get(path)).status()]).toEqual([path, 200]);
       }
       for (const path of ['/api/v1/connections', '/api/v1/members', '/api/v1/policies', '/api/v1/tool-changes']) {

@@ -6,6 +6,7 @@ import { useLiveUpdates } from './live';
 import { Audience, sees, useSession } from './session';
 
 const PAGES: readonly { path: string; label: string; audience: Audience }[] = [
+  { path: 'overview', label: 'Overview', audience: 'records' },
   { path: 'approvals', label: 'Approvals', audience: 'everyone' },
   { path: 'connections', label: 'Connections', audience: 'tools' },
   { path: 'tool-changes', label: 'Tool changes', audience: 'tools' },

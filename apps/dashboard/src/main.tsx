@@ -1,15 +1,16 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
+import '@mantine/charts/styles.css';
 import { createTheme, CSSVariablesResolver, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { ComponentType, StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvider } from 'react-router';
+import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvider, useParams } from 'react-router';
 import { setRequestContext } from './api/client';
 import { Layout } from './Layout';
 import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
-import { SessionProvider, useSession } from './session';
+import { sees, SessionProvider, useRole, useSession } from './session';
 import { RouteError } from './components/RouteError';
 
 // Shades and automatic text colours that keep WCAG AA contrast (checked by axe-core in the tests).
@@ -33,7 +34,13 @@ function Home() {
   const session = useSession();
   const first = session.organizations[0];
   if (!first) return <p role="alert">{session.user.email} is not a member of any organization on this Gatehouse. Ask an administrator to add you.</p>;
-  return <Navigate to={`/o/${first.slug}/approvals`} replace />;
+  return <Navigate to={`/o/${first.slug}`} replace />;
+}
+
+// Those who read the record land on the overview; everyone else on their approvals inbox.
+function OrganizationHome() {
+  const { org = '' } = useParams();
+  return <Navigate to={sees(useRole(org).role, 'records') ? 'overview' : 'approvals'} replace />;
 }
 
 // The inbox's requests are asked for as soon as the route is known, beside the session rather than after it.
@@ -63,7 +70,8 @@ const router = createBrowserRouter(
           element: <Layout />,
           errorElement: <RouteError />,
           children: [
-            { index: true, element: <Navigate to="approvals" replace /> },
+            { index: true, element: <OrganizationHome /> },
+            { path: 'overview', ...lazyPage(() => import('./pages/Overview'), (m) => m.OverviewPage) },
             { path: 'approvals', element: <ApprovalsPage />, loader: inboxLoader },
             { path: 'tool-changes', ...lazyPage(() => import('./pages/ToolChanges'), (m) => m.ToolChangesPage) },
             { path: 'try', ...lazyPage(() => import('./pages/TryTool'), (m) => m.TryToolPage) },

@@ -6,7 +6,7 @@ import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule, PlatformSetti
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule, SecretResealer } from '@gatehouse/db';
 import { EgressModule } from '@gatehouse/egress';
-import { GovernanceModule, WebhookJobsModule } from '@gatehouse/governance';
+import { GovernanceModule, OverviewModule, WebhookJobsModule } from '@gatehouse/governance';
 import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
@@ -19,6 +19,7 @@ import { ConnectionsController } from './api/connections.controller';
 import { CostsController } from './api/costs.controller';
 import { IdentityProviderController } from './api/identity-provider.controller';
 import { MembersController } from './api/members.controller';
+import { OverviewController } from './api/overview.controller';
 import { PlatformController } from './api/platform.controller';
 import { PoliciesController } from './api/policies.controller';
 import { OrganizationToolChangesController, ToolChangesController } from './api/tool-changes.controller';
@@ -81,6 +82,7 @@ export class GatewayModule {
         McpModule,
         AuditModule,
         AuditSinksModule,
+        OverviewModule,
         ...(config.env.GATEHOUSE_RUN_WORKERS ? [JobsModule, WebhookJobsModule, AuditJobsModule, AuditSinkJobsModule] : []),
       ],
       controllers: [
@@ -98,6 +100,7 @@ export class GatewayModule {
         CostsController,
         BudgetsController,
         UsageController,
+        OverviewController,
         ToolsController,
         AuditController,
         AuditSettingsController,

@@ -10,13 +10,14 @@ import { CallReconciler } from './calls/call-reconciler';
 import { AuditRedactor } from './redaction/audit-redactor';
 import { AuditSigner } from './chain/audit-signer';
 import { AuditQueryService } from './query/audit-query.service';
+import { CallActivityService } from './query/call-activity.service';
 import { AuditLog } from './record/audit-log';
 import { AuditRecorder } from './record/audit-recorder';
 import { AuditSettingsService } from './settings/audit-settings.service';
 import { AuditPruner } from './retention/audit-pruner';
 import { AuditVerifier } from './verify/audit-verifier';
 
-const PROVIDERS = [AuditLog, AuditRecorder, AuditChainer, AuditSigner, AuditVerifier, AuditSettingsService, AuditPruner, AuditQueryService, AuditInstance, AuditRedactor, CallAuditWriter, CallAuditor, CallReconciler];
+const PROVIDERS = [AuditLog, AuditRecorder, AuditChainer, AuditSigner, AuditVerifier, AuditSettingsService, AuditPruner, AuditQueryService, CallActivityService, AuditInstance, AuditRedactor, CallAuditWriter, CallAuditor, CallReconciler];
 
 // Appending, chaining and verification; used by the gateway and (for the chainer) by the jobs module.
 @Global()

@@ -10,6 +10,7 @@ export * from './record/audit-event';
 export * from './ocsf/ocsf';
 export * from './query/audit-query.dto';
 export * from './query/audit-query.service';
+export * from './query/call-activity.service';
 export * from './query/call-timeline';
 export * from './query/export-formats';
 export * from './query/export-stream';

@@ -15,3 +15,5 @@ export * from './webhook/webhook.service';
 export * from './webhook/webhook-signature';
 export * from './webhook/webhook-jobs.module';
 export * from './tools/connection-tools.service';
+export * from './overview/overview.module';
+export * from './overview/overview.service';

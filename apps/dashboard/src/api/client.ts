@@ -16,6 +16,7 @@ export type ConnectionSpec = components['schemas']['CreateConnectionDto'];
 export type AuditRecord = components['schemas']['AuditPageDto_Output']['items'][number];
 export type AuditSink = components['schemas']['AuditSinkDto'];
 export type CallTimeline = components['schemas']['CallTimelineDto_Output'];
+export type Overview = components['schemas']['OverviewDto'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {

@@ -67,7 +67,7 @@ export class AuditVerificationDto extends createZodDto(
   }),
 ) {}
 
-const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
+export const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
 
 // Where a sink delivers, never its secret (the webhook secret or HEC token is not in the settings at all).
 const sinkSettingsSchema = z.object({

@@ -24,6 +24,19 @@ export interface AuditVerification {
   checkpoints: { verified: number; failed: number; firstFailedSeq?: number };
 }
 
+/** Where the chain stands, without a walk: what the overview shows on every load. */
+export interface AuditChainStatus {
+  /** The highest chained seq (0 for an empty chain). */
+  chainedUpTo: number;
+  /** Appended but not yet chained. */
+  unchained: number;
+  /**
+   * The latest signed checkpoint; `valid`: its signature holds and it matches the record at its seq (a retention
+   * cut's record is gone on purpose: its signature only). Records before it are checked by a full verification.
+   */
+  checkpoint: { seq: number; at: Date; cut: boolean; valid: boolean } | null;
+}
+
 interface Walk {
   expected: bigint;
   prevHash: string;
@@ -54,6 +67,21 @@ export class AuditVerifier {
     await this.walk(organizationId, walk, after);
     walk.result.unchained = await this.repository.countUnchained(organizationId);
     return walk.result;
+  }
+
+  /** A few index reads and one signature check, however long the chain: cheap enough for every overview load. */
+  async status(organizationId: string): Promise<AuditChainStatus> {
+    const { head, checkpoint, hashAtCheckpoint, unchained } = await this.repository.chainState(organizationId);
+    return {
+      chainedUpTo: Number(head?.seq ?? 0n),
+      unchained,
+      checkpoint: checkpoint && {
+        seq: Number(checkpoint.seq),
+        at: checkpoint.createdAt,
+        cut: checkpoint.cut,
+        valid: (checkpoint.cut || hashAtCheckpoint === checkpoint.hash) && this.signer.verify({ ...checkpoint, organizationId }),
+      },
+    };
   }
 
   // Retention removed a prefix of the chain: the walk starts after the latest cut whose signature holds, from its

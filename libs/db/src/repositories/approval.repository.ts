@@ -103,6 +103,11 @@ export class ApprovalRepository {
     return rows.map(toRecord);
   }
 
+  /** Requests waiting for a decision (an index count, whatever the history's size). */
+  countPending(organizationId: string): Promise<number> {
+    return this.prisma.approvalRequest.count({ where: { organizationId, status: 'pending' } });
+  }
+
   /**
    * One approver's decision, under a lock on the request so that concurrent decisions are counted one by one:
    * a denial ends the request, and the approval that reaches the required number makes it approved (once).

@@ -31,6 +31,20 @@ export interface AuditRecordFilter {
   approvalRequest?: string;
 }
 
+/** Outcome records counted by hour (0 = the window's first) and outcome. */
+export interface CallCount {
+  hour: number;
+  outcome: string;
+  calls: number;
+}
+
+/** Calls per hour and outcome in a window, and latency percentiles over the records with the given outcomes. */
+export interface CallActivityRows {
+  counts: CallCount[];
+  p50Ms: number | null;
+  p95Ms: number | null;
+}
+
 // Every value is a bound parameter; only the fixed SQL text is assembled here.
 function where(organizationId: string, filter: AuditRecordFilter): Prisma.Sql {
   const conditions = [Prisma.sql`organization_id = ${organizationId}::uuid`];
@@ -85,6 +99,36 @@ export class AuditQueryRepository {
       ORDER BY audit_records.id LIMIT ${limit}`;
     const rows = await this.sql.query<AuditPgRecordRow>(query.text, query.values);
     return rows.map(auditRecordFromPgRow);
+  }
+
+  /**
+   * One pass over the window's records of one kind through the (organization_id, occurred_at) index: counts per
+   * hour and outcome, and (the grouping set ()) latency percentiles of `latencyOutcomes` from data.latencyMs.
+   */
+  async callActivity(organizationId: string, kind: string, from: Date, to: Date, latencyOutcomes: readonly string[]): Promise<CallActivityRows> {
+    const start = sqlTimestamp(from);
+    // A latency that is not a JSON number (none is written so) is left out rather than failing the cast.
+    const latency = Prisma.sql`CASE WHEN jsonb_typeof(data->'latencyMs') = 'number' THEN (data->>'latencyMs')::float8 END`;
+    const measured = Prisma.sql`outcome = ANY(${[...latencyOutcomes]}::text[])`;
+    const rows = await this.prisma.$queryRaw<{ bucket: number | null; outcome: string | null; calls: number; p50: number | null; p95: number | null; whole: number }[]>`
+      SELECT bucket, outcome, count(*)::int AS calls,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE measured) AS p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE measured) AS p95,
+             grouping(bucket, outcome) AS whole
+      FROM (
+        SELECT floor(extract(epoch FROM occurred_at - ${start}::timestamp(3)) / 3600)::int AS bucket,
+               coalesce(outcome, 'unknown') AS outcome, ${latency} AS latency_ms, ${measured} AS measured
+        FROM audit_records
+        WHERE organization_id = ${organizationId}::uuid AND occurred_at >= ${start}::timestamp(3)
+          AND occurred_at < ${sqlTimestamp(to)}::timestamp(3) AND kind = ${kind}
+      ) AS outcomes
+      GROUP BY GROUPING SETS ((bucket, outcome), ())`;
+    const total = rows.find((row) => row.whole !== 0);
+    return {
+      counts: rows.filter((row) => row.whole === 0).map((row) => ({ hour: row.bucket ?? 0, outcome: row.outcome ?? 'unknown', calls: row.calls })),
+      p50Ms: total?.p50 ?? null,
+      p95Ms: total?.p95 ?? null,
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
-import { SqlPool, sqlTimestamp } from '../sql-pool.service';
+import { SqlPool, SqlQuery, sqlTimestamp } from '../sql-pool.service';
 
 /** JSON as stored in jsonb (what the hash covers is what comes back from the database). */
 export type AuditJson = Prisma.JsonValue;
@@ -134,6 +134,37 @@ const fromPgCheckpoint = (row: PgCheckpointRow): AuditCheckpointRecord => ({
   createdAt: row.created_at,
 });
 
+// Reads of the chain's head shared by chaining (inside the chain lock) and the overview (outside it).
+async function chainHead(query: SqlQuery, organizationId: string): Promise<ChainHead | null> {
+  const [row] = await query<{ seq: string; hash: string }>(
+    `SELECT seq::text, hash FROM audit_records WHERE organization_id = $1::uuid AND seq IS NOT NULL ORDER BY audit_records.seq DESC LIMIT 1`,
+    [organizationId],
+  );
+  return row ? { seq: BigInt(row.seq), hash: row.hash } : null;
+}
+
+async function lastCheckpoint(query: SqlQuery, organizationId: string): Promise<AuditCheckpointRecord | null> {
+  const [row] = await query<PgCheckpointRow>(
+    `SELECT ${PG_CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE organization_id = $1::uuid ORDER BY audit_checkpoints.seq DESC, audit_checkpoints.created_at DESC LIMIT 1`,
+    [organizationId],
+  );
+  return row ? fromPgCheckpoint(row) : null;
+}
+
+async function hashAt(query: SqlQuery, organizationId: string, seq: bigint): Promise<string | null> {
+  const [row] = await query<{ hash: string }>('SELECT hash FROM audit_records WHERE organization_id = $1::uuid AND seq = $2::bigint', [organizationId, seq.toString()]);
+  return row?.hash ?? null;
+}
+
+/** Where an organization's chain stands, read without the chain lock (a snapshot that may be a moment old). */
+export interface AuditChainState {
+  head: ChainHead | null;
+  checkpoint: AuditCheckpointRecord | null;
+  /** The hash of the record at the checkpoint's seq (null: no such record, or no checkpoint). */
+  hashAtCheckpoint: string | null;
+  unchained: number;
+}
+
 // The query repository reads the same columns into the same shape.
 export { RECORD_COLUMNS as AUDIT_RECORD_COLUMNS, fromRow as auditRecordFromRow, PG_RECORD_COLUMNS as AUDIT_PG_RECORD_COLUMNS, fromPgRow as auditRecordFromPgRow };
 export type { RecordRow as AuditRecordRow, PgRecordRow as AuditPgRecordRow };
@@ -187,13 +218,7 @@ export class AuditRepository {
     return this.sql.transaction(async (query) => {
       await query('SELECT pg_advisory_xact_lock($1::int, hashtext($2)::int)', [AUDIT_LOCK_CLASS, organizationId]);
       const session: AuditChainSession = {
-        head: async () => {
-          const [row] = await query<{ seq: string; hash: string }>(
-            `SELECT seq::text, hash FROM audit_records WHERE organization_id = $1::uuid AND seq IS NOT NULL ORDER BY audit_records.seq DESC LIMIT 1`,
-            [organizationId],
-          );
-          return row ? { seq: BigInt(row.seq), hash: row.hash } : null;
-        },
+        head: () => chainHead(query, organizationId),
         unchained: async (limit) => {
           const rows = await query<PgRecordRow>(
             `SELECT ${PG_RECORD_COLUMNS} FROM audit_records WHERE organization_id = $1::uuid AND seq IS NULL ORDER BY audit_records.id LIMIT $2`,
@@ -210,13 +235,7 @@ export class AuditRepository {
             [links.map((l) => l.id.toString()), links.map((l) => l.seq.toString()), links.map((l) => l.prevHash), links.map((l) => l.hash), sqlTimestamp(chainedAt)],
           );
         },
-        lastCheckpoint: async () => {
-          const [row] = await query<PgCheckpointRow>(
-            `SELECT ${PG_CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE organization_id = $1::uuid ORDER BY audit_checkpoints.seq DESC, audit_checkpoints.created_at DESC LIMIT 1`,
-            [organizationId],
-          );
-          return row ? fromPgCheckpoint(row) : null;
-        },
+        lastCheckpoint: () => lastCheckpoint(query, organizationId),
         addCheckpoint: async (checkpoint) => {
           await query(
             `INSERT INTO audit_checkpoints (id, organization_id, seq, hash, signature, key_id, cut)
@@ -224,13 +243,7 @@ export class AuditRepository {
             [organizationId, checkpoint.seq.toString(), checkpoint.hash, checkpoint.signature, checkpoint.keyId, checkpoint.cut ?? false],
           );
         },
-        hashAt: async (seq) => {
-          const [row] = await query<{ hash: string }>('SELECT hash FROM audit_records WHERE organization_id = $1::uuid AND seq = $2::bigint', [
-            organizationId,
-            seq.toString(),
-          ]);
-          return row?.hash ?? null;
-        },
+        hashAt: (seq) => hashAt(query, organizationId, seq),
         firstSeqSince: async (cutoff) => {
           const [row] = await query<{ seq: string | null }>(
             `SELECT min(seq)::text AS seq FROM audit_records
@@ -257,6 +270,14 @@ export class AuditRepository {
       SELECT ${RECORD_COLUMNS} FROM audit_records
       WHERE organization_id = ${organizationId}::uuid AND seq > ${after} ORDER BY seq LIMIT ${limit}`;
     return rows.map(fromRow);
+  }
+
+  /** The chain's head, latest checkpoint (with the hash it should match) and unchained backlog: a few index reads. */
+  async chainState(organizationId: string): Promise<AuditChainState> {
+    const query: SqlQuery = this.sql.query.bind(this.sql);
+    const [head, checkpoint, unchained] = await Promise.all([chainHead(query, organizationId), lastCheckpoint(query, organizationId), this.countUnchained(organizationId)]);
+    const hashAtCheckpoint = checkpoint ? await hashAt(query, organizationId, checkpoint.seq) : null;
+    return { head, checkpoint, hashAtCheckpoint, unchained };
   }
 
   async countUnchained(organizationId: string): Promise<number> {

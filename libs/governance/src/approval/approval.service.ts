@@ -132,6 +132,13 @@ export class ApprovalService {
     return Promise.all(requests.map(async (request) => ({ ...(await this.views.of(request, spent)), viewer: this.standing(principal, request, keyMayDecide) })));
   }
 
+  /** How many pending requests the principal sees in the inbox. */
+  async pendingCount(principal: Principal): Promise<number> {
+    // Those who see every request are answered by a count; others by the inbox's own filter.
+    if (isAdministrator(principal.role) || principal.role === 'auditor') return this.repository.countPending(principal.organizationId);
+    return (await this.repository.list(principal.organizationId, 'pending', 200)).filter((request) => mayReadApproval(principal, request)).length;
+  }
+
   async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalView> {
     const request = await this.find(principal, id);
     const refusal = this.refusal(principal, request, await this.keyMayDecide(principal));
