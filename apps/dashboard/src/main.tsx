@@ -1,5 +1,6 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
+import '@mantine/charts/styles.css';
 import { createTheme, CSSVariablesResolver, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
@@ -77,6 +78,8 @@ const router = createBrowserRouter(
             { path: 'connections/:id/edit', element: <EditConnectionPage /> },
             { path: 'audit', element: <AuditPage /> },
             { path: 'audit/calls/:callId', element: <AuditCallPage /> },
+            // Its charts (recharts) double the bundle: loaded with the page, not with every page.
+            { path: 'usage', lazy: async () => ({ Component: (await import('./pages/Usage')).UsagePage }) },
           ],
         },
         { path: '*', element: <Navigate to="/" replace /> },

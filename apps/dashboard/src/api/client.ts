@@ -16,6 +16,8 @@ export type ConnectionSpec = components['schemas']['CreateConnectionDto'];
 export type AuditRecord = components['schemas']['AuditPageDto_Output']['items'][number];
 export type AuditSink = components['schemas']['AuditSinkDto'];
 export type CallTimeline = components['schemas']['CallTimelineDto_Output'];
+export type UsageReport = components['schemas']['UsageReportDto'];
+export type BudgetBurnDown = components['schemas']['BudgetBurnDownDto']['budgets'][number];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {
