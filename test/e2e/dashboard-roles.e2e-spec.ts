@@ -119,7 +119,7 @@ organizations:
     });
 
     it('sees the approval requests and their history, but no button decides one, and the page says why', async () => {
-      expect(await navigation(page)).toEqual(['Overview', 'Approvals', 'Keys and grants', 'Audit log']);
+      expect(await navigation(page)).toEqual(['Overview', 'Approvals', 'Keys and grants', 'Audit log', 'Usage and budgets']);
       const card = page.getByRole('article', { name: 'tools_write_note' });
       await card.getByText('asked by connie@acme.test', { exact: false }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);

@@ -52,6 +52,12 @@ describe('the OpenAPI document', () => {
       ['/api/v1/audit/sinks', 'get', '200'],
       ['/api/v1/audit/sinks/{id}/retry', 'post', '200'],
       ['/api/v1/overview', 'get', '200'],
+      ['/api/v1/usage', 'get', '200'],
+      ['/api/v1/budgets', 'get', '200'],
+      ['/api/v1/budgets', 'put', '200'],
+      ['/api/v1/budgets/burn-down', 'get', '200'],
+      ['/api/v1/costs', 'get', '200'],
+      ['/api/v1/costs', 'put', '200'],
     ] as const) {
       expect({ path, method, schema: schemaOf(path, method, status) }).toEqual({ path, method, schema: expect.any(Object) });
     }

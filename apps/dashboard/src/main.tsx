@@ -83,6 +83,7 @@ const router = createBrowserRouter(
             { path: 'connections/:id/edit', ...lazyPage(() => import('./pages/ConnectionForm'), (m) => m.EditConnectionPage) },
             { path: 'audit', ...lazyPage(() => import('./pages/Audit'), (m) => m.AuditPage) },
             { path: 'audit/calls/:callId', ...lazyPage(() => import('./pages/AuditCall'), (m) => m.AuditCallPage) },
+            { path: 'usage', ...lazyPage(() => import('./pages/Usage'), (m) => m.UsagePage) },
           ],
         },
         { path: '*', element: <Navigate to="/" replace /> },

@@ -17,6 +17,8 @@ export type AuditRecord = components['schemas']['AuditPageDto_Output']['items'][
 export type AuditSink = components['schemas']['AuditSinkDto'];
 export type CallTimeline = components['schemas']['CallTimelineDto_Output'];
 export type Overview = components['schemas']['OverviewDto'];
+export type UsageReport = components['schemas']['UsageReportDto'];
+export type BudgetBurnDown = components['schemas']['BudgetBurnDownDto']['budgets'][number];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {

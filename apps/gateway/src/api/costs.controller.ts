@@ -2,7 +2,9 @@ import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { BudgetSettings } from '@gatehouse/governance';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
+import { ZodResponse } from 'nestjs-zod';
 import { CostsDto } from './api.dto';
+import { CostsViewDto } from './usage.dto';
 
 // The organization's price per call, by connection or tool, replaced as a whole.
 @ApiTags('budgets')
@@ -12,6 +14,7 @@ export class CostsController {
 
   @Get()
   @Authenticated({ action: 'read', subject: 'Budget' })
+  @ZodResponse({ status: 200, type: CostsViewDto })
   get(@CurrentPrincipal() principal: Principal) {
     return this.settings.costs(principal.organizationId);
   }
@@ -19,6 +22,7 @@ export class CostsController {
   @Put()
   @Authenticated({ action: 'update', subject: 'Budget' })
   @AuditedAs('admin.costs.updated', { target: 'costs' })
+  @ZodResponse({ status: 200, type: CostsViewDto })
   replace(@CurrentPrincipal() principal: Principal, @Body() body: CostsDto) {
     return this.settings.replaceCosts(principal.organizationId, body);
   }

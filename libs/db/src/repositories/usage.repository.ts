@@ -31,6 +31,13 @@ export interface UsageTotal {
   costMicros: bigint;
 }
 
+/** Spend recorded up to the end of one hour or day of a range, from its start. */
+export interface CumulativeSpend {
+  /** The bucket's start. */
+  at: Date;
+  costMicros: bigint;
+}
+
 export interface TimeRange {
   from: Date;
   /** Exclusive. */
@@ -92,6 +99,41 @@ export class UsageRepository {
     }
     const { _sum } = await this.prisma.usageRecord.aggregate({ where, _sum: { costMicros: true } });
     return _sum.costMicros ?? 0n;
+  }
+
+  /**
+   * One budget's recorded spend as it accumulated over a range, one point per hour or day from the range's start up
+   * to `until` (empty buckets included, so the line is flat where nothing was spent): its burn-down.
+   */
+  async cumulativeSpent(
+    organizationId: string,
+    scope: BudgetScopeName,
+    ref: string,
+    range: TimeRange & { until: Date },
+    bucket: 'hour' | 'day',
+  ): Promise<CumulativeSpend[]> {
+    const subject = {
+      organization: Prisma.empty,
+      connection: Prisma.sql`AND u.connection = ${ref}`,
+      member: Prisma.sql`AND u.user_email = ${ref}`,
+      api_key: Prisma.sql`AND u.api_key_id IN (SELECT k.id FROM api_keys k WHERE k.organization_id = ${organizationId}::uuid AND k.name = ${ref})`,
+    }[scope];
+    const step = bucket === 'hour' ? Prisma.sql`interval '1 hour'` : Prisma.sql`interval '1 day'`;
+    // occurred_at is UTC without a time zone: the bounds are bound as such and the buckets read back as text, whatever
+    // the session's time zone. The range scan uses the (organization_id, occurred_at) index.
+    const [from, to, until] = [range.from, range.to, range.until].map(sqlTimestamp);
+    const rows = await this.prisma.$queryRaw<{ at: string; cost: bigint | string }[]>`
+      WITH spent AS (
+        SELECT date_trunc(${bucket}, u.occurred_at) AS at, sum(u.cost_micros)::bigint AS cost
+        FROM usage_records u
+        WHERE u.organization_id = ${organizationId}::uuid AND u.occurred_at >= ${from}::timestamp AND u.occurred_at < ${to}::timestamp ${subject}
+        GROUP BY 1
+      )
+      SELECT to_char(b.at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at, (sum(coalesce(s.cost, 0)) OVER (ORDER BY b.at))::bigint AS cost
+      FROM generate_series(${from}::timestamp, LEAST(${until}::timestamp, ${to}::timestamp - ${step}), ${step}) AS b(at)
+      LEFT JOIN spent s ON s.at = b.at
+      ORDER BY b.at`;
+    return rows.map((row) => ({ at: new Date(row.at), costMicros: BigInt(row.cost) }));
   }
 
   async totals(organizationId: string, range: TimeRange, groupBy: UsageGrouping): Promise<UsageTotal[]> {

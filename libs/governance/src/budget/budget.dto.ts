@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BudgetSpec, budgetScopeFields, budgetScopeRef, budgetSpecsSchema, microsToUsd, ToolCostSpec, toolCostsSchema, usdToMicros } from '@gatehouse/config';
-import type { BudgetRow, CostRow, StoredBudget, StoredCost, UsageGrouping, UsageTotal } from '@gatehouse/db';
+import type { BudgetRow, CostRow, CumulativeSpend, StoredBudget, StoredCost, UsageGrouping, UsageTotal } from '@gatehouse/db';
 import { BudgetWindow } from './budget-period';
 
 // Whole-list replacements, in the config file's shape, for the admin API.
@@ -94,6 +94,20 @@ export function costProjectionView({ costMicros, budgets }: { costMicros: bigint
   };
 }
 
+/**
+ * A budget in its current period with its burn-down: recorded spend accumulated per hour (daily budgets) or day
+ * (monthly ones), and what calls under way have reserved on top of it.
+ */
+export function budgetBurnDownView(view: BudgetView, bucket: 'hour' | 'day', points: CumulativeSpend[], inFlightMicros: bigint) {
+  return {
+    ...view,
+    bucket,
+    inFlightUsd: microsToUsd(inFlightMicros),
+    inFlightMicros: exact(inFlightMicros),
+    points: points.map((point) => ({ at: point.at, spentUsd: microsToUsd(point.costMicros), spentMicros: exact(point.costMicros) })),
+  };
+}
+
 export function usageView(range: { from: Date; to: Date }, groupBy: UsageGrouping, totals: UsageTotal[]) {
   const total = totals.reduce((sum, row) => sum + row.costMicros, 0n);
   return {
@@ -109,4 +123,5 @@ export function usageView(range: { from: Date; to: Date }, groupBy: UsageGroupin
 
 export type CostsView = ReturnType<typeof costsView>;
 export type BudgetView = ReturnType<typeof budgetView>;
+export type BudgetBurnDownView = ReturnType<typeof budgetBurnDownView>;
 export type UsageReport = ReturnType<typeof usageView>;

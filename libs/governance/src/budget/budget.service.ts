@@ -6,7 +6,7 @@ import { BudgetCounter, BudgetCounters } from './budget-counters';
 import { budgetWindow } from './budget-period';
 import { applicableBudgets, budgetBlockedMessage, BudgetSubject } from './budget-rules';
 import { BudgetSettings } from './budget-settings.service';
-import { BudgetsInput, budgetView, BudgetView } from './budget.dto';
+import { budgetBurnDownView, BudgetBurnDownView, BudgetsInput, budgetView, BudgetView } from './budget.dto';
 import { UsageRecorder } from './usage.recorder';
 
 /** A call about to go downstream. */
@@ -115,6 +115,30 @@ export class BudgetService {
       budgets.map(async (budget) => {
         const counter = this.counter(organizationId, budget, now);
         return budgetView(budget, counter.window, await this.counters.spent(counter, now));
+      }),
+    );
+    return { configManaged: budgets.some((budget) => budget.configManaged), budgets: views };
+  }
+
+  /**
+   * Every budget's current period as it burned down. A budget's counter holds what was recorded plus what calls under
+   * way reserved, so the difference is the reservations in flight (read the counter first: a call that settles in
+   * between is then in both, not in neither). Another replica's calls that ended less than a flush ago count as in
+   * flight until their records are written.
+   */
+  async burnDown(organizationId: string, now = new Date()): Promise<{ configManaged: boolean; budgets: BudgetBurnDownView[] }> {
+    const budgets = await this.settings.budgets(organizationId);
+    const views = await Promise.all(
+      budgets.map(async (budget) => {
+        const counter = this.counter(organizationId, budget, now);
+        const reserved = await this.counters.spent(counter, now);
+        await this.recorder.flush();
+        const bucket = budget.period === 'day' ? 'hour' : 'day';
+        const range = { from: counter.window.start, to: counter.window.end, until: now };
+        const points = await this.usage.cumulativeSpent(organizationId, budget.scope, budget.scopeRef, range, bucket);
+        const recorded = points.at(-1)?.costMicros ?? 0n;
+        const inFlight = reserved > recorded ? reserved - recorded : 0n;
+        return budgetBurnDownView(budgetView(budget, counter.window, reserved), bucket, points, inFlight);
       }),
     );
     return { configManaged: budgets.some((budget) => budget.configManaged), budgets: views };
