@@ -51,6 +51,11 @@ describe('the OpenAPI document', () => {
       ['/api/v1/audit/verify', 'get', '200'],
       ['/api/v1/audit/sinks', 'get', '200'],
       ['/api/v1/audit/sinks/{id}/retry', 'post', '200'],
+      ['/api/v1/policies', 'get', '200'],
+      ['/api/v1/policies', 'put', '200'],
+      ['/api/v1/policies/validate', 'post', '200'],
+      ['/api/v1/policies/preview', 'post', '200'],
+      ['/api/v1/policies/revisions', 'get', '200'],
     ] as const) {
       expect({ path, method, schema: schemaOf(path, method, status) }).toEqual({ path, method, schema: expect.any(Object) });
     }

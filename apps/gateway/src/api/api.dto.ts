@@ -32,7 +32,7 @@ export class SessionDto extends createZodDto(
 ) {}
 
 // Responses: Dates leave as ISO 8601 strings (a codec: the serializer encodes, the document shows the string).
-const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
+export const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
 
 const approvalSchema = z.object({
   id: z.uuid(),
