@@ -16,6 +16,7 @@ import { AuditPage } from './pages/Audit';
 import { AuditCallPage } from './pages/AuditCall';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
+import { PoliciesPage } from './pages/Policies';
 import { ToolChangesPage } from './pages/ToolChanges';
 import { TryToolPage } from './pages/TryTool';
 import { SessionProvider, useSession } from './session';
@@ -70,6 +71,7 @@ const router = createBrowserRouter(
             { path: 'tool-changes', element: <ToolChangesPage /> },
             { path: 'try', element: <TryToolPage /> },
             { path: 'keys', element: <KeysPage /> },
+            { path: 'policies', element: <PoliciesPage /> },
             { path: 'members', element: <MembersPage /> },
             { path: 'connections', element: <ConnectionsPage /> },
             { path: 'connections/new', element: <NewConnectionPage /> },

@@ -16,6 +16,10 @@ export type ConnectionSpec = components['schemas']['CreateConnectionDto'];
 export type AuditRecord = components['schemas']['AuditPageDto_Output']['items'][number];
 export type AuditSink = components['schemas']['AuditSinkDto'];
 export type CallTimeline = components['schemas']['CallTimelineDto_Output'];
+export type Policy = components['schemas']['StoredPolicyDto_Output'];
+export type PolicyDraft = components['schemas']['PolicyDto'];
+export type PolicyRevision = components['schemas']['PolicyRevisionDto'];
+export type PolicyPreview = components['schemas']['PolicyPreviewDto_Output'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {
