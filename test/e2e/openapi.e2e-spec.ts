@@ -58,6 +58,11 @@ describe('the OpenAPI document', () => {
       ['/api/v1/budgets/burn-down', 'get', '200'],
       ['/api/v1/costs', 'get', '200'],
       ['/api/v1/costs', 'put', '200'],
+      ['/api/v1/policies', 'get', '200'],
+      ['/api/v1/policies', 'put', '200'],
+      ['/api/v1/policies/validate', 'post', '200'],
+      ['/api/v1/policies/preview', 'post', '200'],
+      ['/api/v1/policies/revisions', 'get', '200'],
     ] as const) {
       expect({ path, method, schema: schemaOf(path, method, status) }).toEqual({ path, method, schema: expect.any(Object) });
     }

@@ -12,6 +12,7 @@ const PAGES: readonly { path: string; label: string; audience: Audience }[] = [
   { path: 'tool-changes', label: 'Tool changes', audience: 'tools' },
   { path: 'try', label: 'Try a tool', audience: 'tools' },
   { path: 'keys', label: 'Keys and grants', audience: 'everyone' },
+  { path: 'policies', label: 'Policies', audience: 'admin' },
   { path: 'members', label: 'Members', audience: 'admin' },
   { path: 'audit', label: 'Audit log', audience: 'records' },
   { path: 'usage', label: 'Usage and budgets', audience: 'records' },

@@ -76,6 +76,7 @@ const router = createBrowserRouter(
             { path: 'tool-changes', ...lazyPage(() => import('./pages/ToolChanges'), (m) => m.ToolChangesPage) },
             { path: 'try', ...lazyPage(() => import('./pages/TryTool'), (m) => m.TryToolPage) },
             { path: 'keys', ...lazyPage(() => import('./pages/Keys'), (m) => m.KeysPage) },
+            { path: 'policies', ...lazyPage(() => import('./pages/Policies'), (m) => m.PoliciesPage) },
             { path: 'members', ...lazyPage(() => import('./pages/Members'), (m) => m.MembersPage) },
             { path: 'connections', ...lazyPage(() => import('./pages/Connections'), (m) => m.ConnectionsPage) },
             { path: 'connections/new', ...lazyPage(() => import('./pages/ConnectionForm'), (m) => m.NewConnectionPage) },

@@ -3,3 +3,4 @@ export * from './session/json-rpc-response';
 export * from './session/mcp-sessions.service';
 export * from './tools/call-tracker';
 export * from './trial/tool-trial';
+export * from './trial/policy-preview';

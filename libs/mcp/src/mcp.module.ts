@@ -13,6 +13,7 @@ import { McpFastPath } from './mcp-fast-path.middleware';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
 import { McpServerFactory } from './session/mcp-server.factory';
+import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
 import { ToolCallExchange } from './session/tool-call-exchange';
@@ -38,9 +39,10 @@ import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
     McpLimits,
     McpAdmission,
     ToolTrial,
+    PolicyPreview,
     ThrottledCallAudit,
   ],
-  exports: [McpSessions, CallTracker, ToolTrial],
+  exports: [McpSessions, CallTracker, ToolTrial, PolicyPreview],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -19,6 +19,10 @@ export type CallTimeline = components['schemas']['CallTimelineDto_Output'];
 export type Overview = components['schemas']['OverviewDto'];
 export type UsageReport = components['schemas']['UsageReportDto'];
 export type BudgetBurnDown = components['schemas']['BudgetBurnDownDto']['budgets'][number];
+export type Policy = components['schemas']['StoredPolicyDto_Output'];
+export type PolicyDraft = components['schemas']['PolicyDto'];
+export type PolicyRevision = components['schemas']['PolicyRevisionDto'];
+export type PolicyPreview = components['schemas']['PolicyPreviewDto_Output'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {

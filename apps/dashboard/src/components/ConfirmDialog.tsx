@@ -1,4 +1,5 @@
 import { Alert, Button, Group, Modal, Text } from '@mantine/core';
+import type { ReactNode } from 'react';
 import { problemText } from '../api/client';
 
 interface ConfirmDialogProps {
@@ -12,13 +13,16 @@ interface ConfirmDialogProps {
   error: unknown;
   onConfirm(): void;
   onClose(): void;
+  /** What the action changes, shown under the message (a diff, a list). */
+  children?: ReactNode;
 }
 
 /** A destructive action asked once more, with what it does and, if it failed, why. */
-export function ConfirmDialog({ opened, title, message, confirmLabel, pending, error, onConfirm, onClose }: ConfirmDialogProps) {
+export function ConfirmDialog({ opened, title, message, confirmLabel, pending, error, onConfirm, onClose, children }: ConfirmDialogProps) {
   return (
-    <Modal opened={opened} onClose={onClose} title={title}>
+    <Modal opened={opened} onClose={onClose} title={title} size={children ? 'xl' : 'md'}>
       <Text size="sm">{message}</Text>
+      {children}
       {error ? (
         <Alert color="red" role="alert" mt="sm">
           {problemText(error)}

@@ -12,14 +12,32 @@ export type PolicyEffectName = (typeof POLICY_EFFECTS)[number];
 export const TOOL_CLASSES = ['read', 'write', 'destructive', 'open_world'] as const;
 export type ToolClassName = (typeof TOOL_CLASSES)[number];
 
+// A value to compare arguments with is stored as JSON and compared recursively: a value nested deeper than any
+// real argument would overflow the stack wherever it is serialized (saving it, showing it), so it is refused here.
+const MAX_VALUE_DEPTH = 32;
+
+/** Whether a JSON value nests no deeper than `max`, walked without recursion so that the check itself cannot overflow. */
+function depthWithin(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return false;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
+const comparedValue = z.unknown().refine((value) => depthWithin(value, MAX_VALUE_DEPTH), `must nest no deeper than ${MAX_VALUE_DEPTH} levels`);
+
 const toolGlob = z.string().regex(/^[A-Za-z0-9_*?-]{1,128}$/, 'must be a tool name glob of letters, digits, "_", "-", "*" and "?"');
 
 // One condition on the call's arguments; `path` is a dotted path into them ("team.id", "labels.0").
 const argumentConditionSchema = z
   .object({
     path: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted path such as team.id'),
-    equals: z.unknown().optional(),
-    in: z.array(z.unknown()).min(1).optional(),
+    equals: comparedValue.optional(),
+    in: z.array(comparedValue).min(1).max(1000).optional(),
     // Run by RE2 in linear time (see linear-regexp.ts), so RE2's syntax: no backreferences or lookaround.
     matches: z
       .string()

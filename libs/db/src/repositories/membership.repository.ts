@@ -49,6 +49,11 @@ export class MembershipRepository {
     return rows.map(toRecord);
   }
 
+  async find(organizationId: string, userId: string): Promise<MemberRecord | null> {
+    const row = await this.prisma.membership.findFirst({ where: { organizationId, userId }, select: SELECT });
+    return row && toRecord(row);
+  }
+
   async setRoleIn(tx: Tx, membershipId: string, data: { role: RoleName; configManaged?: boolean }): Promise<void> {
     await tx.membership.update({ where: { id: membershipId }, data, select: { id: true } });
   }

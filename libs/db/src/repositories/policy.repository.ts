@@ -16,6 +16,17 @@ export interface StoredPolicy {
   toolClasses: ToolClassOverrideSpec[];
 }
 
+/** One version of the policy as it was saved. */
+export interface PolicyRevisionRecord {
+  id: string;
+  version: number;
+  defaultEffect: 'allow' | 'deny';
+  /** The whole rule set of the version, as replaceIn wrote it. */
+  rules: { rules: PolicyRuleSpec[]; toolClasses: ToolClassOverrideSpec[] };
+  changedBy: string | null;
+  createdAt: Date;
+}
+
 export interface PolicyChange {
   defaultEffect: 'allow' | 'deny';
   rules: PolicyRuleSpec[];
@@ -120,7 +131,15 @@ export class PolicyRepository {
     });
   }
 
-  async revisions(organizationId: string, limit = 50) {
-    return this.prisma.policyRevision.findMany({ where: { organizationId }, orderBy: { version: 'desc' }, take: limit });
+  async revisions(organizationId: string, limit = 50): Promise<PolicyRevisionRecord[]> {
+    const rows = await this.prisma.policyRevision.findMany({ where: { organizationId }, orderBy: { version: 'desc' }, take: limit });
+    return rows.map((row) => ({
+      id: row.id,
+      version: row.version,
+      defaultEffect: row.defaultEffect === 'deny' ? 'deny' : 'allow',
+      rules: row.rules as unknown as PolicyRevisionRecord['rules'],
+      changedBy: row.changedBy,
+      createdAt: row.createdAt,
+    }));
   }
 }

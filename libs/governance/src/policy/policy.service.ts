@@ -27,6 +27,13 @@ export const policyInputSchema = z
 
 export type PolicyInput = z.infer<typeof policyInputSchema>;
 
+/** A draft that would save: the schema accepted it (else the request was refused with each problem's path) and it compiles. */
+export interface PolicyValidation {
+  valid: true;
+  rules: number;
+  toolClasses: number;
+}
+
 /** Where a policy change came from, as its policy.changed record says. */
 export type PolicyChannel = 'admin_api' | 'management_tool' | 'config_file';
 
@@ -59,6 +66,19 @@ export class PolicyService implements OnModuleInit {
     policy.catch(() => this.compiled.delete(organizationId));
     this.compiled.set(organizationId, { policy, loadedAt: Date.now() });
     return policy;
+  }
+
+  /**
+   * A policy as it would be compiled if saved, stored nowhere: what the editor validates and previews. Its rules
+   * have no ids yet and it has no version (0).
+   */
+  draft(input: PolicyInput): CompiledPolicy {
+    return new CompiledPolicy(0, input.defaultEffect, input.rules.map((rule) => ({ ...rule, id: null })), input.toolClasses);
+  }
+
+  validate(input: PolicyInput): PolicyValidation {
+    this.draft(input);
+    return { valid: true, rules: input.rules.length, toolClasses: input.toolClasses.length };
   }
 
   get(organizationId: string): Promise<StoredPolicy> {

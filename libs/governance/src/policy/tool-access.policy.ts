@@ -27,7 +27,11 @@ export class ToolAccessPolicy {
 
   /** A function deciding how each tool appears in this principal's tools/list, under one policy version. */
   async lister(principal: Principal): Promise<ToolLister> {
-    const policy = await this.policies.policyFor(principal.organizationId);
+    return this.listerUnder(principal, await this.policies.policyFor(principal.organizationId));
+  }
+
+  /** The same, under a given policy: the one in force, or a draft being previewed. */
+  listerUnder(principal: Principal, policy: CompiledPolicy): ToolLister {
     const subject = policySubject(principal);
     return { listing: (resource) => policy.listing(subject, resource), readOnly: (resource) => readOnly(policy, resource) };
   }

@@ -39,3 +39,29 @@ export interface Principal {
 export function credentialKey(principal: Pick<Principal, 'apiKeyId' | 'subject'>): string {
   return principal.apiKeyId ?? principal.subject;
 }
+
+/**
+ * A person acting as themselves in an organization (the dashboard's session): their role there now, every access
+ * their role allows.
+ */
+export function personPrincipal(
+  organization: { id: string; slug: string },
+  person: { userId: string; email: string; name: string | null; role: RoleName },
+): Principal {
+  return {
+    kind: 'session',
+    subject: `user:${person.userId}`,
+    organizationId: organization.id,
+    organizationSlug: organization.slug,
+    role: person.role,
+    access: 'read_write',
+    administration: true,
+    apiKeyId: null,
+    userId: person.userId,
+    userEmail: person.email,
+    rootKeyId: null,
+    clientId: null,
+    client: null,
+    name: person.name ?? person.email,
+  };
+}

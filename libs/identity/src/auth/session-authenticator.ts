@@ -5,7 +5,7 @@ import { AccountService } from '../account/account.service';
 import { BrowserSession, csrfTokenMatches } from '../account/browser-sessions.service';
 import { SessionCookie } from '../account/session-cookie';
 import { unauthenticated } from './bearer-authenticator';
-import { Principal } from './principal';
+import { personPrincipal, Principal } from './principal';
 
 /** The header naming the organization a dashboard request acts in (its slug); `?organization=` does too. */
 export const ORGANIZATION_HEADER = 'gatehouse-organization';
@@ -52,21 +52,6 @@ export class SessionAuthenticator {
           : 'Name the organization to act in: send the Gatehouse-Organization header with its slug',
       );
     }
-    return {
-      kind: 'session',
-      subject: `user:${user.id}`,
-      organizationId: membership.organization.id,
-      organizationSlug: membership.organization.slug,
-      role: membership.role,
-      access: 'read_write',
-      administration: true,
-      apiKeyId: null,
-      userId: user.id,
-      userEmail: user.email,
-      rootKeyId: null,
-      clientId: null,
-      client: null,
-      name: user.name ?? user.email,
-    };
+    return personPrincipal(membership.organization, { userId: user.id, email: user.email, name: user.name, role: membership.role });
   }
 }

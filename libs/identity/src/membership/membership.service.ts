@@ -23,6 +23,12 @@ export class MembershipService {
     return this.repository.list(organizationId);
   }
 
+  async find(organizationId: string, userId: string): Promise<MemberRecord> {
+    const member = await this.repository.find(organizationId, userId);
+    if (!member) throw GatehouseError.notFound(`Member ${userId} not found`);
+    return member;
+  }
+
   async changeRole(principal: Principal, userId: string, role: RoleName): Promise<MemberRecord> {
     const outcome = await this.repository.changeRole(principal.organizationId, userId, role, principal.role);
     if (outcome.outcome !== 'changed') throw refusal(outcome, principal, userId);

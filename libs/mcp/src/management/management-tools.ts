@@ -17,14 +17,14 @@ import { usageTools } from './usage-tools';
 
 export const MANAGEMENT_PREFIX = 'gatehouse_';
 /** The connection name Gatehouse's own tools are audited, held and decided under. */
-const GATEHOUSE = 'gatehouse';
+export const MANAGEMENT_CONNECTION = 'gatehouse';
 
 function targetOf(name: string): CallTarget {
-  return { type: 'tool', connection: GATEHOUSE, tool: name, downstreamTool: null };
+  return { type: 'tool', connection: MANAGEMENT_CONNECTION, tool: name, downstreamTool: null };
 }
 
 function resourceOf(tool: ManagementTool): PolicyResource {
-  return { connection: GATEHOUSE, tool: tool.definition.name, annotations: tool.definition.annotations, builtIn: true, sensitive: tool.sensitive === true };
+  return { connection: MANAGEMENT_CONNECTION, tool: tool.definition.name, annotations: tool.definition.annotations, builtIn: true, sensitive: tool.sensitive === true };
 }
 
 /** API keys administer as far as their role allows; an OAuth client only with the person's mcp:admin grant. */
@@ -59,10 +59,17 @@ export class ManagementTools {
 
   /** The tools this principal may call, as its policy lists them. */
   list(principal: Principal, listing: (resource: PolicyResource) => Listing): Tool[] {
+    return this.listings(principal, listing)
+      .filter((entry) => entry.listing.listed)
+      .map((entry) => entry.tool);
+  }
+
+  /** The tools this principal's role and administration allow, each with how the policy lists it. */
+  listings(principal: Principal, listing: (resource: PolicyResource) => Listing): { tool: Tool; listing: Listing }[] {
     const ability = this.abilities.forPrincipal(principal);
     return [...this.tools.values()]
-      .filter((tool) => ability.can(tool.permission.action, tool.permission.subject) && administers(principal, tool) && listing(resourceOf(tool)).listed)
-      .map((tool) => tool.definition);
+      .filter((tool) => ability.can(tool.permission.action, tool.permission.subject) && administers(principal, tool))
+      .map((tool) => ({ tool: tool.definition, listing: listing(resourceOf(tool)) }));
   }
 
   has(name: string): boolean {
@@ -100,7 +107,7 @@ export class ManagementTools {
       const issue = parsed.error.issues[0]!;
       return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${issue.path.join('.') || 'arguments'} ${issue.message}.`));
     }
-    const held = { connectionName: GATEHOUSE, toolName: name, downstreamTool: name, arguments: args };
+    const held = { connectionName: MANAGEMENT_CONNECTION, toolName: name, downstreamTool: name, arguments: args };
     const refusal = await this.gate.check(principal, held, resourceOf(tool), audit, () => undefined);
     if (refusal) return refusal;
     return this.run(tool, principal, parsed.data, audit);

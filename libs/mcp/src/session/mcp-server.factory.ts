@@ -10,10 +10,10 @@ import {
 import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig, ApprovalSettings, GATEHOUSE_VERSION } from '@gatehouse/config';
 import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
-import { ToolAccessPolicy } from '@gatehouse/governance';
+import { DecidingRule, Listing, ToolAccessPolicy, ToolLister } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
-import { ManagementTools } from '../management/management-tools';
+import { MANAGEMENT_CONNECTION, ManagementTools } from '../management/management-tools';
 import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
 
 const INSTRUCTIONS =
@@ -26,6 +26,18 @@ function principalOf(extra: McpRequestExtra): Principal {
   if (!principal) throw new ProtocolError(RpcErrorCode.InvalidRequest, 'Unauthenticated request');
   return principal;
 }
+
+/** How one tool appears to a principal: what its tools/list shows, or the rule that hides it. */
+export interface ToolView {
+  tool: Tool;
+  connection: string;
+  /** One of Gatehouse's own tools. */
+  builtIn: boolean;
+  listing: Listing;
+}
+
+// Not a policy rule: a read-only credential never sees a tool that writes, whatever the policy says.
+export const READ_ONLY_ACCESS: DecidingRule = { id: null, name: 'access:read-only', description: 'a read-only credential sees only the tools classified read' };
 
 function encodeCursor(offset: number): string {
   return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
@@ -84,16 +96,21 @@ export class McpServerFactory {
    * tool classes, else the server's annotations); the policy hides what it never allows.
    */
   async visibleTools(principal: Principal): Promise<Tool[]> {
-    const lister = await this.access.lister(principal);
-    const downstream: Tool[] = [];
-    for (const tool of this.registry.list(principal.organizationId)) {
+    return this.toolViews(principal, await this.access.lister(principal)).flatMap(({ tool, listing, builtIn }) => {
+      if (!listing.listed) return [];
+      return [listing.approval && !builtIn ? withApprovalNote(tool, listing.approval) : tool];
+    });
+  }
+
+  /** Every tool the principal's role reaches, listed or hidden (and by what), under the given lister's policy. */
+  toolViews(principal: Principal, lister: ToolLister): ToolView[] {
+    const management = this.management.listings(principal, lister.listing).map(({ tool, listing }) => ({ tool, connection: MANAGEMENT_CONNECTION, builtIn: true, listing }));
+    const downstream = this.registry.list(principal.organizationId).map((tool): ToolView => {
       const resource = catalogResource(tool);
-      if (principal.access !== 'read_write' && !lister.readOnly(resource)) continue;
-      const shown = lister.listing(resource);
-      if (!shown.listed) continue;
-      downstream.push(shown.approval ? withApprovalNote(tool.definition, shown.approval) : tool.definition);
-    }
-    return [...this.management.list(principal, lister.listing), ...downstream];
+      const listing: Listing = principal.access !== 'read_write' && !lister.readOnly(resource) ? { listed: false, rule: READ_ONLY_ACCESS } : lister.listing(resource);
+      return { tool: tool.definition, connection: tool.connectionName, builtIn: false, listing };
+    });
+    return [...management, ...downstream];
   }
 
   private async listTools(principal: Principal, cursor: string | undefined): Promise<ListToolsResult> {
