@@ -51,6 +51,9 @@ describe('the OpenAPI document', () => {
       ['/api/v1/audit/verify', 'get', '200'],
       ['/api/v1/audit/sinks', 'get', '200'],
       ['/api/v1/audit/sinks/{id}/retry', 'post', '200'],
+      ['/api/v1/members', 'post', '201'],
+      ['/api/v1/identity-provider', 'get', '200'],
+      ['/api/v1/identity-provider', 'put', '200'],
     ] as const) {
       expect({ path, method, schema: schemaOf(path, method, status) }).toEqual({ path, method, schema: expect.any(Object) });
     }

@@ -32,7 +32,7 @@ export class SessionDto extends createZodDto(
 ) {}
 
 // Responses: Dates leave as ISO 8601 strings (a codec: the serializer encodes, the document shows the string).
-const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
+export const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
 
 const approvalSchema = z.object({
   id: z.uuid(),
@@ -100,7 +100,7 @@ export class ToolChangeDto extends createZodDto(toolChangeSchema) {}
 export class OrganizationToolChangeDto extends createZodDto(toolChangeSchema.extend({ connection: z.object({ id: z.uuid(), name: z.string() }) })) {}
 export class AcceptedToolChangeDto extends createZodDto(z.object({ name: z.string(), downstreamName: z.string(), hash: z.string(), acceptedBy: z.string() })) {}
 
-const memberSchema = z.object({
+export const memberSchema = z.object({
   userId: z.uuid(),
   email: z.string(),
   name: z.string().nullable(),
