@@ -12,6 +12,7 @@ const PAGES: readonly { path: string; label: string; audience: Audience }[] = [
   { path: 'try', label: 'Try a tool', audience: 'tools' },
   { path: 'keys', label: 'Keys and grants', audience: 'everyone' },
   { path: 'members', label: 'Members', audience: 'admin' },
+  { path: 'identity-provider', label: 'Identity provider', audience: 'admin' },
   { path: 'audit', label: 'Audit log', audience: 'records' },
 ];
 

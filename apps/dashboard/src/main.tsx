@@ -16,6 +16,7 @@ import { AuditPage } from './pages/Audit';
 import { AuditCallPage } from './pages/AuditCall';
 import { KeysPage } from './pages/Keys';
 import { MembersPage } from './pages/Members';
+import { IdentityProviderPage } from './pages/IdentityProvider';
 import { ToolChangesPage } from './pages/ToolChanges';
 import { TryToolPage } from './pages/TryTool';
 import { SessionProvider, useSession } from './session';
@@ -71,6 +72,7 @@ const router = createBrowserRouter(
             { path: 'try', element: <TryToolPage /> },
             { path: 'keys', element: <KeysPage /> },
             { path: 'members', element: <MembersPage /> },
+            { path: 'identity-provider', element: <IdentityProviderPage /> },
             { path: 'connections', element: <ConnectionsPage /> },
             { path: 'connections/new', element: <NewConnectionPage /> },
             { path: 'connections/:id', element: <ConnectionDetailPage /> },
