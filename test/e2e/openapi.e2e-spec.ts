@@ -63,6 +63,9 @@ describe('the OpenAPI document', () => {
       ['/api/v1/policies/validate', 'post', '200'],
       ['/api/v1/policies/preview', 'post', '200'],
       ['/api/v1/policies/revisions', 'get', '200'],
+      ['/api/v1/members', 'post', '201'],
+      ['/api/v1/identity-provider', 'get', '200'],
+      ['/api/v1/identity-provider', 'put', '200'],
     ] as const) {
       expect({ path, method, schema: schemaOf(path, method, status) }).toEqual({ path, method, schema: expect.any(Object) });
     }

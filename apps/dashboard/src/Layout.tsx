@@ -14,6 +14,7 @@ const PAGES: readonly { path: string; label: string; audience: Audience }[] = [
   { path: 'keys', label: 'Keys and grants', audience: 'everyone' },
   { path: 'policies', label: 'Policies', audience: 'admin' },
   { path: 'members', label: 'Members', audience: 'admin' },
+  { path: 'identity-provider', label: 'Identity provider', audience: 'admin' },
   { path: 'audit', label: 'Audit log', audience: 'records' },
   { path: 'usage', label: 'Usage and budgets', audience: 'records' },
 ];

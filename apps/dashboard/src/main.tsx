@@ -78,6 +78,7 @@ const router = createBrowserRouter(
             { path: 'keys', ...lazyPage(() => import('./pages/Keys'), (m) => m.KeysPage) },
             { path: 'policies', ...lazyPage(() => import('./pages/Policies'), (m) => m.PoliciesPage) },
             { path: 'members', ...lazyPage(() => import('./pages/Members'), (m) => m.MembersPage) },
+            { path: 'identity-provider', ...lazyPage(() => import('./pages/IdentityProvider'), (m) => m.IdentityProviderPage) },
             { path: 'connections', ...lazyPage(() => import('./pages/Connections'), (m) => m.ConnectionsPage) },
             { path: 'connections/new', ...lazyPage(() => import('./pages/ConnectionForm'), (m) => m.NewConnectionPage) },
             { path: 'connections/:id', ...lazyPage(() => import('./pages/ConnectionDetail'), (m) => m.ConnectionDetailPage) },

@@ -36,6 +36,7 @@ import { DashboardController } from './dashboard/dashboard.controller';
 import { LiveEvents } from './dashboard/live-events';
 import { EventsController } from './api/events.controller';
 import { DashboardSignInController } from './dashboard/dashboard-sign-in.controller';
+import { SetPasswordController } from './dashboard/set-password.controller';
 import { SignInSteps } from './sign-in/sign-in-steps';
 import { OAuthEndpointsController } from './oauth/oauth-endpoints.controller';
 import { WellKnownController } from './oauth/well-known.controller';
@@ -111,6 +112,7 @@ export class GatewayModule {
         SessionController,
         EventsController,
         DashboardSignInController,
+        SetPasswordController,
         // Last: it answers every other path under /admin with the dashboard's page.
         DashboardController,
       ],

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AccountService } from './account/account.service';
 import { BrowserSessions } from './account/browser-sessions.service';
+import { PasswordSetupLinks } from './account/password-setup-links.service';
 import { SessionCookie } from './account/session-cookie';
 import { SignInAudit } from './account/sign-in.audit';
 import { ApiKeyService } from './api-key/api-key.service';
@@ -27,6 +28,7 @@ import { RateLimiter } from './throttle/rate-limiter.service';
 const PROVIDERS = [
   AccountService,
   BrowserSessions,
+  PasswordSetupLinks,
   SessionCookie,
   ApiKeyService,
   KeyUsageRecorder,

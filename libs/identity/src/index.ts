@@ -2,6 +2,7 @@ export * from './account/account.service';
 export * from './account/browser-sessions.service';
 export * from './account/session-cookie';
 export * from './account/password';
+export * from './account/password-setup-links.service';
 export * from './api-key/api-key.schema';
 export * from './api-key/api-key.service';
 export * from './auth/ability.factory';

@@ -1,4 +1,4 @@
-import { Alert, Button, Loader, Select, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
+import { Alert, Button, Group, Loader, Select, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -6,9 +6,9 @@ import { useParams } from 'react-router';
 import { api, data, Member, problemText } from '../api/client';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Role, ROLES, useSession } from '../session';
+import { AddMember } from './AddMember';
 
-
-/** The organization's people: change a role, remove someone (which revokes their keys and OAuth grants). */
+/** The organization's people: add someone, change a role, remove someone (which revokes their keys and OAuth grants). */
 export function MembersPage() {
   const { org = '' } = useParams();
   const session = useSession();
@@ -33,9 +33,12 @@ export function MembersPage() {
 
   return (
     <Stack>
-      <Title order={2}>Members</Title>
+      <Group justify="space-between">
+        <Title order={2}>Members</Title>
+        <AddMember organization={org} />
+      </Group>
       <Text size="sm" c="dimmed">
-        Admins manage people up to their own role; only owners change owners. Members from the config file are changed there.
+        Admins add and manage people up to their own role; only owners add or change owners. Members from the config file are changed there.
       </Text>
       {members.isPending && <Loader aria-label="Loading members" />}
       {members.isError && (

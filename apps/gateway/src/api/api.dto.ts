@@ -4,7 +4,7 @@ import { apiKeyAccessSchema, BUDGET_PERIODS, BUDGET_SCOPES, roleSchema, TOOL_CLA
 import { acceptToolChangeSchema, createConnectionSchema } from '@gatehouse/connections';
 import { budgetsInputSchema, costsInputSchema, policyInputSchema, usageQuerySchema } from '@gatehouse/governance';
 import { createApiKeySchema, identityProviderInputSchema, updateMemberSchema } from '@gatehouse/identity';
-import { nullableText } from './schema-parts';
+import { nullableText, timestamp } from './schema-parts';
 
 export class CreateConnectionDto extends createZodDto(createConnectionSchema) {}
 export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}
@@ -32,8 +32,6 @@ export class SessionDto extends createZodDto(
   }),
 ) {}
 
-// Responses: Dates leave as ISO 8601 strings (a codec: the serializer encodes, the document shows the string).
-export const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
 
 const approvalSchema = z.object({
   id: z.uuid(),
@@ -122,7 +120,7 @@ export class ToolChangeDto extends createZodDto(toolChangeSchema) {}
 export class OrganizationToolChangeDto extends createZodDto(toolChangeSchema.extend({ connection: z.object({ id: z.uuid(), name: z.string() }) })) {}
 export class AcceptedToolChangeDto extends createZodDto(z.object({ name: z.string(), downstreamName: z.string(), hash: z.string(), acceptedBy: z.string() })) {}
 
-const memberSchema = z.object({
+export const memberSchema = z.object({
   userId: z.uuid(),
   email: z.string(),
   name: nullableText(),

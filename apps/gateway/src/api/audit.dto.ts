@@ -2,7 +2,7 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { auditExportQuerySchema, auditListQuerySchema, CALL_STEPS } from '@gatehouse/audit';
 import { AUDIT_SINK_FORMATS, AUDIT_SINK_TYPES } from '@gatehouse/config';
-import { nullableText } from './schema-parts';
+import { nullableText, timestamp } from './schema-parts';
 
 export class AuditListQueryDto extends createZodDto(auditListQuerySchema) {}
 export class AuditExportQueryDto extends createZodDto(auditExportQuerySchema) {}
@@ -67,7 +67,6 @@ export class AuditVerificationDto extends createZodDto(
   }),
 ) {}
 
-export const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });
 
 // Where a sink delivers, never its secret (the webhook secret or HEC token is not in the settings at all).
 const sinkSettingsSchema = z.object({

@@ -1,7 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { AuditedAs, Authenticated, CurrentPrincipal, IdentityProviderService, OidcSignInService, Principal } from '@gatehouse/identity';
+import { ZodResponse } from 'nestjs-zod';
 import { IdentityProviderDto } from './api.dto';
+import { IdentityProviderViewDto } from './people.dto';
 
 // The organization's OpenID Connect provider. The response names the callback URL to register at the provider.
 @ApiTags('identity-provider')
@@ -14,6 +16,7 @@ export class IdentityProviderController {
 
   @Get()
   @Authenticated({ action: 'read', subject: 'IdentityProvider' })
+  @ZodResponse({ status: 200, type: IdentityProviderViewDto })
   get(@CurrentPrincipal() principal: Principal) {
     return this.providers.get(principal.organizationId, this.sso.callbackUrl);
   }
@@ -21,6 +24,7 @@ export class IdentityProviderController {
   @Put()
   @Authenticated({ action: 'update', subject: 'IdentityProvider' })
   @AuditedAs('admin.identity_provider.updated', { target: 'identity_provider' })
+  @ZodResponse({ status: 200, type: IdentityProviderViewDto })
   save(@CurrentPrincipal() principal: Principal, @Body() body: IdentityProviderDto) {
     return this.providers.save(principal.organizationId, body, this.sso.callbackUrl);
   }

@@ -1,12 +1,13 @@
-import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { AuditedAs, Authenticated, CurrentPrincipal, MembershipService, Principal } from '@gatehouse/identity';
 import { ZodResponse } from 'nestjs-zod';
 import { MemberDto, RemovedMemberDto, UpdateMemberDto } from './api.dto';
+import { AddedMemberDto, AddMemberDto } from './people.dto';
 
 const UserId = () => Param('userId', new ParseUUIDPipe({ version: '4' }));
 
-// Offboarding: who may change or remove whom is the membership service's rule (up to one's own role).
+// Onboarding and offboarding: who may add, change or remove whom is the membership service's rule (up to one's own role).
 @ApiTags('members')
 @Controller('api/v1/members')
 export class MembersController {
@@ -17,6 +18,18 @@ export class MembersController {
   @ZodResponse({ status: 200, type: [MemberDto] })
   list(@CurrentPrincipal() principal: Principal) {
     return this.members.list(principal.organizationId);
+  }
+
+  /**
+   * Creates the user when there is none (without a password). The response says how they sign in; a set-password
+   * link in it is shown once and never recorded (the audit names the member only).
+   */
+  @Post()
+  @Authenticated({ action: 'create', subject: 'Member' })
+  @AuditedAs('admin.member.added', { target: 'member', records: ['member'] })
+  @ZodResponse({ status: 201, type: AddedMemberDto })
+  add(@CurrentPrincipal() principal: Principal, @Body() body: AddMemberDto) {
+    return this.members.add(principal, body);
   }
 
   /** A lower role applies to the member's keys and OAuth grants at their next call, on every replica. */

@@ -1,7 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { BUDGET_PERIODS, BUDGET_SCOPES } from '@gatehouse/config';
-import { timestamp } from './audit.dto';
+import { timestamp } from './schema-parts';
 
 // GET /api/v1/overview. The serializer strips what is not declared, so every field the page reads is listed.
 const count = z.number().int().min(0);

@@ -2,13 +2,11 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { apiKeyAccessSchema, POLICY_EFFECTS, roleSchema, TOOL_CLASSES } from '@gatehouse/config';
 import { policyInputSchema } from '@gatehouse/governance';
-import { timestamp } from './api.dto';
+import { nullableText, timestamp } from './schema-parts';
 
 // Bodies of /api/v1/policies. The serializer strips what is not declared here, so every field the dashboard reads
 // is listed. A rule's match and approval are described loosely: the request schema (PolicyDto) is their definition.
 
-// nestjs-zod 5.5 writes a bare nullable string as an array into the document (BenLorantfy/nestjs-zod#473).
-const nullableText = () => z.string().min(0).nullable();
 const jsonObject = z.record(z.string(), z.unknown());
 
 const ruleSchema = z.object({

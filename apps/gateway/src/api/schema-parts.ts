@@ -8,3 +8,6 @@ import { z } from 'zod';
  * min(0), keeps it a nullable string. Use it for every nullable string of a response.
  */
 export const nullableText = () => z.string().min(0).nullable();
+
+/** A date as it leaves: an ISO 8601 string (a codec: the serializer encodes, the document shows the string). */
+export const timestamp = z.codec(z.iso.datetime(), z.date(), { decode: (text) => new Date(text), encode: (date) => date.toISOString() });

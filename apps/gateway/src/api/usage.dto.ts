@@ -2,14 +2,12 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { BUDGET_PERIODS, BUDGET_SCOPES } from '@gatehouse/config';
 import { USAGE_GROUPINGS } from '@gatehouse/governance';
-import { timestamp } from './api.dto';
+import { nullableText, timestamp } from './schema-parts';
 
 // Response bodies of /api/v1/usage, /api/v1/budgets and /api/v1/costs. The serializer strips what is not
 // declared here, so every field the dashboard reads is listed. Amounts come twice: USD for people, micro-dollars
 // (millionths of a US dollar) for exact sums.
 
-// nestjs-zod 5.5 writes a bare nullable string as an array into the document (BenLorantfy/nestjs-zod#473).
-const nullableText = () => z.string().min(0).nullable();
 const usd = () => z.number();
 const micros = () => z.number().int();
 

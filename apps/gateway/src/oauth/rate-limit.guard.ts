@@ -29,7 +29,7 @@ import { renderErrorPage, sendPage } from './pages';
 type EndpointPolicy = Exclude<RateLimitPolicy, 'sign-in' | 'bearer-failure' | 'capped-call-record' | PrincipalRateLimitPolicy>;
 
 // Machine endpoints answer in OAuth's JSON; the authorization endpoint is a page in the person's browser.
-const ANSWERS: Record<EndpointPolicy, 'json' | 'page'> = { register: 'json', token: 'json', revoke: 'json', authorize: 'page' };
+const ANSWERS: Record<EndpointPolicy, 'json' | 'page'> = { register: 'json', token: 'json', revoke: 'json', authorize: 'page', 'set-password': 'page' };
 
 const POLICY = Symbol('gatehouse:rate-limit-policy');
 

@@ -22,6 +22,11 @@ export type MemberRefusal =
   | { outcome: 'last_owner' };
 
 export type RoleChangeOutcome = { outcome: 'changed'; member: MemberRecord; previousRole: RoleName } | MemberRefusal;
+/** A person added through the members API; `hasPassword`: they already sign in with a password of their own. */
+export type AdditionOutcome =
+  | { outcome: 'added'; member: MemberRecord; hasPassword: boolean }
+  | { outcome: 'already_member' }
+  | { outcome: 'above_ceiling'; role: RoleName };
 export type RemovalOutcome = { outcome: 'removed'; member: MemberRecord; revokedKeyIds: string[] } | MemberRefusal;
 
 type Tx = Prisma.TransactionClient;
@@ -64,6 +69,26 @@ export class MembershipRepository {
     const revokedKeyIds = await this.apiKeys.revokePeopleIn(tx, organizationId, userIds, at);
     const { count } = await tx.membership.deleteMany({ where: { organizationId, userId: { in: userIds } } });
     return { removed: count, revokedKeyIds };
+  }
+
+  /**
+   * The members API: adds the person with this (lower-cased) email, creating their user without a password when
+   * there is none, by someone whose own role is `ceiling`. An existing user's name and password are left alone.
+   */
+  add(organizationId: string, person: { email: string; name: string | null; role: RoleName }, ceiling: RoleName): Promise<AdditionOutcome> {
+    if (!roleIncludes(ceiling, person.role)) return Promise.resolve({ outcome: 'above_ceiling', role: person.role });
+    return this.prisma.$transaction(async (tx): Promise<AdditionOutcome> => {
+      const user = await tx.user.upsert({
+        where: { email: person.email },
+        create: { email: person.email, name: person.name },
+        update: {},
+        select: { id: true, passwordHash: true },
+      });
+      const created = await tx.membership.createMany({ data: [{ organizationId, userId: user.id, role: person.role }], skipDuplicates: true });
+      if (created.count === 0) return { outcome: 'already_member' };
+      const row = await tx.membership.findUniqueOrThrow({ where: { organizationId_userId: { organizationId, userId: user.id } }, select: SELECT });
+      return { outcome: 'added', member: toRecord(row), hasPassword: user.passwordHash !== null };
+    });
   }
 
   /** The members API: a role change by someone whose own role is `ceiling`. */

@@ -34,6 +34,12 @@ export class UserRepository {
     });
   }
 
+  /** Sets the password of a user who has none; false when they have one (it is never overwritten this way). */
+  async setFirstPassword(userId: string, passwordHash: string): Promise<boolean> {
+    const { count } = await this.prisma.user.updateMany({ where: { id: userId, passwordHash: null }, data: { passwordHash } });
+    return count === 1;
+  }
+
   findById(id: string): Promise<UserRecord | null> {
     return this.prisma.user.findUnique({ where: { id }, select: { id: true, email: true, name: true } });
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { GatehouseError, identityProviderFields } from '@gatehouse/config';
+import { GatehouseError, identityProviderFields, RoleName } from '@gatehouse/config';
 import { IdentityProviderRecord, IdentityProviderRepository } from '@gatehouse/db';
 import { EgressPolicy } from '@gatehouse/egress';
 
@@ -21,8 +21,8 @@ export interface IdentityProviderView {
   clientSecretSet: true;
   allowedDomains: string[];
   groupsClaim: string | null;
-  roleMap: Record<string, string>;
-  defaultRole: string;
+  roleMap: Record<string, RoleName>;
+  defaultRole: RoleName;
   callbackUrl: string;
   configManaged: boolean;
 }

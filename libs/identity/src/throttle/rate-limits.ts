@@ -47,6 +47,9 @@ export const RATE_LIMITS = {
     { name: 'sign-in-account', per: 'account', points: 10, windowSeconds: 15 * MINUTE },
     { name: 'sign-in-ip', per: 'ip', points: 100, windowSeconds: 15 * MINUTE },
   ],
+  // Every use of a one-time set-password link, valid or not. Its token is 256 random bits and cannot be guessed, so
+  // this is against floods of attempts (each one hashes a password), as sign-in's per-address quota is.
+  'set-password': [{ name: 'set-password-ip', per: 'ip', points: 30, windowSeconds: 15 * MINUTE }],
   // Failed bearer authentications are not refused by this (a guess at a 256-bit credential is hopeless anyway):
   // it bounds how many auth.failed records, and credential lookups, one address can cause. 60 a minute is far
   // more than any misconfigured client retries; past it the address's failures go unrecorded until the window ends.

@@ -5,3 +5,4 @@ export { renderOrganizationPage, type OrganizationPage } from './organization.pa
 export { renderConsentPage, type ConsentPage } from './consent.page';
 export { renderErrorPage } from './error.page';
 export { sendPage } from './send-page';
+export { renderPasswordSetPage, renderSetPasswordPage, type SetPasswordPage } from './set-password.page';
