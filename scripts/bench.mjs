@@ -397,7 +397,7 @@ async function main() {
   await releaseClients(hangingClients);
   // ── dashboard (the MCP clients gone, the gateway still up) ──
   const dashboard = { initialJavaScript: initialJavaScript(ROOT), firstLoad: await benchDashboardLoad({ baseUrl: gateway.baseUrl, organization: 'bench', who: DASHBOARD_ADMIN }) };
-  log(`dashboard: first load p50 ${fmt(dashboard.firstLoad.p50)} ms, initial JS ${Math.round(dashboard.initialJavaScript.gzipBytes / 1024)} KB gzipped [${elapsed()}]`);
+  log(`dashboard: first load p50 inbox ${fmt(dashboard.firstLoad.inbox.p50)} ms, overview ${fmt(dashboard.firstLoad.overview.p50)} ms, initial JS ${Math.round(dashboard.initialJavaScript.gzipBytes / 1024)} KB gzipped [${elapsed()}]`);
   await gateway.stop();
 
   // ── report ──
@@ -433,9 +433,13 @@ async function main() {
   const limitCheck = await benchLimitCheck(ROOT, { redisPrefix: `${run.name}:limits`, durationMs: ROUND_MS });
   log(`limit check: p50 ${fmt(limitCheck.check.sequential.p50)} ms (Redis PING ${fmt(limitCheck.ping.sequential.p50)} ms), ${limitCheck.check.concurrent.cpuUsPerOp} µs CPU per call [${elapsed()}]`);
   targets.dashboard = {
-    target: 'the inbox usable within 1 s from a cold cache (p50), and at most 350 KB of initial JavaScript gzipped',
-    actual: { firstLoadP50Ms: dashboard.firstLoad.p50, initialJavaScriptGzipKB: round(dashboard.initialJavaScript.gzipBytes / 1024, 1) },
-    met: dashboard.firstLoad.p50 <= 1000 && dashboard.initialJavaScript.gzipBytes <= 350 * 1024,
+    target: 'the inbox and the overview usable within 1 s from a cold cache (p50), and at most 350 KB of initial JavaScript gzipped',
+    actual: {
+      inboxFirstLoadP50Ms: dashboard.firstLoad.inbox.p50,
+      overviewFirstLoadP50Ms: dashboard.firstLoad.overview.p50,
+      initialJavaScriptGzipKB: round(dashboard.initialJavaScript.gzipBytes / 1024, 1),
+    },
+    met: dashboard.firstLoad.inbox.p50 <= 1000 && dashboard.firstLoad.overview.p50 <= 1000 && dashboard.initialJavaScript.gzipBytes <= 350 * 1024,
   };
   machine.loadAverageAtEnd = os.loadavg().map((v) => round(v, 2));
 
@@ -524,7 +528,8 @@ async function main() {
   );
   console.log(
     `\nDashboard (Chromium, a new browser context each load: empty cache, already signed in): the approvals inbox usable in ` +
-      `p50 ${fmt(dashboard.firstLoad.p50)} ms, max ${fmt(dashboard.firstLoad.max)} ms over ${dashboard.firstLoad.loads} loads; ` +
+      `p50 ${fmt(dashboard.firstLoad.inbox.p50)} ms (max ${fmt(dashboard.firstLoad.inbox.max)}), the overview in p50 ` +
+      `${fmt(dashboard.firstLoad.overview.p50)} ms (max ${fmt(dashboard.firstLoad.overview.max)}) over ${dashboard.firstLoad.inbox.loads} loads each; ` +
       `initial JavaScript ${Math.round(dashboard.initialJavaScript.gzipBytes / 1024)} KB gzipped (${Math.round(dashboard.initialJavaScript.bytes / 1024)} KB raw).`,
   );
   console.log('\nTargets (reported, not asserted)');
@@ -536,7 +541,7 @@ async function main() {
     `  tools/list unaffected by a hanging connection (p99 ≤ 2× warm + 5 ms): p50/p99 ${fmt(hangList.stats.p50)}/${fmt(hangList.stats.p99)} ms ` +
       `vs ${fmt(warmList.stats.p50)}/${fmt(warmList.stats.p99)} ms warm — ${verdict(targets.hangingToolsListUnaffected.met)}`,
   );
-  console.log(`  dashboard: ${targets.dashboard.target}: ${fmt(dashboard.firstLoad.p50)} ms, ${targets.dashboard.actual.initialJavaScriptGzipKB} KB — ${verdict(targets.dashboard.met)}`);
+  console.log(`  dashboard: ${targets.dashboard.target}: inbox ${fmt(dashboard.firstLoad.inbox.p50)} ms, overview ${fmt(dashboard.firstLoad.overview.p50)} ms, ${targets.dashboard.actual.initialJavaScriptGzipKB} KB — ${verdict(targets.dashboard.met)}`);
   if (profiles) {
     for (const profile of profiles) {
       console.log(`\ngateway CPU profile ${profile.file} (after start-up): busy ${profile.busyMs} ms of ${profile.windowMs} ms, by owner`);

@@ -72,8 +72,11 @@ organizations:
       ['/admin/o/acme/tool-changes', 'Tool changes'],
       ['/admin/o/acme/try?tool=tools_echo', 'Try a tool'],
       ['/admin/o/acme/keys', 'Keys and grants'],
+      ['/admin/o/acme/policies', 'Policies'],
       ['/admin/o/acme/members', 'Members'],
+      ['/admin/o/acme/identity-provider', 'Identity provider'],
       ['/admin/o/acme/audit', 'Audit log'],
+      ['/admin/o/acme/usage', 'Usage and budgets'],
     ];
     for (const [path, heading] of pages) {
       await page.goto(`${gateway.baseUrl}${path}`);

@@ -37,7 +37,7 @@ describe('dashboard: approvals inbox', () => {
     clients.push(client);
     return client;
   };
-  const signedInPage = (who: { email: string; password: string }): Promise<Page> => openDashboard(browser, gateway.baseUrl, who);
+  const signedInPage = (who: { email: string; password: string }): Promise<Page> => openDashboard(browser, gateway.baseUrl, who, '/admin/o/acme/approvals');
   const requestIdOf = (text: string) => /Request ([0-9a-f-]{36}) sent to/.exec(text)?.[1] ?? '';
 
   beforeAll(async () => {
