@@ -110,6 +110,14 @@ organizations:
       ['tools.call.request', null],
     ]);
     expect(new Set(records.map((record) => record.callId)).size).toBe(1);
+
+    // And the audit page says so: the call, by the admin, on the filter the URL carries.
+    await page.goto(`${gateway.baseUrl}/admin/o/acme/audit?tool=tools_echo&kind=tools.call.outcome`);
+    const row = page.getByRole('table', { name: 'Audit records' }).getByRole('row').filter({ hasText: 'tools.call.outcome' });
+    await row.first().waitFor();
+    expect(await row.count()).toBe(1);
+    await expect(row.getByRole('cell', { name: ALICE.email }).isVisible()).resolves.toBe(true);
+    await expect(row.getByRole('cell', { name: 'ok', exact: true }).isVisible()).resolves.toBe(true);
   });
 
   it('holds a call a rule requires approval for, and says so', async () => {

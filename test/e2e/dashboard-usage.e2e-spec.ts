@@ -37,12 +37,14 @@ describe('dashboard: usage and budgets', () => {
     await page.getByRole('heading', { name: 'Usage and budgets' }).waitFor();
     return page;
   };
-  const rows = async (page: Page, table: string) => {
-    // Busy while the figures of the previous period are shown until the new ones arrive.
-    const found = page.locator('table[aria-busy="false"]').and(page.getByRole('table', { name: table }));
-    await found.waitFor();
-    return (await found.locator('tbody tr').allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim()));
-  };
+  // The rows of a table that is not busy (busy: the previous period's figures, shown until the new ones arrive). Read
+  // until they are there: a click can swap the table for its busy successor between finding it and reading it.
+  const rows = (page: Page, table: string) =>
+    waitFor(`the rows of "${table}"`, async () => {
+      const found = page.locator('table[aria-busy="false"]').and(page.getByRole('table', { name: table }));
+      const texts = await found.locator('tbody tr').allInnerTexts();
+      return texts.length > 0 ? texts.map((row) => row.split('\t').map((cell) => cell.trim())) : undefined;
+    }, 15_000);
   const call = async (key: string, calls: [string, Record<string, unknown>][]) => {
     const client = await connectClient(gateway.mcpUrl, key);
     for (const [name, args] of calls) expect((await client.callTool({ name, arguments: args })).isError).toBeFalsy();
