@@ -23,14 +23,15 @@ export interface HeldCall {
 }
 
 /** Through what a principal asks, as the person deciding reads it: "alice@acme.test via ChatGPT". */
-export function viaOf(principal: Pick<Principal, 'kind' | 'client' | 'name'>): string {
+export function viaOf(principal: Pick<Principal, 'kind' | 'client' | 'name' | 'userEmail'>): string {
   switch (principal.kind) {
     case 'oauth':
       return principal.client?.name ?? 'an OAuth client';
     case 'session':
       return 'the dashboard';
     case 'api_key':
-      return `API key "${principal.name}"`;
+      // With no person behind it, the requester already is the key's name.
+      return principal.userEmail ? `API key "${principal.name}"` : 'API key';
   }
 }
 
