@@ -195,6 +195,12 @@ organizations:
     const existing = await addByApi({ email: CAROL.email, role: 'member' });
     expect(existing.status).toBe(409);
     expect(existing.body.detail).toContain('already a member');
+    // Two admins adding the same new person at once: one adds them, the other is told they are a member (never a 500).
+    for (let round = 0; round < 5; round++) {
+      const email = `race-${round}@acme.test`;
+      const replies = await Promise.all([addByApi({ email, role: 'member' }), addByApi({ email, role: 'contractor' }), addByApi({ email, role: 'member' })]);
+      expect(replies.map((reply) => reply.status).sort()).toEqual([201, 409, 409]);
+    }
 
     // A member cannot add anyone; a session change without the CSRF token is refused.
     const carol = await signedInPage(CAROL, '/admin/o/acme/approvals');

@@ -96,7 +96,8 @@ describe('start-up of the gateway process', () => {
 
     const worker = spawn({ ...env, GATEHOUSE_MIGRATE: 'false' }, spawnWorker);
     expect(await waitFor('the worker to chain the record', chained, 60_000)).toMatch(/^\d+$/);
-    expect(worker.output()).toContain('gatehouse-worker: consuming queues');
+    // The queues' consumers start with the application context, so a job can finish before the line that says so.
+    await waitFor('the worker to say it consumes the queues', () => worker.output().includes('gatehouse-worker: consuming queues'), 10_000);
     // Nest closes the queues' workers, then re-raises the signal (its shutdown hooks' convention).
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBeNull();

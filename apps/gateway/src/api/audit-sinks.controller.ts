@@ -1,10 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse, ZodValidationPipe } from 'nestjs-zod';
+import { z } from 'zod';
 import { auditSinkPatchSchema, AuditSinkService } from '@gatehouse/audit';
 import { ApiAuditSinkSpec, apiAuditSinkSchema } from '@gatehouse/config';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { AuditSinkDto } from './audit.dto';
+
+class DeletedSinkDto extends createZodDto(z.object({ deleted: z.literal(true) })) {}
 
 class AuditSinkPatchDto extends createZodDto(auditSinkPatchSchema) {}
 
@@ -62,6 +65,7 @@ export class AuditSinksController {
   @Delete(':id')
   @Authenticated({ action: 'update', subject: 'Audit' })
   @AuditedAs('admin.audit_sink.deleted', TARGET)
+  @ZodResponse({ status: 200, type: DeletedSinkDto })
   remove(@CurrentPrincipal() principal: Principal, @Id() id: string) {
     return this.sinks.remove(principal.organizationId, id);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { RoleName, ToolClassName } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { isUniqueViolation } from './unique-violation';
 
 export type ApprovalStatusName = 'pending' | 'approved' | 'denied' | 'expired' | 'executed' | 'failed';
 
@@ -161,10 +162,6 @@ export class ApprovalRepository {
     const expired = await this.prisma.approvalRequest.updateMany({ where: { id, status: 'pending', expiresAt: { lte: now } }, data: { status: 'expired', decidedAt: now } });
     return expired.count === 1;
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 type Row = Prisma.ApprovalRequestGetPayload<{ include: typeof INCLUDE }>;

@@ -4,6 +4,7 @@ import { AuditSinkFormatName, AuditSinkSettings, AuditSinkSpec, AuditSinkTypeNam
 import { SecretCipher, secretBinding } from '../crypto/secret-cipher';
 import { AuditSinkState, Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { isUniqueViolation } from './unique-violation';
 
 export type AuditSinkStateName = AuditSinkState;
 
@@ -167,7 +168,7 @@ export class AuditSinkRepository {
       });
       return row.id;
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return null;
+      if (isUniqueViolation(error)) return null;
       throw error;
     }
   }

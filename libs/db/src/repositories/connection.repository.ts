@@ -3,6 +3,7 @@ import { ConnectionSpec, TransportKind } from '@gatehouse/config';
 import { SealedSecretError, SecretCipher, secretBinding } from '../crypto/secret-cipher';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { isUniqueViolation } from './unique-violation';
 
 export type ConnectionStatusName = 'pending' | 'connected' | 'degraded' | 'down' | 'disabled';
 
@@ -195,7 +196,7 @@ export class ConnectionRepository {
   }
 
   private translate(error: unknown): unknown {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+    if (isUniqueViolation(error)) {
       return new DuplicateConnectionNameError();
     }
     return error;

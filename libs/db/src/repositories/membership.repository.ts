@@ -3,6 +3,7 @@ import { RoleName, roleIncludes } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
+import { isUniqueViolation } from './unique-violation';
 
 export interface MemberRecord {
   userId: string;
@@ -75,8 +76,19 @@ export class MembershipRepository {
    * The members API: adds the person with this (lower-cased) email, creating their user without a password when
    * there is none, by someone whose own role is `ceiling`. An existing user's name and password are left alone.
    */
-  add(organizationId: string, person: { email: string; name: string | null; role: RoleName }, ceiling: RoleName): Promise<AdditionOutcome> {
-    if (!roleIncludes(ceiling, person.role)) return Promise.resolve({ outcome: 'above_ceiling', role: person.role });
+  async add(organizationId: string, person: { email: string; name: string | null; role: RoleName }, ceiling: RoleName): Promise<AdditionOutcome> {
+    if (!roleIncludes(ceiling, person.role)) return { outcome: 'above_ceiling', role: person.role };
+    try {
+      return await this.addOnce(organizationId, person);
+    } catch (error) {
+      // Two additions of the same new person at once: both try to create the user and one loses on the unique email.
+      // Again, the user is there, and the membership decides (already a member, or added).
+      if (!isUniqueViolation(error)) throw error;
+      return this.addOnce(organizationId, person);
+    }
+  }
+
+  private addOnce(organizationId: string, person: { email: string; name: string | null; role: RoleName }): Promise<AdditionOutcome> {
     return this.prisma.$transaction(async (tx): Promise<AdditionOutcome> => {
       const user = await tx.user.upsert({
         where: { email: person.email },
