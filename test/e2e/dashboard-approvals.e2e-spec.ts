@@ -9,6 +9,7 @@ import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { insertMember, insertPersonalKey } from '../support/personal-key';
 import { fixtureStdioYaml } from '../support/servers';
+import { query } from '../support/database';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -174,6 +175,44 @@ organizations:
     const refused = await fetch(`${gateway.baseUrl}/api/v1/events`, { headers: { authorization: `Bearer ${KEYS.alice}` } });
     expect(refused.status).toBe(429);
     await Promise.all(streams.map((stream) => stream.close()));
+  });
+
+  it('pages a history of 10,000 decided requests on the server, for the dashboard and the API, and shows a member only theirs', async () => {
+    // Ten thousand decided requests by a service key nobody else sees as theirs, written as the service writes them.
+    await query(
+      gateway.databaseUrl,
+      `INSERT INTO approval_requests (id, organization_id, status, connection_name, tool_name, downstream_tool, arguments, arguments_hash,
+         requester_subject, requester_identity, requester_name, requester_kind, requester_role, rule_name, approver_roles,
+         required_approvals, expires_at, decided_at, created_at, updated_at)
+       SELECT gen_random_uuid(), o.id, 'denied', 'tools', 'tools_write_note', 'write_note', jsonb_build_object('n', n), md5(n::text),
+         'api_key:old', 'api_key:old', 'old-automation', 'api_key', 'member', 'notes-need-approval', ARRAY['admin']::"Role"[],
+         1, now() - interval '1 day', now() - interval '1 day', now() - interval '2 days' - n * interval '1 second', now()
+       FROM organizations o, generate_series(1, 10000) AS n WHERE o.slug = 'acme'`,
+    );
+    const seen = new Set<string>();
+    let before: string | undefined;
+    for (let page = 0; page < 60; page++) {
+      const reply = await apiRequest<{ id: string; status: string; createdAt: string }[]>(gateway.baseUrl, KEYS.alice, 'GET', `/api/v1/approvals?status=decided&limit=200${before ? `&before=${before}` : ''}`);
+      expect(reply.status).toBe(200);
+      for (const approval of reply.body) seen.add(approval.id);
+      expect(reply.body.every((approval) => approval.status !== 'pending')).toBe(true);
+      if (reply.body.length < 200) break;
+      before = reply.body[reply.body.length - 1]!.id;
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(10_000);
+    // A member who neither asked nor decides these sees none of them, and still gets full pages of their own.
+    const bob = await apiRequest<unknown[]>(gateway.baseUrl, KEYS.bob, 'GET', '/api/v1/approvals?status=decided&limit=200');
+    expect(bob.body).toEqual([]);
+    for (const hostile of ['limit=0', 'limit=201', 'before=not-a-uuid', 'status=everything']) {
+      expect([hostile, (await apiRequest(gateway.baseUrl, KEYS.alice, 'GET', `/api/v1/approvals?${hostile}`)).status]).toEqual([hostile, 400]);
+    }
+
+    const page = await signedInPage(ALICE);
+    await page.getByRole('tab', { name: 'History' }).click();
+    const cards = page.getByRole('article');
+    await waitFor('the first page of the history', async () => (await cards.count()) === 50, 10_000);
+    await page.getByRole('button', { name: 'Older requests' }).click();
+    await waitFor('the second page of the history', async () => (await cards.count()) === 100, 10_000);
   });
 
   describe('the session on the admin API', () => {

@@ -114,7 +114,7 @@ organizations:
       // Auditors land on the overview, then read the approval requests.
       page = await openDashboard(browser, gateway.baseUrl, ERIN);
       await page.getByRole('heading', { name: 'Overview' }).waitFor();
-      await page.getByRole('link', { name: 'Approvals' }).click();
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Approvals' }).click();
       await page.getByRole('heading', { name: 'Approvals' }).waitFor();
     });
 
@@ -146,7 +146,7 @@ organizations:
     });
 
     it('opens the audit log, finds the contractor\'s held call and verifies the chain', async () => {
-      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Audit log' }).click();
       await page.getByRole('heading', { name: 'Audit log' }).waitFor();
       const records = page.getByRole('table', { name: 'Audit records' });
       await records.getByText('approval.requested').first().waitFor();

@@ -46,7 +46,7 @@ function OrganizationHome() {
 // The inbox's requests are asked for as soon as the route is known, beside the session rather than after it.
 const inboxLoader = ({ params }: LoaderFunctionArgs) => {
   setRequestContext({ organization: params['org'] ?? '' });
-  void queries.prefetchQuery(approvalsQuery(params['org'] ?? '', 'pending'));
+  void queries.prefetchQuery(approvalsQuery(params['org'] ?? ''));
   return null;
 };
 

@@ -1,6 +1,6 @@
 import { Alert, Badge, Button, Card, Code, Group, Loader, Modal, Stack, Tabs, Text, Textarea, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api, Approval, data, problemText } from '../api/client';
@@ -13,11 +13,11 @@ function relative(iso: string): string {
   return seconds >= 0 ? `in ${amount}` : `${amount} ago`;
 }
 
-/** The organization's requests (pending ones, or all): shared by the page and the route's loader, which starts it early. */
-export function approvalsQuery(organization: string, status: 'pending' | undefined) {
+/** The organization's pending requests: shared by the page and the route's loader, which starts it early. */
+export function approvalsQuery(organization: string) {
   return queryOptions({
-    queryKey: ['approvals', organization, status ?? 'all'],
-    queryFn: () => data(api.GET('/api/v1/approvals', { params: { query: status ? { status } : {} } })),
+    queryKey: ['approvals', organization, 'pending'],
+    queryFn: () => data(api.GET('/api/v1/approvals', { params: { query: { status: 'pending' } } })),
     // The event stream refreshes it at once; this is the safety net if the stream is down.
     refetchInterval: 30_000,
   });
@@ -36,34 +36,68 @@ export function ApprovalsPage() {
           <Tabs.Tab value="history">History</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="pending" pt="md">
-          {tab === 'pending' && <ApprovalList organization={org} status="pending" empty="Nothing waits for a decision." />}
+          {tab === 'pending' && <PendingList organization={org} />}
         </Tabs.Panel>
         <Tabs.Panel value="history" pt="md">
-          {tab === 'history' && <ApprovalList organization={org} status={undefined} empty="No requests yet." decided />}
+          {tab === 'history' && <ApprovalHistory organization={org} />}
         </Tabs.Panel>
       </Tabs>
     </Stack>
   );
 }
 
-function ApprovalList({ organization, status, empty, decided }: { organization: string; status: 'pending' | undefined; empty: string; decided?: boolean }) {
-  const approvals = useQuery(approvalsQuery(organization, status));
+/** The pending requests (at most a page: more waiting than that is a backlog to clear, newest first). */
+function PendingList({ organization }: { organization: string }) {
+  const approvals = useQuery(approvalsQuery(organization));
   if (approvals.isPending) return <Loader aria-label="Loading approval requests" />;
-  if (approvals.isError) {
-    return (
-      <Alert color="red" title="The requests could not be loaded" role="alert">
-        {problemText(approvals.error)} <Button variant="subtle" size="compact-sm" onClick={() => void approvals.refetch()}>Try again</Button>
-      </Alert>
-    );
-  }
-  const shown = decided ? approvals.data.filter((approval) => approval.status !== 'pending') : approvals.data;
-  if (shown.length === 0) return <Text c="dimmed">{empty}</Text>;
+  if (approvals.isError) return <ListError error={approvals.error} retry={() => void approvals.refetch()} />;
+  if (approvals.data.length === 0) return <Text c="dimmed">Nothing waits for a decision.</Text>;
+  return (
+    <Stack>
+      {approvals.data.map((approval) => (
+        <ApprovalCard key={approval.id} approval={approval} organization={organization} />
+      ))}
+    </Stack>
+  );
+}
+
+const HISTORY_PAGE = 50;
+
+/** Decided requests, newest first, a page at a time from the server (the history can hold any number). */
+function ApprovalHistory({ organization }: { organization: string }) {
+  const history = useInfiniteQuery({
+    queryKey: ['approvals', organization, 'decided'],
+    queryFn: ({ pageParam }) =>
+      data(api.GET('/api/v1/approvals', { params: { query: { status: 'decided', limit: HISTORY_PAGE, ...(pageParam ? { before: pageParam } : {}) } } })),
+    initialPageParam: '',
+    getNextPageParam: (page) => (page.length === HISTORY_PAGE ? page[page.length - 1]!.id : undefined),
+  });
+  if (history.isPending) return <Loader aria-label="Loading approval requests" />;
+  if (history.isError) return <ListError error={history.error} retry={() => void history.refetch()} />;
+  const shown = history.data.pages.flat();
+  if (shown.length === 0) return <Text c="dimmed">No decided requests yet.</Text>;
   return (
     <Stack>
       {shown.map((approval) => (
         <ApprovalCard key={approval.id} approval={approval} organization={organization} />
       ))}
+      {history.hasNextPage && (
+        <Button variant="default" w="fit-content" onClick={() => void history.fetchNextPage()} loading={history.isFetchingNextPage}>
+          Older requests
+        </Button>
+      )}
     </Stack>
+  );
+}
+
+function ListError({ error, retry }: { error: unknown; retry: () => void }) {
+  return (
+    <Alert color="red" title="The requests could not be loaded" role="alert">
+      {problemText(error)}{' '}
+      <Button variant="subtle" size="compact-sm" onClick={retry}>
+        Try again
+      </Button>
+    </Alert>
   );
 }
 

@@ -16,7 +16,13 @@ export class CostsDto extends createZodDto(costsInputSchema) {}
 export class BudgetsDto extends createZodDto(budgetsInputSchema) {}
 export class UsageQueryDto extends createZodDto(usageQuerySchema) {}
 export class ApprovalListQueryDto extends createZodDto(
-  z.object({ status: z.enum(['pending', 'approved', 'denied', 'expired', 'executed', 'failed']).optional() }).strict(),
+  z
+    .object({
+      status: z.enum(['pending', 'approved', 'denied', 'expired', 'executed', 'failed', 'decided']).optional().describe('decided: every status but pending'),
+      before: z.uuid().optional().describe('The id of the last request of the previous page: the next page is older'),
+      limit: z.coerce.number().int().min(1).max(200).default(200),
+    })
+    .strict(),
 ) {}
 export class ApproveDto extends createZodDto(z.object({ reason: z.string().max(1000).optional() }).strict()) {}
 export class DenyDto extends createZodDto(z.object({ reason: z.string().min(1).max(1000).optional() }).strict()) {}

@@ -15,9 +15,9 @@ export class ApprovalsController {
 
   @Get()
   @Authenticated({ action: 'read', subject: 'Approval' })
-  @ZodResponse({ status: 200, type: [ApprovalDto], description: 'Newest first, at most 200' })
+  @ZodResponse({ status: 200, type: [ApprovalDto], description: 'Newest first, a page of `limit` (default 200); the next page: `before` = the last id' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ApprovalListQueryDto) {
-    return this.approvals.list(principal, query.status);
+    return this.approvals.list(principal, query);
   }
 
   @Get(':id')

@@ -35,6 +35,15 @@ export interface NewApprovalRequest {
   expiresAt: Date;
 }
 
+/** Which requests a list shows (see ApprovalRepository.list). */
+export interface ApprovalPage {
+  status?: ApprovalStatusName | 'decided';
+  before?: string;
+  limit: number;
+  /** Null: all of the organization's (admins, auditors). */
+  visibleTo: { identity: string; role: RoleName } | null;
+}
+
 export interface ApprovalDecisionRecord {
   approverIdentity: string;
   approverSubject: string;
@@ -94,12 +103,23 @@ export class ApprovalRepository {
     return row && toRecord(row);
   }
 
-  async list(organizationId: string, status: ApprovalStatusName | undefined, limit: number): Promise<ApprovalRequestRecord[]> {
+  /**
+   * One page of requests, newest first: those older than `before` (a request's id, the last of the previous page),
+   * of a status or every decided one, and, for whoever sees only some, those they asked or their role decides.
+   */
+  async list(organizationId: string, page: ApprovalPage): Promise<ApprovalRequestRecord[]> {
+    const cursor = page.before ? await this.prisma.approvalRequest.findFirst({ where: { id: page.before, organizationId }, select: { id: true, createdAt: true } }) : null;
+    if (page.before && !cursor) return [];
     const rows = await this.prisma.approvalRequest.findMany({
-      where: { organizationId, ...(status ? { status } : {}) },
+      where: {
+        organizationId,
+        ...(page.status === 'decided' ? { status: { not: 'pending' } } : page.status ? { status: page.status } : {}),
+        ...(page.visibleTo ? { OR: [{ requesterIdentity: page.visibleTo.identity }, { approverRoles: { has: page.visibleTo.role } }] } : {}),
+        ...(cursor ? { AND: [{ OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }] } : {}),
+      },
       include: INCLUDE,
-      orderBy: { createdAt: 'desc' },
-      take: limit,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: page.limit,
     });
     return rows.map(toRecord);
   }

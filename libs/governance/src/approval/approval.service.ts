@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AuditActor, AuditRecorder, systemActor } from '@gatehouse/audit';
 import { ApprovalSettings, GatehouseError, isAdministrator, JOBS, QUEUES, ToolClassName } from '@gatehouse/config';
-import { ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName, OrganizationRepository } from '@gatehouse/db';
+import { ApprovalPage, ApprovalRepository, ApprovalRequestRecord, ApprovalStatusName, OrganizationRepository } from '@gatehouse/db';
 import { auditActorOf, type Principal } from '@gatehouse/identity';
 import { canonicalJson } from '@gatehouse/connections';
 import type { DecidingRule } from '../policy/policy-engine';
@@ -56,9 +56,27 @@ export interface ViewerStanding {
   decided?: 'approved' | 'denied';
 }
 
-/** Who sees a request (in lists, and on the live stream): admins, auditors, the roles that decide it, and whoever asked. */
+/** A list's filter and page: a status (or every decided one), the id of the last request already shown, a size. */
+export interface ApprovalListQuery {
+  status?: ApprovalStatusName | 'decided';
+  before?: string;
+  limit?: number;
+}
+
+export const APPROVAL_PAGE_SIZE = 200;
+
+/** Who sees a request (on the live stream, and as the list's query filters it): admins, auditors, the roles that decide it, and whoever asked. */
 export function mayReadApproval(principal: Principal, request: Pick<ApprovalRequestRecord, 'approverRoles' | 'requesterIdentity'>): boolean {
-  return isAdministrator(principal.role) || principal.role === 'auditor' || request.approverRoles.includes(principal.role) || approverIdentity(principal) === request.requesterIdentity;
+  return seesEveryRequest(principal) || request.approverRoles.includes(principal.role) || approverIdentity(principal) === request.requesterIdentity;
+}
+
+function seesEveryRequest(principal: Pick<Principal, 'role'>): boolean {
+  return isAdministrator(principal.role) || principal.role === 'auditor';
+}
+
+/** mayReadApproval as a list's query filters it: null for those who see every request. */
+function visibility(principal: Principal): ApprovalPage['visibleTo'] {
+  return seesEveryRequest(principal) ? null : { identity: approverIdentity(principal), role: principal.role };
 }
 
 export function approverIdentity(principal: Pick<Principal, 'userId' | 'rootKeyId' | 'apiKeyId'>): string {
@@ -124,10 +142,12 @@ export class ApprovalService {
     return { ...(await this.views.of(request)), viewer: this.standing(principal, request, await this.keyMayDecide(principal)) };
   }
 
-  /** Requests the principal may decide (as an approver) or made; admins see all of the organization's. */
-  async list(principal: Principal, status?: ApprovalStatusName): Promise<(ApprovalView & { viewer: ViewerStanding })[]> {
-    const requests = (await this.repository.list(principal.organizationId, status, 200)).filter((request) => mayReadApproval(principal, request));
-    // Read once for the whole list, not once a request.
+  /**
+   * A page of the requests the principal may decide (as an approver) or made; admins and auditors see all of the
+   * organization's. Filtered in the query, so a page is full whatever the history's size.
+   */
+  async list(principal: Principal, query: ApprovalListQuery = {}): Promise<(ApprovalView & { viewer: ViewerStanding })[]> {
+    const requests = await this.repository.list(principal.organizationId, { ...query, limit: query.limit ?? APPROVAL_PAGE_SIZE, visibleTo: visibility(principal) });
     const keyMayDecide = await this.keyMayDecide(principal);
     const spent = new Map<string, Promise<bigint>>();
     return Promise.all(requests.map(async (request) => ({ ...(await this.views.of(request, spent)), viewer: this.standing(principal, request, keyMayDecide) })));
@@ -135,9 +155,9 @@ export class ApprovalService {
 
   /** How many pending requests the principal sees in the inbox. */
   async pendingCount(principal: Principal): Promise<number> {
-    // Those who see every request are answered by a count; others by the inbox's own filter.
-    if (isAdministrator(principal.role) || principal.role === 'auditor') return this.repository.countPending(principal.organizationId);
-    return (await this.repository.list(principal.organizationId, 'pending', 200)).filter((request) => mayReadApproval(principal, request)).length;
+    // Those who see every request are answered by a count; others by the inbox's own filter (its first page).
+    if (seesEveryRequest(principal)) return this.repository.countPending(principal.organizationId);
+    return (await this.repository.list(principal.organizationId, { status: 'pending', limit: APPROVAL_PAGE_SIZE, visibleTo: visibility(principal) })).length;
   }
 
   async decide(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<ApprovalView> {

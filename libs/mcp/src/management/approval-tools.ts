@@ -23,7 +23,7 @@ export function approvalTools(approvals: ApprovalService): ManagementTool[] {
       permission: { action: 'read', subject: 'Approval' },
       requesterFacing: true,
       input: list,
-      run: async (principal, { status }: z.infer<typeof list>) => jsonResult({ approvals: await approvals.list(principal, status) }),
+      run: async (principal, { status }: z.infer<typeof list>) => jsonResult({ approvals: await approvals.list(principal, status ? { status } : {}) }),
     },
     {
       definition: {
