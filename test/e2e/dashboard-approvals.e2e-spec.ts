@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser, Page } from 'playwright-core';
 import { apiRequest } from '../support/admin-api';
-import { csrfToken, launchChromium, openDashboard } from '../support/chromium';
+import { csrfToken, launchChromium, openDashboard, violations } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
 import { insertMember, insertPersonalKey } from '../support/personal-key';
@@ -118,6 +118,8 @@ organizations:
     await card.waitFor({ state: 'detached' });
     await page.getByRole('tab', { name: 'History' }).click();
     await page.getByRole('article', { name: 'tools_write_note' }).getByText('executed').waitFor();
+    // The history's status badges keep their contrast too.
+    expect(await violations(page)).toEqual([]);
   });
 
   it('does not let the requester approve their own request, and says why', async () => {

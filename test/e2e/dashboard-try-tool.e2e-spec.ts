@@ -89,7 +89,7 @@ organizations:
     const page = await tryPage(ALICE);
     await page.getByRole('combobox', { name: 'Tool' }).click();
     await page.getByRole('option', { name: 'tools_echo' }).click();
-    await expect(page.getByText('Echoes text').isVisible()).resolves.toBe(true);
+    await page.getByText('Echoes text').waitFor();
     await page.getByRole('textbox', { name: /^text/ }).fill('hello from the form');
     await page.getByRole('button', { name: 'Run' }).click();
     const result = page.getByRole('region', { name: 'Result' });

@@ -121,7 +121,7 @@ function CostLines({ cost }: { cost: Cost }) {
   );
 }
 
-const STATUS_COLOR: Record<Approval['status'], string> = { pending: 'yellow.4', approved: 'blue.8', executed: 'green.9', denied: 'red.8', expired: 'gray.7', failed: 'red.8' };
+const STATUS_COLOR: Record<Approval['status'], string> = { pending: 'yellow.4', approved: 'blue.8', executed: 'teal.9', denied: 'red.8', expired: 'gray.7', failed: 'red.8' };
 
 function ApprovalCard({ approval, organization }: { approval: Approval; organization: string }) {
   const queries = useQueryClient();

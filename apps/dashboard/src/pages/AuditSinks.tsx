@@ -54,7 +54,7 @@ export function AuditSinks({ organization }: { organization: string }) {
                   </Text>
                 </Table.Td>
                 <Table.Td>
-                  <Badge variant="filled" color={sink.state === 'dead_letter' ? 'red.9' : 'green.9'}>
+                  <Badge variant="filled" color={sink.state === 'dead_letter' ? 'red.9' : 'teal.9'}>
                     {sink.state === 'dead_letter' ? 'dead letter' : 'active'}
                   </Badge>
                 </Table.Td>
