@@ -1,9 +1,10 @@
-import { Alert, Anchor, Button, Code, Group, Loader, Modal, SimpleGrid, Stack, Table, Text, TextInput, Title, VisuallyHidden } from '@mantine/core';
+import { Alert, Anchor, Button, Code, Group, Modal, SimpleGrid, Stack, Table, Text, TextInput, Title, VisuallyHidden } from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { FormEvent, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, AuditRecord, data, problemText } from '../api/client';
 import { AuditSinks } from './AuditSinks';
+import { QueryState } from '../components/QueryState';
 
 // The filters the records and export endpoints share, as the URL and the API name them.
 const FILTERS = [
@@ -77,12 +78,7 @@ export function AuditPage() {
           </Button>
         ))}
       </Group>
-      {records.isPending && <Loader aria-label="Loading audit records" />}
-      {records.isError && (
-        <Alert color="red" role="alert" title="The audit records could not be loaded">
-          {problemText(records.error)} Change the filter and apply it again, or clear it.
-        </Alert>
-      )}
+      <QueryState query={records} what="audit records" hint="Change the filter and apply it again, or clear it." />
       {records.data && (
         <>
           {records.data.items.length === 0 ? (

@@ -1,8 +1,9 @@
-import { Alert, Anchor, Code, Loader, Stack, Text, Timeline, Title } from '@mantine/core';
+import { Anchor, Code, Stack, Text, Timeline, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
-import { api, CallTimeline, data, problemText } from '../api/client';
+import { api, CallTimeline, data } from '../api/client';
 import { when } from './Audit';
+import { QueryState } from '../components/QueryState';
 
 const STEP_TITLES: Record<CallTimeline['steps'][number]['step'], string> = {
   request: 'Request',
@@ -22,12 +23,7 @@ export function AuditCallPage() {
         Back to the audit log (this call&apos;s records)
       </Anchor>
       <Title order={2}>Call {callId}</Title>
-      {timeline.isPending && <Loader aria-label="Loading the call's timeline" />}
-      {timeline.isError && (
-        <Alert color="red" role="alert" title="The call could not be loaded">
-          {problemText(timeline.error)} Check the call id, or find the call from the audit log.
-        </Alert>
-      )}
+      <QueryState query={timeline} what="call" hint="Check the call id, or find the call from the audit log." />
       {timeline.data && (
         <>
           {!timeline.data.complete && <Text c="dimmed">No outcome recorded yet: the call is still running, or was interrupted and awaits reconciliation.</Text>}

@@ -1,9 +1,10 @@
-import { Alert, Badge, Button, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Button, Stack, Table, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, AuditSink, data, problemText } from '../api/client';
 import { useRole } from '../session';
 import { when } from './Audit';
+import { QueryState } from '../components/QueryState';
 
 const destination = (sink: AuditSink) => (sink.settings.url ? new URL(sink.settings.url).host : `${sink.settings.host ?? ''}:${sink.settings.port ?? ''}`);
 
@@ -23,12 +24,7 @@ export function AuditSinks({ organization }: { organization: string }) {
       <Title order={3} id="audit-sinks">
         SIEM sinks
       </Title>
-      {sinks.isPending && <Loader aria-label="Loading sinks" />}
-      {sinks.isError && (
-        <Alert color="red" role="alert" title="The sinks could not be loaded">
-          {problemText(sinks.error)}
-        </Alert>
-      )}
+      <QueryState query={sinks} what="sinks" />
       {sinks.data?.length === 0 && <Text c="dimmed">No sink: records stay in Gatehouse. Add one in the config file or through the API.</Text>}
       {sinks.data && sinks.data.length > 0 && (
         <Table striped aria-label="SIEM sinks">

@@ -8,6 +8,7 @@ import { ConfigFileNotice } from '../components/ConfigFileNotice';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { useRole } from '../session';
 import { StatusBadge } from './Connections';
+import { QueryState } from '../components/QueryState';
 
 const PIN_LABEL: Record<ConnectionTool['pin'], string> = { accepted: 'accepted', new: 'new, held back', changed: 'changed, held back' };
 
@@ -135,12 +136,7 @@ export function ConnectionDetailPage() {
       <Title order={3} size="h4">
         Tools
       </Title>
-      {tools.isPending && <Loader aria-label="Loading tools" />}
-      {tools.isError && (
-        <Alert color="red" role="alert" title="The tools could not be loaded">
-          {problemText(tools.error)}
-        </Alert>
-      )}
+      <QueryState query={tools} what="tools" />
       {tools.data?.length === 0 && <Text c="dimmed">{current.enabled ? 'No tool listed: test the connection or refresh its tools.' : 'Disabled: no tool is served.'}</Text>}
       {tools.data && tools.data.length > 0 && (
         <Table striped aria-label={`Tools of ${current.name}`}>

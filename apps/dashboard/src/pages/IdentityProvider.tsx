@@ -1,4 +1,4 @@
-import { ActionIcon, Alert, Button, Code, Group, Loader, PasswordInput, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import { ActionIcon, Alert, Button, Code, Group, PasswordInput, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { FormEvent, useState } from 'react';
@@ -6,6 +6,7 @@ import { useParams } from 'react-router';
 import { api, data, IdentityProvider, IdentityProviderInput, Problem, problemText } from '../api/client';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Role, ROLES } from '../session';
+import { QueryState } from '../components/QueryState';
 
 interface RoleRow {
   group: string;
@@ -78,12 +79,7 @@ export function IdentityProviderPage() {
       <Text size="sm" c="dimmed">
         People whose email is of an allowed domain sign in through your OpenID Connect provider; their groups decide their role.
       </Text>
-      {provider.isPending && <Loader aria-label="Loading the identity provider" />}
-      {provider.isError && (
-        <Alert color="red" role="alert" title="The identity provider could not be loaded">
-          {problemText(provider.error)}
-        </Alert>
-      )}
+      <QueryState query={provider} what="identity provider" />
       {provider.data?.configManaged && (
         <Alert color="blue" title="Managed by the config file">
           <Text size="sm">

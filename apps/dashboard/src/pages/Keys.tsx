@@ -1,4 +1,4 @@
-import { Alert, Button, Code, CopyButton, Group, Loader, Modal, Select, Stack, Switch, Table, Text, TextInput, Title, VisuallyHidden } from '@mantine/core';
+import { Alert, Button, Code, CopyButton, Group, Modal, Select, Stack, Switch, Table, Text, TextInput, Title, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { FormEvent, useState } from 'react';
@@ -6,6 +6,7 @@ import { useParams } from 'react-router';
 import { api, ApiKey, data, problemText } from '../api/client';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Role, ROLES, useRole } from '../session';
+import { QueryState } from '../components/QueryState';
 
 function when(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : 'never';
@@ -38,12 +39,7 @@ export function KeysPage() {
         {admin ? "Every API key of the organization, and every OAuth client a person connected (shown as “MCP — <client>”)." : 'Your API keys, and the OAuth clients you connected (shown as “MCP — <client>”).'}
       </Text>
       <Switch label="Show revoked" checked={showRevoked} onChange={(event) => setShowRevoked(event.currentTarget.checked)} />
-      {keys.isPending && <Loader aria-label="Loading keys" />}
-      {keys.isError && (
-        <Alert color="red" role="alert" title="The keys could not be loaded">
-          {problemText(keys.error)}
-        </Alert>
-      )}
+      <QueryState query={keys} what="keys" />
       {keys.data && (
         <Table striped highlightOnHover>
           <Table.Thead>

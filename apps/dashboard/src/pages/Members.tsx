@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Loader, Select, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
+import { Button, Group, Select, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -7,6 +7,7 @@ import { api, data, Member, problemText } from '../api/client';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Role, ROLES, useSession } from '../session';
 import { AddMember } from './AddMember';
+import { QueryState } from '../components/QueryState';
 
 /** The organization's people: add someone, change a role, remove someone (which revokes their keys and OAuth grants). */
 export function MembersPage() {
@@ -40,12 +41,7 @@ export function MembersPage() {
       <Text size="sm" c="dimmed">
         Admins add and manage people up to their own role; only owners add or change owners. Members from the config file are changed there.
       </Text>
-      {members.isPending && <Loader aria-label="Loading members" />}
-      {members.isError && (
-        <Alert color="red" role="alert" title="The members could not be loaded">
-          {problemText(members.error)}
-        </Alert>
-      )}
+      <QueryState query={members} what="members" />
       {members.data && (
         <Table striped>
           <Table.Thead>

@@ -1,9 +1,10 @@
 import { BarChart } from '@mantine/charts';
-import { Alert, Anchor, Card, Group, Loader, Progress, SimpleGrid, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
+import { Anchor, Card, Group, Progress, SimpleGrid, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
-import { api, data, Overview, problemText } from '../api/client';
+import { api, data, Overview } from '../api/client';
+import { QueryState } from '../components/QueryState';
 
 // Known outcomes keep their colour from one load to the next; others take gray.
 const OUTCOME_COLOR: Record<string, string> = {
@@ -30,12 +31,7 @@ export function OverviewPage() {
   return (
     <Stack>
       <Title order={2}>Overview</Title>
-      {overview.isPending && <Loader aria-label="Loading the overview" />}
-      {overview.isError && (
-        <Alert color="red" role="alert" title="The overview could not be loaded">
-          {problemText(overview.error)}
-        </Alert>
-      )}
+      <QueryState query={overview} what="overview" />
       {overview.data && (
         <>
           <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }}>

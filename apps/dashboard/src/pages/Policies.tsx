@@ -1,15 +1,16 @@
-import { Alert, Button, Code, Group, JsonInput, Loader, Stack, Text, Title } from '@mantine/core';
+import { Alert, Button, Code, Group, JsonInput, Stack, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useParams } from 'react-router';
-import { api, data, Policy, PolicyDraft, problemText } from '../api/client';
+import { api, data, Policy, PolicyDraft } from '../api/client';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { DiffView } from '../components/DiffView';
 import { ProblemList } from '../components/ProblemList';
 import { PolicyPreviewPanel } from './PolicyPreviewPanel';
 import { PolicyRevisions } from './PolicyRevisions';
 import { policyText, policyYaml } from './policyText';
+import { QueryState } from '../components/QueryState';
 
 /** The editor's text as a draft: parsed JSON, or why it is not JSON. */
 function parseDraft(text: string): { draft: PolicyDraft } | { error: string } {
@@ -32,12 +33,7 @@ export function PoliciesPage() {
         Rules decide who may call which tool: deny wins over approval, approval over allow; then the default effect. Check a draft and preview it as a member or
         key before saving: nothing applies until you save.
       </Text>
-      {policy.isPending && <Loader aria-label="Loading the policy" />}
-      {policy.isError && (
-        <Alert color="red" role="alert" title="The policy could not be loaded">
-          {problemText(policy.error)}
-        </Alert>
-      )}
+      <QueryState query={policy} what="policy" />
       {policy.data && <PolicyEditor key={policy.data.version} org={org} policy={policy.data} />}
       <PolicyRevisions org={org} />
     </Stack>

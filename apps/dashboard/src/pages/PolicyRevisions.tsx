@@ -1,9 +1,10 @@
-import { Alert, Group, Loader, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Group, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, data, problemText } from '../api/client';
+import { api, data } from '../api/client';
 import { DiffView } from '../components/DiffView';
 import { revisionText } from './policyText';
+import { QueryState } from '../components/QueryState';
 
 /** Every saved version of the policy (newest first) and the difference between two of them. */
 export function PolicyRevisions({ org }: { org: string }) {
@@ -17,12 +18,7 @@ export function PolicyRevisions({ org }: { org: string }) {
   return (
     <Stack>
       <Title order={3}>Revisions</Title>
-      {revisions.isPending && <Loader aria-label="Loading revisions" />}
-      {revisions.isError && (
-        <Alert color="red" role="alert" title="The revisions could not be loaded">
-          {problemText(revisions.error)}
-        </Alert>
-      )}
+      <QueryState query={revisions} what="revisions" />
       {revisions.data && list.length === 0 && (
         <Text size="sm" c="dimmed">
           The policy has not been changed yet.

@@ -1,9 +1,10 @@
-import { Alert, Badge, Button, Card, Code, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Card, Code, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from 'react-router';
 import { api, data, problemText, ToolChange } from '../api/client';
 import { useRole } from '../session';
+import { QueryState } from '../components/QueryState';
 
 const shown = (value: unknown) => (value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value, null, 2));
 
@@ -18,12 +19,7 @@ export function ToolChangesPage() {
       <Text size="sm" c="dimmed">
         A tool whose definition changed, or that appeared after a connection&apos;s first tool list, is held back from every client until an admin accepts what it says now.
       </Text>
-      {changes.isPending && <Loader aria-label="Loading tool changes" />}
-      {changes.isError && (
-        <Alert color="red" role="alert" title="The tool changes could not be loaded">
-          {problemText(changes.error)}
-        </Alert>
-      )}
+      <QueryState query={changes} what="tool changes" />
       {changes.data?.length === 0 && <Text c="dimmed">No tool is held back.</Text>}
       {changes.data?.map((change) => (
         <ChangeCard key={`${change.connection.id}/${change.name}`} change={change} organization={org} admin={admin} />

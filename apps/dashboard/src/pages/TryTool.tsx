@@ -1,8 +1,9 @@
-import { Alert, Button, Code, Group, Loader, NumberInput, Select, Stack, Switch, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Code, Group, NumberInput, Select, Stack, Switch, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { FormEvent, useMemo, useState } from 'react';
 import { useParams, useSearchParams } from 'react-router';
 import { api, data, problemText, Tool, ToolResult } from '../api/client';
+import { QueryState } from '../components/QueryState';
 
 // The arguments form is generated here from the tool's input schema rather than by a JSON-Schema form library:
 // those validate in the browser with Ajv, which compiles code at run time (new Function), and the dashboard's
@@ -69,12 +70,7 @@ export function TryToolPage() {
       <Text size="sm" c="dimmed">
         The call runs as you, through the organization&apos;s policy, approvals, budgets and the audit log, exactly as from an assistant.
       </Text>
-      {tools.isPending && <Loader aria-label="Loading tools" />}
-      {tools.isError && (
-        <Alert color="red" role="alert" title="Your tools could not be loaded">
-          {problemText(tools.error)}
-        </Alert>
-      )}
+      <QueryState query={tools} what="tools" />
       {tools.data && (
         <Select
           label="Tool"
