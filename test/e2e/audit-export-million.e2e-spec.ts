@@ -16,6 +16,16 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** The gateway's V8 heap and external memory as its /metrics reports them, in MB. */
+async function v8Heap(baseUrl: string): Promise<string> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const mb = (pattern: RegExp) => (Number(pattern.exec(text)?.[1] ?? NaN) / 1024 / 1024).toFixed(0);
+  return (
+    `heap used ${mb(/^gatehouse_nodejs_heap_size_used_bytes (\S+)/m)} MB of ${mb(/^gatehouse_nodejs_heap_size_total_bytes (\S+)/m)} MB, ` +
+    `old space ${mb(/^gatehouse_nodejs_heap_space_size_total_bytes\{space="old"\} (\S+)/m)} MB, external ${mb(/^gatehouse_nodejs_external_memory_bytes (\S+)/m)} MB`
+  );
+}
+
 describe('exporting a million records', () => {
   const RECORDS = 1_000_000;
   const KEY = 'ghk_test_auditq_bulk_admin_key_0000';
@@ -105,6 +115,7 @@ describe('exporting a million records', () => {
     }
     const seconds = (Date.now() - started) / 1000;
     const after = memory(pid);
+    const heap = await v8Heap(baseUrl);
 
     console.log(
       [
@@ -112,6 +123,8 @@ describe('exporting a million records', () => {
           `(${Math.round(lines / seconds).toLocaleString('en')} records/s; insert took ${insertSeconds.toFixed(1)} s)`,
         `gateway RSS: baseline ${before.rss.toFixed(0)} MB, peak during export (VmHWM) ${after.hwm.toFixed(0)} MB ` +
           `(sampled max ${sampledPeak.toFixed(0)} MB), after ${after.rss.toFixed(0)} MB; start-up peak was ${before.hwm.toFixed(0)} MB`,
+        // Which memory it is, should the bound ever fail: V8's heap (and old space), or memory outside it.
+        `gateway V8 after: ${heap}`,
       ].join('\n'),
     );
     expect(lines).toBe(RECORDS);

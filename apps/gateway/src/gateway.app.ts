@@ -12,6 +12,7 @@ import { CallTracker, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
 import { dashboardAssets } from './dashboard/dashboard-assets';
 import { answerUnparsableRequests } from './http/client-error';
+import { keepIdleConnections } from './http/keep-alive';
 import { refuseUnstorableText } from './http/storable-text.middleware';
 import { isRegistration, refuseRegistrationBody, REGISTRATION_MAX_BYTES } from './oauth/registration-body';
 
@@ -35,6 +36,7 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   // Ahead of Nest's own error handling, which would answer in problem JSON.
   app.use('/oauth/register', refuseRegistrationBody);
   app.use(refuseUnstorableText);
+  keepIdleConnections(app.getHttpServer(), options.config.env.GATEHOUSE_HTTP_KEEP_ALIVE_SECONDS);
   answerUnparsableRequests(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);

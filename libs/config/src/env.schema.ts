@@ -54,6 +54,9 @@ export const envSchema = z
       .default('loopback')
       .transform((value) => (/^\d+$/.test(value) ? Number(value) : value === 'true' ? true : value === 'false' ? false : value)),
     GATEHOUSE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+    // How long an idle client connection stays open. Longer than a load balancer's idle timeout (60 s on most), so
+    // the gateway never closes a connection the balancer is about to reuse; Node's own 5 s resets such requests.
+    GATEHOUSE_HTTP_KEEP_ALIVE_SECONDS: z.coerce.number().int().min(1).max(3600).default(65),
     GATEHOUSE_CATALOG_REFRESH_SECONDS: z.coerce.number().int().min(5).default(300),
     GATEHOUSE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     // The longest any statement waits for a PostgreSQL lock (the config file's apply lock included): past it the
