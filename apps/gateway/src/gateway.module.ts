@@ -11,6 +11,7 @@ import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
 import { ApprovalsController } from './api/approvals.controller';
+import { WorkflowsController } from './api/workflows.controller';
 import { AuditController } from './api/audit.controller';
 import { AuditSettingsController } from './api/audit-settings.controller';
 import { AuditSinksController } from './api/audit-sinks.controller';
@@ -93,6 +94,7 @@ export class GatewayModule {
         ApiKeysController,
         MembersController,
         ApprovalsController,
+        WorkflowsController,
         IdentityProviderController,
         PoliciesController,
         PlatformController,

@@ -14,6 +14,7 @@ export * from './schemas/duration';
 export * from './schemas/redirect-uri';
 export * from './schemas/identity-provider.schema';
 export * from './schemas/policy.schema';
+export * from './schemas/workflow.schema';
 export * from './matching/wildcard';
 export * from './matching/linear-regexp';
 export * from './schemas/money';

@@ -9,6 +9,8 @@ export const QUEUES = {
   audit: 'audit',
   // Delivery of chained audit records to each SIEM sink, from the sink's own cursor.
   auditSinks: 'audit-sinks',
+  // Consumed by gateway processes only, like approvals: a workflow's steps are calls on the live connections.
+  workflows: 'workflows',
 } as const;
 
 export const JOBS = {
@@ -25,4 +27,10 @@ export const JOBS = {
   deliverAuditSink: 'audit-sinks.deliver',
   // Enqueues a delivery for every enabled sink with records past its cursor.
   sweepAuditSinks: 'audit-sinks.sweep',
+  // Runs a workflow run's next steps (under its lease) until it finishes or waits for an approval.
+  advanceWorkflow: 'workflows.advance',
+  // Re-enqueues runs whose process died (lease lapsed) or whose approval was decided while nobody listened.
+  sweepWorkflows: 'workflows.sweep',
+  // A workflow's schedule fired: starts a run as the schedule's key.
+  scheduledWorkflow: 'workflows.scheduled',
 } as const;

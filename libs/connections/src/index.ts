@@ -1,4 +1,5 @@
 export * from './catalog/catalog-tool';
+export * from './catalog/argument-validator';
 export * from './connection.schema';
 export * from './connection.service';
 export * from './connection.views';

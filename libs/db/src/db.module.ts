@@ -13,6 +13,7 @@ import { AuditQueryRepository } from './repositories/audit-query.repository';
 import { AuditSettingsRepository } from './repositories/audit-settings.repository';
 import { AuditSinkRepository } from './repositories/audit-sink.repository';
 import { ApprovalRepository } from './repositories/approval.repository';
+import { WorkflowRepository } from './repositories/workflow.repository';
 import { BudgetRepository } from './repositories/budget.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
@@ -39,6 +40,7 @@ const PROVIDERS = [
   SecretResealer,
   ApiKeyRepository,
   ApprovalRepository,
+  WorkflowRepository,
   ConfigStateRepository,
   ConnectionRepository,
   FederatedIdentityRepository,

@@ -21,6 +21,7 @@ export * from './repositories/identity-provider.repository';
 export * from './repositories/federated-identity.repository';
 export * from './repositories/policy.repository';
 export * from './repositories/approval.repository';
+export * from './repositories/workflow.repository';
 export * from './bull-root.module';
 export * from './repositories/budget.repository';
 export * from './repositories/usage.repository';

@@ -16,13 +16,15 @@ import { PolicyService } from './policy/policy.service';
 import { ToolAccessPolicy } from './policy/tool-access.policy';
 import { ConnectionToolsService } from './tools/connection-tools.service';
 import { WebhookService } from './webhook/webhook.service';
+import { WorkflowService } from './workflow/workflow.service';
+import { WorkflowWake } from './workflow/workflow-wake';
 
-const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService];
+const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService, WorkflowWake, WorkflowService];
 const BUDGET_PROVIDERS = [BudgetSettings, BudgetCounters, BudgetAlerts, BudgetService, UsageRecorder, UsageService, WebhookService];
 
 @Global()
 @Module({
-  imports: [BullRootModule, ConnectionsModule, BullModule.registerQueue({ name: QUEUES.approvals }), BullModule.registerQueue({ name: QUEUES.webhooks })],
+  imports: [BullRootModule, ConnectionsModule, BullModule.registerQueue({ name: QUEUES.approvals }), BullModule.registerQueue({ name: QUEUES.webhooks }), BullModule.registerQueue({ name: QUEUES.workflows })],
   providers: [...PROVIDERS, ...BUDGET_PROVIDERS],
   exports: [...PROVIDERS, ...BUDGET_PROVIDERS],
 })

@@ -17,3 +17,7 @@ export * from './webhook/webhook-jobs.module';
 export * from './tools/connection-tools.service';
 export * from './overview/overview.module';
 export * from './overview/overview.service';
+export * from './workflow/workflow-references';
+export * from './workflow/workflow-validation';
+export * from './workflow/workflow-wake';
+export * from './workflow/workflow.service';

@@ -21,9 +21,11 @@ import { CallTracker } from './tools/call-tracker';
 import { DownstreamExecutor } from './tools/downstream-executor';
 import { PolicyGate } from './tools/policy-gate';
 import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
+import { WorkflowExecutor } from './workflows/workflow-executor';
+import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.processor';
 
 @Module({
-  imports: [ConnectionsModule, BullRootModule, BullModule.registerQueue({ name: QUEUES.approvals })],
+  imports: [ConnectionsModule, BullRootModule, BullModule.registerQueue({ name: QUEUES.approvals }), BullModule.registerQueue({ name: QUEUES.workflows })],
   controllers: [McpController],
   providers: [
     McpSessions,
@@ -41,6 +43,9 @@ import { ToolCallDispatcher } from './tools/tool-call.dispatcher';
     ToolTrial,
     PolicyPreview,
     ThrottledCallAudit,
+    WorkflowExecutor,
+    WorkflowProcessor,
+    WorkflowSweepSchedule,
   ],
   exports: [McpSessions, CallTracker, ToolTrial, PolicyPreview],
 })

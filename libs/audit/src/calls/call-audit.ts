@@ -43,6 +43,8 @@ export interface CallAuditStart {
   redactPaths?: readonly string[];
   /** Set when the call is an approved request being run. */
   approvalId?: string;
+  /** Set when the call is a workflow run's step (its index from 0). */
+  workflow?: { runId: string; step: number };
 }
 
 /** What the outcome record says besides the outcome. */

@@ -90,6 +90,7 @@ export class CallAudit {
     return this.record(CALL_REQUEST_KIND, this.requestEventId, this.startedAt, null, {
       ...(args === undefined ? {} : { arguments: args }),
       ...(start.approvalId ? { approvalId: start.approvalId } : {}),
+      ...(start.workflow ? { workflowRunId: start.workflow.runId, workflowStep: start.workflow.step } : {}),
       ...(late ? { recordedAfterCall: true } : {}),
     });
   }

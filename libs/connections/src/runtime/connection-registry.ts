@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ConnectionRecord, ConnectionRepository, ConnectionStatusName, ToolDefinitionRepository } from '@gatehouse/db';
+import { GatehouseError } from '@gatehouse/config';
 import { EgressPolicy } from '@gatehouse/egress';
 import { ConnectionAdmission } from '../admission/connection-admission';
-import { ArgumentValidators } from '../catalog/argument-validator';
+import { ArgumentIssues, ArgumentValidators } from '../catalog/argument-validator';
+import { canonicalJson } from '../catalog/canonical-json';
 import { CatalogTool } from '../catalog/catalog-tool';
 import { DownstreamState } from '../downstream/downstream-client';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
@@ -109,6 +112,19 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
   }
 
   /** A held-back tool resolves too (with `heldBack`), so a call to it is refused with the reason, not as unknown. */
+  /**
+   * Located issues of a value against a JSON Schema (a tool's input schema, a workflow's inputs), compiled once per
+   * distinct schema by the same validators as calls. A schema that cannot be compiled is the caller's error.
+   */
+  argumentIssues(schema: Record<string, unknown>): ArgumentIssues {
+    const hash = createHash('sha256').update(canonicalJson(schema)).digest('hex');
+    try {
+      return this.validators.issuesForSchema(hash, schema);
+    } catch (error) {
+      throw GatehouseError.invalid(`The JSON Schema cannot be used: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   resolve(organizationId: string, exposedName: string): ResolvedTool | null {
     const connection = connectionOf(exposedName);
     const runtime = connection ? this.byOrganization.get(organizationId)?.get(connection) : undefined;

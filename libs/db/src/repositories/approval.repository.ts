@@ -33,6 +33,9 @@ export interface NewApprovalRequest {
   approverRoles: RoleName[];
   requiredApprovals: number;
   expiresAt: Date;
+  /** A workflow run's approval: of the whole run (step null) or of one step's call. */
+  workflowRunId?: string | null;
+  workflowStep?: number | null;
 }
 
 /** Which requests a list shows (see ApprovalRepository.list). */
@@ -95,6 +98,12 @@ export class ApprovalRepository {
 
   async find(organizationId: string, id: string): Promise<ApprovalRequestRecord | null> {
     const row = await this.prisma.approvalRequest.findFirst({ where: { id, organizationId }, include: INCLUDE });
+    return row && toRecord(row);
+  }
+
+  /** The approval a workflow run is waiting on: of one of its steps, or (step null) of the whole run. */
+  async findForWorkflow(workflowRunId: string, workflowStep: number | null): Promise<ApprovalRequestRecord | null> {
+    const row = await this.prisma.approvalRequest.findFirst({ where: { workflowRunId, workflowStep }, orderBy: { createdAt: 'desc' }, include: INCLUDE });
     return row && toRecord(row);
   }
 

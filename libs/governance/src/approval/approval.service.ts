@@ -11,6 +11,7 @@ import type { DecidingRule } from '../policy/policy-engine';
 import { WebhookService } from '../webhook/webhook.service';
 import { ApprovalEvents } from './approval-events';
 import { ApprovalView, ApprovalViews } from './approval.view';
+import { WorkflowWake } from '../workflow/workflow-wake';
 
 /** The call a rule held for approval. */
 export interface HeldCall {
@@ -20,6 +21,8 @@ export interface HeldCall {
   arguments: Record<string, unknown>;
   /** The tool's classes, as the policy classified it. */
   toolClasses: ToolClassName[];
+  /** Set when a workflow run holds it: the run, and the step (null: the whole run, before its first step). */
+  workflow?: { runId: string; step: number | null };
 }
 
 /** Through what a principal asks, as the person deciding reads it: "alice@acme.test via ChatGPT". */
@@ -95,12 +98,15 @@ export class ApprovalService {
     @InjectQueue(QUEUES.approvals) private readonly queue: Queue<ApprovalJob>,
     private readonly recorder: AuditRecorder,
     private readonly views: ApprovalViews,
+    private readonly workflows: WorkflowWake,
   ) {}
 
-  async request(principal: Principal, call: HeldCall, rule: DecidingRule, approval: ApprovalSettings): Promise<ApprovalRequestRecord> {
+  async request(principal: Principal, held: HeldCall, rule: DecidingRule, approval: ApprovalSettings): Promise<ApprovalRequestRecord> {
+    const { workflow, ...call } = held;
     const request = await this.repository.create({
       organizationId: principal.organizationId,
       ...call,
+      ...(workflow ? { workflowRunId: workflow.runId, workflowStep: workflow.step } : {}),
       argumentsHash: createHash('sha256').update(canonicalJson(call.arguments)).digest('hex'),
       requesterSubject: principal.subject,
       requesterUserId: principal.userId,
@@ -192,6 +198,8 @@ export class ApprovalService {
         if (outcome.request.status !== 'pending') {
           await this.webhooks.emit(principal.organizationId, 'approval.decided', { approval: view }, `approval.decided.${id}`);
         }
+        // A denied request never runs: the workflow run waiting on it learns now (an approved one, once it has run).
+        if (outcome.request.status === 'denied' && outcome.request.workflowRunId) await this.workflows.wake(outcome.request.workflowRunId);
         if (outcome.request.status === 'approved') {
           // Deterministic job id: however many approvals race, one execution job (and the claim makes it once).
           await this.queue.add(
@@ -213,6 +221,7 @@ export class ApprovalService {
       await this.record('approval.expired', request, EXPIRY_ACTOR, { expiresAt: request.expiresAt.toISOString() });
       await this.announce({ ...request, status: 'expired' });
       await this.webhooks.emit(request.organizationId, 'approval.decided', { approval: await this.views.of({ ...request, status: 'expired' }) }, `approval.decided.${id}`);
+      if (request.workflowRunId) await this.workflows.wake(request.workflowRunId);
     }
     return true;
   }

@@ -5,7 +5,7 @@ import type { ApiKeyRecord } from '@gatehouse/db';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'Connection' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'Platform' | 'all';
+export type Subject = 'Connection' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'Platform' | 'Workflow' | 'WorkflowRun' | 'all';
 /** A subject type, or one record of it (`subject('ApiKey', key)`) where a rule has conditions. */
 export type AppAbility = MongoAbility<[Action, Subject | (Pick<ApiKeyRecord, 'createdById'> & ForcedSubject<'ApiKey'>)]>;
 
@@ -21,11 +21,14 @@ export class AbilityFactory {
     // An auditor reads the record of what the organization did (audit log and exports, usage and budgets, the
     // approval requests and their history) and nothing else: no connections, no tools, no decisions.
     const isAuditor = principal.role === 'auditor';
-    const reads: Subject[] = isAuditor ? ['Approval', 'Audit', 'Usage', 'Budget'] : ['Connection', 'Approval'];
+    const reads: Subject[] = isAuditor ? ['Approval', 'Audit', 'Usage', 'Budget', 'Workflow', 'WorkflowRun'] : ['Connection', 'Approval', 'Workflow', 'WorkflowRun'];
     if (isAdmin) reads.push('ApiKey', 'Member', 'IdentityProvider', 'Policy', 'Budget', 'Usage', 'Audit');
     can('read', reads);
     // Which requests a principal sees and may decide is the approval service's rule (approver roles per request).
     if (!isAuditor) can('update', 'Approval');
+    // Starting a run is calling its tools, as the starter (the workflow's roles and the policy decide further);
+    // whose runs a principal sees and cancels is the workflow service's rule (their own; admins and auditors all).
+    if (!isAuditor) can(['create', 'delete'], 'WorkflowRun');
     // Everyone sees and revokes their own keys and OAuth grants ("MCP — ChatGPT"), whatever their role.
     if (principal.userId) can(['read', 'delete'], 'ApiKey', { createdById: principal.userId });
     if (isAdmin) {
@@ -35,6 +38,7 @@ export class AbilityFactory {
       can('manage', 'Member');
       can('manage', 'IdentityProvider');
       can('manage', 'Policy');
+      can('manage', 'Workflow');
       // Costs and budgets are Budget; spend reports are Usage.
       can('manage', 'Budget');
       // The audit log is written by Gatehouse only: its settings and SIEM sinks are what admins change, not its records.

@@ -3,7 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallAuditor } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalRepository, ApprovalRequestRecord } from '@gatehouse/db';
-import { ApprovalEvents, PolicyResource } from '@gatehouse/governance';
+import { ApprovalEvents, PolicyResource, WorkflowWake } from '@gatehouse/governance';
 import { ApiKeyService, Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
 import { PolicyGate } from '../tools/policy-gate';
@@ -30,21 +30,28 @@ export class ApprovedCallRunner {
     private readonly management: ManagementTools,
     private readonly apiKeys: ApiKeyService,
     private readonly gate: PolicyGate,
+    private readonly workflows: WorkflowWake,
   ) {}
 
   async run(requestId: string): Promise<void> {
     // The claim is the "exactly once": a retried job, or a second one, finds it taken.
     if (!(await this.approvals.claimForExecution(requestId, new Date()))) return;
     const request = (await this.approvals.findById(requestId))!;
-    const { status, result } = await this.execute(request);
+    // A whole workflow run's approval holds no call: approving it lets the run start.
+    const { status, result } = request.workflowRunId && request.workflowStep === null ? RUN_APPROVED : await this.execute(request);
     await this.approvals.recordResult(requestId, status, result);
     this.logger.log({ requestId, tool: request.toolName, status }, 'Approved call run');
     await this.events.publish({ requestId, organizationId: request.organizationId, requesterSubject: request.requesterSubject, requesterIdentity: request.requesterIdentity, approverRoles: request.approverRoles, status });
+    if (request.workflowRunId) await this.workflows.wake(request.workflowRunId);
   }
 
   private async execute(request: ApprovalRequestRecord): Promise<{ status: 'executed' | 'failed'; result: CallToolResult }> {
     const asked = requesterOf(request);
-    const context: CallContext = { signal: new AbortController().signal, approvalRequestId: request.id };
+    const context: CallContext = {
+      signal: new AbortController().signal,
+      approvalRequestId: request.id,
+      ...(request.workflowRunId && request.workflowStep !== null && request.workflowStep !== undefined ? { workflow: { runId: request.workflowRunId, step: request.workflowStep } } : {}),
+    };
     const name = request.toolName;
     // Audited in the requester's name (as approved), with the approval id on both records.
     const target = { type: 'tool' as const, connection: request.connectionName, tool: name, downstreamTool: request.downstreamTool };
@@ -85,6 +92,7 @@ export class ApprovedCallRunner {
 }
 
 const APPROVED = { effect: 'allow' as const, rule: { id: null, name: 'approved' } };
+const RUN_APPROVED = { status: 'executed' as const, result: { content: [{ type: 'text' as const, text: 'Approved: the workflow run goes ahead.' }] } };
 
 /** The requester as they were when they asked: in whose name the call is audited. */
 function requesterOf(request: ApprovalRequestRecord): Principal {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CallAudit, CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
-import { ApprovalService, Listing, PolicyResource, PolicyService, UsageService } from '@gatehouse/governance';
+import { ApprovalService, Listing, PolicyResource, PolicyService, UsageService, WorkflowService } from '@gatehouse/governance';
 import { AbilityFactory, Principal, SCOPE_ADMIN } from '@gatehouse/identity';
 import { AuditContext, callAuditStart } from '../tools/call-audit-start';
 import { PolicyGate } from '../tools/policy-gate';
@@ -14,6 +14,7 @@ import { inputSchema, ManagementTool } from './management-tool';
 import { approvalTools } from './approval-tools';
 import { policyTools } from './policy-tools';
 import { usageTools } from './usage-tools';
+import { workflowTools } from './workflow-tools';
 
 export const MANAGEMENT_PREFIX = 'gatehouse_';
 /** The connection name Gatehouse's own tools are audited, held and decided under. */
@@ -52,8 +53,9 @@ export class ManagementTools {
     policies: PolicyService,
     approvals: ApprovalService,
     usage: UsageService,
+    workflows: WorkflowService,
   ) {
-    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies), ...approvalTools(approvals), ...usageTools(usage)];
+    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies), ...approvalTools(approvals), ...usageTools(usage), ...workflowTools(workflows)];
     this.tools = new Map(all.map((tool) => [tool.definition.name, tool]));
   }
 
@@ -110,7 +112,7 @@ export class ManagementTools {
     const held = { connectionName: MANAGEMENT_CONNECTION, toolName: name, downstreamTool: name, arguments: args };
     const refusal = await this.gate.check(principal, held, resourceOf(tool), audit, () => undefined);
     if (refusal) return refusal;
-    return this.run(tool, principal, parsed.data, audit);
+    return this.run(tool, principal, parsed.data, audit, context);
   }
 
   /**
@@ -139,11 +141,11 @@ export class ManagementTools {
     return AUDIT_REDACT_PATHS[name];
   }
 
-  private async run(tool: ManagementTool, principal: Principal, input: unknown, audit: CallAudit): Promise<CallToolResult> {
+  private async run(tool: ManagementTool, principal: Principal, input: unknown, audit: CallAudit, context?: CallContext): Promise<CallToolResult> {
     const refusal = await audit.open();
     if (refusal) return errorResult(refusal.message);
     try {
-      const result = await tool.run(principal, input);
+      const result = await tool.run(principal, input, context);
       audit.close(result.isError ? 'tool_error' : 'ok', { result });
       return result;
     } catch (error) {

@@ -3,7 +3,7 @@ import { auditActorOf, Principal } from '@gatehouse/identity';
 import type { CallContext } from './tool-call.dispatcher';
 
 /** What the audit of a call takes from the exchange that carries it. */
-export type AuditContext = Pick<CallContext, 'traceId' | 'approvalRequestId'>;
+export type AuditContext = Pick<CallContext, 'traceId' | 'approvalRequestId' | 'workflow'>;
 
 /** The audit of a call as whoever made it, from wherever its HTTP request came. */
 export function callAuditStart(
@@ -21,5 +21,6 @@ export function callAuditStart(
     arguments: args,
     ...(redactPaths ? { redactPaths } : {}),
     ...(context.approvalRequestId ? { approvalId: context.approvalRequestId } : {}),
+    ...(context.workflow ? { workflow: context.workflow } : {}),
   };
 }

@@ -22,6 +22,10 @@ export interface CallContext {
   approvalRequestId?: string;
   /** The W3C trace id of the request, when the caller sent one. */
   traceId?: string;
+  /** Set when the call is a workflow run's step: recorded with the call, and on an approval request it causes. */
+  workflow?: { runId: string; step: number };
+  /** Told the call's audit id as soon as there is one (a workflow step links to its tools.call records). */
+  onCallId?: (callId: string) => void;
 }
 
 /** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
@@ -94,6 +98,7 @@ export class ToolCallDispatcher {
     const { runtime, tool } = resolved;
     // Every call from here on leaves a request and an outcome record; refusals write both at once.
     const audit = await this.auditor.begin(callAuditStart(principal, context, toolTarget(name, resolved), args));
+    context.onCallId?.(audit.callId);
     if (resolved.heldBack) return refused(audit, 'unavailable', errorResult(resolved.heldBack.reason));
     const started = performance.now();
     const finish = (outcome: CallOutcome) =>
@@ -105,7 +110,7 @@ export class ToolCallDispatcher {
       finish('invalid');
       return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${problem}.`));
     }
-    const held = { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args };
+    const held = { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args, ...(context.workflow ? { workflow: context.workflow } : {}) };
     const refusal = await this.gate.check(principal, held, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, audit, finish, readOnly);
     if (refusal) return refusal;
     return this.executor.execute(principal, resolved, name, args, context, finish, audit);

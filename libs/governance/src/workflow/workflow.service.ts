@@ -1,0 +1,292 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AuditRecorder } from '@gatehouse/audit';
+import { canonicalJson, GatehouseError, isAdministrator, roleIncludes, WorkflowSpec, workflowSpecSchema } from '@gatehouse/config';
+import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
+import { ApprovalRepository, WorkflowRecord, WorkflowRepository, WorkflowRunRecord, WorkflowRunStepRecord } from '@gatehouse/db';
+import { auditActorOf, Principal } from '@gatehouse/identity';
+import { ApprovalService } from '../approval/approval.service';
+import { ToolAccessPolicy } from '../policy/tool-access.policy';
+import { validateWorkflow } from './workflow-validation';
+import { WorkflowWake } from './workflow-wake';
+
+export const WORKFLOW_CONNECTION = 'gatehouse';
+export const WORKFLOW_RUN_TOOL = 'gatehouse_execute_workflow';
+const RUN_PAGE_SIZE = 50;
+
+export type WorkflowTrigger = 'mcp' | 'api' | 'dashboard' | 'schedule';
+
+export interface WorkflowView extends WorkflowSpec {
+  version: number;
+  configManaged: boolean;
+  updatedAt: string;
+}
+
+export interface WorkflowRunView {
+  id: string;
+  workflow: string;
+  version: number;
+  status: WorkflowRunRecord['status'];
+  trigger: string;
+  inputs: unknown;
+  startedBy: string;
+  result: unknown;
+  error: string | null;
+  /** The approval request the run waits on (the whole run's, or a step's), when it waits. */
+  approvalRequestId: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  steps: {
+    index: number;
+    id: string;
+    tool: string;
+    status: WorkflowRunStepRecord['status'];
+    callId: string | null;
+    approvalRequestId: string | null;
+    arguments: unknown;
+    result: unknown;
+    error: string | null;
+    startedAt: string;
+    finishedAt: string | null;
+    durationMs: number | null;
+  }[];
+}
+
+/** A stored definition, parsed again: what was valid when saved parses the same way now. */
+export function specOf(definition: unknown): WorkflowSpec {
+  return workflowSpecSchema.parse(definition);
+}
+
+// Workflows: definitions (validated against the organization's tools when saved, versioned) and their runs, which
+// WorkflowExecutor (libs/mcp) executes step by step as the person who started them.
+@Injectable()
+export class WorkflowService {
+  constructor(
+    private readonly repository: WorkflowRepository,
+    private readonly registry: ConnectionRegistry,
+    private readonly access: ToolAccessPolicy,
+    private readonly approvals: ApprovalService,
+    private readonly approvalRecords: ApprovalRepository,
+    private readonly recorder: AuditRecorder,
+    private readonly wake: WorkflowWake,
+  ) {}
+
+  /** Admins see every workflow; others the ones their role may run. */
+  async list(principal: Principal): Promise<WorkflowView[]> {
+    const all = (await this.repository.list(principal.organizationId)).map(viewOf);
+    return isAdministrator(principal.role) || principal.role === 'auditor' ? all : all.filter((workflow) => mayRun(principal, workflow));
+  }
+
+  async get(principal: Principal, name: string): Promise<WorkflowView> {
+    const record = await this.repository.find(principal.organizationId, name);
+    const view = record && viewOf(record);
+    if (!view || !(isAdministrator(principal.role) || principal.role === 'auditor' || mayRun(principal, view))) {
+      throw GatehouseError.notFound(`No workflow named "${name}" in this organization`);
+    }
+    return view;
+  }
+
+  /** Problems with a definition against the organization's tools as they are now; empty when it may be saved. */
+  problems(organizationId: string, spec: WorkflowSpec): { path: (string | number)[]; message: string }[] {
+    return validateWorkflow(spec, (name) => {
+      const resolved = this.registry.resolve(organizationId, name);
+      if (!resolved) return undefined;
+      const inputSchema = resolved.tool.definition.inputSchema as Record<string, unknown>;
+      return { inputSchema, check: this.registry.argumentIssues(inputSchema) };
+    });
+  }
+
+  /** Creates (`create`) or replaces a workflow with a new version; the config file's are read-only here. */
+  async save(principal: Principal, spec: WorkflowSpec, mode: 'create' | 'update'): Promise<WorkflowView> {
+    const current = await this.repository.find(principal.organizationId, spec.name);
+    if (mode === 'update' && !current) throw GatehouseError.notFound(`No workflow named "${spec.name}" in this organization`);
+    if (current?.configManaged) throw GatehouseError.conflict(`Workflow "${spec.name}" is managed by the config file; change it there`);
+    if (spec.schedule) throw GatehouseError.invalid('Scheduled workflows are not available yet: remove "schedule" and start runs from an assistant, the API or the dashboard');
+    const problems = this.problems(principal.organizationId, spec);
+    if (problems.length > 0) throw GatehouseError.invalid(`The workflow is not valid: ${problems.map((problem) => problem.message).join('; ')}`);
+    const saved = await this.repository.save(
+      { organizationId: principal.organizationId, name: spec.name, definition: spec as unknown as Record<string, unknown>, scheduleKeyId: null, configManaged: false, changedBy: principal.userEmail ?? principal.name },
+      mode === 'create',
+    );
+    if (saved === 'exists') throw GatehouseError.conflict(`A workflow named "${spec.name}" already exists`);
+    await this.recorder.record({
+      organizationId: principal.organizationId,
+      kind: mode === 'create' ? 'workflow.created' : 'workflow.updated',
+      actor: auditActorOf(principal),
+      target: { type: 'workflow', name: spec.name },
+      outcome: 'success',
+      data: { version: saved.version, steps: spec.steps.map((step) => step.tool) },
+    });
+    return viewOf(saved);
+  }
+
+  async remove(principal: Principal, name: string): Promise<void> {
+    const current = await this.repository.find(principal.organizationId, name);
+    if (!current) throw GatehouseError.notFound(`No workflow named "${name}" in this organization`);
+    if (current.configManaged) throw GatehouseError.conflict(`Workflow "${name}" is managed by the config file; remove it there`);
+    await this.repository.remove(principal.organizationId, name);
+    await this.recorder.record({ organizationId: principal.organizationId, kind: 'workflow.deleted', actor: auditActorOf(principal), target: { type: 'workflow', name }, outcome: 'success' });
+  }
+
+  /**
+   * Starts a run as the principal: their role must be one the workflow names, the inputs must match its schema,
+   * and every step must be a call the policy would let them make (or hold for approval) right now. A workflow
+   * that needs approval waits for it before its first step.
+   */
+  async start(principal: Principal, name: string, inputs: Record<string, unknown>, trigger: WorkflowTrigger): Promise<WorkflowRunView> {
+    const workflow = await this.get(principal, name);
+    if (!mayRun(principal, workflow)) throw GatehouseError.forbidden(`Your role (${principal.role}) may not run workflow "${name}" (roles: ${workflow.roles.join(', ')})`);
+    const inputProblems = this.registry.argumentIssues(workflow.inputs)(inputs);
+    if (inputProblems.length > 0) {
+      throw GatehouseError.invalid(`Invalid inputs for workflow "${name}": ${inputProblems.map((issue) => `${issue.path ? `inputs.${issue.path}` : 'inputs'} ${issue.message}`).join('; ')}`);
+    }
+    for (const [index, step] of workflow.steps.entries()) {
+      const resolved = this.registry.resolve(principal.organizationId, step.tool);
+      if (!resolved) throw GatehouseError.conflict(`Workflow "${name}" cannot run: step ${index + 1} ("${step.id}") calls "${step.tool}", which is not available now`);
+      const decision = await this.access.decide(principal, catalogResource(resolved.tool), {});
+      if (decision.effect === 'deny') {
+        throw GatehouseError.forbidden(
+          `You may not run workflow "${name}": step ${index + 1} ("${step.id}") calls "${step.tool}", which policy rule "${decision.rule.name}" denies you`,
+        );
+      }
+    }
+    const run = await this.repository.createRun({
+      organizationId: principal.organizationId,
+      workflowName: name,
+      trigger,
+      inputs,
+      starterKind: principal.kind,
+      starterSubject: principal.subject,
+      starterName: principal.userEmail ?? principal.name,
+      starterApiKeyId: principal.apiKeyId,
+      starterUserId: principal.userId,
+    });
+    if (!run) throw GatehouseError.notFound(`No workflow named "${name}" in this organization`);
+    await this.recorder.record({
+      organizationId: principal.organizationId,
+      kind: 'workflow.run.started',
+      actor: auditActorOf(principal),
+      target: { type: 'workflow_run', id: run.id, workflow: name },
+      outcome: 'success',
+      data: { version: run.version, trigger, inputsHash: createHash('sha256').update(canonicalJson(inputs)).digest('hex') },
+    });
+    if (workflow.approval) {
+      await this.repository.markWaiting(run.id);
+      await this.approvals.request(
+        principal,
+        {
+          connectionName: WORKFLOW_CONNECTION,
+          toolName: WORKFLOW_RUN_TOOL,
+          downstreamTool: `workflow:${name}`,
+          arguments: { workflow: name, version: run.version, inputs },
+          toolClasses: [],
+          workflow: { runId: run.id, step: null },
+        },
+        { id: null, name: `workflow:${name}` },
+        workflow.approval,
+      );
+    } else {
+      await this.wake.wake(run.id);
+    }
+    return this.runView((await this.repository.findRunById(run.id))!);
+  }
+
+  async getRun(principal: Principal, id: string): Promise<WorkflowRunView> {
+    return this.runView(await this.findRun(principal, id));
+  }
+
+  async listRuns(principal: Principal, filter: { workflow?: string; before?: string; limit?: number }): Promise<WorkflowRunView[]> {
+    const runs = await this.repository.listRuns(principal.organizationId, {
+      ...(filter.workflow ? { workflowName: filter.workflow } : {}),
+      ...(filter.before ? { before: filter.before } : {}),
+      limit: filter.limit ?? RUN_PAGE_SIZE,
+      ...(seesEveryRun(principal) ? {} : { starterSubject: principal.subject }),
+    });
+    return Promise.all(runs.map((run) => this.runView(run)));
+  }
+
+  /** The starter or an admin stops a run: at once if nobody is executing it, else before its next step. */
+  async cancel(principal: Principal, id: string): Promise<WorkflowRunView> {
+    const run = await this.findRun(principal, id);
+    if (run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled') throw GatehouseError.conflict(`Run ${id} has already ${run.status === 'cancelled' ? 'been cancelled' : run.status}`);
+    const by = principal.userEmail ?? principal.name;
+    const after = (await this.repository.requestCancel(principal.organizationId, id, new Date(), `Cancelled by ${by}`))!;
+    await this.recorder.record({
+      organizationId: principal.organizationId,
+      kind: 'workflow.run.cancel_requested',
+      actor: auditActorOf(principal),
+      target: { type: 'workflow_run', id, workflow: run.workflowName },
+      outcome: after.status === 'cancelled' ? 'cancelled' : 'pending',
+    });
+    // A run waiting on nobody was cancelled above; one being executed stops at its lease holder's next check.
+    if (after.status !== 'cancelled') await this.wake.wake(id);
+    return this.runView(after);
+  }
+
+  /** Approves (or denies) the approval a run waits on, as gatehouse_approve_workflow_run and the inbox do. */
+  async decideRun(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<WorkflowRunView> {
+    const run = await this.repository.findRun(principal.organizationId, id);
+    const request = run && (await this.approvalRecords.findForWorkflow(run.id, run.status === 'waiting_approval' ? await this.waitingStep(run) : null));
+    if (!run || !request || request.status !== 'pending') throw GatehouseError.conflict(`Run ${id} is not waiting for an approval`);
+    await this.approvals.decide(principal, request.id, approved, reason);
+    return this.runView((await this.repository.findRunById(id))!);
+  }
+
+  private async waitingStep(run: WorkflowRunRecord): Promise<number | null> {
+    const steps = await this.repository.steps(run.id);
+    return steps.find((step) => step.status === 'waiting_approval')?.index ?? null;
+  }
+
+  private async findRun(principal: Principal, id: string): Promise<WorkflowRunRecord> {
+    const run = await this.repository.findRun(principal.organizationId, id);
+    if (!run || !(seesEveryRun(principal) || run.starterSubject === principal.subject)) throw GatehouseError.notFound(`Workflow run ${id} not found`);
+    return run;
+  }
+
+  async runView(run: WorkflowRunRecord): Promise<WorkflowRunView> {
+    const steps = await this.repository.steps(run.id);
+    const waiting = run.status === 'waiting_approval' ? await this.approvalRecords.findForWorkflow(run.id, steps.find((step) => step.status === 'waiting_approval')?.index ?? null) : null;
+    return {
+      id: run.id,
+      workflow: run.workflowName,
+      version: run.version,
+      status: run.status,
+      trigger: run.trigger,
+      inputs: run.inputs,
+      startedBy: run.starterName,
+      result: run.result ?? null,
+      error: run.error,
+      approvalRequestId: waiting?.status === 'pending' ? waiting.id : null,
+      createdAt: run.createdAt.toISOString(),
+      startedAt: run.startedAt?.toISOString() ?? null,
+      finishedAt: run.finishedAt?.toISOString() ?? null,
+      steps: steps.map((step) => ({
+        index: step.index,
+        id: step.stepId,
+        tool: step.tool,
+        status: step.status,
+        callId: step.callId,
+        approvalRequestId: step.approvalRequestId,
+        arguments: step.arguments ?? null,
+        result: step.result ?? null,
+        error: step.error,
+        startedAt: step.startedAt.toISOString(),
+        finishedAt: step.finishedAt?.toISOString() ?? null,
+        durationMs: step.finishedAt ? step.finishedAt.getTime() - step.startedAt.getTime() : null,
+      })),
+    };
+  }
+}
+
+function viewOf(record: WorkflowRecord): WorkflowView {
+  return { ...specOf(record.definition), version: record.version, configManaged: record.configManaged, updatedAt: record.updatedAt.toISOString() };
+}
+
+function mayRun(principal: Principal, workflow: Pick<WorkflowSpec, 'roles'>): boolean {
+  return principal.role !== 'auditor' && workflow.roles.some((role) => roleIncludes(principal.role, role));
+}
+
+function seesEveryRun(principal: Principal): boolean {
+  return isAdministrator(principal.role) || principal.role === 'auditor';
+}
