@@ -196,6 +196,29 @@ organizations:
     expect((await api(KEYS.admin, 'GET', '/api/v1/workflows/broken')).status).toBe(404);
   });
 
+  it('refuses hostile definitions with a clear 400: too many steps, arguments nested past reason, an inputs schema that reaches out', async () => {
+    const step = (index: number) => ({ id: `s${index}`, tool: 'tracker_echo', arguments: { text: 'x' } });
+    const tooMany = await api<{ detail: string }>(KEYS.admin, 'POST', '/api/v1/workflows', { name: 'hostile', steps: Array.from({ length: 51 }, (_, index) => step(index)) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.detail).toMatch(/steps/);
+    let deep: Record<string, unknown> = { text: 'x' };
+    for (let level = 0; level < 200; level++) deep = { nested: deep };
+    const nested = await api<{ detail: string }>(KEYS.admin, 'POST', '/api/v1/workflows', { name: 'hostile', steps: [{ id: 'a', tool: 'tracker_echo', arguments: { text: 'x', extra: deep } }] });
+    expect(nested.status).toBe(400);
+    expect(nested.body.detail).toMatch(/step 1 \("a"\)/);
+    const remote = await api<{ detail: string }>(KEYS.admin, 'POST', '/api/v1/workflows', {
+      name: 'hostile',
+      inputs: { type: 'object', properties: { team: { $ref: 'http://169.254.169.254/latest/meta-data' } } },
+      steps: [step(1)],
+    });
+    expect(remote.status).toBe(400);
+    expect(remote.body.detail).toContain('JSON Schema cannot be used');
+    const duplicate = await api<{ detail: string }>(KEYS.admin, 'POST', '/api/v1/workflows', { name: 'hostile', steps: [step(1), step(1)] });
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.body.detail).toContain('used twice');
+    expect((await api(KEYS.admin, 'GET', '/api/v1/workflows/hostile')).status).toBe(404);
+  });
+
   it('pauses at a step that needs approval, and runs the step once when approved, however many approve at once', async () => {
     const announce = {
       name: 'announce',

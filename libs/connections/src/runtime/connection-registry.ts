@@ -29,6 +29,8 @@ export interface ResolvedTool {
   heldBack?: { since: Date; reason: string };
 }
 
+const AD_HOC_SCHEMAS = 256;
+
 // Every connection this process runs, indexed by organization. Started after the config file is applied,
 // kept in step with the database through ConnectionEvents, and closed (children reaped) on shutdown.
 @Injectable()
@@ -39,6 +41,9 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly toolChanges = new EventEmitter();
   private readonly validators = new ArgumentValidators();
+  // Schemas checked outside calls (workflow definitions, a run's inputs) are admins' text: only the most recently
+  // used are kept compiled, so saving ever new ones cannot grow the process.
+  private readonly adHocSchemas = new Map<string, ArgumentIssues>();
   private started = false;
   private stopped = false;
 
@@ -118,11 +123,24 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
    */
   argumentIssues(schema: Record<string, unknown>): ArgumentIssues {
     const hash = createHash('sha256').update(canonicalJson(schema)).digest('hex');
+    const cached = this.adHocSchemas.get(hash);
+    if (cached) {
+      // Most recently used last: the oldest is the one dropped.
+      this.adHocSchemas.delete(hash);
+      this.adHocSchemas.set(hash, cached);
+      return cached;
+    }
+    let issues: ArgumentIssues;
     try {
-      return this.validators.issuesForSchema(hash, schema);
+      issues = this.validators.issuesForSchema(hash, schema);
     } catch (error) {
       throw GatehouseError.invalid(`The JSON Schema cannot be used: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.validators.forget(hash);
     }
+    this.adHocSchemas.set(hash, issues);
+    if (this.adHocSchemas.size > AD_HOC_SCHEMAS) this.adHocSchemas.delete(this.adHocSchemas.keys().next().value!);
+    return issues;
   }
 
   resolve(organizationId: string, exposedName: string): ResolvedTool | null {

@@ -103,6 +103,8 @@ export class WorkflowService {
     if (mode === 'update' && !current) throw GatehouseError.notFound(`No workflow named "${spec.name}" in this organization`);
     if (current?.configManaged) throw GatehouseError.conflict(`Workflow "${spec.name}" is managed by the config file; change it there`);
     if (spec.schedule) throw GatehouseError.invalid('Scheduled workflows are not available yet: remove "schedule" and start runs from an assistant, the API or the dashboard');
+    // Compiled now, so that a schema Ajv cannot use (a remote $ref, say) is refused here rather than at each run.
+    this.registry.argumentIssues(spec.inputs);
     const problems = this.problems(principal.organizationId, spec);
     if (problems.length > 0) throw GatehouseError.invalid(`The workflow is not valid: ${problems.map((problem) => problem.message).join('; ')}`);
     const saved = await this.repository.save(
