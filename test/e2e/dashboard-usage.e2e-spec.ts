@@ -175,15 +175,18 @@ organizations:
   });
 
   it('shows the reservation of a call under way as in flight, and as spent once it ends', async () => {
+    // Signed in first: on loaded CI machines sign-in and the first load took longer than the call lasted, so the page
+    // came up once the reservation had already settled. The page is reloaded once the API shows it in flight.
+    const page = await usagePage(ERIN);
     const client = await connectClient(gateway.mcpUrl, KEYS.carol);
-    const slow = client.callTool({ name: 'fx_slow', arguments: { ms: 6_000 } });
+    const slow = client.callTool({ name: 'fx_slow', arguments: { ms: 15_000 } });
     const budgets = async () => (await apiRequest<BurnDown>(gateway.baseUrl, KEYS.alice, 'GET', '/api/v1/budgets/burn-down')).body.budgets;
     const during = await waitFor('the reservation in flight', async () => {
       const found = await budgets();
       return found.every((budget) => budget.inFlightMicros === 100_000) ? found : undefined;
     }, 5_000);
     expect(during.map((budget) => budget.current.spentMicros)).toEqual([850_000, 300_000]);
-    const page = await usagePage(ERIN);
+    await page.reload();
     await page.getByRole('article', { name: `Daily budget of ${CAROL.email}` }).getByText('In flight: $0.10').waitFor();
     await page.close();
     expect((await slow).isError).toBeFalsy();
