@@ -86,8 +86,17 @@ organizations:
     expect(scope).toBe('mcp:read mcp:write');
     const assistant = await connect(token);
     const names = (await listAllTools(assistant)).map((tool) => tool.name);
-    // Only the tools a requester needs to follow their approval requests.
-    expect(names.filter((name) => name.startsWith('gatehouse_')).sort()).toEqual(['gatehouse_get_approval', 'gatehouse_list_approvals']);
+    // Only the tools a requester needs to follow their approval requests and to run workflows (each step a call of
+    // theirs): nothing that administers.
+    expect(names.filter((name) => name.startsWith('gatehouse_')).sort()).toEqual([
+      'gatehouse_cancel_workflow_run',
+      'gatehouse_execute_workflow',
+      'gatehouse_get_approval',
+      'gatehouse_get_workflow',
+      'gatehouse_get_workflow_run',
+      'gatehouse_list_approvals',
+      'gatehouse_list_workflows',
+    ]);
 
     const result = await followInstructions(assistant);
     expect(result.isError).toBe(true);

@@ -257,6 +257,29 @@ organizations:
     expect(kinds.map((row) => row.kind)).toEqual(['workflow.run.started', 'workflow.run.paused', 'workflow.run.resumed', 'workflow.run.succeeded']);
   });
 
+  it('holds a workflow that needs approval before its first step, and runs it once approved', async () => {
+    const guarded = { ...STANDUP, name: 'guarded-standup', approval: { approverRoles: ['admin'], approvals: 1, expiresIn: '1h' } };
+    expect((await api(KEYS.admin, 'POST', '/api/v1/workflows', guarded)).status).toBe(201);
+    expect((await api<{ approval: { expiresIn: number } }>(KEYS.alice, 'GET', '/api/v1/workflows/guarded-standup')).body.approval).toMatchObject({ expiresIn: 3600 });
+    const tracker = calls(marks.tracker, 'echo');
+    const alice = await connect(KEYS.alice);
+    const held = runOf(await alice.callTool({ name: 'gatehouse_execute_workflow', arguments: { name: 'guarded-standup', inputs: { team: 'ops' }, waitSeconds: 1 } }));
+    expect(held.status).toBe('waiting_approval');
+    expect(held.steps).toEqual([]);
+    const request = (await api<{ tool: string; status: string }>(KEYS.admin, 'GET', `/api/v1/approvals/${held.approvalRequestId}`)).body;
+    expect(request).toMatchObject({ tool: 'gatehouse_execute_workflow', status: 'pending' });
+    // The starter cannot approve their own run.
+    const own = await alice.callTool({ name: 'gatehouse_approve_workflow_run', arguments: { id: held.id } });
+    expect(own.isError).toBe(true);
+    expect(calls(marks.tracker, 'echo')).toBe(tracker);
+
+    const admin = await connect(KEYS.admin);
+    expect((await admin.callTool({ name: 'gatehouse_approve_workflow_run', arguments: { id: held.id } })).isError).toBeFalsy();
+    const done = await settled(KEYS.alice, held.id, 'succeeded');
+    expect(done.steps.map((step) => step.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(calls(marks.tracker, 'echo')).toBe(tracker + 2);
+  });
+
   it('will not let a contractor run a workflow with a step they could not call, and fails a run whose step the policy denies, naming the rule', async () => {
     const open = { ...STANDUP, name: 'standup-for-everyone', roles: ['member', 'contractor'] };
     expect((await api(KEYS.admin, 'POST', '/api/v1/workflows', open)).status).toBe(201);

@@ -108,7 +108,7 @@ export class WorkflowService {
     const problems = this.problems(principal.organizationId, spec);
     if (problems.length > 0) throw GatehouseError.invalid(`The workflow is not valid: ${problems.map((problem) => problem.message).join('; ')}`);
     const saved = await this.repository.save(
-      { organizationId: principal.organizationId, name: spec.name, definition: spec as unknown as Record<string, unknown>, scheduleKeyId: null, configManaged: false, changedBy: principal.userEmail ?? principal.name },
+      { organizationId: principal.organizationId, name: spec.name, definition: storedForm(spec), scheduleKeyId: null, configManaged: false, changedBy: principal.userEmail ?? principal.name },
       mode === 'create',
     );
     if (saved === 'exists') throw GatehouseError.conflict(`A workflow named "${spec.name}" already exists`);
@@ -279,6 +279,11 @@ export class WorkflowService {
       })),
     };
   }
+}
+
+/** The spec as the schema reads it (durations written back as "3600s"), so that specOf parses what was stored. */
+export function storedForm(spec: WorkflowSpec): Record<string, unknown> {
+  return { ...spec, ...(spec.approval ? { approval: { ...spec.approval, expiresIn: `${spec.approval.expiresIn}s` } } : {}) };
 }
 
 function viewOf(record: WorkflowRecord): WorkflowView {
