@@ -71,6 +71,7 @@ organizations:
       ['/admin/o/acme/connections', 'Connections'],
       ['/admin/o/acme/tool-changes', 'Tool changes'],
       ['/admin/o/acme/try?tool=tools_echo', 'Try a tool'],
+      ['/admin/o/acme/workflows', 'Workflows'],
       ['/admin/o/acme/keys', 'Keys and grants'],
       ['/admin/o/acme/policies', 'Policies'],
       ['/admin/o/acme/members', 'Members'],

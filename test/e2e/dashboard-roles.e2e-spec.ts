@@ -86,7 +86,7 @@ organizations:
     });
 
     it('sees their own pages and request, and no page of administration or of the record', async () => {
-      expect(await navigation(page)).toEqual(['Approvals', 'Connections', 'Tool changes', 'Try a tool', 'Keys and grants']);
+      expect(await navigation(page)).toEqual(['Approvals', 'Connections', 'Tool changes', 'Try a tool', 'Workflows', 'Keys and grants']);
       const card = page.getByRole('article', { name: 'tools_write_note' });
       await card.getByText('asked by connie@acme.test', { exact: false }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);
@@ -119,7 +119,7 @@ organizations:
     });
 
     it('sees the approval requests and their history, but no button decides one, and the page says why', async () => {
-      expect(await navigation(page)).toEqual(['Overview', 'Approvals', 'Keys and grants', 'Audit log', 'Usage and budgets']);
+      expect(await navigation(page)).toEqual(['Overview', 'Approvals', 'Workflows', 'Keys and grants', 'Audit log', 'Usage and budgets']);
       const card = page.getByRole('article', { name: 'tools_write_note' });
       await card.getByText('asked by connie@acme.test', { exact: false }).waitFor();
       await expect(card.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);

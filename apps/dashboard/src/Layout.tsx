@@ -11,6 +11,7 @@ const PAGES: readonly { path: string; label: string; audience: Audience }[] = [
   { path: 'connections', label: 'Connections', audience: 'tools' },
   { path: 'tool-changes', label: 'Tool changes', audience: 'tools' },
   { path: 'try', label: 'Try a tool', audience: 'tools' },
+  { path: 'workflows', label: 'Workflows', audience: 'everyone' },
   { path: 'keys', label: 'Keys and grants', audience: 'everyone' },
   { path: 'policies', label: 'Policies', audience: 'admin' },
   { path: 'members', label: 'Members', audience: 'admin' },

@@ -85,6 +85,8 @@ const router = createBrowserRouter(
             { path: 'connections/:id/edit', ...lazyPage(() => import('./pages/ConnectionForm'), (m) => m.EditConnectionPage) },
             { path: 'audit', ...lazyPage(() => import('./pages/Audit'), (m) => m.AuditPage) },
             { path: 'audit/calls/:callId', ...lazyPage(() => import('./pages/AuditCall'), (m) => m.AuditCallPage) },
+            { path: 'workflows', ...lazyPage(() => import('./pages/Workflows'), (m) => m.WorkflowsPage) },
+            { path: 'workflows/runs/:runId', ...lazyPage(() => import('./pages/WorkflowRun'), (m) => m.WorkflowRunPage) },
             { path: 'usage', ...lazyPage(() => import('./pages/Usage'), (m) => m.UsagePage) },
           ],
         },

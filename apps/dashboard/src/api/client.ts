@@ -26,6 +26,8 @@ export type Policy = components['schemas']['StoredPolicyDto_Output'];
 export type PolicyDraft = components['schemas']['PolicyDto'];
 export type PolicyRevision = components['schemas']['PolicyRevisionDto'];
 export type PolicyPreview = components['schemas']['PolicyPreviewDto_Output'];
+export type Workflow = components['schemas']['WorkflowDto_Output'];
+export type WorkflowRun = components['schemas']['WorkflowRunDto_Output'];
 
 /** An RFC 9457 problem, as every error of the admin API is answered. */
 export interface Problem {
