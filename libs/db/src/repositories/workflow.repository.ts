@@ -39,6 +39,16 @@ export interface NewWorkflowRun {
   starterName: string;
   starterApiKeyId: string | null;
   starterUserId: string | null;
+  /** The schedule's fire time, for runs a schedule started: one run per workflow and fire time. */
+  scheduledFor?: Date | null;
+}
+
+/** A workflow with a schedule, for keeping BullMQ's job schedulers in step with the database. */
+export interface ScheduledWorkflowRecord {
+  id: string;
+  organizationId: string;
+  name: string;
+  definition: unknown;
 }
 
 export interface WorkflowRunRecord extends NewWorkflowRun {
@@ -114,6 +124,15 @@ export class WorkflowRepository {
     }
   }
 
+  findById(id: string): Promise<WorkflowRecord | null> {
+    return this.prisma.workflow.findUnique({ where: { id } });
+  }
+
+  /** Every workflow with a schedule, in every organization (a schedule is stored with the key it runs as). */
+  scheduled(): Promise<ScheduledWorkflowRecord[]> {
+    return this.prisma.workflow.findMany({ where: { scheduleKeyId: { not: null } }, select: { id: true, organizationId: true, name: true, definition: true } });
+  }
+
   async remove(organizationId: string, name: string): Promise<boolean> {
     const removed = await this.prisma.workflow.deleteMany({ where: { organizationId, name } });
     return removed.count > 0;
@@ -125,12 +144,20 @@ export class WorkflowRepository {
     return version?.definition ?? null;
   }
 
-  /** A run of the workflow's current version, queued. Null when the workflow is gone. */
-  async createRun(run: NewWorkflowRun): Promise<WorkflowRunRecord | null> {
+  /**
+   * A run of the workflow's current version, queued. Null when the workflow is gone; 'duplicate' when a run for
+   * the same schedule fire time exists already.
+   */
+  async createRun(run: NewWorkflowRun): Promise<WorkflowRunRecord | null | 'duplicate'> {
     const workflow = await this.prisma.workflow.findUnique({ where: { organizationId_name: { organizationId: run.organizationId, name: run.workflowName } } });
     if (!workflow) return null;
     const version = await this.prisma.workflowVersion.findUniqueOrThrow({ where: { workflowId_version: { workflowId: workflow.id, version: workflow.version } } });
-    return this.prisma.workflowRun.create({ data: { ...run, inputs: run.inputs as Prisma.InputJsonValue, versionId: version.id, version: version.version } }) as Promise<WorkflowRunRecord>;
+    try {
+      return (await this.prisma.workflowRun.create({ data: { ...run, inputs: run.inputs as Prisma.InputJsonValue, versionId: version.id, version: version.version } })) as WorkflowRunRecord;
+    } catch (error) {
+      if (run.scheduledFor && isUniqueViolation(error)) return 'duplicate';
+      throw error;
+    }
   }
 
   findRun(organizationId: string, id: string): Promise<WorkflowRunRecord | null> {
