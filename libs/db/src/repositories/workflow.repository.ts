@@ -1,4 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
+import type { WorkflowSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { isUniqueViolation } from './unique-violation';
@@ -89,6 +91,8 @@ export interface StepEnd {
   finished: boolean;
 }
 
+type Tx = Prisma.TransactionClient;
+
 const json = (value: unknown) => (value === undefined || value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue));
 
 @Injectable()
@@ -131,6 +135,32 @@ export class WorkflowRepository {
   /** Every workflow with a schedule, in every organization (a schedule is stored with the key it runs as). */
   scheduled(): Promise<ScheduledWorkflowRecord[]> {
     return this.prisma.workflow.findMany({ where: { scheduleKeyId: { not: null } }, select: { id: true, organizationId: true, name: true, definition: true } });
+  }
+
+  /**
+   * The config file's workflows, in its transaction: each declared one saved (a new version) when it differs or
+   * was not the file's; the file's own that it no longer declares deleted, with their runs.
+   */
+  async applyIn(tx: Tx, organizationId: string, desired: { spec: WorkflowSpec; scheduleKeyId: string | null }[]): Promise<{ created: number; updated: number; deleted: number }> {
+    const existing = await tx.workflow.findMany({ where: { organizationId } });
+    const byName = new Map(existing.map((row) => [row.name, row]));
+    const changes = { created: 0, updated: 0, deleted: 0 };
+    for (const { spec, scheduleKeyId } of desired) {
+      const row = byName.get(spec.name);
+      const definition = spec as unknown as Prisma.InputJsonValue;
+      if (row?.configManaged && row.scheduleKeyId === scheduleKeyId && isDeepStrictEqual(row.definition, JSON.parse(JSON.stringify(spec)))) continue;
+      const version = (row?.version ?? 0) + 1;
+      const saved = row
+        ? await tx.workflow.update({ where: { id: row.id }, data: { version, definition, scheduleKeyId, configManaged: true } })
+        : await tx.workflow.create({ data: { organizationId, name: spec.name, version, definition, scheduleKeyId, configManaged: true } });
+      await tx.workflowVersion.create({ data: { workflowId: saved.id, version, definition, changedBy: 'config-file' } });
+      if (row) changes.updated++;
+      else changes.created++;
+    }
+    const wanted = new Set(desired.map(({ spec }) => spec.name));
+    const stale = existing.filter((row) => row.configManaged && !wanted.has(row.name)).map((row) => row.id);
+    if (stale.length) changes.deleted += (await tx.workflow.deleteMany({ where: { id: { in: stale } } })).count;
+    return changes;
   }
 
   async remove(organizationId: string, name: string): Promise<boolean> {
