@@ -6,7 +6,7 @@ import { AppConfig, ConfigModule, LoadedConfigFile, LoggingModule, PlatformSetti
 import { ConnectionRegistry, ConnectionsModule, JobsModule } from '@gatehouse/connections';
 import { DbModule, SecretResealer } from '@gatehouse/db';
 import { EgressModule } from '@gatehouse/egress';
-import { GovernanceModule, OverviewModule, WebhookJobsModule } from '@gatehouse/governance';
+import { GovernanceModule, OverviewModule, WebhookJobsModule, WorkflowSchedules } from '@gatehouse/governance';
 import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
@@ -58,12 +58,15 @@ class GatewayBootstrap implements OnApplicationBootstrap {
     private readonly resealer: SecretResealer,
     private readonly applier: ConfigApplier,
     private readonly registry: ConnectionRegistry,
+    private readonly schedules: WorkflowSchedules,
     @Optional() @Inject(CONFIG_FILE) private readonly configFile: LoadedConfigFile | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.resealer.resealLegacy();
     if (this.configFile) await this.applier.apply(this.configFile);
+    // After the file's workflows are written; idempotent, so every replica does it.
+    await this.schedules.syncAll();
     await this.registry.start();
   }
 }

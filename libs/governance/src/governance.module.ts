@@ -16,10 +16,12 @@ import { PolicyService } from './policy/policy.service';
 import { ToolAccessPolicy } from './policy/tool-access.policy';
 import { ConnectionToolsService } from './tools/connection-tools.service';
 import { WebhookService } from './webhook/webhook.service';
+import { ScheduledWorkflowRunner } from './workflow/scheduled-workflow.runner';
+import { WorkflowSchedules } from './workflow/workflow-schedules';
 import { WorkflowService } from './workflow/workflow.service';
 import { WorkflowWake } from './workflow/workflow-wake';
 
-const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService, WorkflowWake, WorkflowService];
+const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService, WorkflowWake, WorkflowSchedules, WorkflowService, ScheduledWorkflowRunner];
 const BUDGET_PROVIDERS = [BudgetSettings, BudgetCounters, BudgetAlerts, BudgetService, UsageRecorder, UsageService, WebhookService];
 
 @Global()

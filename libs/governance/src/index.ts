@@ -20,4 +20,6 @@ export * from './overview/overview.service';
 export * from './workflow/workflow-references';
 export * from './workflow/workflow-validation';
 export * from './workflow/workflow-wake';
+export * from './workflow/workflow-schedules';
+export * from './workflow/scheduled-workflow.runner';
 export * from './workflow/workflow.service';

@@ -40,6 +40,7 @@ export class WorkflowRunDto extends createZodDto(
     result: json.describe('Once succeeded: each step\'s status and text (first 1,000 characters) and structured result'),
     error: nullableText(),
     approvalRequestId: nullableText().describe('The pending approval request the run waits for'),
+    scheduledFor: nullableText().describe("The schedule's fire time that started the run (trigger schedule); one run per fire time"),
     createdAt: z.string(),
     startedAt: nullableText(),
     finishedAt: nullableText(),

@@ -66,6 +66,7 @@ export class ConfigApplier {
       webhooks: organization.webhooks.map(({ name, url, events, secretEnv }) => ({ name, url, events, secret: loaded.secrets.get(secretEnv)! })),
       audit: organization.audit ? { ...organization.audit, retentionDays: organization.audit.retentionDays ?? null } : null,
       auditSinks: organization.auditSinks.map((sink) => auditSinkSpec(sink, loaded.secrets)),
+      workflows: organization.workflows,
     }));
     const summary = await this.state.apply(desired).catch((error: unknown) => {
       throw new StartupError(`Could not apply ${loaded.file}: ${reasonOf(error)}`, { cause: error });

@@ -9,6 +9,7 @@ import { ORGANIZATION_SLUG_PATTERN } from '../schemas/naming';
 import { platformSchema } from '../schemas/platform.schema';
 import { redirectPatternProblem } from '../schemas/redirect-uri';
 import { apiKeyAccessSchema, roleSchema } from '../schemas/roles';
+import { workflowSpecSchema } from '../schemas/workflow.schema';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -77,6 +78,10 @@ const organizationSchema = z
     audit: auditSettingsSchema.optional(),
     // Where the audit log streams (SIEMs). The file owns the sinks it declares, by name.
     auditSinks: z.array(fileAuditSinkSchema).default([]).superRefine(uniqueBy((s) => s.name, 'audit sink name')),
+    // Workflows, as the admin API takes them; the file owns the ones it declares, by name (read-only elsewhere).
+    // Only their shape is checked here: connections may not be connected at boot, so their tools are checked
+    // when a run starts (and when one is saved through the API or an assistant).
+    workflows: z.array(workflowSpecSchema).default([]).superRefine(uniqueBy((w) => w.name, 'workflow name')),
   })
   .strict();
 

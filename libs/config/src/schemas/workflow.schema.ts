@@ -1,3 +1,4 @@
+import { parseExpression } from 'cron-parser';
 import { z } from 'zod';
 import { approvalSettingsSchema } from './policy.schema';
 import { roleSchema } from './roles';
@@ -48,8 +49,12 @@ export const workflowStepSchema = z
 
 export const workflowScheduleSchema = z
   .object({
-    // Five fields (minute hour day-of-month month day-of-week), or six with seconds first.
-    cron: z.string().min(9).max(100),
+    // Five fields (minute hour day-of-month month day-of-week), or six with seconds first. Parsed by cron-parser,
+    // the parser BullMQ's job schedulers use, so what is accepted here is what fires.
+    cron: z.string().max(100).superRefine((cron, ctx) => {
+      const problem = cronProblem(cron);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
     timezone: z
       .string()
       .default('UTC')
@@ -65,6 +70,19 @@ export const workflowScheduleSchema = z
     runAs: z.string().min(1).max(100),
   })
   .strict();
+
+/** Why a cron expression would not fire, or null when it is one BullMQ accepts. */
+export function cronProblem(cron: string): string | null {
+  const fields = cron.trim().split(/\s+/).length;
+  // cron-parser fills in missing fields; a four-field expression is more likely a mistake than a wish.
+  if (fields !== 5 && fields !== 6) return `must have 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first; "${cron}" has ${fields}`;
+  try {
+    parseExpression(cron);
+    return null;
+  } catch (error) {
+    return `is not a valid cron expression (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
 
 export const workflowSpecSchema = z
   .object({
@@ -89,6 +107,11 @@ export const workflowSpecSchema = z
   });
 
 export type WorkflowSpec = z.infer<typeof workflowSpecSchema>;
+
+/** A parsed spec as stored: in the form the schema reads (an approval's expiresIn written back as "3600s"). */
+export function storedWorkflow(spec: WorkflowSpec): Record<string, unknown> {
+  return JSON.parse(JSON.stringify({ ...spec, ...(spec.approval ? { approval: { ...spec.approval, expiresIn: `${spec.approval.expiresIn}s` } } : {}) })) as Record<string, unknown>;
+}
 export type WorkflowSpecInput = z.input<typeof workflowSpecSchema>;
 export type WorkflowStep = z.infer<typeof workflowStepSchema>;
 export type WorkflowCondition = z.infer<typeof workflowConditionSchema>;

@@ -150,6 +150,12 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.findMany({ where: { organizationId }, select: SELECT, orderBy: { createdAt: 'asc' } });
   }
 
+  /** The ids of the organization's unrevoked API keys (not OAuth grants) of this name: names need not be unique. */
+  async activeIdsByName(organizationId: string, name: string, tx: Tx | PrismaService = this.prisma): Promise<string[]> {
+    const rows = await tx.apiKey.findMany({ where: { organizationId, name, kind: 'api_key', revokedAt: null }, select: { id: true } });
+    return rows.map((row) => row.id);
+  }
+
   findById(organizationId: string, id: string): Promise<ApiKeyRecord | null> {
     return this.prisma.apiKey.findFirst({ where: { id, organizationId }, select: SELECT });
   }

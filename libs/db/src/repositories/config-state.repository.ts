@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { ApiKeyAccessLevel, AppConfig, AuditSinkSpec, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec } from '@gatehouse/config';
+import { ApiKeyAccessLevel, AppConfig, AuditSinkSpec, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec, WorkflowSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
@@ -12,6 +12,7 @@ import { IdentityProviderRepository, IdentityProviderSpec } from './identity-pro
 import { MembershipRepository } from './membership.repository';
 import { PolicyRepository } from './policy.repository';
 import { WebhookRepository, WebhookSpec } from './webhook.repository';
+import { WorkflowRepository } from './workflow.repository';
 
 export interface DesiredOrganization {
   slug: string;
@@ -33,6 +34,7 @@ export interface DesiredOrganization {
   /** The audit settings, when the file declares them; null otherwise. */
   audit: Omit<AuditSettings, 'configManaged'> | null;
   auditSinks: AuditSinkSpec[];
+  workflows: WorkflowSpec[];
 }
 
 export interface ApplySummary {
@@ -101,6 +103,7 @@ export class ConfigStateRepository {
     private readonly webhooks: WebhookRepository,
     private readonly auditSettings: AuditSettingsRepository,
     private readonly auditSinks: AuditSinkRepository,
+    private readonly workflows: WorkflowRepository,
   ) {}
 
   apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
@@ -140,6 +143,7 @@ export class ConfigStateRepository {
           await this.applyPolicy(tx, organizationId, organization.policy, summary);
           await this.applyBudgets(tx, organizationId, organization, summary);
           await this.applyAudit(tx, organizationId, organization, summary);
+          await this.applyWorkflows(tx, organizationId, organization, summary);
           const changes = { created: summary.created - before.created, updated: summary.updated - before.updated, deleted: summary.deleted - before.deleted };
           if (changes.created + changes.updated + changes.deleted > 0) {
             summary.organizations.push({ organizationId, slug: organization.slug, ...changes, removed: false });
@@ -288,6 +292,29 @@ export class ConfigStateRepository {
     summary.updated += sinks.updated;
     summary.deleted += sinks.deleted;
     if (settingsChanged || sinks.created + sinks.updated + sinks.deleted > 0) summary.changedAuditOrganizationIds.push(organizationId);
+  }
+
+  // After the API keys: a schedule's runAs names one (the file's or one made through the API). Schedulers follow
+  // at boot, after the transaction (WorkflowSchedules.syncAll).
+  private async applyWorkflows(tx: Tx, organizationId: string, desired: DesiredOrganization, summary: ApplySummary): Promise<void> {
+    const workflows = [];
+    for (const spec of desired.workflows) {
+      let scheduleKeyId: string | null = null;
+      if (spec.schedule) {
+        const ids = await this.apiKeys.activeIdsByName(organizationId, spec.schedule.runAs, tx);
+        if (ids.length !== 1) {
+          throw new Error(
+            `organization ${desired.slug}, workflow "${spec.name}": schedule.runAs names ${ids.length === 0 ? 'no API key' : `${ids.length} API keys`} "${spec.schedule.runAs}" of the organization; it must name one unrevoked key`,
+          );
+        }
+        scheduleKeyId = ids[0]!;
+      }
+      workflows.push({ spec, scheduleKeyId });
+    }
+    const changes = await this.workflows.applyIn(tx, organizationId, workflows);
+    summary.created += changes.created;
+    summary.updated += changes.updated;
+    summary.deleted += changes.deleted;
   }
 
   private async applyIdentityProvider(tx: Tx, organizationId: string, desired: IdentityProviderSpec | null, summary: ApplySummary): Promise<void> {

@@ -1,4 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
+import { storedWorkflow, type WorkflowSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { isUniqueViolation } from './unique-violation';
@@ -39,6 +41,16 @@ export interface NewWorkflowRun {
   starterName: string;
   starterApiKeyId: string | null;
   starterUserId: string | null;
+  /** The schedule's fire time, for runs a schedule started: one run per workflow and fire time. */
+  scheduledFor?: Date | null;
+}
+
+/** A workflow with a schedule, for keeping BullMQ's job schedulers in step with the database. */
+export interface ScheduledWorkflowRecord {
+  id: string;
+  organizationId: string;
+  name: string;
+  definition: unknown;
 }
 
 export interface WorkflowRunRecord extends NewWorkflowRun {
@@ -79,6 +91,8 @@ export interface StepEnd {
   finished: boolean;
 }
 
+type Tx = Prisma.TransactionClient;
+
 const json = (value: unknown) => (value === undefined || value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue));
 
 @Injectable()
@@ -114,6 +128,41 @@ export class WorkflowRepository {
     }
   }
 
+  findById(id: string): Promise<WorkflowRecord | null> {
+    return this.prisma.workflow.findUnique({ where: { id } });
+  }
+
+  /** Every workflow with a schedule, in every organization (a schedule is stored with the key it runs as). */
+  scheduled(): Promise<ScheduledWorkflowRecord[]> {
+    return this.prisma.workflow.findMany({ where: { scheduleKeyId: { not: null } }, select: { id: true, organizationId: true, name: true, definition: true } });
+  }
+
+  /**
+   * The config file's workflows, in its transaction: each declared one saved (a new version) when it differs or
+   * was not the file's; the file's own that it no longer declares deleted, with their runs.
+   */
+  async applyIn(tx: Tx, organizationId: string, desired: { spec: WorkflowSpec; scheduleKeyId: string | null }[]): Promise<{ created: number; updated: number; deleted: number }> {
+    const existing = await tx.workflow.findMany({ where: { organizationId } });
+    const byName = new Map(existing.map((row) => [row.name, row]));
+    const changes = { created: 0, updated: 0, deleted: 0 };
+    for (const { spec, scheduleKeyId } of desired) {
+      const row = byName.get(spec.name);
+      const definition = storedWorkflow(spec) as Prisma.InputJsonValue;
+      if (row?.configManaged && row.scheduleKeyId === scheduleKeyId && isDeepStrictEqual(row.definition, definition)) continue;
+      const version = (row?.version ?? 0) + 1;
+      const saved = row
+        ? await tx.workflow.update({ where: { id: row.id }, data: { version, definition, scheduleKeyId, configManaged: true } })
+        : await tx.workflow.create({ data: { organizationId, name: spec.name, version, definition, scheduleKeyId, configManaged: true } });
+      await tx.workflowVersion.create({ data: { workflowId: saved.id, version, definition, changedBy: 'config-file' } });
+      if (row) changes.updated++;
+      else changes.created++;
+    }
+    const wanted = new Set(desired.map(({ spec }) => spec.name));
+    const stale = existing.filter((row) => row.configManaged && !wanted.has(row.name)).map((row) => row.id);
+    if (stale.length) changes.deleted += (await tx.workflow.deleteMany({ where: { id: { in: stale } } })).count;
+    return changes;
+  }
+
   async remove(organizationId: string, name: string): Promise<boolean> {
     const removed = await this.prisma.workflow.deleteMany({ where: { organizationId, name } });
     return removed.count > 0;
@@ -125,12 +174,20 @@ export class WorkflowRepository {
     return version?.definition ?? null;
   }
 
-  /** A run of the workflow's current version, queued. Null when the workflow is gone. */
-  async createRun(run: NewWorkflowRun): Promise<WorkflowRunRecord | null> {
+  /**
+   * A run of the workflow's current version, queued. Null when the workflow is gone; 'duplicate' when a run for
+   * the same schedule fire time exists already.
+   */
+  async createRun(run: NewWorkflowRun): Promise<WorkflowRunRecord | null | 'duplicate'> {
     const workflow = await this.prisma.workflow.findUnique({ where: { organizationId_name: { organizationId: run.organizationId, name: run.workflowName } } });
     if (!workflow) return null;
     const version = await this.prisma.workflowVersion.findUniqueOrThrow({ where: { workflowId_version: { workflowId: workflow.id, version: workflow.version } } });
-    return this.prisma.workflowRun.create({ data: { ...run, inputs: run.inputs as Prisma.InputJsonValue, versionId: version.id, version: version.version } }) as Promise<WorkflowRunRecord>;
+    try {
+      return (await this.prisma.workflowRun.create({ data: { ...run, inputs: run.inputs as Prisma.InputJsonValue, versionId: version.id, version: version.version } })) as WorkflowRunRecord;
+    } catch (error) {
+      if (run.scheduledFor && isUniqueViolation(error)) return 'duplicate';
+      throw error;
+    }
   }
 
   findRun(organizationId: string, id: string): Promise<WorkflowRunRecord | null> {

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditRecorder } from '@gatehouse/audit';
-import { canonicalJson, GatehouseError, isAdministrator, roleIncludes, WorkflowSpec, workflowSpecSchema } from '@gatehouse/config';
+import { canonicalJson, GatehouseError, isAdministrator, roleIncludes, storedWorkflow, WorkflowSpec, workflowSpecSchema } from '@gatehouse/config';
 import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
-import { ApprovalRepository, WorkflowRecord, WorkflowRepository, WorkflowRunRecord, WorkflowRunStepRecord } from '@gatehouse/db';
-import { auditActorOf, Principal } from '@gatehouse/identity';
+import { ApiKeyRepository, ApprovalRepository, WorkflowRecord, WorkflowRepository, WorkflowRunRecord, WorkflowRunStepRecord } from '@gatehouse/db';
+import { ApiKeyService, auditActorOf, Principal } from '@gatehouse/identity';
 import { ApprovalService } from '../approval/approval.service';
 import { ToolAccessPolicy } from '../policy/tool-access.policy';
+import { WorkflowSchedules } from './workflow-schedules';
 import { validateWorkflow } from './workflow-validation';
 import { WorkflowWake } from './workflow-wake';
 
@@ -34,6 +35,8 @@ export interface WorkflowRunView {
   error: string | null;
   /** The approval request the run waits on (the whole run's, or a step's), when it waits. */
   approvalRequestId: string | null;
+  /** The schedule's fire time that started it (trigger schedule). */
+  scheduledFor: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -70,6 +73,9 @@ export class WorkflowService {
     private readonly approvalRecords: ApprovalRepository,
     private readonly recorder: AuditRecorder,
     private readonly wake: WorkflowWake,
+    private readonly schedules: WorkflowSchedules,
+    private readonly keys: ApiKeyRepository,
+    private readonly apiKeys: ApiKeyService,
   ) {}
 
   /** Admins see every workflow; others the ones their role may run. */
@@ -102,23 +108,26 @@ export class WorkflowService {
     const current = await this.repository.find(principal.organizationId, spec.name);
     if (mode === 'update' && !current) throw GatehouseError.notFound(`No workflow named "${spec.name}" in this organization`);
     if (current?.configManaged) throw GatehouseError.conflict(`Workflow "${spec.name}" is managed by the config file; change it there`);
-    if (spec.schedule) throw GatehouseError.invalid('Scheduled workflows are not available yet: remove "schedule" and start runs from an assistant, the API or the dashboard');
     // Compiled now, so that a schema Ajv cannot use (a remote $ref, say) is refused here rather than at each run.
     this.registry.argumentIssues(spec.inputs);
     const problems = this.problems(principal.organizationId, spec);
     if (problems.length > 0) throw GatehouseError.invalid(`The workflow is not valid: ${problems.map((problem) => problem.message).join('; ')}`);
+    const scheduleKeyId = spec.schedule ? await this.scheduleKey(principal, spec) : null;
     const saved = await this.repository.save(
-      { organizationId: principal.organizationId, name: spec.name, definition: storedForm(spec), scheduleKeyId: null, configManaged: false, changedBy: principal.userEmail ?? principal.name },
+      { organizationId: principal.organizationId, name: spec.name, definition: storedWorkflow(spec), scheduleKeyId, configManaged: false, changedBy: principal.userEmail ?? principal.name },
       mode === 'create',
     );
     if (saved === 'exists') throw GatehouseError.conflict(`A workflow named "${spec.name}" already exists`);
+    // After the row: a scheduler whose workflow is not there yet would fire for nothing. A failure here leaves the
+    // row saved and the scheduler behind until the next boot puts them in step (WorkflowSchedules.syncAll).
+    await this.schedules.put(saved, spec.schedule);
     await this.recorder.record({
       organizationId: principal.organizationId,
       kind: mode === 'create' ? 'workflow.created' : 'workflow.updated',
       actor: auditActorOf(principal),
       target: { type: 'workflow', name: spec.name },
       outcome: 'success',
-      data: { version: saved.version, steps: spec.steps.map((step) => step.tool) },
+      data: { version: saved.version, steps: spec.steps.map((step) => step.tool), ...(spec.schedule ? { schedule: spec.schedule } : {}) },
     });
     return viewOf(saved);
   }
@@ -128,6 +137,7 @@ export class WorkflowService {
     if (!current) throw GatehouseError.notFound(`No workflow named "${name}" in this organization`);
     if (current.configManaged) throw GatehouseError.conflict(`Workflow "${name}" is managed by the config file; remove it there`);
     await this.repository.remove(principal.organizationId, name);
+    await this.schedules.remove(current.id);
     await this.recorder.record({ organizationId: principal.organizationId, kind: 'workflow.deleted', actor: auditActorOf(principal), target: { type: 'workflow', name }, outcome: 'success' });
   }
 
@@ -136,7 +146,21 @@ export class WorkflowService {
    * and every step must be a call the policy would let them make (or hold for approval) right now. A workflow
    * that needs approval waits for it before its first step.
    */
-  async start(principal: Principal, name: string, inputs: Record<string, unknown>, trigger: WorkflowTrigger): Promise<WorkflowRunView> {
+  async start(principal: Principal, name: string, inputs: Record<string, unknown>, trigger: Exclude<WorkflowTrigger, 'schedule'>): Promise<WorkflowRunView> {
+    const run = await this.begin(principal, name, inputs, trigger, null);
+    if (run === 'duplicate') throw new Error('A run without a fire time cannot be a duplicate');
+    return run;
+  }
+
+  /**
+   * A run a schedule fired, as the schedule's key (as it is now), checked like any start. 'duplicate' when this
+   * fire time already started a run (the fire's job was delivered twice).
+   */
+  startScheduled(principal: Principal, name: string, firedAt: Date): Promise<WorkflowRunView | 'duplicate'> {
+    return this.begin(principal, name, {}, 'schedule', firedAt);
+  }
+
+  private async begin(principal: Principal, name: string, inputs: Record<string, unknown>, trigger: WorkflowTrigger, scheduledFor: Date | null): Promise<WorkflowRunView | 'duplicate'> {
     const workflow = await this.get(principal, name);
     if (!mayRun(principal, workflow)) throw GatehouseError.forbidden(`Your role (${principal.role}) may not run workflow "${name}" (roles: ${workflow.roles.join(', ')})`);
     const inputProblems = this.registry.argumentIssues(workflow.inputs)(inputs);
@@ -163,7 +187,9 @@ export class WorkflowService {
       starterName: principal.userEmail ?? principal.name,
       starterApiKeyId: principal.apiKeyId,
       starterUserId: principal.userId,
+      scheduledFor,
     });
+    if (run === 'duplicate') return run;
     if (!run) throw GatehouseError.notFound(`No workflow named "${name}" in this organization`);
     await this.recorder.record({
       organizationId: principal.organizationId,
@@ -171,7 +197,7 @@ export class WorkflowService {
       actor: auditActorOf(principal),
       target: { type: 'workflow_run', id: run.id, workflow: name },
       outcome: 'success',
-      data: { version: run.version, trigger, inputsHash: createHash('sha256').update(canonicalJson(inputs)).digest('hex') },
+      data: { version: run.version, trigger, ...(scheduledFor ? { scheduledFor: scheduledFor.toISOString() } : {}), inputsHash: createHash('sha256').update(canonicalJson(inputs)).digest('hex') },
     });
     if (workflow.approval) {
       await this.repository.markWaiting(run.id);
@@ -192,6 +218,31 @@ export class WorkflowService {
       await this.wake.wake(run.id);
     }
     return this.runView((await this.repository.findRunById(run.id))!);
+  }
+
+  /**
+   * The key a schedule runs as (`schedule.runAs`, by name): one unrevoked API key of the organization, whose role
+   * the workflow's roles name, and no more than its author's (a schedule must not lend its author a stronger
+   * key). Scheduled runs start with no inputs, so the inputs' schema must accept none.
+   */
+  private async scheduleKey(author: Principal, spec: WorkflowSpec): Promise<string> {
+    const { runAs } = spec.schedule!;
+    const inputProblems = this.registry.argumentIssues(spec.inputs)({});
+    if (inputProblems.length > 0) {
+      throw GatehouseError.invalid(
+        `schedule: a scheduled run starts with no inputs, but the workflow's inputs require some (${inputProblems.map((issue) => `${issue.path ? `inputs.${issue.path}` : 'inputs'} ${issue.message}`).join('; ')})`,
+      );
+    }
+    const ids = await this.keys.activeIdsByName(author.organizationId, runAs);
+    if (ids.length === 0) throw GatehouseError.invalid(`schedule.runAs: no API key named "${runAs}" in this organization (revoked keys do not count)`);
+    if (ids.length > 1) throw GatehouseError.invalid(`schedule.runAs: ${ids.length} API keys are named "${runAs}" in this organization; name one that is unique`);
+    const key = await this.apiKeys.current(author.organizationId, ids[0]!);
+    if (!key) throw GatehouseError.invalid(`schedule.runAs: API key "${runAs}" cannot act now (its person left the organization, or a key it hangs from was revoked)`);
+    if (!mayRun(key, spec)) throw GatehouseError.invalid(`schedule.runAs: API key "${runAs}" has role ${key.role}, which may not run this workflow (roles: ${spec.roles.join(', ')})`);
+    if (!roleIncludes(author.role, key.role)) {
+      throw GatehouseError.forbidden(`schedule.runAs: API key "${runAs}" has role ${key.role}, above yours (${author.role}); a schedule cannot run with more than its author`);
+    }
+    return ids[0]!;
   }
 
   async getRun(principal: Principal, id: string): Promise<WorkflowRunView> {
@@ -260,6 +311,7 @@ export class WorkflowService {
       result: run.result ?? null,
       error: run.error,
       approvalRequestId: waiting?.status === 'pending' ? waiting.id : null,
+      scheduledFor: run.scheduledFor?.toISOString() ?? null,
       createdAt: run.createdAt.toISOString(),
       startedAt: run.startedAt?.toISOString() ?? null,
       finishedAt: run.finishedAt?.toISOString() ?? null,
@@ -279,11 +331,6 @@ export class WorkflowService {
       })),
     };
   }
-}
-
-/** The spec as the schema reads it (durations written back as "3600s"), so that specOf parses what was stored. */
-export function storedForm(spec: WorkflowSpec): Record<string, unknown> {
-  return { ...spec, ...(spec.approval ? { approval: { ...spec.approval, expiresIn: `${spec.approval.expiresIn}s` } } : {}) };
 }
 
 function viewOf(record: WorkflowRecord): WorkflowView {
