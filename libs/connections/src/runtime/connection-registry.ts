@@ -45,6 +45,8 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
   // used are kept compiled, so saving ever new ones cannot grow the process.
   private readonly adHocSchemas = new Map<string, ArgumentIssues>();
   private started = false;
+  // Every connection's runtime created (their first listing may still be under way).
+  private applied = false;
   private stopped = false;
 
   constructor(
@@ -76,6 +78,7 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     });
     const records = await this.connections.listAllForRuntime();
     await Promise.all(records.map((record) => this.enqueue(record.id, () => this.apply(record.id, record))));
+    this.applied = true;
     this.logger.log(`Started ${this.runtimes.size} of ${records.length} connections`);
   }
 
@@ -151,6 +154,17 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     if (tool) return { runtime, tool };
     const held = runtime.findHeldBack(exposedName);
     return held ? { runtime, tool: held.tool, heldBack: { since: held.since, reason: held.reason } } : null;
+  }
+
+  /**
+   * Whether a tool that does not resolve may still appear in this process soon: its connections are not all started
+   * yet, or the tool's connection is still connecting (a process just started, or a connection reconnecting).
+   */
+  mayStillList(organizationId: string, exposedName: string): boolean {
+    if (!this.applied) return true;
+    const connection = connectionOf(exposedName);
+    const runtime = connection ? this.byOrganization.get(organizationId)?.get(connection) : undefined;
+    return runtime?.client.state === 'connecting';
   }
 
   // Before the database and Redis close (onApplicationShutdown), so status updates still land.

@@ -267,12 +267,19 @@ export class WorkflowRepository {
     return updated.count > 0;
   }
 
-  /** Asks the holder to stop at the next step; a run nobody is executing (queued, waiting) is cancelled at once. */
+  /**
+   * Asks the holder to stop (its call in flight is abandoned), with the reason as the run's error; a run nobody is
+   * executing (queued, waiting) is cancelled at once.
+   */
   async requestCancel(organizationId: string, id: string, now: Date, reason: string): Promise<WorkflowRunRecord | null> {
-    await this.prisma.workflowRun.updateMany({ where: { id, organizationId, status: { notIn: ['succeeded', 'failed', 'cancelled'] } }, data: { cancelRequested: true } });
-    await this.prisma.workflowRun.updateMany({
-      where: { id, organizationId, status: { in: ['queued', 'waiting_approval'] }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] },
-      data: { status: 'cancelled', finishedAt: now, error: reason },
+    await this.prisma.$transaction(async (tx) => {
+      await tx.workflowRun.updateMany({ where: { id, organizationId, status: { notIn: ['succeeded', 'failed', 'cancelled'] } }, data: { cancelRequested: true, error: reason } });
+      const stopped = await tx.workflowRun.updateMany({
+        where: { id, organizationId, status: { in: ['queued', 'waiting_approval'] }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] },
+        data: { status: 'cancelled', finishedAt: now, error: reason },
+      });
+      // The step that waited for its approval ends with the run: its held call is not made if approved later.
+      if (stopped.count > 0) await tx.workflowRunStep.updateMany({ where: { runId: id, status: 'waiting_approval' }, data: { status: 'cancelled', error: reason, finishedAt: now } });
     });
     return this.findRun(organizationId, id);
   }

@@ -272,8 +272,20 @@ export class WorkflowService {
       target: { type: 'workflow_run', id, workflow: run.workflowName },
       outcome: after.status === 'cancelled' ? 'cancelled' : 'pending',
     });
-    // A run waiting on nobody was cancelled above; one being executed stops at its lease holder's next check.
-    if (after.status !== 'cancelled') await this.wake.wake(id);
+    // A run waiting on nobody was cancelled above, and its story ends here; one being executed stops at its lease
+    // holder's next check, which records workflow.run.cancelled.
+    if (after.status === 'cancelled') {
+      await this.recorder.record({
+        organizationId: principal.organizationId,
+        kind: 'workflow.run.cancelled',
+        actor: auditActorOf(principal),
+        target: { type: 'workflow_run', id, workflow: run.workflowName, startedBy: run.starterName },
+        outcome: 'cancelled',
+        data: { error: after.error },
+      });
+    } else {
+      await this.wake.wake(id);
+    }
     return this.runView(after);
   }
 

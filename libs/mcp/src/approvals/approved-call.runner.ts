@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallAuditor } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
-import { ApprovalRepository, ApprovalRequestRecord } from '@gatehouse/db';
+import { ApprovalRepository, ApprovalRequestRecord, FINISHED_RUN_STATUSES, WorkflowRepository } from '@gatehouse/db';
 import { ApprovalEvents, PolicyResource, WorkflowWake } from '@gatehouse/governance';
 import { ApiKeyService, Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
@@ -31,21 +31,36 @@ export class ApprovedCallRunner {
     private readonly apiKeys: ApiKeyService,
     private readonly gate: PolicyGate,
     private readonly workflows: WorkflowWake,
+    private readonly runs: WorkflowRepository,
   ) {}
 
   async run(requestId: string): Promise<void> {
     // The claim is the "exactly once": a retried job, or a second one, finds it taken.
     if (!(await this.approvals.claimForExecution(requestId, new Date()))) return;
     const request = (await this.approvals.findById(requestId))!;
+    const stopped = request.workflowRunId ? await this.stoppedRun(request.workflowRunId) : null;
     // A whole workflow run's approval holds no call: approving it lets the run start.
-    const { status, result } = request.workflowRunId && request.workflowStep === null ? RUN_APPROVED : await this.execute(request);
+    const { status, result } =
+      request.workflowRunId && request.workflowStep === null ? (stopped ? { status: 'failed' as const, result: errorResult(stopped) } : RUN_APPROVED) : await this.execute(request, stopped);
     await this.approvals.recordResult(requestId, status, result);
     this.logger.log({ requestId, tool: request.toolName, status }, 'Approved call run');
     await this.events.publish({ requestId, organizationId: request.organizationId, requesterSubject: request.requesterSubject, requesterIdentity: request.requesterIdentity, approverRoles: request.approverRoles, status });
     if (request.workflowRunId) await this.workflows.wake(request.workflowRunId);
   }
 
-  private async execute(request: ApprovalRequestRecord): Promise<{ status: 'executed' | 'failed'; result: CallToolResult }> {
+  /**
+   * Why a workflow run's held call must not be made any more: the run was cancelled (or has ended) while it waited.
+   * Null while the run still waits for it. A cancellation landing between this read and the call does not stop it.
+   */
+  private async stoppedRun(runId: string): Promise<string | null> {
+    const run = await this.runs.findRunById(runId);
+    if (!run) return `The approved call was not made: its workflow run ${runId} no longer exists.`;
+    if (!FINISHED_RUN_STATUSES.includes(run.status) && !run.cancelRequested) return null;
+    const state = run.status === 'cancelled' || run.cancelRequested ? 'was cancelled' : `has ${run.status}`;
+    return `The approved call was not made: its workflow run ${run.id} ${state}${run.error ? ` (${run.error})` : ''}.`;
+  }
+
+  private async execute(request: ApprovalRequestRecord, stopped: string | null): Promise<{ status: 'executed' | 'failed'; result: CallToolResult }> {
     const asked = requesterOf(request);
     const context: CallContext = {
       signal: new AbortController().signal,
@@ -56,6 +71,10 @@ export class ApprovedCallRunner {
     // Audited in the requester's name (as approved), with the approval id on both records.
     const target = { type: 'tool' as const, connection: request.connectionName, tool: name, downstreamTool: request.downstreamTool };
     const audit = await this.auditor.begin(callAuditStart(asked, context, target, request.arguments, this.management.redactPaths(name)));
+    if (stopped) {
+      audit.decided({ effect: 'deny', rule: { id: null, name: 'workflow-run-stopped' } });
+      return { status: 'failed', result: await refused(audit, 'denied', errorResult(stopped)) };
+    }
     const ownTool = this.management.policyResource(name);
     const resolved = ownTool ? null : this.registry.resolve(request.organizationId, name);
     // Only the call that was approved may run: the same tool (downstream: with a definition nobody holds back).

@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AuditRecorder, AuditRedactor, AuditSettingsService, systemActor } from '@gatehouse/audit';
 import { WorkflowStep } from '@gatehouse/config';
+import { ConnectionRegistry } from '@gatehouse/connections';
 import { ApprovalRepository, WorkflowRepository, WorkflowRunRecord, WorkflowRunStepRecord, WorkflowStepStatusName } from '@gatehouse/db';
 import { conditionHolds, ReferenceContext, resolveArguments, specOf, StepResultView } from '@gatehouse/governance';
 import { ApiKeyService, MembershipService, personPrincipal, Principal } from '@gatehouse/identity';
@@ -25,18 +26,24 @@ interface StoredResult extends StepResultView {
 }
 
 type Advance = 'done' | 'busy';
+// A step not started because its tool has not been listed in this process yet.
+const DEFERRED = 'deferred';
+
+/** A run as its lease holder sees it: `owner` is this advance's lease, checked by every write. */
+type HeldRun = WorkflowRunRecord & { owner: string };
 
 // Executes workflow runs (WorkflowService creates them): each step as a call of the person who started the run,
 // through ToolCallDispatcher (policy, approval, budget, audit), its result kept for later steps' references.
 @Injectable()
 export class WorkflowExecutor {
   private readonly logger = new Logger(WorkflowExecutor.name);
-  private readonly owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  private readonly processName = `${hostname()}:${process.pid}`;
 
   constructor(
     private readonly runs: WorkflowRepository,
     private readonly approvals: ApprovalRepository,
     private readonly dispatcher: ToolCallDispatcher,
+    private readonly registry: ConnectionRegistry,
     private readonly apiKeys: ApiKeyService,
     private readonly members: MembershipService,
     private readonly recorder: AuditRecorder,
@@ -46,34 +53,39 @@ export class WorkflowExecutor {
 
   /** 'busy': another process holds the run now (the job retries later); 'done': advanced as far as it goes now. */
   async advance(runId: string): Promise<Advance> {
-    const run = await this.runs.lease(runId, this.owner, LEASE_MS);
-    if (!run) {
+    // One owner per advance, not per process: a second wake-up of a run this process is advancing (a cancellation,
+    // an approval, a sweep) must find it held, not take it over and find its own step in flight "interrupted".
+    const owner = `${this.processName}:${randomUUID()}`;
+    const leased = await this.runs.lease(runId, owner, LEASE_MS);
+    if (!leased) {
       const current = await this.runs.findRunById(runId);
       return !current || ['succeeded', 'failed', 'cancelled'].includes(current.status) ? 'done' : 'busy';
     }
+    const run: HeldRun = { ...leased, owner };
     const stop = new AbortController();
     const heartbeat = setInterval(() => {
       this.runs
-        .renewLease(runId, this.owner, LEASE_MS)
+        .renewLease(runId, owner, LEASE_MS)
         .then(async (held) => {
           // Lost (the lease lapsed and another process took it), or cancelled: the call in flight is abandoned.
           if (!held || (await this.runs.findRunById(runId))?.cancelRequested) stop.abort();
         })
         .catch((error: unknown) => this.logger.warn({ err: error, runId }, 'Could not renew a workflow run lease'));
     }, RENEW_MS);
+    let deferred = false;
     try {
-      await this.drive(run, stop.signal);
+      deferred = (await this.drive(run, stop.signal)) === DEFERRED;
     } catch (error) {
       this.logger.error({ err: error, runId }, 'Workflow run failed unexpectedly');
       await this.finish(run, 'failed', { error: `The run stopped on an unexpected error (${error instanceof Error ? error.message : String(error)})` });
     } finally {
       clearInterval(heartbeat);
-      await this.runs.releaseLease(runId, this.owner);
+      await this.runs.releaseLease(runId, owner);
     }
-    return 'done';
+    return deferred ? 'busy' : 'done';
   }
 
-  private async drive(run: WorkflowRunRecord, stop: AbortSignal): Promise<void> {
+  private async drive(run: HeldRun, stop: AbortSignal): Promise<void | typeof DEFERRED> {
     const spec = specOf(await this.runs.definitionOf(run.versionId));
     const done = await this.runs.steps(run.id);
     const context: ReferenceContext = { inputs: run.inputs as Record<string, unknown>, steps: {} };
@@ -86,13 +98,16 @@ export class WorkflowExecutor {
       if (request.status !== 'executed') return this.finish(run, 'failed', { error: `The run was not approved: its approval request is ${request.status}.` });
       await this.record(run, 'workflow.run.resumed', 'success', { reason: 'approved' });
     }
-    if (run.status !== 'running') await this.runs.update(run.id, this.owner, { status: 'running', ...(run.startedAt ? {} : { startedAt: new Date() }) });
+    if (run.status !== 'running') await this.runs.update(run.id, run.owner, { status: 'running', ...(run.startedAt ? {} : { startedAt: new Date() }) });
 
     for (let index = run.nextStep; index < spec.steps.length; index++) {
       const step = spec.steps[index]!;
       const current = await this.runs.findRunById(run.id);
       if (!current || current.cancelRequested || stop.aborted) return this.finish(run, 'cancelled', { error: current?.error ?? 'Cancelled' });
       const row = done.find((candidate) => candidate.index === index);
+      // A gateway just started (taking over a run after a restart) lists its connections' tools in the background:
+      // a step is not failed as calling an unknown tool before they are listed; the job retries with backoff.
+      if (!row && !this.registry.resolve(run.organizationId, step.tool) && this.registry.mayStillList(run.organizationId, step.tool)) return DEFERRED;
       const outcome = row ? await this.resume(run, index, step, row) : await this.execute(run, index, step, context, stop);
       if (outcome === 'waiting') return;
       if (outcome.result) context.steps[step.id] = outcome.result;
@@ -101,10 +116,10 @@ export class WorkflowExecutor {
           error: `Step ${index + 1} ("${step.id}") was interrupted: the process running it stopped during the call. It is not run again, since the call may have reached "${step.tool}".`,
         });
       }
-      if ((outcome.status === 'failed' || outcome.status === 'cancelled') && step.onError === 'stop') {
-        return this.finish(run, outcome.status === 'cancelled' ? 'cancelled' : 'failed', { error: `Step ${index + 1} ("${step.id}") failed: ${outcome.error}` });
-      }
-      await this.runs.update(run.id, this.owner, { nextStep: index + 1 });
+      // A step cancelled with its run ends the run whatever its onError says, with the cancellation's reason.
+      if (outcome.status === 'cancelled') return this.finish(run, 'cancelled', { error: (await this.runs.findRunById(run.id))?.error ?? 'Cancelled' });
+      if (outcome.status === 'failed' && step.onError === 'stop') return this.finish(run, 'failed', { error: `Step ${index + 1} ("${step.id}") failed: ${outcome.error}` });
+      await this.runs.update(run.id, run.owner, { nextStep: index + 1 });
     }
     const outputs = Object.fromEntries(spec.steps.map((step) => [step.id, summary(context.steps[step.id])]));
     const last = spec.steps.at(-1)!;
@@ -112,7 +127,7 @@ export class WorkflowExecutor {
   }
 
   /** A step this run has a row for: finished, waiting on its approval, or found running (its process died). */
-  private async resume(run: WorkflowRunRecord, index: number, step: WorkflowStep, row: WorkflowRunStepRecord): Promise<StepOutcome | 'waiting'> {
+  private async resume(run: HeldRun, index: number, step: WorkflowStep, row: WorkflowRunStepRecord): Promise<StepOutcome | 'waiting'> {
     const result = (row.result as StoredResult | null) ?? undefined;
     switch (row.status) {
       case 'running':
@@ -122,14 +137,14 @@ export class WorkflowExecutor {
       case 'waiting_approval': {
         const request = await this.approvals.findForWorkflow(run.id, index);
         if (!request || request.status === 'pending' || request.status === 'approved') {
-          await this.runs.update(run.id, this.owner, { status: 'waiting_approval' });
+          await this.runs.update(run.id, run.owner, { status: 'waiting_approval' });
           return 'waiting';
         }
         if (request.status === 'executed' || request.status === 'failed') {
           const called = (request.result ?? errorResult('The approved call left no result')) as CallToolResult;
           const outcome = stepOutcome(called);
           await this.runs.endStep(run.id, index, { status: outcome.status, result: outcome.result, error: outcome.error ?? null, finished: true });
-          await this.runs.update(run.id, this.owner, { status: 'running' });
+          await this.runs.update(run.id, run.owner, { status: 'running' });
           await this.record(run, 'workflow.run.resumed', 'success', { step: index, stepId: step.id, approvalRequestId: request.id });
           await this.record(run, `workflow.step.${outcome.status}`, outcome.status, { step: index, stepId: step.id, tool: step.tool, approvalRequestId: request.id });
           return outcome;
@@ -144,7 +159,7 @@ export class WorkflowExecutor {
     }
   }
 
-  private async execute(run: WorkflowRunRecord, index: number, step: WorkflowStep, context: ReferenceContext, stop: AbortSignal): Promise<StepOutcome | 'waiting'> {
+  private async execute(run: HeldRun, index: number, step: WorkflowStep, context: ReferenceContext, stop: AbortSignal): Promise<StepOutcome | 'waiting'> {
     const base = { runId: run.id, index, stepId: step.id, tool: step.tool };
     if (step.when && !conditionHolds(step.when, context)) {
       if (await this.runs.startStep({ ...base, status: 'skipped' })) await this.runs.endStep(run.id, index, { status: 'skipped', finished: true });
@@ -175,7 +190,7 @@ export class WorkflowExecutor {
     const held = result.isError ? await this.approvals.findForWorkflow(run.id, index) : null;
     if (held?.status === 'pending') {
       await this.runs.endStep(run.id, index, { status: 'waiting_approval', callId, approvalRequestId: held.id, finished: false });
-      await this.runs.update(run.id, this.owner, { status: 'waiting_approval' });
+      await this.runs.update(run.id, run.owner, { status: 'waiting_approval' });
       await this.record(run, 'workflow.run.paused', 'pending', { step: index, stepId: step.id, approvalRequestId: held.id, callId });
       return 'waiting';
     }
@@ -193,8 +208,8 @@ export class WorkflowExecutor {
     return member ? personPrincipal({ id: run.organizationId, slug: '' }, member) : null;
   }
 
-  private async finish(run: WorkflowRunRecord, status: 'succeeded' | 'failed' | 'cancelled', end: { result?: unknown; error?: string }): Promise<void> {
-    if (!(await this.runs.update(run.id, this.owner, { status, finishedAt: new Date(), ...(end.result === undefined ? {} : { result: end.result }), error: end.error ?? null }))) return;
+  private async finish(run: HeldRun, status: 'succeeded' | 'failed' | 'cancelled', end: { result?: unknown; error?: string }): Promise<void> {
+    if (!(await this.runs.update(run.id, run.owner, { status, finishedAt: new Date(), ...(end.result === undefined ? {} : { result: end.result }), error: end.error ?? null }))) return;
     await this.record(run, `workflow.run.${status}`, status, end.error ? { error: end.error } : {});
     this.logger.log({ runId: run.id, workflow: run.workflowName, status }, 'Workflow run finished');
   }
