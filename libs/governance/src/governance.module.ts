@@ -19,9 +19,10 @@ import { WebhookService } from './webhook/webhook.service';
 import { ScheduledWorkflowRunner } from './workflow/scheduled-workflow.runner';
 import { WorkflowSchedules } from './workflow/workflow-schedules';
 import { WorkflowService } from './workflow/workflow.service';
+import { WorkflowRunService } from './workflow/workflow-run.service';
 import { WorkflowWake } from './workflow/workflow-wake';
 
-const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService, WorkflowWake, WorkflowSchedules, WorkflowService, ScheduledWorkflowRunner];
+const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService, WorkflowWake, WorkflowSchedules, WorkflowService, WorkflowRunService, ScheduledWorkflowRunner];
 const BUDGET_PROVIDERS = [BudgetSettings, BudgetCounters, BudgetAlerts, BudgetService, UsageRecorder, UsageService, WebhookService];
 
 @Global()

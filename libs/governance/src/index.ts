@@ -23,3 +23,4 @@ export * from './workflow/workflow-wake';
 export * from './workflow/workflow-schedules';
 export * from './workflow/scheduled-workflow.runner';
 export * from './workflow/workflow.service';
+export * from './workflow/workflow-run.service';

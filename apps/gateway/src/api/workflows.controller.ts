@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Pu
 import { ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { GatehouseError } from '@gatehouse/config';
-import { WorkflowService } from '@gatehouse/governance';
+import { WorkflowRunService, WorkflowService } from '@gatehouse/governance';
 import { AuditedAs, Authenticated, CurrentPrincipal, Principal } from '@gatehouse/identity';
 import { ApproveDto } from './api.dto';
 import { StartWorkflowRunDto, WorkflowDto, WorkflowRunDto, WorkflowRunListQueryDto, WorkflowSpecDto, WorkflowValidationDto } from './workflows.dto';
@@ -14,7 +14,10 @@ const RunId = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 @ApiTags('workflows')
 @Controller('api/v1')
 export class WorkflowsController {
-  constructor(private readonly workflows: WorkflowService) {}
+  constructor(
+    private readonly workflows: WorkflowService,
+    private readonly workflowRuns: WorkflowRunService,
+  ) {}
 
   @Get('workflows')
   @Authenticated({ action: 'read', subject: 'Workflow' })
@@ -65,21 +68,21 @@ export class WorkflowsController {
   @Authenticated({ action: 'create', subject: 'WorkflowRun' })
   @ZodResponse({ status: 201, type: WorkflowRunDto, description: 'The run, queued (or waiting for its approval)' })
   start(@CurrentPrincipal() principal: Principal, @Param('name') name: string, @Body() body: StartWorkflowRunDto) {
-    return this.workflows.start(principal, name, body.inputs, principal.kind === 'session' ? 'dashboard' : 'api');
+    return this.workflowRuns.start(principal, name, body.inputs, principal.kind === 'session' ? 'dashboard' : 'api');
   }
 
   @Get('workflow-runs')
   @Authenticated({ action: 'read', subject: 'WorkflowRun' })
   @ZodResponse({ status: 200, type: [WorkflowRunDto], description: 'Newest first; the next page: `before` = the last id' })
   runs(@CurrentPrincipal() principal: Principal, @Query() query: WorkflowRunListQueryDto) {
-    return this.workflows.listRuns(principal, query);
+    return this.workflowRuns.listRuns(principal, query);
   }
 
   @Get('workflow-runs/:id')
   @Authenticated({ action: 'read', subject: 'WorkflowRun' })
   @ZodResponse({ status: 200, type: WorkflowRunDto })
   run(@CurrentPrincipal() principal: Principal, @RunId() id: string) {
-    return this.workflows.getRun(principal, id);
+    return this.workflowRuns.getRun(principal, id);
   }
 
   @Post('workflow-runs/:id/cancel')
@@ -87,7 +90,7 @@ export class WorkflowsController {
   @Authenticated({ action: 'delete', subject: 'WorkflowRun' })
   @ZodResponse({ status: 200, type: WorkflowRunDto })
   cancel(@CurrentPrincipal() principal: Principal, @RunId() id: string) {
-    return this.workflows.cancel(principal, id);
+    return this.workflowRuns.cancel(principal, id);
   }
 
   @Post('workflow-runs/:id/approve')
@@ -96,6 +99,6 @@ export class WorkflowsController {
   @AuditedAs('admin.workflow_run.approved', { target: 'workflow_run' })
   @ZodResponse({ status: 200, type: WorkflowRunDto })
   approve(@CurrentPrincipal() principal: Principal, @RunId() id: string, @Body() body: ApproveDto) {
-    return this.workflows.decideRun(principal, id, true, body.reason);
+    return this.workflowRuns.decideRun(principal, id, true, body.reason);
   }
 }

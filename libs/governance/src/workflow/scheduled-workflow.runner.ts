@@ -4,13 +4,13 @@ import { GatehouseError } from '@gatehouse/config';
 import { WorkflowRepository } from '@gatehouse/db';
 import { ApiKeyService, auditActorOf, Principal } from '@gatehouse/identity';
 import { ScheduledWorkflowJob, WorkflowSchedules } from './workflow-schedules';
-import { WorkflowService } from './workflow.service';
+import { WorkflowRunService } from './workflow-run.service';
 
 const SCHEDULE_ACTOR = systemActor('workflow-schedule');
 
 export type ScheduledOutcome = 'started' | 'duplicate' | 'refused' | 'gone';
 
-// A schedule fired: starts a run as the schedule's key as it is now, through WorkflowService (the workflow's
+// A schedule fired: starts a run as the schedule's key as it is now, through WorkflowRunService (the workflow's
 // roles, the inputs, every step's tool against the policy). A key revoked since, or no longer allowed, is
 // refused and recorded (workflow.run.refused); the schedule keeps firing until the workflow is changed.
 @Injectable()
@@ -19,7 +19,7 @@ export class ScheduledWorkflowRunner {
 
   constructor(
     private readonly repository: WorkflowRepository,
-    private readonly workflows: WorkflowService,
+    private readonly runs: WorkflowRunService,
     private readonly schedules: WorkflowSchedules,
     private readonly apiKeys: ApiKeyService,
     private readonly recorder: AuditRecorder,
@@ -36,11 +36,11 @@ export class ScheduledWorkflowRunner {
     const principal = await this.apiKeys.current(workflow.organizationId, workflow.scheduleKeyId);
     if (!principal) return this.refuse(workflow, null, firedAt, `its schedule's key (runAs) is revoked or can no longer act`);
     try {
-      const run = await this.workflows.startScheduled(principal, workflow.name, firedAt);
+      const run = await this.runs.startScheduled(principal, workflow.name, firedAt);
       if (run === 'duplicate') this.logger.warn({ workflow: workflow.name, firedAt }, 'A schedule fire was delivered twice; its run had started already');
       return run === 'duplicate' ? 'duplicate' : 'started';
     } catch (error) {
-      // What WorkflowService refuses (roles, policy, a tool gone) is the key's standing now, not a fault to retry.
+      // What WorkflowRunService refuses (roles, policy, a tool gone) is the key's standing now, not a fault to retry.
       if (error instanceof GatehouseError) return this.refuse(workflow, principal, firedAt, error.message);
       throw error;
     }

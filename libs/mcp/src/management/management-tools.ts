@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CallAudit, CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
-import { ApprovalService, Listing, PolicyResource, PolicyService, UsageService, WorkflowService } from '@gatehouse/governance';
+import { ApprovalService, Listing, PolicyResource, PolicyService, UsageService, WorkflowRunService, WorkflowService } from '@gatehouse/governance';
 import { AbilityFactory, Principal, SCOPE_ADMIN } from '@gatehouse/identity';
 import { AuditContext, callAuditStart } from '../tools/call-audit-start';
 import { PolicyGate } from '../tools/policy-gate';
@@ -54,8 +54,9 @@ export class ManagementTools {
     approvals: ApprovalService,
     usage: UsageService,
     workflows: WorkflowService,
+    runs: WorkflowRunService,
   ) {
-    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies), ...approvalTools(approvals), ...usageTools(usage), ...workflowTools(workflows)];
+    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies), ...approvalTools(approvals), ...usageTools(usage), ...workflowTools(workflows, runs)];
     this.tools = new Map(all.map((tool) => [tool.definition.name, tool]));
   }
 

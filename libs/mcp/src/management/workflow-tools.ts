@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { WORKFLOW_NAME_PATTERN, workflowSpecSchema } from '@gatehouse/config';
-import { WorkflowRunView, WorkflowService } from '@gatehouse/governance';
+import { WorkflowRunService, WorkflowRunView, WorkflowService } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import type { CallContext } from '../tools/tool-call.dispatcher';
 import { jsonResult } from '../tools/tool-results';
@@ -22,13 +22,13 @@ function settled(run: WorkflowRunView): boolean {
 }
 
 /** Follows a run until it settles or the wait ends, telling the caller of each step that ended. */
-async function follow(workflows: WorkflowService, principal: Principal, run: WorkflowRunView, waitSeconds: number, context?: CallContext): Promise<WorkflowRunView> {
+async function follow(runs: WorkflowRunService, principal: Principal, run: WorkflowRunView, waitSeconds: number, context?: CallContext): Promise<WorkflowRunView> {
   const deadline = Date.now() + waitSeconds * 1000;
   let reported = 0;
   let current = run;
   while (!settled(current) && Date.now() < deadline && !context?.signal.aborted) {
     await sleep(POLL_MS);
-    current = await workflows.getRun(principal, run.id);
+    current = await runs.getRun(principal, run.id);
     const ended = current.steps.filter((step) => step.finishedAt !== null);
     for (const step of ended.slice(reported)) {
       await context?.sendProgress?.({ progress: step.index + 1, message: `Step ${step.index + 1} ("${step.id}") ${step.status}` });
@@ -39,7 +39,7 @@ async function follow(workflows: WorkflowService, principal: Principal, run: Wor
 }
 
 // Workflows for assistants: list and read them, start runs and follow them, cancel, approve; admins create them.
-export function workflowTools(workflows: WorkflowService): ManagementTool[] {
+export function workflowTools(workflows: WorkflowService, runs: WorkflowRunService): ManagementTool[] {
   const list = z.object({}).strict();
   const byName = z.object({ name }).strict();
   const execute = z
@@ -108,8 +108,8 @@ export function workflowTools(workflows: WorkflowService): ManagementTool[] {
       requesterFacing: true,
       input: execute,
       run: async (principal, input: z.infer<typeof execute>, context) => {
-        const run = await workflows.start(principal, input.name, input.inputs, 'mcp');
-        return jsonResult({ run: await follow(workflows, principal, run, input.waitSeconds, context) });
+        const run = await runs.start(principal, input.name, input.inputs, 'mcp');
+        return jsonResult({ run: await follow(runs, principal, run, input.waitSeconds, context) });
       },
     },
     {
@@ -123,7 +123,7 @@ export function workflowTools(workflows: WorkflowService): ManagementTool[] {
       permission: { action: 'read', subject: 'WorkflowRun' },
       requesterFacing: true,
       input: byRun,
-      run: async (principal, input: z.infer<typeof byRun>) => jsonResult({ run: await workflows.getRun(principal, input.id) }),
+      run: async (principal, input: z.infer<typeof byRun>) => jsonResult({ run: await runs.getRun(principal, input.id) }),
     },
     {
       definition: {
@@ -136,7 +136,7 @@ export function workflowTools(workflows: WorkflowService): ManagementTool[] {
       permission: { action: 'delete', subject: 'WorkflowRun' },
       requesterFacing: true,
       input: byRun,
-      run: async (principal, input: z.infer<typeof byRun>) => jsonResult({ run: await workflows.cancel(principal, input.id) }),
+      run: async (principal, input: z.infer<typeof byRun>) => jsonResult({ run: await runs.cancel(principal, input.id) }),
     },
     {
       definition: {
@@ -149,7 +149,7 @@ export function workflowTools(workflows: WorkflowService): ManagementTool[] {
       permission: { action: 'update', subject: 'Approval' },
       sensitive: true,
       input: approve,
-      run: async (principal, input: z.infer<typeof approve>) => jsonResult({ run: await workflows.decideRun(principal, input.id, true, input.reason) }),
+      run: async (principal, input: z.infer<typeof approve>) => jsonResult({ run: await runs.decideRun(principal, input.id, true, input.reason) }),
     },
   ];
 }

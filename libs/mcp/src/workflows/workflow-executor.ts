@@ -32,7 +32,7 @@ const DEFERRED = 'deferred';
 /** A run as its lease holder sees it: `owner` is this advance's lease, checked by every write. */
 type HeldRun = WorkflowRunRecord & { owner: string };
 
-// Executes workflow runs (WorkflowService creates them): each step as a call of the person who started the run,
+// Executes workflow runs (WorkflowRunService creates them): each step as a call of the person who started the run,
 // through ToolCallDispatcher (policy, approval, budget, audit), its result kept for later steps' references.
 @Injectable()
 export class WorkflowExecutor {
