@@ -7,6 +7,7 @@ export const ROOT = join(__dirname, '..', '..');
 export const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs');
 export const HOSTILE_SERVER = join(ROOT, 'test', 'fixtures', 'hostile-server.mjs');
+export const OLD_PROTOCOL_SERVER = join(ROOT, 'test', 'fixtures', 'old-protocol-server.mjs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -68,6 +69,16 @@ export function startFixtureHttp(env: Record<string, string> = {}): Promise<Runn
 /** test/fixtures/hostile-server.mjs (huge replies, endless progress) over streamable HTTP (/mcp) or legacy SSE (/sse). */
 export function startHostileHttp(transport: 'http' | 'sse'): Promise<RunningServer> {
   return startHttp([HOSTILE_SERVER, transport], {}, transport === 'http' ? '/mcp' : '/sse');
+}
+
+/** test/fixtures/old-protocol-server.mjs (an SDK server that answers initialize with `version`) over legacy SSE (/sse). */
+export function startOldProtocolSse(version: string): Promise<RunningServer> {
+  return startHttp([OLD_PROTOCOL_SERVER, 'sse'], { PROTOCOL_VERSION: version }, '/sse');
+}
+
+/** Connection YAML for test/fixtures/old-protocol-server.mjs as a stdio child process speaking `version`. */
+export function oldProtocolStdioYaml(name: string, version: string): string {
+  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(OLD_PROTOCOL_SERVER)}, stdio], env: { PROTOCOL_VERSION: ${JSON.stringify(version)} } }`;
 }
 
 /** Connection YAML for server-everything as a stdio child process. */

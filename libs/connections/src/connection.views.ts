@@ -56,6 +56,8 @@ export interface ConnectionHealth {
   restarts: number;
   pid: number | null;
   server: { name: string; version: string } | null;
+  /** The MCP protocol version negotiated with the downstream (e.g. 2025-03-26); null while not connected. */
+  protocolVersion: string | null;
   inFlight: number;
   queued: number;
 }
@@ -109,6 +111,7 @@ export function toConnectionHealth(record: ConnectionRecord, runtime: Connection
       restarts: 0,
       pid: null,
       server: null,
+      protocolVersion: null,
       inFlight: 0,
       queued: 0,
     };
@@ -130,6 +133,7 @@ export function toConnectionHealth(record: ConnectionRecord, runtime: Connection
     restarts: snapshot.restarts,
     pid: snapshot.pid,
     server: snapshot.serverInfo ? { name: snapshot.serverInfo.name, version: snapshot.serverInfo.version } : null,
+    protocolVersion: snapshot.protocolVersion,
     inFlight: snapshot.inFlight,
     queued: snapshot.queued,
   };

@@ -125,6 +125,7 @@ export function ConnectionDetailPage() {
         <SimpleGrid cols={{ base: 2, md: 4 }}>
           <Fact label="Transport" value={`${current.transport} ${current.url ?? current.command ?? ''}`} />
           <Fact label="Server" value={state.server ? `${state.server.name} ${state.server.version}` : '—'} />
+          <Fact label="Protocol" value={state.protocolVersion ?? '—'} />
           <Fact label="Restarts" value={String(state.restarts)} />
           <Fact label="In flight" value={`${state.inFlight} (${state.queued} queued)`} />
           <Fact label="Last error" value={state.lastError ?? state.toolListError ?? '—'} />

@@ -51,6 +51,7 @@ const healthSchema = z.object({
   restarts: z.number().int(),
   pid: z.number().int().nullable(),
   server: serverSchema,
+  protocolVersion: nullableText().describe('The MCP protocol version negotiated with the downstream; null while not connected'),
   inFlight: z.number().int(),
   queued: z.number().int(),
 });

@@ -47,6 +47,10 @@ export class HealthController {
       probe(() => this.redis.client.ping()),
     ]);
     const connections = this.registry.summary();
+    const protocolVersions: Record<string, number> = {};
+    for (const { protocolVersion } of connections) {
+      if (protocolVersion) protocolVersions[protocolVersion] = (protocolVersions[protocolVersion] ?? 0) + 1;
+    }
     const ready = database.ok && redis.ok && !this.tracker.isDraining;
     response.status(ready ? 200 : 503);
     return {
@@ -57,6 +61,8 @@ export class HealthController {
       connections: {
         total: connections.length,
         connected: connections.filter((c) => c.state === 'connected').length,
+        // Connected downstreams per negotiated MCP protocol version.
+        protocolVersions,
         items: connections,
       },
     };

@@ -12,6 +12,7 @@ import {
   Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
 import { GATEHOUSE_VERSION, GatehouseError } from '@gatehouse/config';
@@ -93,6 +94,7 @@ export class DownstreamClient {
   private _restarts = 0;
   private _pid: number | null = null;
   private _serverInfo: Implementation | null = null;
+  private _protocolVersion: string | null = null;
 
   constructor(
     private readonly options: DownstreamOptions,
@@ -120,6 +122,8 @@ export class DownstreamClient {
       restarts: this._restarts,
       pid: this._pid,
       serverInfo: this._serverInfo,
+      // The version initialize settled on with the live session; none while there is no session.
+      protocolVersion: this._state === 'connected' ? this._protocolVersion : null,
       inFlight: this.limit.activeCount,
       queued: this.limit.pendingCount,
     };
@@ -280,6 +284,8 @@ export class DownstreamClient {
         this.logger.log({ stream: 'stderr', ...(cut ? { cutAtBytes: this.options.maxStderrLineBytes } : {}) }, line),
     });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.events.onToolsChanged?.());
+    let protocolVersion: string | null = null;
+    recordProtocolVersion(transport, (version) => (protocolVersion = version));
     this.opening = client;
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs });
@@ -305,6 +311,7 @@ export class DownstreamClient {
     this.failures = 0;
     this._connectedAt = new Date();
     this._serverInfo = client.getServerVersion() ?? null;
+    this._protocolVersion = protocolVersion;
     this._pid = transport instanceof BoundedStdioClientTransport ? transport.pid : null;
     this.setState('connected', null);
     return client;
@@ -386,6 +393,17 @@ export class DownstreamClient {
     if (changed) this.events.onStateChange?.(state, error);
   }
 
+}
+
+// The SDK's Client keeps the negotiated protocol version to itself: after a successful initialize it hands it
+// only to transport.setProtocolVersion (the HTTP transports send it as a header from then on). Chaining that hook
+// records it for every transport, stdio included, and leaves the transport's own behaviour as it was.
+function recordProtocolVersion(transport: Transport, record: (version: string) => void): void {
+  const own = transport.setProtocolVersion?.bind(transport);
+  transport.setProtocolVersion = (version: string) => {
+    record(version);
+    own?.(version);
+  };
 }
 
 function isTotalTimeout(error: unknown): boolean {

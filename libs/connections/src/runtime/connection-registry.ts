@@ -100,11 +100,19 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
   }
 
   /** What /readyz reports: every running connection, all organizations. */
-  summary(): { organizationId: string; name: string; state: DownstreamState; tools: number; stale: boolean }[] {
+  summary(): {
+    organizationId: string;
+    name: string;
+    state: DownstreamState;
+    protocolVersion: string | null;
+    tools: number;
+    stale: boolean;
+  }[] {
     return [...this.runtimes.values()].map((runtime) => ({
       organizationId: runtime.record.organizationId,
       name: runtime.name,
       state: runtime.client.state,
+      protocolVersion: runtime.client.snapshot.protocolVersion,
       tools: runtime.list().length,
       stale: runtime.stale,
     }));
