@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { apiRequest } from '../support/admin-api';
 import { query } from '../support/database';
-import { launchChromium, openDashboard, violations } from '../support/chromium';
+import { csrfToken, launchChromium, openDashboard, violations } from '../support/chromium';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools } from '../support/mcp-client';
 import { fixtureStdioYaml } from '../support/servers';
@@ -146,5 +146,30 @@ organizations:
     const all = alice.getByRole('table', { name: 'Workflow runs' }).getByRole('row');
     await all.nth(3).waitFor();
     expect((await all.allTextContents()).slice(1).map((row) => (row.includes(CAROL.email) ? 'carol' : 'alice'))).toEqual(['carol', 'alice', 'alice']);
+  });
+
+  it("refuses a session's changes to workflows without the CSRF token, and a member's with it", async () => {
+    const attempt = async (page: Page, method: 'post' | 'put', path: string, body: unknown, withToken: boolean) =>
+      page.context().request[method](`${gateway.baseUrl}${path}`, {
+        headers: { 'Gatehouse-Organization': 'acme', ...(withToken ? { 'X-CSRF-Token': await csrfToken(page) } : {}) },
+        data: body,
+      });
+    const admin = await workflowsPage(ALICE);
+    const forged = await attempt(admin, 'post', '/api/v1/workflows', { ...STANDUP, name: 'forged' }, false);
+    expect(forged.status()).toBe(403);
+    expect(((await forged.json()) as { detail: string }).detail).toContain('CSRF token');
+    expect((await attempt(admin, 'put', '/api/v1/workflows/daily-standup', { ...STANDUP, description: 'forged' }, false)).status()).toBe(403);
+    expect((await attempt(admin, 'post', '/api/v1/workflows/daily-standup/runs', { inputs: { team: 'forged' } }, false)).status()).toBe(403);
+    const member = await workflowsPage(CAROL);
+    expect((await attempt(member, 'post', '/api/v1/workflows', { ...STANDUP, name: 'mine' }, true)).status()).toBe(403);
+    expect((await attempt(member, 'put', '/api/v1/workflows/daily-standup', STANDUP, true)).status()).toBe(403);
+    // Nothing changed.
+    const stored = await query<{ name: string; description: string }>(gateway.databaseUrl, `SELECT name, definition->>'description' AS description FROM workflows ORDER BY name`);
+    expect(stored).toEqual([
+      { name: 'daily-standup', description: STANDUP.description },
+      { name: 'weekly-report', description: REPORT.description },
+    ]);
+    expect(await query(gateway.databaseUrl, `SELECT 1 FROM workflow_runs WHERE inputs->>'team' = 'forged'`)).toHaveLength(0);
+    await Promise.all([admin.close(), member.close()]);
   });
 });

@@ -319,8 +319,24 @@ organizations:
     expect((await api(KEYS.thrift, 'GET', `/api/v1/workflow-runs/${run!.id}`)).status).toBe(404);
     expect((await api(KEYS.thrift, 'POST', `/api/v1/workflow-runs/${run!.id}/cancel`)).status).toBe(404);
     expect((await api(KEYS.thrift, 'POST', '/api/v1/workflows/daily-standup/runs', { inputs: { team: 'x' } })).status).toBe(404);
-    // Members run workflows but do not define them; auditors read them and run nothing.
+    // Nor can it change or delete them, or validate a definition against acme's tools (it sees only its own).
+    expect((await api(KEYS.thrift, 'PUT', '/api/v1/workflows/daily-standup', STANDUP)).status).toBe(404);
+    expect((await api(KEYS.thrift, 'DELETE', '/api/v1/workflows/daily-standup')).status).toBe(404);
+    const foreign = await api<{ valid: boolean; problems: { message: string }[] }>(KEYS.thrift, 'POST', '/api/v1/workflows/validate', STANDUP);
+    expect(foreign.body.valid).toBe(false);
+    expect(foreign.body.problems[0]!.message).toMatch(/step 1 \("items"\).*tracker_echo/);
+    expect((await api(KEYS.admin, 'GET', '/api/v1/workflows/daily-standup')).status).toBe(200);
+    // Members run workflows but do not define, change, validate or delete them; auditors read them and run nothing.
     expect((await api(KEYS.alice, 'POST', '/api/v1/workflows', { ...STANDUP, name: 'mine' })).status).toBe(403);
+    expect((await api(KEYS.alice, 'PUT', '/api/v1/workflows/daily-standup', STANDUP)).status).toBe(403);
+    expect((await api(KEYS.alice, 'POST', '/api/v1/workflows/validate', STANDUP)).status).toBe(403);
+    expect((await api(KEYS.alice, 'DELETE', '/api/v1/workflows/daily-standup')).status).toBe(403);
+    expect((await api(KEYS.auditor, 'GET', '/api/v1/workflows/daily-standup')).status).toBe(200);
+    expect((await api(KEYS.auditor, 'PUT', '/api/v1/workflows/daily-standup', STANDUP)).status).toBe(403);
+    // Hostile bodies: a rename through PUT, a name that is no name, an unknown field.
+    expect((await api(KEYS.admin, 'PUT', '/api/v1/workflows/daily-standup', { ...STANDUP, name: 'other' })).status).toBe(400);
+    expect((await api(KEYS.admin, 'GET', '/api/v1/workflows/..%2F..%2Fetc')).status).toBe(404);
+    expect((await api(KEYS.admin, 'POST', '/api/v1/workflows/validate', { ...STANDUP, owner: 'someone' })).status).toBe(400);
     expect((await api(KEYS.auditor, 'GET', `/api/v1/workflow-runs/${run!.id}`)).status).toBe(200);
     expect((await api(KEYS.auditor, 'POST', '/api/v1/workflows/daily-standup/runs', { inputs: { team: 'x' } })).status).toBe(403);
     // A run's inputs are checked against the workflow's schema.
