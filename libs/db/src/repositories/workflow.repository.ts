@@ -217,6 +217,11 @@ export class WorkflowRepository {
     await this.prisma.workflowRun.updateMany({ where: { id, status: 'queued' }, data: { status: 'waiting_approval' } });
   }
 
+  /** The steps of several runs at once, in order within each run. */
+  stepsOf(runIds: string[]): Promise<WorkflowRunStepRecord[]> {
+    return this.prisma.workflowRunStep.findMany({ where: { runId: { in: runIds } }, orderBy: [{ runId: 'asc' }, { index: 'asc' }] }) as Promise<WorkflowRunStepRecord[]>;
+  }
+
   steps(runId: string): Promise<WorkflowRunStepRecord[]> {
     return this.prisma.workflowRunStep.findMany({ where: { runId }, orderBy: { index: 'asc' } }) as Promise<WorkflowRunStepRecord[]>;
   }
@@ -273,7 +278,7 @@ export class WorkflowRepository {
    */
   async requestCancel(organizationId: string, id: string, now: Date, reason: string): Promise<WorkflowRunRecord | null> {
     await this.prisma.$transaction(async (tx) => {
-      await tx.workflowRun.updateMany({ where: { id, organizationId, status: { notIn: ['succeeded', 'failed', 'cancelled'] } }, data: { cancelRequested: true, error: reason } });
+      await tx.workflowRun.updateMany({ where: { id, organizationId, status: { notIn: [...FINISHED_RUN_STATUSES] } }, data: { cancelRequested: true, error: reason } });
       const stopped = await tx.workflowRun.updateMany({
         where: { id, organizationId, status: { in: ['queued', 'waiting_approval'] }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] },
         data: { status: 'cancelled', finishedAt: now, error: reason },

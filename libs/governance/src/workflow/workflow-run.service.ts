@@ -155,7 +155,7 @@ export class WorkflowRunService {
       limit: filter.limit ?? RUN_PAGE_SIZE,
       ...(seesEveryRun(principal) ? {} : { starterSubject: principal.subject }),
     });
-    return Promise.all(runs.map((run) => this.runView(run)));
+    return this.runViews(runs);
   }
 
   /** The starter or an admin stops a run: at once if nobody is executing it, else before its next step. */
@@ -191,15 +191,10 @@ export class WorkflowRunService {
   /** Approves (or denies) the approval a run waits on, as gatehouse_approve_workflow_run and the inbox do. */
   async decideRun(principal: Principal, id: string, approved: boolean, reason: string | undefined): Promise<WorkflowRunView> {
     const run = await this.repository.findRun(principal.organizationId, id);
-    const request = run && (await this.approvalRecords.findForWorkflow(run.id, run.status === 'waiting_approval' ? await this.waitingStep(run) : null));
-    if (!run || !request || request.status !== 'pending') throw GatehouseError.conflict(`Run ${id} is not waiting for an approval`);
-    await this.approvals.decide(principal, request.id, approved, reason);
+    const requestId = run && (await this.runView(run)).approvalRequestId;
+    if (!requestId) throw GatehouseError.conflict(`Run ${id} is not waiting for an approval`);
+    await this.approvals.decide(principal, requestId, approved, reason);
     return this.runView((await this.repository.findRunById(id))!);
-  }
-
-  private async waitingStep(run: WorkflowRunRecord): Promise<number | null> {
-    const steps = await this.repository.steps(run.id);
-    return steps.find((step) => step.status === 'waiting_approval')?.index ?? null;
   }
 
   private async findRun(principal: Principal, id: string): Promise<WorkflowRunRecord> {
@@ -209,9 +204,28 @@ export class WorkflowRunService {
   }
 
   async runView(run: WorkflowRunRecord): Promise<WorkflowRunView> {
-    const steps = await this.repository.steps(run.id);
-    const waiting = run.status === 'waiting_approval' ? await this.approvalRecords.findForWorkflow(run.id, steps.find((step) => step.status === 'waiting_approval')?.index ?? null) : null;
-    return {
+    return (await this.runViews([run]))[0]!;
+  }
+
+  /** The runs with their steps, read in one query; the approval looked up only for runs that wait for one. */
+  private async runViews(runs: WorkflowRunRecord[]): Promise<WorkflowRunView[]> {
+    const stepsByRun = new Map<string, WorkflowRunStepRecord[]>();
+    for (const step of await this.repository.stepsOf(runs.map((run) => run.id))) stepsByRun.set(step.runId, [...(stepsByRun.get(step.runId) ?? []), step]);
+    return Promise.all(
+      runs.map(async (run) => {
+        const steps = stepsByRun.get(run.id) ?? [];
+        const waiting =
+          run.status === 'waiting_approval'
+            ? await this.approvalRecords.findForWorkflow(run.id, steps.find((step) => step.status === 'waiting_approval')?.index ?? null)
+            : null;
+        return viewOfRun(run, steps, waiting?.status === 'pending' ? waiting.id : null);
+      }),
+    );
+  }
+}
+
+function viewOfRun(run: WorkflowRunRecord, steps: WorkflowRunStepRecord[], approvalRequestId: string | null): WorkflowRunView {
+  return {
       id: run.id,
       workflow: run.workflowName,
       version: run.version,
@@ -221,7 +235,7 @@ export class WorkflowRunService {
       startedBy: run.starterName,
       result: run.result ?? null,
       error: run.error,
-      approvalRequestId: waiting?.status === 'pending' ? waiting.id : null,
+      approvalRequestId,
       scheduledFor: run.scheduledFor?.toISOString() ?? null,
       createdAt: run.createdAt.toISOString(),
       startedAt: run.startedAt?.toISOString() ?? null,
@@ -241,7 +255,6 @@ export class WorkflowRunService {
         durationMs: step.finishedAt ? step.finishedAt.getTime() - step.startedAt.getTime() : null,
       })),
     };
-  }
 }
 
 function seesEveryRun(principal: Principal): boolean {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { WORKFLOW_NAME_PATTERN, workflowSpecSchema } from '@gatehouse/config';
+import { FINISHED_RUN_STATUSES } from '@gatehouse/db';
 import { WorkflowRunService, WorkflowRunView, WorkflowService } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import type { CallContext } from '../tools/tool-call.dispatcher';
@@ -18,7 +19,7 @@ const runId = z.uuid().describe('The workflow run id');
 
 /** Whether a run will not move without someone: finished, or waiting for a person's decision. */
 function settled(run: WorkflowRunView): boolean {
-  return ['succeeded', 'failed', 'cancelled', 'waiting_approval'].includes(run.status);
+  return run.status === 'waiting_approval' || FINISHED_RUN_STATUSES.includes(run.status);
 }
 
 /** Follows a run until it settles or the wait ends, telling the caller of each step that ended. */

@@ -5,7 +5,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AuditRecorder, AuditRedactor, AuditSettingsService, systemActor } from '@gatehouse/audit';
 import { WorkflowStep } from '@gatehouse/config';
 import { ConnectionRegistry } from '@gatehouse/connections';
-import { ApprovalRepository, WorkflowRepository, WorkflowRunRecord, WorkflowRunStepRecord, WorkflowStepStatusName } from '@gatehouse/db';
+import { ApprovalRepository, FINISHED_RUN_STATUSES, WorkflowRepository, WorkflowRunRecord, WorkflowRunStepRecord, WorkflowStepStatusName } from '@gatehouse/db';
 import { conditionHolds, ReferenceContext, resolveArguments, specOf, StepResultView } from '@gatehouse/governance';
 import { ApiKeyService, MembershipService, personPrincipal, Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
@@ -59,7 +59,7 @@ export class WorkflowExecutor {
     const leased = await this.runs.lease(runId, owner, LEASE_MS);
     if (!leased) {
       const current = await this.runs.findRunById(runId);
-      return !current || ['succeeded', 'failed', 'cancelled'].includes(current.status) ? 'done' : 'busy';
+      return !current || FINISHED_RUN_STATUSES.includes(current.status) ? 'done' : 'busy';
     }
     const run: HeldRun = { ...leased, owner };
     const stop = new AbortController();
