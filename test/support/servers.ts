@@ -76,6 +76,11 @@ export function startOldProtocolSse(version: string): Promise<RunningServer> {
   return startHttp([OLD_PROTOCOL_SERVER, 'sse'], { PROTOCOL_VERSION: version }, '/sse');
 }
 
+/** test/fixtures/old-protocol-server.mjs over streamable HTTP (/mcp), refusing any other MCP-Protocol-Version header. */
+export function startOldProtocolHttp(version: string): Promise<RunningServer> {
+  return startHttp([OLD_PROTOCOL_SERVER, 'http'], { PROTOCOL_VERSION: version }, '/mcp');
+}
+
 /** Connection YAML for test/fixtures/old-protocol-server.mjs as a stdio child process speaking `version`. */
 export function oldProtocolStdioYaml(name: string, version: string): string {
   return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(OLD_PROTOCOL_SERVER)}, stdio], env: { PROTOCOL_VERSION: ${JSON.stringify(version)} } }`;

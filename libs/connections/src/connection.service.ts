@@ -15,6 +15,8 @@ export interface ConnectionTestResult {
   ok: boolean;
   latencyMs: number;
   server: { name: string; version: string } | null;
+  /** The MCP protocol version the downstream agreed to; null when it could not be reached. */
+  protocolVersion: string | null;
   toolCount: number;
   tools: string[];
   error: string | null;
@@ -147,11 +149,12 @@ export class ConnectionService {
     });
     try {
       const tools = await client.listTools();
-      const server = client.snapshot.serverInfo;
+      const { serverInfo: server, protocolVersion } = client.snapshot;
       return {
         ok: true,
         latencyMs: Math.round(performance.now() - started),
         server: server ? { name: server.name, version: server.version } : null,
+        protocolVersion,
         toolCount: tools.length,
         tools: tools.map((tool) => tool.name),
         error: null,
@@ -161,6 +164,7 @@ export class ConnectionService {
         ok: false,
         latencyMs: Math.round(performance.now() - started),
         server: null,
+        protocolVersion: null,
         toolCount: 0,
         tools: [],
         error: describeError(error),

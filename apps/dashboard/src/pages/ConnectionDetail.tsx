@@ -221,7 +221,7 @@ export function TestOutcome({ result }: { result: ConnectionTestResult }) {
   const server = result.server ? `${result.server.name} ${result.server.version}` : 'the server';
   return (
     <Alert color="green" role="status" title="The test succeeded">
-      Connected to {server} in {result.latencyMs} ms; it lists {result.toolCount} tool{result.toolCount === 1 ? '' : 's'}
+      Connected to {server} in {result.latencyMs} ms{result.protocolVersion ? ` (MCP ${result.protocolVersion})` : ''}; it lists {result.toolCount} tool{result.toolCount === 1 ? '' : 's'}
       {result.tools.length ? `: ${result.tools.join(', ')}` : ''}.
     </Alert>
   );

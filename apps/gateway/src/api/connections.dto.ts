@@ -76,6 +76,7 @@ const testResultSchema = z.object({
   ok: z.boolean(),
   latencyMs: z.number().int(),
   server: serverSchema,
+  protocolVersion: nullableText(),
   toolCount: z.number().int(),
   tools: z.array(z.string()),
   error: nullableText(),
