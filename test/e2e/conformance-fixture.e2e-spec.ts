@@ -1,5 +1,7 @@
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { BearerProxy, startBearerProxy } from '../support/bearer-proxy';
 import { ConformanceRun, failuresOf, runConformance, warningsOf } from '../support/conformance';
+import { connectClient, textOf } from '../support/mcp-client';
 import { rawRequest } from '../support/raw-http';
 import { RunningServer, startConformanceHttp } from '../support/servers';
 
@@ -82,6 +84,22 @@ describe('the MCP conformance suite against the conformance fixture', () => {
     );
     expect(origin.status).toBe(403);
     expect(JSON.parse(origin.body)).toMatchObject({ error: { message: 'Invalid Origin: http://evil.example.com' } });
+  });
+
+  it('resumes a call whose stream the fixture closes (SEP-1699) through the proxy, Last-Event-ID and all', async () => {
+    // The suite's own polling scenario announces 2025-03-26, to which the SDK offers no stream closing; the SDK
+    // client announces 2025-11-25, so here the fixture closes the call's stream, and the answer arrives only if the
+    // client's GET with Last-Event-ID reaches the fixture and its replay comes back through the proxy.
+    const client = await connectClient(`${proxy.origin}/mcp`, 'replaced-by-the-proxy');
+    try {
+      const logged: unknown[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => void logged.push(params.data));
+      const result = await client.callTool({ name: 'test_reconnection', arguments: {} }, undefined, { timeout: 15_000 });
+      expect(textOf(result)).toBe('Reconnection test completed');
+      expect(logged).toEqual(['closing the stream']);
+    } finally {
+      await client.close();
+    }
   });
 
   it('answers 502 when the upstream is gone, without hanging', async () => {
