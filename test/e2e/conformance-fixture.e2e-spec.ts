@@ -36,11 +36,15 @@ describe('the MCP conformance suite against the conformance fixture', () => {
     expect(failuresOf(run)).toEqual([]);
     expect(run.scenarios).toHaveLength(32);
     expect(run.exitCode).toBe(0);
-    // SHOULD-level findings do not fail a scenario; these two are the SDK's (see docs/architecture.md).
-    expect(warningsOf(run)).toEqual([
-      expect.stringMatching(/^server-sse-polling › ServerSendsPrimingEvent: /),
-      expect.stringMatching(/^server-sse-polling › ServerSendsRetryField: /),
-    ]);
+    // SHOULD-level findings do not fail a scenario, and are read apart; these two are the SDK's (see
+    // docs/architecture.md). Others may join them on a loaded machine (server-sse-multiple-streams gives each stream
+    // 2 s to show its first event), so they are not listed exhaustively.
+    expect(warningsOf(run)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^server-sse-polling › ServerSendsPrimingEvent: /),
+        expect.stringMatching(/^server-sse-polling › ServerSendsRetryField: /),
+      ]),
+    );
   });
 
   it('reports scenarios failed, with their checks’ messages, when the server refuses the suite (no credential)', async () => {
