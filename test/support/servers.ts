@@ -8,6 +8,7 @@ export const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 's
 export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs');
 export const HOSTILE_SERVER = join(ROOT, 'test', 'fixtures', 'hostile-server.mjs');
 export const OLD_PROTOCOL_SERVER = join(ROOT, 'test', 'fixtures', 'old-protocol-server.mjs');
+export const CONFORMANCE_SERVER = join(ROOT, 'test', 'fixtures', 'conformance-server.mjs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,6 +80,16 @@ export function startOldProtocolSse(version: string): Promise<RunningServer> {
 /** test/fixtures/old-protocol-server.mjs over streamable HTTP (/mcp), refusing any other MCP-Protocol-Version header. */
 export function startOldProtocolHttp(version: string): Promise<RunningServer> {
   return startHttp([OLD_PROTOCOL_SERVER, 'http'], { PROTOCOL_VERSION: version }, '/mcp');
+}
+
+/** test/fixtures/conformance-server.mjs (what the MCP conformance suite calls) over streamable HTTP; API_TOKEN to require a bearer. */
+export function startConformanceHttp(env: Record<string, string> = {}): Promise<RunningServer> {
+  return startHttp([CONFORMANCE_SERVER, 'http'], env, '/mcp');
+}
+
+/** Connection YAML for test/fixtures/conformance-server.mjs as a stdio child process. */
+export function conformanceStdioYaml(name: string): string {
+  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(CONFORMANCE_SERVER)}, stdio] }`;
 }
 
 /** Connection YAML for test/fixtures/old-protocol-server.mjs as a stdio child process speaking `version`. */
