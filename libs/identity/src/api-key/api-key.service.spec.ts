@@ -20,11 +20,11 @@ class FakeRepository {
   constructor() {
     // The key the tests' principal() stands for: a root key with no person, like a config-file key.
     const creator = { id: 'creator', organizationId: ORG.id, createdById: null, createdByKeyId: null, name: 'creator', prefix: 'ghk_creato', secretHash: 'h' };
-    this.keys.set('creator', { ...creator, kind: 'api_key', role: 'owner', access: 'read_write', configManaged: true, createdAt: new Date(), lastUsedAt: null, revokedAt: null });
+    this.keys.set('creator', { ...creator, kind: 'api_key', role: 'owner', access: 'read_write', configManaged: true, createdAt: new Date(), lastUsedAt: null, revokedAt: null, expiresAt: null, endpointId: null });
   }
 
   async create(key: NewApiKey): Promise<ApiKeyRecord> {
-    const record = { id: `key-${this.keys.size + 1}`, kind: 'api_key' as const, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key };
+    const record = { id: `key-${this.keys.size + 1}`, kind: 'api_key' as const, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key, expiresAt: key.expiresAt ?? null, endpointId: key.endpointId ?? null };
     this.keys.set(record.id, record);
     return record;
   }
@@ -65,6 +65,7 @@ class FakeRepository {
       mintedBy,
       clientId: null,
       client: null,
+      endpoint: null,
     };
   }
 }
@@ -98,6 +99,7 @@ function principal(overrides: Partial<Principal> = {}): Principal {
     clientId: null,
     client: null,
     name: 'creator',
+    endpoint: null,
     ...overrides,
   };
 }
