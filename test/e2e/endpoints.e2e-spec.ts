@@ -269,6 +269,22 @@ organizations:
     expect(listed.body.find((endpoint) => endpoint.name === 'fixture')).toMatchObject({ configManaged: true, unprefixed: true });
   });
 
+  it('lets an assistant with an admin key manage endpoints through the management tools, the config file\'s read-only', async () => {
+    const admin = await connect('/mcp', ADMIN);
+    const created = await admin.callTool({ name: 'gatehouse_create_endpoint', arguments: { name: 'by-tool', selection: { tools: ['spare_echo'] } } });
+    expect(created.isError).toBeFalsy();
+    expect(textOf(created)).toContain(`${gateway.mcpUrl}/by-tool`);
+    expect(await names(await connect('/mcp/by-tool', ADMIN))).toEqual(['spare_echo']);
+    expect(textOf(await admin.callTool({ name: 'gatehouse_list_endpoints', arguments: {} }))).toContain('"by-tool"');
+    const fileOwned = await admin.callTool({ name: 'gatehouse_update_endpoint', arguments: { name: 'fixture', selection: { connections: ['spare'] } } });
+    expect(fileOwned.isError).toBe(true);
+    expect(textOf(fileOwned)).toMatch(/managed by the config file/);
+    const member = await connect('/mcp', MEMBER);
+    const refused = await member.callTool({ name: 'gatehouse_delete_endpoint', arguments: { name: 'by-tool' } });
+    expect(refused.isError).toBe(true);
+    expect(textOf(await admin.callTool({ name: 'gatehouse_delete_endpoint', arguments: { name: 'by-tool' } }))).toContain('"deleted"');
+  });
+
   it('publishes OAuth discovery for each endpoint, and points its 401 at it', async () => {
     const metadata = await apiRequest<{ resource: string; authorization_servers: string[] }>(gateway.baseUrl, null, 'GET', '/.well-known/oauth-protected-resource/mcp/echoes');
     expect(metadata.status).toBe(200);

@@ -126,6 +126,29 @@ describe('ApiKeyService', () => {
     expect(key.prefix).toBe(secret.slice(0, 10));
   });
 
+  it('stops authenticating a key at its expiry, though it was cached (and one minted from it)', async () => {
+    // Only the clock is faked: the cache's TTL (30 s) is longer than the minute to expiry, so only the expiry can end it.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'queueMicrotask'] });
+    try {
+      const start = Date.now();
+      const { secret } = await service.create(principal(), { name: 'short', role: 'member', access: 'read_write', expiresAt: new Date(start + 20_000) });
+      const minter = (await service.authenticate(secret))!;
+      const { secret: mintedSecret } = await service.create(minter, { name: 'minted', role: 'member', access: 'read_write' });
+      expect(await service.authenticate(mintedSecret)).not.toBeNull();
+      jest.setSystemTime(start + 19_000);
+      expect(await service.authenticate(secret)).not.toBeNull();
+      jest.setSystemTime(start + 20_001);
+      expect(await service.standing(secret)).toBe('expired');
+      expect(await service.standing(mintedSecret)).toBe('expired');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('refuses to create a key that has already expired', async () => {
+    await expect(service.create(principal(), { name: 'late', role: 'member', access: 'read_write', expiresAt: new Date(Date.now() - 1) })).rejects.toThrow(/expiresAt/);
+  });
+
   it('authenticates a key into a principal of its organization, recording use at most once a minute', async () => {
     const { key, secret } = await service.create(principal(), { name: 'ci', role: 'member', access: 'read_only' });
     const resolved = await service.authenticate(secret);
