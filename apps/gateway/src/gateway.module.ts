@@ -10,6 +10,7 @@ import { GovernanceModule, OverviewModule, WebhookJobsModule, WorkflowSchedules 
 import { IdentityModule, OAuthSettings } from '@gatehouse/identity';
 import { McpModule } from '@gatehouse/mcp';
 import { ApiKeysController } from './api/api-keys.controller';
+import { EndpointsController } from './api/endpoints.controller';
 import { ApprovalsController } from './api/approvals.controller';
 import { WorkflowsController } from './api/workflows.controller';
 import { AuditController } from './api/audit.controller';
@@ -95,6 +96,7 @@ export class GatewayModule {
         MetricsController,
         ConnectionsController,
         ApiKeysController,
+        EndpointsController,
         MembersController,
         ApprovalsController,
         WorkflowsController,

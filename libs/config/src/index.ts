@@ -26,3 +26,4 @@ export * from './schemas/audit.schema';
 export * from './version';
 export * from './schemas/platform.schema';
 export * from './platform-settings';
+export * from './schemas/endpoint.schema';

@@ -14,6 +14,7 @@ import { AuditSettingsRepository } from './repositories/audit-settings.repositor
 import { AuditSinkRepository } from './repositories/audit-sink.repository';
 import { ApprovalRepository } from './repositories/approval.repository';
 import { WorkflowRepository } from './repositories/workflow.repository';
+import { EndpointRepository } from './repositories/endpoint.repository';
 import { BudgetRepository } from './repositories/budget.repository';
 import { ConfigStateRepository } from './repositories/config-state.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
@@ -41,6 +42,7 @@ const PROVIDERS = [
   ApiKeyRepository,
   ApprovalRepository,
   WorkflowRepository,
+  EndpointRepository,
   ConfigStateRepository,
   ConnectionRepository,
   FederatedIdentityRepository,

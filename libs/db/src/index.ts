@@ -31,3 +31,5 @@ export * from './repositories/audit-call.repository';
 export * from './repositories/audit-query.repository';
 export * from './repositories/audit-settings.repository';
 export * from './repositories/audit-sink.repository';
+export * from './repositories/endpoint.repository';
+export * from './organization-cache';

@@ -12,6 +12,7 @@ import { BudgetSettings } from './budget/budget-settings.service';
 import { BudgetService } from './budget/budget.service';
 import { UsageRecorder } from './budget/usage.recorder';
 import { UsageService } from './budget/usage.service';
+import { EndpointService } from './endpoints/endpoint.service';
 import { PolicyService } from './policy/policy.service';
 import { ToolAccessPolicy } from './policy/tool-access.policy';
 import { ConnectionToolsService } from './tools/connection-tools.service';
@@ -22,7 +23,7 @@ import { WorkflowService } from './workflow/workflow.service';
 import { WorkflowRunService } from './workflow/workflow-run.service';
 import { WorkflowWake } from './workflow/workflow-wake';
 
-const PROVIDERS = [PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService, WorkflowWake, WorkflowSchedules, WorkflowService, WorkflowRunService, ScheduledWorkflowRunner];
+const PROVIDERS = [EndpointService, PolicyService, ToolAccessPolicy, ApprovalService, ApprovalViews, ApprovalEvents, ConnectionToolsService, WorkflowWake, WorkflowSchedules, WorkflowService, WorkflowRunService, ScheduledWorkflowRunner];
 const BUDGET_PROVIDERS = [BudgetSettings, BudgetCounters, BudgetAlerts, BudgetService, UsageRecorder, UsageService, WebhookService];
 
 @Global()

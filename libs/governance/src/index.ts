@@ -24,3 +24,5 @@ export * from './workflow/workflow-schedules';
 export * from './workflow/scheduled-workflow.runner';
 export * from './workflow/workflow.service';
 export * from './workflow/workflow-run.service';
+export * from './endpoints/endpoint-view';
+export * from './endpoints/endpoint.service';

@@ -37,3 +37,4 @@ export * from './account/sign-in.audit';
 export * from './oauth/token.audit';
 export * from './membership/membership.schema';
 export * from './membership/membership.service';
+export * from './auth/mcp-door';

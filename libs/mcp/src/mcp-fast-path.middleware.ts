@@ -1,6 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { AuthenticatedRequest, BearerAuthenticator, bearerToken, requestOrigin } from '@gatehouse/identity';
+import { EndpointService } from '@gatehouse/governance';
+import { AuthenticatedRequest, BearerAuthenticator, bearerToken, mcpDoorOf, requestOrigin } from '@gatehouse/identity';
 import { McpSessions } from './session/mcp-sessions.service';
 import { exchangeMessage } from './session/tool-call-exchange';
 
@@ -16,23 +17,29 @@ export class McpFastPath implements NestMiddleware {
   constructor(
     private readonly authenticator: BearerAuthenticator,
     private readonly sessions: McpSessions,
+    private readonly endpoints: EndpointService,
   ) {}
 
   use(request: Request, response: Response, next: NextFunction): void {
     const token = bearerToken(request);
     // Only messages the exchange answers: anything else would be authenticated here and again by the guard.
     if (request.method !== 'POST' || !token || typeof request.headers['mcp-session-id'] !== 'string' || !exchangeMessage(request.body)) return next();
-    this.authenticator.authenticate(token, true).then(
-      (principal) => {
-        // A copy, as the guard makes: the cached principal is shared by requests from elsewhere.
-        const authenticated = Object.assign(request, { principal: { ...principal, origin: requestOrigin(request) } }) as AuthenticatedRequest;
-        try {
-          if (!this.sessions.handleExchange(authenticated, response, authenticated.principal)) next();
-        } catch (error) {
-          next(error);
-        }
-      },
-      () => next(),
-    );
+    // McpDoorMiddleware ran first: the path is /mcp or /mcp/<endpoint name>.
+    const endpoint = mcpDoorOf(request) ?? null;
+    this.authenticator
+      .authenticate(token, { kind: 'mcp', endpoint })
+      .then(async (principal) => ({ principal, door: await this.endpoints.door(principal, endpoint) }))
+      .then(
+        ({ principal, door }) => {
+          // A copy, as the guard makes: the cached principal is shared by requests from elsewhere.
+          const authenticated = Object.assign(request, { principal: { ...principal, origin: requestOrigin(request) } }) as AuthenticatedRequest;
+          try {
+            if (!this.sessions.handleExchange(authenticated, response, authenticated.principal, door)) next();
+          } catch (error) {
+            next(error);
+          }
+        },
+        () => next(),
+      );
   }
 }

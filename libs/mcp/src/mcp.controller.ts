@@ -1,18 +1,25 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CurrentPrincipal, McpAuthenticated, Principal } from '@gatehouse/identity';
+import { EndpointService } from '@gatehouse/governance';
+import { CurrentPrincipal, McpAuthenticated, mcpDoorOf, Principal } from '@gatehouse/identity';
 import { McpSessions } from './session/mcp-sessions.service';
 
-// MCP streamable HTTP (2025-11-25): POST messages, GET the notification stream, DELETE to end a session.
+// MCP streamable HTTP (2025-11-25): POST messages, GET the notification stream, DELETE to end a session; at /mcp
+// (every tool of the organization) and at each endpoint, /mcp/<endpoint> (its selection).
 @ApiExcludeController()
 @Controller('mcp')
 export class McpController {
-  constructor(private readonly sessions: McpSessions) {}
+  constructor(
+    private readonly sessions: McpSessions,
+    private readonly endpoints: EndpointService,
+  ) {}
 
-  @All()
+  @All(['', ':endpoint'])
   @McpAuthenticated()
-  handle(@Req() request: Request, @Res() response: Response, @CurrentPrincipal() principal: Principal): Promise<void> {
-    return this.sessions.handle(request, response, principal);
+  async handle(@Req() request: Request, @Res() response: Response, @CurrentPrincipal() principal: Principal): Promise<void> {
+    // McpDoorMiddleware refused any other path; an endpoint the principal's organization lacks is 404 here.
+    const door = await this.endpoints.door(principal, mcpDoorOf(request) ?? null);
+    return this.sessions.handle(request, response, principal, door);
   }
 }

@@ -9,6 +9,7 @@ import { McpLimits } from './limits/mcp-limits';
 import { ThrottledCallAudit } from './limits/throttled-call.audit';
 import { ApprovedCallRunner } from './approvals/approved-call.runner';
 import { ManagementTools } from './management/management-tools';
+import { McpDoorMiddleware } from './mcp-door.middleware';
 import { McpFastPath } from './mcp-fast-path.middleware';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
@@ -51,7 +52,7 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    // Origin first: the fast path answers only requests the endpoint accepts.
-    consumer.apply(OriginMiddleware, McpFastPath).forRoutes(McpController);
+    // Origin and door first: the fast path answers only requests the endpoint accepts.
+    consumer.apply(OriginMiddleware, McpDoorMiddleware, McpFastPath).forRoutes(McpController);
   }
 }

@@ -107,6 +107,8 @@ const apiKeySchema = z.object({
   createdAt: timestamp,
   lastUsedAt: timestamp.nullable(),
   revokedAt: timestamp.nullable(),
+  expiresAt: timestamp.nullable().describe('After this the key no longer authenticates; null: never'),
+  endpointId: z.uuid().nullable().describe('An endpoint key (or OAuth grant for an endpoint): usable at /mcp/<that endpoint> only'),
 });
 
 export class ApiKeyDto extends createZodDto(apiKeySchema, { codec: true }) {}

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { GatehouseError } from '@gatehouse/config';
-import { BearerChallenge, CHALLENGE_SCOPES, OAuthError, OAuthSettings } from '@gatehouse/identity';
+import { BearerChallenge, CHALLENGE_SCOPES, mcpDoorOf, OAuthError, OAuthSettings } from '@gatehouse/identity';
 import { jsonRpcError } from '@gatehouse/mcp';
 import { renderErrorPage, sendPage } from '../oauth/pages';
 import { Problem, problemOf } from './problem';
@@ -49,7 +49,7 @@ export class ProblemFilter implements ExceptionFilter {
     switch (form) {
       case 'json-rpc':
       case 'problem':
-        if (problem.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', this.challenge(exception, problem, form === 'json-rpc'));
+        if (problem.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', this.challenge(exception, problem, form === 'json-rpc' ? request : null));
         if (form === 'problem') {
           response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
           return;
@@ -79,11 +79,12 @@ export class ProblemFilter implements ExceptionFilter {
     response.status(problem.status).json(error.toJSON());
   }
 
-  // RFC 6750 §3 and, for the MCP endpoint, RFC 9728 §5.1: where an OAuth client discovers how to get a token.
-  private challenge(exception: unknown, problem: Problem, mcp: boolean): string {
+  // RFC 6750 §3 and, for /mcp and each endpoint, RFC 9728 §5.1: where an OAuth client discovers how to get a
+  // token for the resource it asked for.
+  private challenge(exception: unknown, problem: Problem, mcp: Request | null): string {
     const challenge = exception instanceof GatehouseError ? (exception.details?.['challenge'] as BearerChallenge | undefined) : undefined;
     const parts = mcp
-      ? [`resource_metadata="${this.oauth.protectedResourceMetadataUrl}"`, `scope="${CHALLENGE_SCOPES.join(' ')}"`]
+      ? [`resource_metadata="${this.oauth.protectedResourceMetadataUrlFor(mcpDoorOf(mcp) ?? null)}"`, `scope="${CHALLENGE_SCOPES.join(' ')}"`]
       : ['realm="gatehouse"'];
     const error = challenge ? challenge.error : 'invalid_token';
     if (error) parts.push(`error="${error}"`, `error_description="${problem.detail.replace(/["\\]/g, "'")}"`);

@@ -1,5 +1,6 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Param } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { ENDPOINT_NAME_PATTERN, GatehouseError } from '@gatehouse/config';
 import { OAuthSettings, SUPPORTED_SCOPES, TOKEN_ENDPOINT_AUTH_METHODS } from '@gatehouse/identity';
 
 // Discovery documents: how ChatGPT, Claude and other MCP clients find out where and how to get a token.
@@ -12,12 +13,28 @@ export class WellKnownController {
   @Get(['oauth-protected-resource/mcp', 'oauth-protected-resource'])
   @Header('Cache-Control', 'public, max-age=300')
   protectedResource() {
+    return this.resourceMetadata(null);
+  }
+
+  /**
+   * An endpoint, /mcp/<name>, as a protected resource of its own: tokens are issued for its URL and work there only.
+   * Served for any valid name: which organization's endpoint is decided when a person signs in, so answering only
+   * for names some organization uses would tell strangers which names those are.
+   */
+  @Get('oauth-protected-resource/mcp/:endpoint')
+  @Header('Cache-Control', 'public, max-age=300')
+  endpointResource(@Param('endpoint') endpoint: string) {
+    if (!ENDPOINT_NAME_PATTERN.test(endpoint)) throw GatehouseError.notFound('No such protected resource: endpoint names are lower-case letters, digits and "-"');
+    return this.resourceMetadata(endpoint);
+  }
+
+  private resourceMetadata(endpoint: string | null) {
     return {
-      resource: this.settings.resource,
+      resource: this.settings.resourceFor(endpoint),
       authorization_servers: [this.settings.issuer],
       scopes_supported: SUPPORTED_SCOPES,
       bearer_methods_supported: ['header'],
-      resource_name: 'Gatehouse MCP gateway',
+      resource_name: endpoint === null ? 'Gatehouse MCP gateway' : `Gatehouse MCP endpoint ${endpoint}`,
     };
   }
 

@@ -3,7 +3,7 @@ import { auditSinkSpec, LoadedConfigFile, StartupError } from '@gatehouse/config
 import { ApplySummary, ConfigApplyLockTimeoutError, ConfigStateRepository, DesiredOrganization, UserRepository } from '@gatehouse/db';
 import { ApiKeyService, displayPrefix, hashCredential, hashPassword, verifyPassword } from '@gatehouse/identity';
 import { ConnectionEvents } from '@gatehouse/connections';
-import { BudgetSettings, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
+import { BudgetSettings, EndpointService, PolicyService, toBudgetRows, toCostRows } from '@gatehouse/governance';
 import { AuditRecorder, AuditSettingsService, CONFIG_FILE_ACTOR } from '@gatehouse/audit';
 
 // Converges the database onto the declarative config file; the file was fully validated (including every
@@ -21,6 +21,7 @@ export class ConfigApplier {
     private readonly budgets: BudgetSettings,
     private readonly auditSettings: AuditSettingsService,
     private readonly recorder: AuditRecorder,
+    private readonly endpoints: EndpointService,
   ) {}
 
   async apply(loaded: LoadedConfigFile): Promise<ApplySummary> {
@@ -67,6 +68,7 @@ export class ConfigApplier {
       audit: organization.audit ? { ...organization.audit, retentionDays: organization.audit.retentionDays ?? null } : null,
       auditSinks: organization.auditSinks.map((sink) => auditSinkSpec(sink, loaded.secrets)),
       workflows: organization.workflows,
+      endpoints: organization.endpoints,
     }));
     const summary = await this.state.apply(desired).catch((error: unknown) => {
       throw new StartupError(`Could not apply ${loaded.file}: ${reasonOf(error)}`, { cause: error });
@@ -79,6 +81,7 @@ export class ConfigApplier {
     await this.record(loaded.file, summary);
     await Promise.all(summary.changedBudgetOrganizationIds.map((organizationId) => this.budgets.changed(organizationId)));
     await Promise.all(summary.changedAuditOrganizationIds.map((organizationId) => this.auditSettings.changed(organizationId)));
+    await Promise.all(summary.changedEndpointOrganizationIds.map((organizationId) => this.endpoints.changed(organizationId)));
     // Replicas already running pick the change up; this process starts its registry afterwards anyway.
     await Promise.all(
       [...summary.changedConnectionIds, ...summary.removedConnectionIds].map((connectionId) =>

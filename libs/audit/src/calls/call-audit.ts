@@ -45,6 +45,8 @@ export interface CallAuditStart {
   approvalId?: string;
   /** Set when the call is a workflow run's step (its index from 0). */
   workflow?: { runId: string; step: number };
+  /** The endpoint (/mcp/<name>) the call came through; absent for /mcp. */
+  endpoint?: string;
 }
 
 /** What the outcome record says besides the outcome. */

@@ -91,6 +91,7 @@ export class CallAudit {
       ...(args === undefined ? {} : { arguments: args }),
       ...(start.approvalId ? { approvalId: start.approvalId } : {}),
       ...(start.workflow ? { workflowRunId: start.workflow.runId, workflowStep: start.workflow.step } : {}),
+      ...(start.endpoint ? { endpoint: start.endpoint } : {}),
       ...(late ? { recordedAfterCall: true } : {}),
     });
   }

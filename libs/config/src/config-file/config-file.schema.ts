@@ -3,6 +3,7 @@ import { auditSettingsSchema, fileAuditSinkSchema } from '../schemas/audit.schem
 import { budgetSpecsSchema, toolCostsSchema, webhookFields } from '../schemas/budget.schema';
 import { connectionSpecSchema } from '../schemas/connection-spec.schema';
 import { durationSchema } from '../schemas/duration';
+import { endpointSpecSchema } from '../schemas/endpoint.schema';
 import { identityProviderFields } from '../schemas/identity-provider.schema';
 import { policyRuleSchema, toolClassOverrideSchema } from '../schemas/policy.schema';
 import { ORGANIZATION_SLUG_PATTERN } from '../schemas/naming';
@@ -82,6 +83,9 @@ const organizationSchema = z
     // Only their shape is checked here: connections may not be connected at boot, so their tools are checked
     // when a run starts (and when one is saved through the API or an assistant).
     workflows: z.array(workflowSpecSchema).default([]).superRefine(uniqueBy((w) => w.name, 'workflow name')),
+    // Endpoints (/mcp/<name>), as the admin API takes them; the file owns the ones it declares, by name
+    // (read-only elsewhere). Their keys are minted through the admin API or the management tools.
+    endpoints: z.array(endpointSpecSchema).default([]).superRefine(uniqueBy((e) => e.name, 'endpoint name')),
   })
   .strict();
 

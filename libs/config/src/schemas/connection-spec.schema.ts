@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { CONNECTION_NAME_PATTERN, RESERVED_CONNECTION_NAMES } from './naming';
+import { CONNECTION_NAME_PATTERN, RESERVED_CONNECTION_NAMES, TAG_PATTERN } from './naming';
+
+export const tagSchema = z.string().regex(TAG_PATTERN, 'must be 1-32 characters of lower-case letters, digits and "-"');
 
 export const TRANSPORTS = ['stdio', 'http', 'sse'] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
@@ -45,6 +47,8 @@ export const connectionSpecSchema = z
     maxReplyBytes: z.number().int().min(KIB).max(256 * MIB).default(16 * MIB).describe('Largest JSON-RPC message from the server'),
     maxSseEventBytes: z.number().int().min(KIB).max(256 * MIB).default(16 * MIB).describe('Largest server-sent event (http, sse)'),
     maxStderrLineBytes: z.number().int().min(256).max(MIB).default(4 * KIB).describe('Longest stderr line logged (stdio); the rest is cut'),
+    // Labels that endpoints select connections by (endpoint selection.tags).
+    tags: z.array(tagSchema).max(50).default([]),
     enabled: z.boolean().default(true),
   })
   .strict()

@@ -30,7 +30,7 @@ function depthWithin(value: unknown, max: number): boolean {
 
 const comparedValue = z.unknown().refine((value) => depthWithin(value, MAX_VALUE_DEPTH), `must nest no deeper than ${MAX_VALUE_DEPTH} levels`);
 
-const toolGlob = z.string().regex(/^[A-Za-z0-9_*?-]{1,128}$/, 'must be a tool name glob of letters, digits, "_", "-", "*" and "?"');
+export const toolGlob = z.string().regex(/^[A-Za-z0-9_*?-]{1,128}$/, 'must be a tool name glob of letters, digits, "_", "-", "*" and "?"');
 
 // One condition on the call's arguments; `path` is a dotted path into them ("team.id", "labels.0").
 const argumentConditionSchema = z

@@ -127,6 +127,11 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     return runtimes.sort((a, b) => a.name.localeCompare(b.name)).flatMap((runtime) => runtime.list());
   }
 
+  /** A running connection's tags (what endpoints select connections by); none for one not running here. */
+  tagsOf(organizationId: string, connection: string): readonly string[] {
+    return this.byOrganization.get(organizationId)?.get(connection)?.record.tags ?? [];
+  }
+
   /** A held-back tool resolves too (with `heldBack`), so a call to it is refused with the reason, not as unknown. */
   /**
    * Located issues of a value against a JSON Schema (a tool's input schema, a workflow's inputs), compiled once per

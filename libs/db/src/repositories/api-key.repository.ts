@@ -20,6 +20,10 @@ export interface ApiKeyRecord {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** After this the key does not authenticate; null: never. */
+  expiresAt: Date | null;
+  /** An endpoint key (or OAuth grant for an endpoint): usable at that endpoint only. */
+  endpointId: string | null;
 }
 
 /** A key in the chain above a key with no person behind it. */
@@ -28,6 +32,7 @@ export interface MintingKey {
   role: RoleName;
   access: ApiKeyAccessLevel;
   revokedAt: Date | null;
+  expiresAt: Date | null;
   createdByKeyId: string | null;
 }
 
@@ -40,6 +45,9 @@ export interface CredentialRecord {
   role: RoleName;
   access: ApiKeyAccessLevel;
   revokedAt: Date | null;
+  expiresAt: Date | null;
+  /** The endpoint the credential is bound to (null: any door of its organization, or /mcp for an OAuth grant). */
+  endpoint: { id: string; name: string } | null;
   organization: { id: string; slug: string };
   userId: string | null;
   userEmail: string | null;
@@ -62,6 +70,8 @@ export interface NewApiKey {
   secretHash: string;
   role: RoleName;
   access: ApiKeyAccessLevel;
+  expiresAt?: Date | null;
+  endpointId?: string | null;
 }
 
 const SELECT = {
@@ -78,6 +88,8 @@ const SELECT = {
   createdAt: true,
   lastUsedAt: true,
   revokedAt: true,
+  expiresAt: true,
+  endpointId: true,
 } as const;
 
 export const CREDENTIAL_SELECT = {
@@ -88,6 +100,8 @@ export const CREDENTIAL_SELECT = {
   role: true,
   access: true,
   revokedAt: true,
+  expiresAt: true,
+  endpoint: { select: { id: true, name: true } },
   createdById: true,
   createdByKeyId: true,
   clientId: true,
@@ -110,6 +124,8 @@ export function toCredential(row: CredentialRow, mintedBy: MintingKey[] = []): C
     role: row.role,
     access: row.access,
     revokedAt: row.revokedAt,
+    expiresAt: row.expiresAt,
+    endpoint: row.endpoint,
     organization: row.organization,
     userId: row.createdById,
     userEmail: row.createdBy?.email ?? null,
@@ -148,6 +164,10 @@ export class ApiKeyRepository {
 
   listByOrganization(organizationId: string): Promise<ApiKeyRecord[]> {
     return this.prisma.apiKey.findMany({ where: { organizationId }, select: SELECT, orderBy: { createdAt: 'asc' } });
+  }
+
+  listByEndpoint(organizationId: string, endpointId: string): Promise<ApiKeyRecord[]> {
+    return this.prisma.apiKey.findMany({ where: { organizationId, endpointId }, select: SELECT, orderBy: { createdAt: 'asc' } });
   }
 
   /** The ids of the organization's unrevoked API keys (not OAuth grants) of this name: names need not be unique. */
@@ -201,17 +221,17 @@ export class ApiKeyRepository {
   // A key with no person behind it holds no more than the keys above it, so their standing is read with it.
   private async withChain(row: CredentialRow): Promise<CredentialRecord> {
     if (row.createdById !== null || row.createdByKeyId === null) return toCredential(row);
-    const chain = await this.prisma.$queryRaw<{ id: string; role: RoleName; access: ApiKeyAccessLevel; revoked_at: Date | null; created_by_key_id: string | null }[]>`
+    const chain = await this.prisma.$queryRaw<{ id: string; role: RoleName; access: ApiKeyAccessLevel; revoked_at: Date | null; expires_at: Date | null; created_by_key_id: string | null }[]>`
       WITH RECURSIVE chain AS (
-        SELECT id, created_by_key_id, role, access, revoked_at, 1 AS depth FROM api_keys WHERE id = ${row.createdByKeyId}::uuid
+        SELECT id, created_by_key_id, role, access, revoked_at, expires_at, 1 AS depth FROM api_keys WHERE id = ${row.createdByKeyId}::uuid
         UNION ALL
-        SELECT k.id, k.created_by_key_id, k.role, k.access, k.revoked_at, c.depth + 1
+        SELECT k.id, k.created_by_key_id, k.role, k.access, k.revoked_at, k.expires_at, c.depth + 1
         FROM api_keys k JOIN chain c ON k.id = c.created_by_key_id WHERE c.depth < ${MAX_CHAIN}
       )
-      SELECT id::text AS id, role::text AS role, access::text AS access, revoked_at, created_by_key_id::text AS created_by_key_id FROM chain ORDER BY depth`;
+      SELECT id::text AS id, role::text AS role, access::text AS access, revoked_at, expires_at, created_by_key_id::text AS created_by_key_id FROM chain ORDER BY depth`;
     return toCredential(
       row,
-      chain.map((key) => ({ id: key.id, role: key.role, access: key.access, revokedAt: key.revoked_at, createdByKeyId: key.created_by_key_id })),
+      chain.map((key) => ({ id: key.id, role: key.role, access: key.access, revokedAt: key.revoked_at, expiresAt: key.expires_at, createdByKeyId: key.created_by_key_id })),
     );
   }
 }

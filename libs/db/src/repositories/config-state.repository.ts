@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { ApiKeyAccessLevel, AppConfig, AuditSinkSpec, ConnectionSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec, WorkflowSpec } from '@gatehouse/config';
+import { ApiKeyAccessLevel, AppConfig, AuditSinkSpec, ConnectionSpec, EndpointSpec, PolicyRuleSpec, RoleName, ToolClassOverrideSpec, WorkflowSpec } from '@gatehouse/config';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
@@ -8,6 +8,7 @@ import { AuditSettings, AuditSettingsRepository } from './audit-settings.reposit
 import { AuditSinkRepository } from './audit-sink.repository';
 import { BudgetChanges, BudgetRepository, BudgetRow, CostRow } from './budget.repository';
 import { ConnectionRepository } from './connection.repository';
+import { EndpointRepository } from './endpoint.repository';
 import { IdentityProviderRepository, IdentityProviderSpec } from './identity-provider.repository';
 import { MembershipRepository } from './membership.repository';
 import { PolicyRepository } from './policy.repository';
@@ -35,6 +36,7 @@ export interface DesiredOrganization {
   audit: Omit<AuditSettings, 'configManaged'> | null;
   auditSinks: AuditSinkSpec[];
   workflows: WorkflowSpec[];
+  endpoints: EndpointSpec[];
 }
 
 export interface ApplySummary {
@@ -50,6 +52,8 @@ export interface ApplySummary {
   changedBudgetOrganizationIds: string[];
   /** Organizations whose audit settings or sinks changed: every replica must reload them. */
   changedAuditOrganizationIds: string[];
+  /** Organizations whose endpoints changed: every replica must reload them. */
+  changedEndpointOrganizationIds: string[];
   /** What the file changed in each organization (removed ones included), for their audit logs. */
   organizations: OrganizationChanges[];
 }
@@ -104,6 +108,7 @@ export class ConfigStateRepository {
     private readonly auditSettings: AuditSettingsRepository,
     private readonly auditSinks: AuditSinkRepository,
     private readonly workflows: WorkflowRepository,
+    private readonly endpoints: EndpointRepository,
   ) {}
 
   apply(desired: DesiredOrganization[]): Promise<ApplySummary> {
@@ -121,6 +126,7 @@ export class ConfigStateRepository {
           changedPolicyOrganizationIds: [],
           changedBudgetOrganizationIds: [],
           changedAuditOrganizationIds: [],
+          changedEndpointOrganizationIds: [],
           organizations: [],
         };
         const removed = await tx.organization.findMany({
@@ -144,6 +150,7 @@ export class ConfigStateRepository {
           await this.applyBudgets(tx, organizationId, organization, summary);
           await this.applyAudit(tx, organizationId, organization, summary);
           await this.applyWorkflows(tx, organizationId, organization, summary);
+          await this.applyEndpoints(tx, organizationId, organization.endpoints, summary);
           const changes = { created: summary.created - before.created, updated: summary.updated - before.updated, deleted: summary.deleted - before.deleted };
           if (changes.created + changes.updated + changes.deleted > 0) {
             summary.organizations.push({ organizationId, slug: organization.slug, ...changes, removed: false });
@@ -315,6 +322,14 @@ export class ConfigStateRepository {
     summary.created += changes.created;
     summary.updated += changes.updated;
     summary.deleted += changes.deleted;
+  }
+
+  private async applyEndpoints(tx: Tx, organizationId: string, desired: EndpointSpec[], summary: ApplySummary): Promise<void> {
+    const changes = await this.endpoints.applyIn(tx, organizationId, desired);
+    summary.created += changes.created;
+    summary.updated += changes.updated;
+    summary.deleted += changes.deleted;
+    if (changes.created + changes.updated + changes.deleted > 0) summary.changedEndpointOrganizationIds.push(organizationId);
   }
 
   private async applyIdentityProvider(tx: Tx, organizationId: string, desired: IdentityProviderSpec | null, summary: ApplySummary): Promise<void> {

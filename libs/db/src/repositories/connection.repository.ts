@@ -28,6 +28,8 @@ export interface ConnectionRecord {
   maxReplyBytes: number;
   maxSseEventBytes: number;
   maxStderrLineBytes: number;
+  /** Labels endpoints select the connection by. */
+  tags: string[];
   enabled: boolean;
   status: ConnectionStatusName;
   statusMessage: string | null;
@@ -157,6 +159,7 @@ export class ConnectionRepository {
       maxReplyBytes: record.maxReplyBytes,
       maxSseEventBytes: record.maxSseEventBytes,
       maxStderrLineBytes: record.maxStderrLineBytes,
+      tags: record.tags,
       enabled: record.enabled,
     };
   }
@@ -178,6 +181,7 @@ export class ConnectionRepository {
       maxReplyBytes: spec.maxReplyBytes,
       maxSseEventBytes: spec.maxSseEventBytes,
       maxStderrLineBytes: spec.maxStderrLineBytes,
+      tags: spec.tags,
       enabled: spec.enabled,
     };
   }

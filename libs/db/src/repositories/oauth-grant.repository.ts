@@ -33,6 +33,8 @@ export interface NewGrant {
   access: ApiKeyAccessLevel;
   scope: string;
   prefix: string;
+  /** Issued for an endpoint's URL (RFC 8707 resource): the grant works at that endpoint only. */
+  endpointId: string | null;
 }
 
 /** What authenticating or refreshing with a token needs to know about it and its grant. */
@@ -99,6 +101,7 @@ export class OAuthGrantRepository {
           role: grant.role,
           access: grant.access,
           scope: grant.scope,
+          endpointId: grant.endpointId,
           secretHash: null,
         },
         select: { id: true },

@@ -30,6 +30,7 @@ const principal: Principal = {
   rootKeyId: null,
   clientId: null,
   client: null,
+  endpoint: null,
   name: 'ci-agent',
 };
 

@@ -20,11 +20,11 @@ class FakeRepository {
   constructor() {
     // The key the tests' principal() stands for: a root key with no person, like a config-file key.
     const creator = { id: 'creator', organizationId: ORG.id, createdById: null, createdByKeyId: null, name: 'creator', prefix: 'ghk_creato', secretHash: 'h' };
-    this.keys.set('creator', { ...creator, kind: 'api_key', role: 'owner', access: 'read_write', configManaged: true, createdAt: new Date(), lastUsedAt: null, revokedAt: null });
+    this.keys.set('creator', { ...creator, kind: 'api_key', role: 'owner', access: 'read_write', configManaged: true, createdAt: new Date(), lastUsedAt: null, revokedAt: null, expiresAt: null, endpointId: null });
   }
 
   async create(key: NewApiKey): Promise<ApiKeyRecord> {
-    const record = { id: `key-${this.keys.size + 1}`, kind: 'api_key' as const, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key };
+    const record = { id: `key-${this.keys.size + 1}`, kind: 'api_key' as const, configManaged: false, createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...key, expiresAt: key.expiresAt ?? null, endpointId: key.endpointId ?? null };
     this.keys.set(record.id, record);
     return record;
   }
@@ -65,6 +65,7 @@ class FakeRepository {
       mintedBy,
       clientId: null,
       client: null,
+      endpoint: null,
     };
   }
 }
@@ -98,6 +99,7 @@ function principal(overrides: Partial<Principal> = {}): Principal {
     clientId: null,
     client: null,
     name: 'creator',
+    endpoint: null,
     ...overrides,
   };
 }
@@ -122,6 +124,29 @@ describe('ApiKeyService', () => {
     expect(stored.secretHash).toBe(hashCredential(secret));
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(key.prefix).toBe(secret.slice(0, 10));
+  });
+
+  it('stops authenticating a key at its expiry, though it was cached (and one minted from it)', async () => {
+    // Only the clock is faked: the cache's TTL (30 s) is longer than the minute to expiry, so only the expiry can end it.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'queueMicrotask'] });
+    try {
+      const start = Date.now();
+      const { secret } = await service.create(principal(), { name: 'short', role: 'member', access: 'read_write', expiresAt: new Date(start + 20_000) });
+      const minter = (await service.authenticate(secret))!;
+      const { secret: mintedSecret } = await service.create(minter, { name: 'minted', role: 'member', access: 'read_write' });
+      expect(await service.authenticate(mintedSecret)).not.toBeNull();
+      jest.setSystemTime(start + 19_000);
+      expect(await service.authenticate(secret)).not.toBeNull();
+      jest.setSystemTime(start + 20_001);
+      expect(await service.standing(secret)).toBe('expired');
+      expect(await service.standing(mintedSecret)).toBe('expired');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('refuses to create a key that has already expired', async () => {
+    await expect(service.create(principal(), { name: 'late', role: 'member', access: 'read_write', expiresAt: new Date(Date.now() - 1) })).rejects.toThrow(/expiresAt/);
   });
 
   it('authenticates a key into a principal of its organization, recording use at most once a minute', async () => {

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { GatehouseError, roleIncludes } from '@gatehouse/config';
 import { ApiKeyRecord, ApiKeyRepository } from '@gatehouse/db';
 import { hashCredential } from '../auth/credential-hash';
-import { principalOf } from '../auth/credential-standing';
+import { CredentialFailure, principalOf, standsUntil } from '../auth/credential-standing';
 import { Principal } from '../auth/principal';
 import { PrincipalCache } from '../auth/principal-cache';
 import { CreateApiKeyInput } from './api-key.schema';
@@ -30,6 +30,12 @@ export class ApiKeyService {
   ) {}
 
   async authenticate(secret: string): Promise<Principal | null> {
+    const standing = await this.standing(secret);
+    return typeof standing === 'string' ? null : standing;
+  }
+
+  /** The key's principal, or why it does not authenticate ('unknown': no such API key). */
+  async standing(secret: string): Promise<Principal | CredentialFailure | 'unknown'> {
     const hash = hashCredential(secret);
     const cached = this.cache.get(hash);
     if (cached) {
@@ -37,11 +43,12 @@ export class ApiKeyService {
       return cached;
     }
     const key = await this.repository.findBySecretHash(hash);
-    if (!key || key.kind !== 'api_key') return null;
+    if (!key || key.kind !== 'api_key') return 'unknown';
     const principal = principalOf(key);
-    if (typeof principal === 'string') return null;
+    if (typeof principal === 'string') return principal;
     this.usage.record(key.id);
-    this.cache.set(hash, principal);
+    // An expiring key leaves the cache when it expires, not up to a TTL later.
+    this.cache.set(hash, principal, standsUntil(key));
     return principal;
   }
 
@@ -62,13 +69,15 @@ export class ApiKeyService {
 
   // A key can never hold more than the principal that creates it, and belongs to the same person (or, with no
   // person, hangs from the minting key): what it may do follows theirs from then on.
-  async create(principal: Principal, input: CreateApiKeyInput): Promise<IssuedApiKey> {
+  // `endpointId`: an endpoint key, usable at that endpoint only (the caller found the endpoint in the organization).
+  async create(principal: Principal, input: CreateApiKeyInput, endpointId?: string): Promise<IssuedApiKey> {
     if (!roleIncludes(principal.role, input.role)) {
       throw GatehouseError.forbidden(`Cannot create a key with role ${input.role}: it exceeds your role (${principal.role})`);
     }
     if (input.access === 'read_write' && principal.access === 'read_only') {
       throw GatehouseError.forbidden('Cannot create a read_write key from a read_only key');
     }
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw GatehouseError.invalid('expiresAt: must be in the future');
     const secret = `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`;
     const key = await this.repository.create({
       organizationId: principal.organizationId,
@@ -79,12 +88,23 @@ export class ApiKeyService {
       secretHash: hashCredential(secret),
       role: input.role,
       access: input.access,
+      expiresAt: input.expiresAt ?? null,
+      endpointId: endpointId ?? null,
     });
     return { key, secret };
   }
 
   list(organizationId: string): Promise<ApiKeyRecord[]> {
     return this.repository.listByOrganization(organizationId);
+  }
+
+  listForEndpoint(organizationId: string, endpointId: string): Promise<ApiKeyRecord[]> {
+    return this.repository.listByEndpoint(organizationId, endpointId);
+  }
+
+  /** Keys that no longer exist (their endpoint was deleted): every replica forgets them. */
+  async forget(ids: string[]): Promise<void> {
+    for (const id of ids) await this.cache.keyRevoked(id);
   }
 
   find(organizationId: string, id: string): Promise<ApiKeyRecord | null> {

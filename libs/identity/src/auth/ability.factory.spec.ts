@@ -18,6 +18,7 @@ const principal = (role: Principal['role'], access: Principal['access']): Princi
   rootKeyId: 'k',
   clientId: null,
   client: null,
+  endpoint: null,
   name: 'k',
 });
 

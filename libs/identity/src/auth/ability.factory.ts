@@ -5,7 +5,7 @@ import type { ApiKeyRecord } from '@gatehouse/db';
 import { Principal } from './principal';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'Connection' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'Platform' | 'Workflow' | 'WorkflowRun' | 'all';
+export type Subject = 'Connection' | 'Endpoint' | 'ApiKey' | 'Member' | 'IdentityProvider' | 'Policy' | 'Approval' | 'Budget' | 'Usage' | 'Audit' | 'Platform' | 'Workflow' | 'WorkflowRun' | 'all';
 /** A subject type, or one record of it (`subject('ApiKey', key)`) where a rule has conditions. */
 export type AppAbility = MongoAbility<[Action, Subject | (Pick<ApiKeyRecord, 'createdById'> & ForcedSubject<'ApiKey'>)]>;
 
@@ -21,7 +21,7 @@ export class AbilityFactory {
     // An auditor reads the record of what the organization did (audit log and exports, usage and budgets, the
     // approval requests and their history) and nothing else: no connections, no tools, no decisions.
     const isAuditor = principal.role === 'auditor';
-    const reads: Subject[] = isAuditor ? ['Approval', 'Audit', 'Usage', 'Budget', 'Workflow', 'WorkflowRun'] : ['Connection', 'Approval', 'Workflow', 'WorkflowRun'];
+    const reads: Subject[] = isAuditor ? ['Approval', 'Audit', 'Usage', 'Budget', 'Workflow', 'WorkflowRun'] : ['Connection', 'Endpoint', 'Approval', 'Workflow', 'WorkflowRun'];
     if (isAdmin) reads.push('ApiKey', 'Member', 'IdentityProvider', 'Policy', 'Budget', 'Usage', 'Audit');
     can('read', reads);
     // Which requests a principal sees and may decide is the approval service's rule (approver roles per request).
@@ -33,6 +33,8 @@ export class AbilityFactory {
     if (principal.userId) can(['read', 'delete'], 'ApiKey', { createdById: principal.userId });
     if (isAdmin) {
       can('manage', 'Connection');
+      // Endpoints and, with ApiKey, their keys.
+      can('manage', 'Endpoint');
       can('manage', 'ApiKey');
       // Up to their own role: the membership service's rule.
       can('manage', 'Member');

@@ -53,7 +53,7 @@ export class AuthFailureAudit {
     }
     const hash = hashCredential(token);
     const accessToken = token.startsWith(ACCESS_TOKEN_PREFIX);
-    const known = accessToken ? await this.accessToken(hash, wrongAudience) : await this.apiKey(hash);
+    const known = accessToken ? await this.accessToken(hash, wrongAudience) : await this.apiKey(hash, wrongAudience);
     await this.recorder.record({
       organizationId: known?.organizationId ?? DEPLOYMENT_ORGANIZATION_ID,
       kind: 'auth.failed',
@@ -84,14 +84,14 @@ export class AuthFailureAudit {
     }
   }
 
-  private async apiKey(hash: string): Promise<Attribution | null> {
+  private async apiKey(hash: string, wrongAudience: boolean): Promise<Attribution | null> {
     const key = await this.keys.findBySecretHash(hash);
     if (!key) return null;
     const standing = principalOf(key);
     return {
       organizationId: key.organization.id,
       actor: { type: 'api_key', id: key.id, name: key.name, user: key.userId ? { id: key.userId, email: key.userEmail } : null },
-      reason: key.kind !== 'api_key' ? 'wrong_kind' : typeof standing === 'string' ? standing : 'unknown',
+      reason: key.kind !== 'api_key' ? 'wrong_kind' : typeof standing === 'string' ? standing : wrongAudience ? 'wrong_audience' : 'unknown',
       prefix: key.prefix,
     };
   }

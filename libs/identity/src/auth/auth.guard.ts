@@ -9,6 +9,7 @@ import { auditActorOf, RequestOrigin, requestOrigin } from './audit-actor';
 import { AUDITED_AS, AuditedAction, auditedTarget } from './audited-as.decorator';
 import { AuthFailureAudit } from './auth-failure.audit';
 import { BearerAuthenticator, bearerToken, unauthenticated } from './bearer-authenticator';
+import { ADMIN_DOOR, mcpDoorOf } from './mcp-door';
 import type { AuthenticatedRequest, RequiredPermission } from './authorize.decorator';
 import type { Principal } from './principal';
 import { SessionAuthenticator } from './session-authenticator';
@@ -40,7 +41,9 @@ export class AuthGuard implements CanActivate {
       return this.authorize(context, request, await this.sessions.authenticate(request), origin);
     }
     if (!token) throw unauthenticated('Missing bearer token: send "Authorization: Bearer <API key or access token>"', {});
-    const principal = await this.authenticator.authenticate(token, mcpResource).catch(async (error: unknown) => {
+    // An MCP route's path is /mcp or /mcp/<a valid endpoint name> (EndpointNameMiddleware refused any other).
+    const door = mcpResource ? { kind: 'mcp' as const, endpoint: mcpDoorOf(request) ?? null } : ADMIN_DOOR;
+    const principal = await this.authenticator.authenticate(token, door).catch(async (error: unknown) => {
       if (error instanceof GatehouseError && error.code === ErrorCode.Unauthenticated) {
         const wrongAudience = error.details?.['wrongAudience'] === true;
         await this.failures.bearer(token, origin, { method: request.method, path: request.path }, wrongAudience);

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 import { ApiKeyService } from '../api-key/api-key.service';
 import { ACCESS_TOKEN_PREFIX, OAuthTokenService } from '../oauth/oauth-token.service';
+import { Door, doorRefusal } from './mcp-door';
 import { Principal } from './principal';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -24,17 +25,28 @@ export class BearerAuthenticator {
     private readonly oauthTokens: OAuthTokenService,
   ) {}
 
-  /** The principal; an Unauthenticated GatehouseError when the credential is unknown, revoked, expired or for another audience. */
-  async authenticate(token: string, mcpResource: boolean): Promise<Principal> {
+  /**
+   * The principal; an Unauthenticated GatehouseError when the credential is unknown, revoked, expired or for another
+   * door (an endpoint's key elsewhere, an access token for another resource).
+   */
+  async authenticate(token: string, door: Door): Promise<Principal> {
+    const principal = await this.principal(token, door);
+    const refusal = doorRefusal(principal, door);
+    if (refusal) throw unauthenticated(refusal, { error: 'invalid_token' }, { wrongAudience: true });
+    return principal;
+  }
+
+  private async principal(token: string, door: Door): Promise<Principal> {
     if (!token.startsWith(ACCESS_TOKEN_PREFIX)) {
-      const principal = await this.apiKeys.authenticate(token);
-      if (!principal) throw unauthenticated('Invalid or revoked API key', { error: 'invalid_token' });
+      const principal = await this.apiKeys.standing(token);
+      if (principal === 'expired') throw unauthenticated('The API key has expired', { error: 'invalid_token' });
+      if (typeof principal === 'string') throw unauthenticated('Invalid or revoked API key', { error: 'invalid_token' });
       return principal;
     }
     const principal = await this.oauthTokens.authenticate(token);
     if (!principal) throw unauthenticated('Invalid, expired or revoked access token', { error: 'invalid_token' });
-    // Access tokens are audience-bound to the MCP endpoint (RFC 8707); the admin API takes API keys.
-    if (!mcpResource) {
+    // Access tokens are audience-bound to an MCP door (RFC 8707); the admin API takes API keys.
+    if (door.kind === 'admin') {
       throw unauthenticated('This access token is for the MCP endpoint only; the admin API takes API keys', { error: 'invalid_token' }, { wrongAudience: true });
     }
     return principal;

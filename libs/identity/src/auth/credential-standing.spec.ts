@@ -12,6 +12,8 @@ function credential(overrides: Partial<CredentialRecord> = {}): CredentialRecord
     role: 'admin',
     access: 'read_write',
     revokedAt: null,
+    expiresAt: null,
+    endpoint: null,
     organization: ORG,
     userId: null,
     userEmail: null,
@@ -24,7 +26,7 @@ function credential(overrides: Partial<CredentialRecord> = {}): CredentialRecord
   };
 }
 
-const minting = (id: string, overrides: Partial<MintingKey> = {}): MintingKey => ({ id, role: 'owner', access: 'read_write', revokedAt: null, createdByKeyId: null, ...overrides });
+const minting = (id: string, overrides: Partial<MintingKey> = {}): MintingKey => ({ id, role: 'owner', access: 'read_write', revokedAt: null, expiresAt: null, createdByKeyId: null, ...overrides });
 
 describe('principalOf', () => {
   it('gives a person’s key the lower of its role and the person’s role now', () => {

@@ -5,7 +5,8 @@ import { Principal } from './principal';
 /** Why a stored credential no longer authenticates. */
 // role_withdrawn: the role the credential was made with is no longer within what stands behind it (an auditor's
 // key under a person who is now a member: neither role includes the other, so it holds nothing).
-export type CredentialFailure = 'revoked' | 'not_a_member' | 'role_withdrawn';
+// expired: past the key's expires_at (or a key above it in its chain), as an OAuth access token past its expiry.
+export type CredentialFailure = 'revoked' | 'expired' | 'not_a_member' | 'role_withdrawn';
 
 interface Standing {
   role: RoleName;
@@ -16,8 +17,9 @@ interface Standing {
 // A credential never holds more than what stands behind it, as it is now: the person's current role in the
 // organization (gone when they are no longer a member), or, for a key with no person, every key above it up
 // to its root. So a demotion or a revocation upstream applies at the credential's next authentication.
-function standingOf(credential: CredentialRecord): Standing | CredentialFailure {
+function standingOf(credential: CredentialRecord, now: number): Standing | CredentialFailure {
   if (credential.revokedAt) return 'revoked';
+  if (expired(credential.expiresAt, now)) return 'expired';
   if (credential.userId !== null) {
     if (!credential.memberRole) return 'not_a_member';
     const role = lowerRole(credential.role, credential.memberRole);
@@ -27,6 +29,7 @@ function standingOf(credential: CredentialRecord): Standing | CredentialFailure 
   let parent = credential.createdByKeyId;
   for (const key of credential.mintedBy) {
     if (key.id !== parent || key.revokedAt) return 'revoked';
+    if (expired(key.expiresAt, now)) return 'expired';
     const role = lowerRole(standing.role, key.role);
     if (!role) return 'role_withdrawn';
     standing = { role, access: lowerAccess(standing.access, key.access), rootKeyId: key.id };
@@ -47,8 +50,8 @@ export interface TokenScope {
  * scope, which narrows its grant's access and decides whether it administers; without one, an OAuth grant
  * administers nothing.
  */
-export function principalOf(credential: CredentialRecord, token?: TokenScope): Principal | CredentialFailure {
-  const standing = standingOf(credential);
+export function principalOf(credential: CredentialRecord, token?: TokenScope, now = Date.now()): Principal | CredentialFailure {
+  const standing = standingOf(credential, now);
   if (typeof standing === 'string') return standing;
   const oauth = credential.kind === 'oauth_grant';
   return {
@@ -68,5 +71,19 @@ export function principalOf(credential: CredentialRecord, token?: TokenScope): P
     clientId: credential.clientId,
     client: credential.client,
     name: credential.name,
+    endpoint: credential.endpoint,
   };
+}
+
+/**
+ * When the principal of this credential stops standing by itself (its own or a minting key's expiry): what a cache
+ * of it must not outlive. Infinity when nothing expires.
+ */
+export function standsUntil(credential: CredentialRecord): number {
+  const expiries = [credential.expiresAt, ...credential.mintedBy.map((key) => key.expiresAt)].flatMap((at) => (at ? [at.getTime()] : []));
+  return Math.min(Number.POSITIVE_INFINITY, ...expiries);
+}
+
+function expired(at: Date | null, now: number): boolean {
+  return at !== null && at.getTime() <= now;
 }

@@ -31,6 +31,11 @@ export interface Principal {
   /** The OAuth client's public client_id and name, for policies that name clients. */
   client: { clientId: string; name: string } | null;
   name: string;
+  /**
+   * The endpoint the credential is bound to: an endpoint key, or an OAuth grant issued for the endpoint's URL. Null:
+   * an API key usable at any door of its organization, or an OAuth grant issued for /mcp.
+   */
+  endpoint: { id: string; name: string } | null;
   /** Where the request carrying the credential came from: set per request by the guard, never cached. */
   origin?: RequestOrigin;
 }
@@ -63,5 +68,6 @@ export function personPrincipal(
     clientId: null,
     client: null,
     name: person.name ?? person.email,
+    endpoint: null,
   };
 }

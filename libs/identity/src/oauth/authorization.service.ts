@@ -96,7 +96,9 @@ export class AuthorizationService {
     if (method !== 'S256') throw fail('invalid_request', method ? `code_challenge_method ${method} is not supported; use S256` : 'code_challenge_method is required and must be S256');
     if (!isValidCodeChallenge(challenge)) throw fail('invalid_request', 'code_challenge must be a base64url SHA-256 (43 characters)');
     const resource = single(params, 'resource') ?? this.settings.resource;
-    if (resource !== this.settings.resource) throw fail('invalid_target', `This server issues tokens only for ${this.settings.resource}, not ${resource}`);
+    if (this.settings.endpointOfResource(resource) === undefined) {
+      throw fail('invalid_target', `This server issues tokens only for ${this.settings.resource} and its endpoints (${this.settings.resource}/<endpoint>), not ${resource}`);
+    }
 
     const granted = grantScope(single(params, 'scope'));
     const pending: PendingAuthorization = {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AppConfig, DEFAULT_REDIRECT_ALLOWLIST, DeclarativeOAuth, StartupError } from '@gatehouse/config';
+import { AppConfig, DEFAULT_REDIRECT_ALLOWLIST, DeclarativeOAuth, ENDPOINT_NAME_PATTERN, StartupError } from '@gatehouse/config';
 
 export const SCOPE_READ = 'mcp:read';
 export const SCOPE_WRITE = 'mcp:write';
@@ -21,7 +21,7 @@ export class OAuthSettings {
   private constructor(
     /** RFC 8414 issuer: the public origin, no path, no trailing slash. */
     readonly issuer: string,
-    /** The one protected resource (RFC 8707/9728): the MCP endpoint. */
+    /** The protected resource (RFC 8707/9728) /mcp; each endpoint's URL below it is one too (`resourceFor`). */
     readonly resource: string,
     readonly redirectUriAllowlist: readonly string[],
     readonly accessTokenTtlSeconds: number,
@@ -47,7 +47,29 @@ export class OAuthSettings {
   readonly authorizationCodeTtlSeconds = 120;
 
   get protectedResourceMetadataUrl(): string {
-    return `${this.issuer}/.well-known/oauth-protected-resource/mcp`;
+    return this.protectedResourceMetadataUrlFor(null);
+  }
+
+  /** RFC 9728 §3.1: the metadata of /mcp or /mcp/<endpoint>, at the resource's path under the well-known prefix. */
+  protectedResourceMetadataUrlFor(endpoint: string | null): string {
+    return `${this.issuer}/.well-known/oauth-protected-resource/mcp${endpoint === null ? '' : `/${endpoint}`}`;
+  }
+
+  /** The resource identifier of /mcp (null) or of an endpoint. */
+  resourceFor(endpoint: string | null): string {
+    return endpoint === null ? this.resource : `${this.resource}/${endpoint}`;
+  }
+
+  /**
+   * The MCP door a resource identifier names: null for /mcp, an endpoint's name, or undefined when it names no
+   * resource of this server. Which organization's endpoint is decided by the organization the person chooses.
+   */
+  endpointOfResource(resource: string): string | null | undefined {
+    if (resource === this.resource) return null;
+    const prefix = `${this.resource}/`;
+    if (!resource.startsWith(prefix)) return undefined;
+    const name = resource.slice(prefix.length);
+    return ENDPOINT_NAME_PATTERN.test(name) ? name : undefined;
   }
 
   endpoint(path: 'authorize' | 'token' | 'register' | 'revoke'): string {

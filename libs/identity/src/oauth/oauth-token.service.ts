@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { GrantTokenRecord, NewTokenPair, OAuthClientRecord, OAuthGrantRepository, UserRepository } from '@gatehouse/db';
+import { EndpointRepository, GrantTokenRecord, NewTokenPair, OAuthClientRecord, OAuthGrantRepository, UserRepository } from '@gatehouse/db';
 import { RequestOrigin } from '../auth/audit-actor';
 import { CredentialFailure, principalOf } from '../auth/credential-standing';
 import { Principal } from '../auth/principal';
@@ -42,6 +42,7 @@ export class OAuthTokenService {
     private readonly usage: KeyUsageRecorder,
     private readonly settings: OAuthSettings,
     private readonly audit: TokenAudit,
+    private readonly endpoints: EndpointRepository,
   ) {}
 
   /** grant_type=authorization_code (OAuth 2.1 §4.1.3). */
@@ -77,11 +78,12 @@ export class OAuthTokenService {
 
     const role = await this.users.findRole(record.organizationId, record.userId);
     if (!role) throw await refused('The person who approved is no longer a member of the organization');
+    const endpointId = await this.endpointOf(record.organizationId, record.resource);
     const scope = grantScope(record.scope);
     const { pair, response } = this.issue(scope.scope);
     const outcome = await this.grants.redeemCode(
       record,
-      { name: `MCP — ${client.name}`.slice(0, 200), role, access: scope.access, scope: scope.scope, prefix: response.access_token.slice(0, 10) },
+      { name: `MCP — ${client.name}`.slice(0, 200), role, access: scope.access, scope: scope.scope, prefix: response.access_token.slice(0, 10), endpointId },
       pair,
       new Date(),
     );
@@ -117,8 +119,9 @@ export class OAuthTokenService {
     }
     if (token.expiresAt.getTime() <= Date.now()) throw await refused('The refresh token has expired');
     const resource = param(params, 'resource');
-    if (resource !== undefined && resource !== this.settings.resource) {
-      throw new OAuthError('invalid_target', `Tokens are issued only for ${this.settings.resource}`);
+    const grantedFor = this.settings.resourceFor(token.grant.endpoint?.name ?? null);
+    if (resource !== undefined && resource !== grantedFor) {
+      throw new OAuthError('invalid_target', `This authorization is for ${grantedFor}, not ${resource}`);
     }
     const granted = grantScope(token.scope);
     const scope = narrowScope(granted, param(params, 'scope'));
@@ -167,6 +170,17 @@ export class OAuthTokenService {
     this.usage.record(token.grant.id);
     this.cache.set(hash, principal, token.expiresAt.getTime());
     return principal;
+  }
+
+  // The grant is bound to the endpoint its resource names, in the organization the person chose: a token for
+  // endpoint X opens neither /mcp nor endpoint Y (BearerAuthenticator). Null: issued for /mcp.
+  private async endpointOf(organizationId: string, resource: string): Promise<string | null> {
+    const name = this.settings.endpointOfResource(resource);
+    if (name === undefined) throw new OAuthError('invalid_target', `This server issues no tokens for ${resource}`);
+    if (name === null) return null;
+    const endpoint = await this.endpoints.find(organizationId, name);
+    if (!endpoint) throw new OAuthError('invalid_target', `The organization has no MCP endpoint "${name}" (${resource})`);
+    return endpoint.id;
   }
 
   private issue(scope: string): { pair: NewTokenPair; response: TokenResponse } {

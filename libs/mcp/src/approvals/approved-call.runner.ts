@@ -130,6 +130,7 @@ function requesterOf(request: ApprovalRequestRecord): Principal {
     rootKeyId: null,
     clientId: null,
     client: null,
+    endpoint: null,
     name: request.requesterName,
   };
 }

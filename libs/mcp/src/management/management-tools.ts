@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CallAudit, CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { connectionNameSchema, connectionSpecSchema, GatehouseError } from '@gatehouse/config';
 import { ConnectionService } from '@gatehouse/connections';
-import { ApprovalService, Listing, PolicyResource, PolicyService, UsageService, WorkflowRunService, WorkflowService } from '@gatehouse/governance';
+import { ApprovalService, EndpointService, Listing, PolicyResource, PolicyService, UsageService, WorkflowRunService, WorkflowService } from '@gatehouse/governance';
 import { AbilityFactory, Principal, SCOPE_ADMIN } from '@gatehouse/identity';
 import { AuditContext, callAuditStart } from '../tools/call-audit-start';
 import { PolicyGate } from '../tools/policy-gate';
@@ -12,6 +12,7 @@ import type { CallContext } from '../tools/tool-call.dispatcher';
 import { errorResult, jsonResult, refused } from '../tools/tool-results';
 import { inputSchema, ManagementTool } from './management-tool';
 import { approvalTools } from './approval-tools';
+import { endpointTools } from './endpoint-tools';
 import { policyTools } from './policy-tools';
 import { usageTools } from './usage-tools';
 import { workflowTools } from './workflow-tools';
@@ -55,8 +56,18 @@ export class ManagementTools {
     usage: UsageService,
     workflows: WorkflowService,
     runs: WorkflowRunService,
+    endpoints: EndpointService,
   ) {
-    const all: ManagementTool[] = [this.listConnections(), this.connectionHealth(), this.createConnection(), ...policyTools(policies), ...approvalTools(approvals), ...usageTools(usage), ...workflowTools(workflows, runs)];
+    const all: ManagementTool[] = [
+      this.listConnections(),
+      this.connectionHealth(),
+      this.createConnection(),
+      ...policyTools(policies),
+      ...approvalTools(approvals),
+      ...usageTools(usage),
+      ...workflowTools(workflows, runs),
+      ...endpointTools(endpoints),
+    ];
     this.tools = new Map(all.map((tool) => [tool.definition.name, tool]));
   }
 

@@ -10,7 +10,7 @@ import {
 import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig, ApprovalSettings, GATEHOUSE_VERSION } from '@gatehouse/config';
 import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
-import { DecidingRule, Listing, ToolAccessPolicy, ToolLister } from '@gatehouse/governance';
+import { DecidingRule, EndpointView, Listing, ToolAccessPolicy, ToolLister, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
 import { MANAGEMENT_CONNECTION, ManagementTools } from '../management/management-tools';
@@ -18,6 +18,7 @@ import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/to
 
 const INSTRUCTIONS =
   'Gatehouse aggregates several MCP servers. Each tool is named <connection>_<tool>; gatehouse_* tools manage the gateway itself.';
+const UNPREFIXED_INSTRUCTIONS = "Gatehouse serves one MCP server's tools here under their own names, governed by the organization's policy.";
 
 // The principal of the HTTP request that carried the message: access is re-checked on every request,
 // so a revoked key cannot keep using a session it opened earlier.
@@ -27,10 +28,17 @@ function principalOf(extra: McpRequestExtra): Principal {
   return principal;
 }
 
+// The door of the HTTP request that carried the message (McpSessions puts it beside the principal).
+function doorOf(extra: McpRequestExtra): EndpointView {
+  return (extra.authInfo?.extra?.['endpoint'] as EndpointView | undefined) ?? WHOLE_ORGANIZATION;
+}
+
 /** How one tool appears to a principal: what its tools/list shows, or the rule that hides it. */
 export interface ToolView {
   tool: Tool;
   connection: string;
+  /** The tool's name at its server (null for Gatehouse's own). */
+  downstreamName: string | null;
   /** One of Gatehouse's own tools. */
   builtIn: boolean;
   listing: Listing;
@@ -64,21 +72,27 @@ export class McpServerFactory {
     private readonly recorder: AuditRecorder,
   ) {}
 
-  create(): Server {
+  /** A session's server; `door`: where it was opened (its instructions), each request carries its own view. */
+  create(door: EndpointView = WHOLE_ORGANIZATION): Server {
     const server = new Server(
       { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
-      { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
+      { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: door.unprefixed ? UNPREFIXED_INSTRUCTIONS : INSTRUCTIONS },
     );
     server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
       const principal = principalOf(extra);
-      const result = await this.listTools(principal, request.params?.cursor);
+      const result = await this.listTools(principal, doorOf(extra), request.params?.cursor);
       await this.recorder.record({
         organizationId: principal.organizationId,
         kind: 'tools.list',
         actor: auditActorOf(principal),
         target: { type: 'mcp_session', id: extra.sessionId ?? null },
         outcome: 'success',
-        data: { count: result.tools.length, cursor: request.params?.cursor !== undefined, more: result.nextCursor !== undefined },
+        data: {
+          count: result.tools.length,
+          cursor: request.params?.cursor !== undefined,
+          more: result.nextCursor !== undefined,
+          ...(doorOf(extra).name ? { endpoint: doorOf(extra).name } : {}),
+        },
       });
       return result;
     });
@@ -95,26 +109,27 @@ export class McpServerFactory {
    * What this principal may see: read-only credentials see the tools the organization classifies read-only (its
    * tool classes, else the server's annotations); the policy hides what it never allows.
    */
-  async visibleTools(principal: Principal): Promise<Tool[]> {
-    return this.toolViews(principal, await this.access.lister(principal)).flatMap(({ tool, listing, builtIn }) => {
-      if (!listing.listed) return [];
-      return [listing.approval && !builtIn ? withApprovalNote(tool, listing.approval) : tool];
+  async visibleTools(principal: Principal, door: EndpointView = WHOLE_ORGANIZATION): Promise<Tool[]> {
+    return this.toolViews(principal, await this.access.lister(principal)).flatMap(({ tool, connection, downstreamName, listing, builtIn }) => {
+      if (!listing.listed || !door.includesTool({ connection, tool: tool.name, annotations: tool.annotations, builtIn })) return [];
+      const named = door.unprefixed ? { ...tool, name: door.exposedName({ canonical: tool.name, downstreamName }) } : tool;
+      return [listing.approval && !builtIn ? withApprovalNote(named, listing.approval) : named];
     });
   }
 
   /** Every tool the principal's role reaches, listed or hidden (and by what), under the given lister's policy. */
   toolViews(principal: Principal, lister: ToolLister): ToolView[] {
-    const management = this.management.listings(principal, lister.listing).map(({ tool, listing }) => ({ tool, connection: MANAGEMENT_CONNECTION, builtIn: true, listing }));
+    const management = this.management.listings(principal, lister.listing).map(({ tool, listing }) => ({ tool, connection: MANAGEMENT_CONNECTION, downstreamName: null, builtIn: true, listing }));
     const downstream = this.registry.list(principal.organizationId).map((tool): ToolView => {
       const resource = catalogResource(tool);
       const listing: Listing = principal.access !== 'read_write' && !lister.readOnly(resource) ? { listed: false, rule: READ_ONLY_ACCESS } : lister.listing(resource);
-      return { tool: tool.definition, connection: tool.connectionName, builtIn: false, listing };
+      return { tool: tool.definition, connection: tool.connectionName, downstreamName: tool.downstreamName, builtIn: false, listing };
     });
     return [...management, ...downstream];
   }
 
-  private async listTools(principal: Principal, cursor: string | undefined): Promise<ListToolsResult> {
-    const all = await this.visibleTools(principal);
+  private async listTools(principal: Principal, door: EndpointView, cursor: string | undefined): Promise<ListToolsResult> {
+    const all = await this.visibleTools(principal, door);
     const pageSize = this.config.env.GATEHOUSE_TOOLS_PAGE_SIZE;
     const offset = cursor === undefined ? 0 : decodeCursor(cursor);
     const end = offset + pageSize;

@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
 import { AuditActor, AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
 import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
-import { ApprovalEvent, ApprovalEvents } from '@gatehouse/governance';
+import { ApprovalEvent, ApprovalEvents, EndpointView } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
 import { CallTracker } from '../tools/call-tracker';
@@ -23,6 +23,8 @@ type EndReason = 'closed' | 'deleted' | 'idle' | 'shutdown';
 interface McpSession extends ExchangeSession {
   subject: string;
   organizationId: string;
+  /** The endpoint it was opened at (null: /mcp); at any other door its id is unknown. */
+  door: string | null;
   transport: StreamableHTTPServerTransport;
   server: Server;
   lastSeen: number;
@@ -35,7 +37,8 @@ interface McpSession extends ExchangeSession {
 const LIST_CHANGED_DEBOUNCE_MS = 50;
 
 // Upstream sessions live in this process (a load balancer keeps a session on its replica); each is bound
-// to the principal that opened it, and another principal presenting its id gets 404, as if it did not exist.
+// to the principal that opened it and the door it was opened at (/mcp or /mcp/<endpoint>): another principal, or
+// another door, presenting its id gets 404, as if it did not exist.
 @Injectable()
 export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(McpSessions.name);
@@ -70,15 +73,16 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     this.sweeper.unref();
   }
 
-  async handle(request: Request, response: Response, principal: Principal): Promise<void> {
+  async handle(request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
     // POSTs carry calls and their results; GET is the long-lived notification stream and never "finishes".
     if (request.method === 'POST') response.once('close', this.tracker.begin());
-    const auth: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: [], extra: { principal } };
+    // The door's view goes with the principal to the SDK's handlers (McpServerFactory), fresh on every request.
+    const auth: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: [], extra: { principal, endpoint: door } };
     const incoming = Object.assign(request, { auth });
     const sessionId = request.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = this.sessions.get(sessionId);
-      if (!session || session.subject !== principal.subject) {
+      if (!session || !opensSession(session, principal, door)) {
         return writeJsonRpcError(response, 404, -32001, 'Session not found: start a new session with initialize');
       }
       session.lastSeen = Date.now();
@@ -100,7 +104,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     if (!release) return;
     let session: McpSession | null = null;
     try {
-      session = await this.open(principal, request, release);
+      session = await this.open(principal, door, request, release);
       await session.transport.handleRequest(incoming, response, request.body);
     } finally {
       // An initialize the transport refused opened no session; one that opened gives its slot back when it ends.
@@ -112,11 +116,11 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
    * A POSTed message on an established session that ToolCallExchange answers itself (tools/call): true when it
    * did. False leaves the request untouched for handle(), which owns every other answer.
    */
-  handleExchange(request: Request, response: Response, principal: Principal): boolean {
+  handleExchange(request: Request, response: Response, principal: Principal, door: EndpointView): boolean {
     const sessionId = request.headers['mcp-session-id'];
     const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
-    if (!session || session.subject !== principal.subject) return false;
-    if (!this.exchange.handle(session, request, response, principal)) return false;
+    if (!session || !opensSession(session, principal, door)) return false;
+    if (!this.exchange.handle(session, request, response, principal, door)) return false;
     // In the same tick as the call starts, so a drain never misses it.
     response.once('close', this.tracker.begin());
     session.lastSeen = Date.now();
@@ -142,13 +146,14 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     await this.closeAll();
   }
 
-  private async open(principal: Principal, request: Request, release: () => void): Promise<McpSession> {
-    const server = this.factory.create();
+  private async open(principal: Principal, door: EndpointView, request: Request, release: () => void): Promise<McpSession> {
+    const server = this.factory.create(door);
     const params = (request.body as { params?: { protocolVersion?: unknown; clientInfo?: { name?: unknown; version?: unknown } } }).params;
     const session: McpSession = {
       id: '',
       subject: principal.subject,
       organizationId: principal.organizationId,
+      door: door.name,
       calls: new Map(),
       server,
       lastSeen: Date.now(),
@@ -162,6 +167,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
           this.sessions.set(id, session);
           this.metrics.mcpSessions.set(this.sessions.size);
           this.record(session, 'mcp.session.started', {
+            ...(session.door === null ? {} : { endpoint: session.door }),
             protocolVersion: text(params?.protocolVersion),
             client: { name: text(params?.clientInfo?.name), version: text(params?.clientInfo?.version) },
           });
@@ -232,6 +238,12 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     this.recording.add(recorded);
     void recorded.finally(() => this.recording.delete(recorded));
   }
+}
+
+// The principal that opened the session, at the door it was opened at (endpoint names are per organization, and
+// the principal's organization is the session's).
+function opensSession(session: McpSession, principal: Principal, door: EndpointView): boolean {
+  return session.subject === principal.subject && session.door === door.name;
 }
 
 // Client-supplied strings, bounded: they go into the audit log as they came.

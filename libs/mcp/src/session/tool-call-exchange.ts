@@ -8,6 +8,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
+import { EndpointView } from '@gatehouse/governance';
 import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
 import { ProtocolError } from '../tools/protocol-error';
@@ -67,7 +68,7 @@ export class ToolCallExchange {
     private readonly admission: McpAdmission,
   ) {}
 
-  handle(session: ExchangeSession, request: Request, response: Response, principal: Principal): boolean {
+  handle(session: ExchangeSession, request: Request, response: Response, principal: Principal, door: EndpointView): boolean {
     const body: unknown = request.body;
     if (request.method !== 'POST' || !exchangeMessage(body) || !acceptsBoth(request)) return false;
     if (!supportedVersion(request.headers['mcp-protocol-version'])) return false;
@@ -78,18 +79,18 @@ export class ToolCallExchange {
     if (typeof call === 'string') {
       new ReplyWriter(response, session.id).end({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InvalidParams, message: call } });
     } else {
-      void this.run(session, call, request, response, principal);
+      void this.run(session, call, request, response, principal, door);
     }
     return true;
   }
 
-  private insufficientScope(response: Response, call: ToolCallMessage): void {
+  private insufficientScope(response: Response, call: ToolCallMessage, door: EndpointView): void {
     const message = `"${call.name}" is not a read-only tool, and this access token has only ${SCOPE_READ}: authorize again with ${SCOPE_WRITE}`;
     response
       .status(403)
       .set(
         'WWW-Authenticate',
-        `Bearer error="insufficient_scope", scope="${SCOPE_READ} ${SCOPE_WRITE}", resource_metadata="${this.oauth.protectedResourceMetadataUrl}", error_description="${message.replace(/"/g, "'")}"`,
+        `Bearer error="insufficient_scope", scope="${SCOPE_READ} ${SCOPE_WRITE}", resource_metadata="${this.oauth.protectedResourceMetadataUrlFor(door.name)}", error_description="${message.replace(/"/g, "'")}"`,
       )
       .json({ jsonrpc: '2.0', id: call.id, error: { code: RpcErrorCode.InvalidRequest, message } });
   }
@@ -105,7 +106,7 @@ export class ToolCallExchange {
     return true;
   }
 
-  private async run(session: ExchangeSession, call: ToolCallMessage, request: Request, response: Response, principal: Principal): Promise<void> {
+  private async run(session: ExchangeSession, call: ToolCallMessage, request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
     const controller = new AbortController();
     session.calls.set(call.id, controller);
     // A client that hangs up no longer wants the result: cancel the call downstream too.
@@ -115,13 +116,14 @@ export class ToolCallExchange {
     const traceId = traceIdOf(request.headers['traceparent']);
     const context: CallContext = {
       signal: controller.signal,
+      endpoint: door,
       ...(traceId ? { traceId } : {}),
       ...(call.progressToken === undefined
         ? {}
         : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),
     };
     try {
-      if (await this.dispatcher.needsWriteScope(principal, call.name)) return this.insufficientScope(response, call);
+      if (await this.dispatcher.needsWriteScope(principal, call.name, door)) return this.insufficientScope(response, call, door);
       if (!(await this.admission.calls(principal, [call], { sessionId: session.id, ...(traceId ? { traceId } : {}), answers: call.id }, response))) return;
       const result = await this.dispatcher.call(principal, call.name, call.args, context);
       reply.end({ jsonrpc: '2.0', id: call.id, result: result satisfies CallToolResult });

@@ -3,7 +3,7 @@ import { auditActorOf, Principal } from '@gatehouse/identity';
 import type { CallContext } from './tool-call.dispatcher';
 
 /** What the audit of a call takes from the exchange that carries it. */
-export type AuditContext = Pick<CallContext, 'traceId' | 'approvalRequestId' | 'workflow'>;
+export type AuditContext = Pick<CallContext, 'traceId' | 'approvalRequestId' | 'workflow' | 'endpoint'>;
 
 /** The audit of a call as whoever made it, from wherever its HTTP request came. */
 export function callAuditStart(
@@ -22,5 +22,6 @@ export function callAuditStart(
     ...(redactPaths ? { redactPaths } : {}),
     ...(context.approvalRequestId ? { approvalId: context.approvalRequestId } : {}),
     ...(context.workflow ? { workflow: context.workflow } : {}),
+    ...(context.endpoint?.name ? { endpoint: context.endpoint.name } : {}),
   };
 }

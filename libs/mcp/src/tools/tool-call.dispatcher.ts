@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { CallToolResult, ErrorCode as RpcErrorCode, Progress, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
-import { CallOutcome, ConnectionRegistry, GatewayMetrics, ResolvedTool } from '@gatehouse/connections';
+import { CallOutcome, catalogResource, ConnectionRegistry, GatewayMetrics, ResolvedTool } from '@gatehouse/connections';
+import { EndpointView, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
 import { AuditContext, callAuditStart } from './call-audit-start';
@@ -26,14 +27,18 @@ export interface CallContext {
   workflow?: { runId: string; step: number };
   /** Told the call's audit id as soon as there is one (a workflow step links to its tools.call records). */
   onCallId?: (callId: string) => void;
+  /** The door the call came through (/mcp/<endpoint>): what it serves and under which names. Absent: /mcp. */
+  endpoint?: EndpointView;
 }
 
 /** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
 export function sdkCallContext(extra: McpRequestExtra): CallContext {
   const progressToken = extra._meta?.progressToken;
   const traceId = traceIdOf(extra.requestInfo?.headers['traceparent']);
+  const endpoint = extra.authInfo?.extra?.['endpoint'] as EndpointView | undefined;
   return {
     signal: extra.signal,
+    ...(endpoint ? { endpoint } : {}),
     ...(traceId ? { traceId } : {}),
     ...(progressToken === undefined
       ? {}
@@ -67,8 +72,9 @@ export class ToolCallDispatcher {
    * An OAuth client holding only read scope calls a tool not marked read-only: MCP's scope challenge (HTTP 403
    * insufficient_scope) lets the client ask the person for more, instead of only failing.
    */
-  async needsWriteScope(principal: Principal, name: string): Promise<boolean> {
-    if (principal.kind !== 'oauth' || principal.access !== 'read_only') return false;
+  async needsWriteScope(principal: Principal, exposed: string, door: EndpointView = WHOLE_ORGANIZATION): Promise<boolean> {
+    const name = door.canonicalName(exposed);
+    if (principal.kind !== 'oauth' || principal.access !== 'read_only' || name === null) return false;
     if (this.management.has(name)) return !this.management.isReadOnly(name);
     const resolved = this.registry.resolve(principal.organizationId, name);
     return resolved !== null && (await this.gate.readOnlyDenial(principal, resolved, name)) !== null;
@@ -80,21 +86,32 @@ export class ToolCallDispatcher {
     return callAuditStart(principal, context, toolTarget(name, this.registry.resolve(principal.organizationId, name)), args);
   }
 
-  /** tools/call for any tool: Gatehouse's own management tools, or a downstream tool. */
-  call(principal: Principal, name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
-    return this.management.has(name) ? this.management.call(principal, name, args, context) : this.callDownstream(principal, name, args, context);
+  /**
+   * tools/call for any tool: Gatehouse's own management tools, or a downstream tool. `exposed` is the name at the
+   * call's door; everything after this decides and records on the canonical name. A tool outside the door's
+   * selection is unknown there, as one that does not exist: no record, no downstream call.
+   */
+  async call(principal: Principal, exposed: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult> {
+    const door = context.endpoint ?? WHOLE_ORGANIZATION;
+    const name = door.canonicalName(exposed);
+    if (name === null) throw unknownTool(exposed);
+    const builtIn = this.management.policyResource(name);
+    if (builtIn) {
+      if (!door.includesTool(builtIn)) throw unknownTool(exposed);
+      return this.management.call(principal, name, args, context);
+    }
+    const resolved = this.registry.resolve(principal.organizationId, name);
+    if (!resolved || !door.includesTool(catalogResource(resolved.tool))) throw unknownTool(exposed);
+    return this.callDownstream(principal, name, resolved, args, context);
   }
 
   private async callDownstream(
     principal: Principal,
     name: string,
+    resolved: ResolvedTool,
     args: Record<string, unknown>,
     context: CallContext,
   ): Promise<CallToolResult> {
-    const resolved = this.registry.resolve(principal.organizationId, name);
-    if (!resolved) {
-      throw new ProtocolError(RpcErrorCode.InvalidParams, `Unknown tool "${name}". Call tools/list for the available tools.`);
-    }
     const { runtime, tool } = resolved;
     // Every call from here on leaves a request and an outcome record; refusals write both at once.
     const audit = await this.auditor.begin(callAuditStart(principal, context, toolTarget(name, resolved), args));
@@ -115,6 +132,10 @@ export class ToolCallDispatcher {
     if (refusal) return refusal;
     return this.executor.execute(principal, resolved, name, args, context, finish, audit);
   }
+}
+
+function unknownTool(name: string): ProtocolError {
+  return new ProtocolError(RpcErrorCode.InvalidParams, `Unknown tool "${name.slice(0, UNKNOWN_NAME_CHARS)}". Call tools/list for the available tools.`);
 }
 
 // Exposed names are at most 64 characters; a name that resolves to nothing is a caller's text, kept short.
