@@ -20,6 +20,13 @@ export interface HttpExchangeTarget {
 }
 
 const STREAM_LINGER_MS = 5_000;
+// SEP-1699: a server may end a call's event stream before answering and send the rest when the client comes back
+// with GET and Last-Event-ID, after the event stream's `retry`. Bounded so a downstream that keeps closing with
+// retry 0 cannot spin; the call's own deadline bounds the whole.
+const RESUME_DEFAULT_DELAY_MS = 1_000;
+const RESUME_MIN_DELAY_MS = 50;
+const RESUME_MAX_DELAY_MS = 30_000;
+const MAX_RESUMPTIONS = 1_000;
 
 /**
  * One streamable-HTTP request/response exchange on a session the SDK's client transport established:
@@ -27,8 +34,9 @@ const STREAM_LINGER_MS = 5_000;
  * server requests) to `onmessage`. It exists for the tools/call hot path, where the SDK transport's fetch
  * and web-stream SSE parsing cost more CPU than the rest of the gateway; sessions, lists and notifications
  * stay with the SDK. Errors match the SDK transport's: StreamableHTTPError for HTTP statuses (404 = session
- * expired), plain Errors for the network; a body over the connection's byte caps is cut off as it arrives
- * and fails the call with a GatehouseError, leaving the session as it was.
+ * expired), plain Errors for the network; a body over the connection's byte caps (each response's, resumed streams
+ * too) is cut off as it arrives and fails the call with a GatehouseError, leaving the session as it was. A stream
+ * the server ends before the reply is resumed (SEP-1699) from its last event id.
  */
 export class HttpExchange {
   constructor(
@@ -43,35 +51,35 @@ export class HttpExchange {
     signal: AbortSignal,
   ): Promise<JSONRPCResponse> {
     return new Promise<JSONRPCResponse>((resolve, reject) => {
-      const body = JSON.stringify(message);
-      const request = this.http.request(this.target.url, {
-        method: 'POST',
-        signal,
-        headers: {
-          ...this.target.headers,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'content-length': Buffer.byteLength(body),
-          ...(session.sessionId ? { 'mcp-session-id': session.sessionId } : {}),
-          ...(session.protocolVersion ? { 'mcp-protocol-version': session.protocolVersion } : {}),
-        },
-      });
+      const sessionHeaders = {
+        ...this.target.headers,
+        ...(session.sessionId ? { 'mcp-session-id': session.sessionId } : {}),
+        ...(session.protocolVersion ? { 'mcp-protocol-version': session.protocolVersion } : {}),
+      };
+      let current: http.ClientRequest | null = null;
+      let resumeTimer: NodeJS.Timeout | null = null;
       let settled = false;
       const settle = (error: unknown, reply?: JSONRPCResponse) => {
         if (settled) return;
         settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (resumeTimer) clearTimeout(resumeTimer);
         if (!reply) {
-          request.destroy();
+          current?.destroy();
           reject(error instanceof Error ? error : new Error(String(error)));
           return;
         }
         resolve(reply);
         // The socket goes back to the keep-alive pool once the server ends the stream, which it does right
         // after the reply; one that lingers is cut so it cannot hold a socket forever.
+        const request = current!;
         const linger = setTimeout(() => request.destroy(), STREAM_LINGER_MS);
         linger.unref();
         request.once('close', () => clearTimeout(linger));
       };
+      // Between a stream's end and its resumption no request is open to carry the abort.
+      const onAbort = () => settle(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
       const overCap = (cap: ByteCap) => settle(downstreamTooLarge(this.target.connection, cap, this.target.caps[cap]));
       const receive = (text: string) => {
         if (settled) return;
@@ -82,41 +90,74 @@ export class HttpExchange {
         }
         onmessage(parsed);
       };
-      request.on('error', (error) => settle(signal.aborted ? signal.reason : error));
-      request.on('response', (response) => {
-        response.on('error', (error) => settle(error));
-        const status = response.statusCode ?? 0;
-        const type = response.headers['content-type'] ?? '';
-        const meter = bodyMeter(type, this.target.caps);
-        if (status < 200 || status >= 300) {
-          // The status is all that is kept: an error body is the downstream's words (see describeError).
+
+      let lastEventId: string | undefined;
+      let retryMs: number | undefined;
+      let resumptions = 0;
+      const readEvents = (response: http.IncomingMessage, bodyMeter: BodyMeter) => {
+        // Events without data are resumption primers (an id to reconnect from), not messages.
+        const parser = createParser({
+          onEvent: (event) => {
+            if (event.id !== undefined) lastEventId = event.id;
+            if ((event.event ?? 'message') === 'message' && event.data !== '') receive(event.data);
+          },
+          onRetry: (interval) => (retryMs = interval),
+        });
+        const decoder = new StringDecoder('utf8');
+        response.on('data', (chunk: Buffer) => {
+          const over = bodyMeter.feed(chunk);
+          if (over) return overCap(over);
+          parser.feed(decoder.write(chunk));
+        });
+        response.on('end', () => {
+          if (settled) return;
+          if (lastEventId === undefined) return settle(new Error('the downstream ended the event stream without answering the call'));
+          if (++resumptions > MAX_RESUMPTIONS) return settle(new Error(`the downstream ended the call's event stream ${MAX_RESUMPTIONS} times without answering it`));
+          const delay = Math.min(Math.max(retryMs ?? RESUME_DEFAULT_DELAY_MS, RESUME_MIN_DELAY_MS), RESUME_MAX_DELAY_MS);
+          resumeTimer = setTimeout(() => open('GET', lastEventId!), delay);
+        });
+      };
+
+      const open = (method: 'POST' | 'GET', resumeFrom?: string) => {
+        resumeTimer = null;
+        if (settled) return;
+        const body = method === 'POST' ? JSON.stringify(message) : null;
+        const request = this.http.request(this.target.url, {
+          method,
+          signal,
+          headers: body
+            ? { ...sessionHeaders, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(body) }
+            : { ...sessionHeaders, accept: 'text/event-stream', 'last-event-id': resumeFrom! },
+        });
+        current = request;
+        request.on('error', (error) => settle(signal.aborted ? signal.reason : error));
+        request.on('response', (response) => {
+          response.on('error', (error) => settle(error));
+          const status = response.statusCode ?? 0;
+          const type = response.headers['content-type'] ?? '';
+          const meter = bodyMeter(type, this.target.caps);
+          if (status < 200 || status >= 300) {
+            // The status is all that is kept: an error body is the downstream's words (see describeError).
+            response.resume();
+            return settle(
+              body
+                ? new StreamableHTTPError(status, `Error POSTing to endpoint (HTTP ${status})`)
+                : new Error(`the downstream ended the call's event stream and refused to resume it (HTTP ${status})`),
+            );
+          }
+          if (isEventStream(type)) return readEvents(response, meter);
+          if (body && type.includes('application/json')) {
+            return readBody(response, meter, overCap, (text) => {
+              receive(text);
+              settle(new Error('the downstream answered with JSON that is not the reply to the call'));
+            });
+          }
           response.resume();
-          return settle(new StreamableHTTPError(status, `Error POSTing to endpoint (HTTP ${status})`));
-        }
-        if (isEventStream(type)) {
-          // Events without data are resumption primers (an id to reconnect from), not messages.
-          const parser = createParser({
-            onEvent: (event) => (event.event ?? 'message') === 'message' && event.data !== '' && receive(event.data),
-          });
-          const decoder = new StringDecoder('utf8');
-          response.on('data', (chunk: Buffer) => {
-            const over = meter.feed(chunk);
-            if (over) return overCap(over);
-            parser.feed(decoder.write(chunk));
-          });
-          response.on('end', () => settle(new Error('the downstream ended the event stream without answering the call')));
-          return;
-        }
-        if (type.includes('application/json')) {
-          return readBody(response, meter, overCap, (text) => {
-            receive(text);
-            settle(new Error('the downstream answered with JSON that is not the reply to the call'));
-          });
-        }
-        response.resume();
-        settle(new Error(`the downstream answered with unexpected content type "${type}"`));
-      });
-      request.end(body);
+          settle(new Error(`the downstream answered with unexpected content type "${type}"`));
+        });
+        request.end(body ?? undefined);
+      };
+      open('POST');
     });
   }
 }
