@@ -5,6 +5,7 @@ import {
   ErrorCode as RpcErrorCode,
   ListToolsRequestSchema,
   ListToolsResult,
+  SetLevelRequestSchema,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AuditRecorder } from '@gatehouse/audit';
@@ -12,6 +13,7 @@ import { AppConfig, ApprovalSettings, GATEHOUSE_VERSION } from '@gatehouse/confi
 import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
 import { DecidingRule, Listing, ToolAccessPolicy, ToolLister } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
+import { SessionClient } from '../relay/client-channel';
 import { ProtocolError } from '../tools/protocol-error';
 import { MANAGEMENT_CONNECTION, ManagementTools } from '../management/management-tools';
 import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
@@ -64,7 +66,8 @@ export class McpServerFactory {
     private readonly recorder: AuditRecorder,
   ) {}
 
-  create(): Server {
+  /** The server of one session; `client` is that session's client, whose log level logging/setLevel sets. */
+  create(client: SessionClient): Server {
     const server = new Server(
       { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
       { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
@@ -86,7 +89,12 @@ export class McpServerFactory {
     // stream machinery. This handler serves the rest (batches, requests it leaves to the SDK).
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const { name, arguments: args = {} } = request.params;
-      return this.dispatcher.call(principalOf(extra), name, args, sdkCallContext(extra));
+      return this.dispatcher.call(principalOf(extra), name, args, sdkCallContext(extra, client));
+    });
+    // In place of the SDK's own handler: the level is kept with the session, where both call paths read it.
+    server.setRequestHandler(SetLevelRequestSchema, (request) => {
+      client.logLevel = request.params.level;
+      return {};
     });
     return server;
   }

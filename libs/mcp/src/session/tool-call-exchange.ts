@@ -10,12 +10,15 @@ import {
 import type { Request, Response } from 'express';
 import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
+import { SessionClient, streamClientChannel } from '../relay/client-channel';
+import { isRelayAnswer, PendingClientRequests } from '../relay/pending-client-requests';
 import { ProtocolError } from '../tools/protocol-error';
 import { CallContext, ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
 
-/** The part of an upstream session the exchange needs: its id and the calls it is running. */
+/** The part of an upstream session the exchange needs: its id, its client and the calls it is running. */
 export interface ExchangeSession {
   id: string;
+  client: SessionClient;
   calls: Map<RequestId, AbortController>;
 }
 
@@ -30,7 +33,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 /** The messages the exchange may answer itself; everything else goes to the SDK transport. */
 export function exchangeMessage(body: unknown): body is Record<string, unknown> {
-  return isObject(body) && body['jsonrpc'] === '2.0' && (body['method'] === 'tools/call' || body['method'] === 'notifications/cancelled');
+  return isRelayAnswer(body) || (isObject(body) && body['jsonrpc'] === '2.0' && (body['method'] === 'tools/call' || body['method'] === 'notifications/cancelled'));
 }
 const isRequestId = (value: unknown): value is RequestId =>
   typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
@@ -65,12 +68,14 @@ export class ToolCallExchange {
     private readonly dispatcher: ToolCallDispatcher,
     private readonly oauth: OAuthSettings,
     private readonly admission: McpAdmission,
+    private readonly pending: PendingClientRequests,
   ) {}
 
   handle(session: ExchangeSession, request: Request, response: Response, principal: Principal): boolean {
     const body: unknown = request.body;
     if (request.method !== 'POST' || !exchangeMessage(body) || !acceptsBoth(request)) return false;
     if (!supportedVersion(request.headers['mcp-protocol-version'])) return false;
+    if (isRelayAnswer(body)) return this.answer(session, body, response);
     if (body['method'] === 'notifications/cancelled') return this.cancel(session, body, response);
     const { id } = body;
     if (!isRequestId(id) || session.calls.has(id)) return false;
@@ -94,6 +99,14 @@ export class ToolCallExchange {
       .json({ jsonrpc: '2.0', id: call.id, error: { code: RpcErrorCode.InvalidRequest, message } });
   }
 
+  // A client's answer to a request sent on one of this session's call streams. Any other (an id this session was not
+  // sent) goes on to the SDK transport, which drops it.
+  private answer(session: ExchangeSession, body: Parameters<PendingClientRequests['answer']>[1], response: Response): boolean {
+    if (!this.pending.answer(session.id, body)) return false;
+    response.status(202).end();
+    return true;
+  }
+
   private cancel(session: ExchangeSession, body: Record<string, unknown>, response: Response): boolean {
     const params = body['params'];
     const requestId = isObject(params) ? params['requestId'] : undefined;
@@ -115,10 +128,14 @@ export class ToolCallExchange {
     const traceId = traceIdOf(request.headers['traceparent']);
     const context: CallContext = {
       signal: controller.signal,
+      client: streamClientChannel(session.client, session.id, this.pending, (message) => reply.send(message)),
       ...(traceId ? { traceId } : {}),
       ...(call.progressToken === undefined
         ? {}
-        : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),
+        : {
+            sendProgress: (progress: Progress) =>
+              Promise.resolve(reply.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: call.progressToken! } })),
+          }),
     };
     try {
       if (await this.dispatcher.needsWriteScope(principal, call.name)) return this.insufficientScope(response, call);
@@ -141,7 +158,7 @@ export class ToolCallExchange {
   }
 }
 
-/** One JSON reply, or an SSE stream from the first progress notification on. */
+/** One JSON reply, or an SSE stream from the first message before it (progress, a log message, a request to the client). */
 class ReplyWriter {
   private streaming = false;
 
@@ -150,8 +167,8 @@ class ReplyWriter {
     private readonly sessionId: string,
   ) {}
 
-  progress(params: Progress & { progressToken: string | number }): Promise<void> {
-    if (!this.open) return Promise.resolve();
+  send(message: object): void {
+    if (!this.open) return;
     if (!this.streaming) {
       this.streaming = true;
       this.response.writeHead(200, {
@@ -161,8 +178,7 @@ class ReplyWriter {
         'mcp-session-id': this.sessionId,
       });
     }
-    this.response.write(sseEvent({ jsonrpc: '2.0', method: 'notifications/progress', params }));
-    return Promise.resolve();
+    this.response.write(sseEvent(message));
   }
 
   end(message: object): void {

@@ -5,6 +5,7 @@ import { CallAuditor, CallAuditStart, CallTarget } from '@gatehouse/audit';
 import { CallOutcome, ConnectionRegistry, GatewayMetrics, ResolvedTool } from '@gatehouse/connections';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
+import { ClientChannel, sdkClientChannel, SessionClient } from '../relay/client-channel';
 import { AuditContext, callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { PolicyGate } from './policy-gate';
@@ -26,14 +27,20 @@ export interface CallContext {
   workflow?: { runId: string; step: number };
   /** Told the call's audit id as soon as there is one (a workflow step links to its tools.call records). */
   onCallId?: (callId: string) => void;
+  /**
+   * The client of the session that made the call, on the call's own stream: the downstream's elicitation, sampling
+   * and log messages go to it (ClientRelay). Absent when no client is there to ask (approved calls, workflows).
+   */
+  client?: ClientChannel;
 }
 
 /** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
-export function sdkCallContext(extra: McpRequestExtra): CallContext {
+export function sdkCallContext(extra: McpRequestExtra, client: SessionClient): CallContext {
   const progressToken = extra._meta?.progressToken;
   const traceId = traceIdOf(extra.requestInfo?.headers['traceparent']);
   return {
     signal: extra.signal,
+    client: sdkClientChannel(extra, client),
     ...(traceId ? { traceId } : {}),
     ...(progressToken === undefined
       ? {}
