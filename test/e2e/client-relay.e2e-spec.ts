@@ -374,6 +374,18 @@ organizations:
     }, SLOW);
   });
 
+  it('withdraws the request from the client when the downstream cancels it', async () => {
+    const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
+    const reply = await session.stream({ jsonrpc: '2.0', id: 'w', method: 'tools/call', params: { name: 'web_elicit_impatient', arguments: {} } });
+    const asked = await reply.next(isElicitation);
+    await reply.next((message) => message['method'] === 'notifications/cancelled' && (message['params'] as { requestId?: unknown }).requestId === asked['id']);
+    expect(resultText(await reply.next(isReplyTo('w')))).toContain('relay failed');
+    // A late answer reaches nothing.
+    const late = await session.post({ jsonrpc: '2.0', id: asked['id'], result: { action: 'accept', content: { name: 'Late' } } });
+    await late.text();
+    expect(gateway.app.get(PendingClientRequests).size).toBe(0);
+  }, SLOW);
+
   it("relays through the SDK Server's path too (a batched call)", async () => {
     const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
     const reply = await session.stream([{ jsonrpc: '2.0', id: 'batched', method: 'tools/call', params: { name: 'web_elicit_form', arguments: { label: 'batch' } } }]);
