@@ -9,6 +9,7 @@ export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs
 export const HOSTILE_SERVER = join(ROOT, 'test', 'fixtures', 'hostile-server.mjs');
 export const OLD_PROTOCOL_SERVER = join(ROOT, 'test', 'fixtures', 'old-protocol-server.mjs');
 export const CONFORMANCE_SERVER = join(ROOT, 'test', 'fixtures', 'conformance-server.mjs');
+export const RELAY_SERVER = join(ROOT, 'test', 'fixtures', 'relay-server.mjs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,6 +66,16 @@ export function startEverythingSse(): Promise<RunningServer> {
 /** test/fixtures/fixture-server.mjs over streamable HTTP (an SDK server with fault-injection tools). */
 export function startFixtureHttp(env: Record<string, string> = {}): Promise<RunningServer> {
   return startHttp([FIXTURE_SERVER, 'http'], env, '/mcp');
+}
+
+/** test/fixtures/relay-server.mjs (tools that elicit, sample and log during their call) over streamable HTTP. */
+export function startRelayHttp(): Promise<RunningServer> {
+  return startHttp([RELAY_SERVER, 'http'], {}, '/mcp');
+}
+
+/** Connection YAML for test/fixtures/relay-server.mjs as a stdio child process. */
+export function relayStdioYaml(name: string, extra = ''): string {
+  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(RELAY_SERVER)}, stdio]${extra ? `, ${extra}` : ''} }`;
 }
 
 /** test/fixtures/hostile-server.mjs (huge replies, endless progress) over streamable HTTP (/mcp) or legacy SSE (/sse). */

@@ -16,5 +16,6 @@ export * from './runtime/connection-registry';
 export * from './runtime/connection-runtime';
 export * from './jobs/jobs.module';
 export * from './downstream/ordered-delivery';
+export * from './downstream/server-request-router';
 export * from './catalog/canonical-json';
 export * from './admission/connection-admission';

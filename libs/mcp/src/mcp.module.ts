@@ -13,6 +13,8 @@ import { McpDoorMiddleware } from './mcp-door.middleware';
 import { McpFastPath } from './mcp-fast-path.middleware';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
+import { ClientRelay } from './relay/client-relay';
+import { PendingClientRequests } from './relay/pending-client-requests';
 import { McpServerFactory } from './session/mcp-server.factory';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
@@ -36,6 +38,8 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
     DownstreamExecutor,
     PolicyGate,
     ToolCallExchange,
+    PendingClientRequests,
+    ClientRelay,
     CallTracker,
     ApprovedCallRunner,
     ApprovalProcessor,

@@ -48,4 +48,23 @@ describe('CallClock', () => {
     expect(clock.signal.aborted).toBe(false);
     expect(jest.getTimerCount()).toBe(0);
   });
+
+  it('stops the idle timeout while held (a relayed request), never the deadline', () => {
+    const clock = new CallClock(1_000, 5_000);
+    const release = clock.hold();
+    jest.advanceTimersByTime(3_000);
+    expect(clock.signal.aborted).toBe(false);
+    release();
+    jest.advanceTimersByTime(999);
+    expect(clock.signal.aborted).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(clock.expired).toBe('idle');
+    clock.dispose();
+
+    const held = new CallClock(1_000, 5_000);
+    held.hold();
+    jest.advanceTimersByTime(5_000);
+    expect(held.expired).toBe('deadline');
+    held.dispose();
+  });
 });

@@ -9,6 +9,7 @@ export class CallClock {
   private readonly controller = new AbortController();
   private readonly deadline: NodeJS.Timeout;
   private idle: NodeJS.Timeout | undefined;
+  private holds = 0;
   private _expired: CallExpiry | null = null;
   private readonly forwardAbort: () => void;
 
@@ -39,6 +40,21 @@ export class CallClock {
     if (!this.signal.aborted) this.armIdle();
   }
 
+  /**
+   * The downstream waits on Gatehouse (a request relayed to the client, which a person may take minutes to answer):
+   * the idle timeout stops until the returned release is called; the deadline still runs.
+   */
+  hold(): () => void {
+    this.holds++;
+    clearTimeout(this.idle);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0 && !this.signal.aborted) this.armIdle();
+    };
+  }
+
   expire(limit: CallExpiry): void {
     if (this.signal.aborted) return;
     this._expired = limit;
@@ -52,7 +68,7 @@ export class CallClock {
   }
 
   private armIdle(): void {
-    if (this.idleMs === null) return;
+    if (this.idleMs === null || this.holds > 0) return;
     clearTimeout(this.idle);
     this.idle = setTimeout(() => this.expire('idle'), this.idleMs);
   }

@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CallToolResult,
+  ClientCapabilities,
   ErrorCode as RpcErrorCode,
   Implementation,
   JSONRPCMessage,
@@ -19,6 +20,7 @@ import { GATEHOUSE_VERSION, GatehouseError } from '@gatehouse/config';
 import type { EgressPolicy } from '@gatehouse/egress';
 import { MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
 import { BoundedStdioClientTransport } from './bounded-stdio-transport';
+import { CallPeer, RoutedCall, ServerRequestRouter } from './server-request-router';
 import { CallClock } from './call-clock';
 import {
   ByteCap,
@@ -57,7 +59,13 @@ export interface DownstreamEvents {
 export interface CallOptions {
   signal?: AbortSignal;
   onprogress?: (progress: Progress) => void;
+  /** The client that made the call: the downstream's elicitation, sampling and log messages go to it. */
+  peer?: CallPeer;
 }
+
+// What Gatehouse tells downstreams it can do as their client: it relays these to the client that made the call
+// (ServerRequestRouter), and refuses them when that client did not declare them.
+const CLIENT_CAPABILITIES: ClientCapabilities = { elicitation: { form: {}, url: {} }, sampling: {} };
 
 // Results are passed through unparsed; the dispatcher checks them against CallToolResultSchema once.
 const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolResult>;
@@ -65,6 +73,7 @@ const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolRe
 const CLIENT_INFO: Implementation = { name: 'gatehouse', version: GATEHOUSE_VERSION };
 const MAX_TOOL_PAGES = 100;
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+const SDK_TIMEOUT_MARGIN_MS = 1_000;
 
 // One live MCP session with one downstream server, shared by every upstream client of its organization.
 // It (re)connects in the background with backoff, re-initializes when an HTTP session expires, and for
@@ -80,6 +89,7 @@ export class DownstreamClient {
   // Sessions dropped because their stream passed a cap: the error their pending calls get instead of
   // "connection closed", and the reason the connection is down meanwhile.
   private readonly droppedOverCap = new WeakMap<Client, { error: GatehouseError; reason: string }>();
+  private readonly router: ServerRequestRouter;
   private callSequence = 0;
   private client: Client | null = null;
   private connecting: Promise<Client> | null = null;
@@ -108,6 +118,7 @@ export class DownstreamClient {
       url && options.transport === 'http'
         ? new HttpExchange(this.http!, { connection: options.name, url, headers: options.headers, caps: options })
         : null;
+    this.router = new ServerRequestRouter(this.exchange !== null);
   }
 
   get state(): DownstreamState {
@@ -175,24 +186,24 @@ export class DownstreamClient {
     });
   }
 
-  // request() rather than callTool(): a gateway passes results through (no output-schema checks).
+  // request() rather than callTool(): a gateway passes results through (no output-schema checks). The clock, not the
+  // SDK, keeps the idle timeout: a relayed request holds it (the SDK's can only be re-armed by progress).
   private async callOverSdk(client: Client, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
-    const clock = new CallClock(null, this.options.callDeadlineMs, options.signal);
+    const clock = new CallClock(this.options.callTimeoutMs, this.options.callDeadlineMs, options.signal);
+    const { onprogress } = options;
+    const end = this.router.begin(routedCall(clock, options));
     try {
       return await client.request({ method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, {
-        timeout: this.options.callTimeoutMs,
-        resetTimeoutOnProgress: true,
-        maxTotalTimeout: this.options.callDeadlineMs,
+        // The clock stops the call first; the SDK's own timeout only backs it up.
+        timeout: this.options.callDeadlineMs + SDK_TIMEOUT_MARGIN_MS,
         signal: clock.signal,
-        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+        ...(onprogress ? { onprogress: (progress: Progress) => (clock.progress(), onprogress(progress)) } : {}),
       });
     } catch (error) {
-      // The SDK checks maxTotalTimeout only when progress arrives, and then sends no cancellation; the clock's
-      // deadline is the hard one, and expiring it aborts the signal, on which the SDK cancels the request.
-      if (isTotalTimeout(error)) clock.expire('deadline');
-      if (clock.expired === 'deadline') throw downstreamDeadline(this.options.name, this.options.callDeadlineMs);
-      throw error;
+      // Expiring the clock aborts the signal, on which the SDK cancels the request downstream.
+      throw this.stoppedBy(clock, error) ?? error;
     } finally {
+      end();
       clock.dispose();
     }
   }
@@ -210,6 +221,8 @@ export class DownstreamClient {
     const transport = client.transport as StreamableHTTPClientTransport;
     const id = `gatehouse-${++this.callSequence}`;
     const clock = new CallClock(this.options.callTimeoutMs, this.options.callDeadlineMs, options.signal);
+    const call = routedCall(clock, options);
+    const end = this.router.begin(call);
     const onmessage = (message: JSONRPCMessage) => {
       if ('method' in message && message.method === 'notifications/progress' && message.params?.['progressToken'] === id) {
         clock.progress();
@@ -217,6 +230,8 @@ export class DownstreamClient {
         options.onprogress?.(progress);
         return;
       }
+      // Requests on this stream are this call's (the SDK client's handlers answer them through the router).
+      if (this.router.attach(message, call)) return;
       transport.onmessage?.(message);
     };
     try {
@@ -239,6 +254,7 @@ export class DownstreamClient {
       if (error instanceof McpError || error instanceof StreamableHTTPError) throw error;
       throw downstreamUnavailable(this.options.name, describeError(error));
     } finally {
+      end();
       clock.dispose();
     }
   }
@@ -276,7 +292,7 @@ export class DownstreamClient {
 
   private async open(): Promise<Client> {
     this.setState('connecting', this._lastError);
-    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const client = new Client(CLIENT_INFO, { capabilities: CLIENT_CAPABILITIES });
     const transport = createTransport(this.options, {
       fetch: this.http?.fetch((cap) => this.dropOverCap(client, cap)) ?? null,
       onStdoutOverflow: () => this.dropOverCap(client, 'maxReplyBytes'),
@@ -284,6 +300,7 @@ export class DownstreamClient {
         this.logger.log({ stream: 'stderr', ...(cut ? { cutAtBytes: this.options.maxStderrLineBytes } : {}) }, line),
     });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.events.onToolsChanged?.());
+    this.router.install(client);
     let protocolVersion: string | null = null;
     recordProtocolVersion(transport, (version) => (protocolVersion = version));
     this.opening = client;
@@ -406,10 +423,6 @@ function recordProtocolVersion(transport: Transport, record: (version: string) =
   };
 }
 
-function isTotalTimeout(error: unknown): boolean {
-  return (
-    error instanceof McpError &&
-    error.code === RpcErrorCode.RequestTimeout &&
-    (error.data as { maxTotalTimeout?: unknown } | undefined)?.maxTotalTimeout !== undefined
-  );
+function routedCall(clock: CallClock, options: CallOptions): RoutedCall {
+  return { peer: options.peer ?? null, signal: clock.signal, hold: () => clock.hold() };
 }

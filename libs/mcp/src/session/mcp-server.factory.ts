@@ -5,6 +5,7 @@ import {
   ErrorCode as RpcErrorCode,
   ListToolsRequestSchema,
   ListToolsResult,
+  SetLevelRequestSchema,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AuditRecorder } from '@gatehouse/audit';
@@ -12,6 +13,7 @@ import { AppConfig, ApprovalSettings, GATEHOUSE_VERSION } from '@gatehouse/confi
 import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
 import { DecidingRule, EndpointView, Listing, ToolAccessPolicy, ToolLister, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
+import { SessionClient } from '../relay/client-channel';
 import { ProtocolError } from '../tools/protocol-error';
 import { MANAGEMENT_CONNECTION, ManagementTools } from '../management/management-tools';
 import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
@@ -72,8 +74,11 @@ export class McpServerFactory {
     private readonly recorder: AuditRecorder,
   ) {}
 
-  /** A session's server; `door`: where it was opened (its instructions), each request carries its own view. */
-  create(door: EndpointView = WHOLE_ORGANIZATION): Server {
+  /**
+   * The server of one session: `client` is that session's client (its log level logging/setLevel sets); `door` where
+   * it was opened (its instructions; each request carries its own view).
+   */
+  create(client: SessionClient, door: EndpointView = WHOLE_ORGANIZATION): Server {
     const server = new Server(
       { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
       { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: door.unprefixed ? UNPREFIXED_INSTRUCTIONS : INSTRUCTIONS },
@@ -100,7 +105,12 @@ export class McpServerFactory {
     // stream machinery. This handler serves the rest (batches, requests it leaves to the SDK).
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const { name, arguments: args = {} } = request.params;
-      return this.dispatcher.call(principalOf(extra), name, args, sdkCallContext(extra));
+      return this.dispatcher.call(principalOf(extra), name, args, sdkCallContext(extra, client));
+    });
+    // In place of the SDK's own handler: the level is kept with the session, where both call paths read it.
+    server.setRequestHandler(SetLevelRequestSchema, (request) => {
+      client.logLevel = request.params.level;
+      return {};
     });
     return server;
   }

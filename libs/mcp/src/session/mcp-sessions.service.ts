@@ -11,6 +11,7 @@ import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
 import { ApprovalEvent, ApprovalEvents, EndpointView } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
+import { logLevelReaches, sessionClient } from '../relay/client-channel';
 import { CallTracker } from '../tools/call-tracker';
 import { traceIdOf } from '../tools/tool-call.dispatcher';
 import { writeJsonRpcError } from './json-rpc-response';
@@ -147,10 +148,12 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   }
 
   private async open(principal: Principal, door: EndpointView, request: Request, release: () => void): Promise<McpSession> {
-    const server = this.factory.create(door);
     const params = (request.body as { params?: { protocolVersion?: unknown; clientInfo?: { name?: unknown; version?: unknown } } }).params;
+    const client = sessionClient(params);
+    const server = this.factory.create(client, door);
     const session: McpSession = {
       id: '',
+      client,
       subject: principal.subject,
       organizationId: principal.organizationId,
       door: door.name,
@@ -191,7 +194,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     // The requester hears of outcomes only: not of the request they just made, nor of each decision on the way.
     if (event.status === 'pending' || event.status === 'approved') return;
     for (const session of this.sessions.values()) {
-      if (session.subject !== event.requesterSubject) continue;
+      if (session.subject !== event.requesterSubject || !logLevelReaches('notice', session.client.logLevel)) continue;
       session.server
         .sendLoggingMessage({
           level: 'notice',

@@ -11,12 +11,15 @@ import type { Request, Response } from 'express';
 import { EndpointView } from '@gatehouse/governance';
 import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
+import { SessionClient, streamClientChannel } from '../relay/client-channel';
+import { isRelayAnswer, PendingClientRequests } from '../relay/pending-client-requests';
 import { ProtocolError } from '../tools/protocol-error';
 import { CallContext, ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
 
-/** The part of an upstream session the exchange needs: its id and the calls it is running. */
+/** The part of an upstream session the exchange needs: its id, its client and the calls it is running. */
 export interface ExchangeSession {
   id: string;
+  client: SessionClient;
   calls: Map<RequestId, AbortController>;
 }
 
@@ -31,7 +34,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 /** The messages the exchange may answer itself; everything else goes to the SDK transport. */
 export function exchangeMessage(body: unknown): body is Record<string, unknown> {
-  return isObject(body) && body['jsonrpc'] === '2.0' && (body['method'] === 'tools/call' || body['method'] === 'notifications/cancelled');
+  return isRelayAnswer(body) || (isObject(body) && body['jsonrpc'] === '2.0' && (body['method'] === 'tools/call' || body['method'] === 'notifications/cancelled'));
 }
 const isRequestId = (value: unknown): value is RequestId =>
   typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
@@ -66,12 +69,14 @@ export class ToolCallExchange {
     private readonly dispatcher: ToolCallDispatcher,
     private readonly oauth: OAuthSettings,
     private readonly admission: McpAdmission,
+    private readonly pending: PendingClientRequests,
   ) {}
 
   handle(session: ExchangeSession, request: Request, response: Response, principal: Principal, door: EndpointView): boolean {
     const body: unknown = request.body;
     if (request.method !== 'POST' || !exchangeMessage(body) || !acceptsBoth(request)) return false;
     if (!supportedVersion(request.headers['mcp-protocol-version'])) return false;
+    if (isRelayAnswer(body)) return this.answer(session, body, response);
     if (body['method'] === 'notifications/cancelled') return this.cancel(session, body, response);
     const { id } = body;
     if (!isRequestId(id) || session.calls.has(id)) return false;
@@ -93,6 +98,14 @@ export class ToolCallExchange {
         `Bearer error="insufficient_scope", scope="${SCOPE_READ} ${SCOPE_WRITE}", resource_metadata="${this.oauth.protectedResourceMetadataUrlFor(door.name)}", error_description="${message.replace(/"/g, "'")}"`,
       )
       .json({ jsonrpc: '2.0', id: call.id, error: { code: RpcErrorCode.InvalidRequest, message } });
+  }
+
+  // A client's answer to a request sent on one of this session's call streams. Any other (an id this session was not
+  // sent) goes on to the SDK transport, which drops it.
+  private answer(session: ExchangeSession, body: Parameters<PendingClientRequests['answer']>[1], response: Response): boolean {
+    if (!this.pending.answer(session.id, body)) return false;
+    response.status(202).end();
+    return true;
   }
 
   private cancel(session: ExchangeSession, body: Record<string, unknown>, response: Response): boolean {
@@ -117,10 +130,14 @@ export class ToolCallExchange {
     const context: CallContext = {
       signal: controller.signal,
       endpoint: door,
+      client: streamClientChannel(session.client, session.id, this.pending, (message) => reply.send(message)),
       ...(traceId ? { traceId } : {}),
       ...(call.progressToken === undefined
         ? {}
-        : { sendProgress: (progress: Progress) => reply.progress({ ...progress, progressToken: call.progressToken! }) }),
+        : {
+            sendProgress: (progress: Progress) =>
+              Promise.resolve(reply.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: call.progressToken! } })),
+          }),
     };
     try {
       if (await this.dispatcher.needsWriteScope(principal, call.name, door)) return this.insufficientScope(response, call, door);
@@ -143,7 +160,7 @@ export class ToolCallExchange {
   }
 }
 
-/** One JSON reply, or an SSE stream from the first progress notification on. */
+/** One JSON reply, or an SSE stream from the first message before it (progress, a log message, a request to the client). */
 class ReplyWriter {
   private streaming = false;
 
@@ -152,8 +169,8 @@ class ReplyWriter {
     private readonly sessionId: string,
   ) {}
 
-  progress(params: Progress & { progressToken: string | number }): Promise<void> {
-    if (!this.open) return Promise.resolve();
+  send(message: object): void {
+    if (!this.open) return;
     if (!this.streaming) {
       this.streaming = true;
       this.response.writeHead(200, {
@@ -163,8 +180,7 @@ class ReplyWriter {
         'mcp-session-id': this.sessionId,
       });
     }
-    this.response.write(sseEvent({ jsonrpc: '2.0', method: 'notifications/progress', params }));
-    return Promise.resolve();
+    this.response.write(sseEvent(message));
   }
 
   end(message: object): void {

@@ -3,9 +3,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CallToolResult, CallToolResultSchema, McpError, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { CallAudit } from '@gatehouse/audit';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
-import { CallOutcome, ResolvedTool } from '@gatehouse/connections';
+import { CallOutcome, CallPeer, ResolvedTool } from '@gatehouse/connections';
 import { BudgetDecision, BudgetService } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
+import { ClientRelay } from '../relay/client-relay';
 import { CallTracker } from './call-tracker';
 import type { CallContext } from './tool-call.dispatcher';
 import { errorResult, refused, textOf } from './tool-results';
@@ -27,6 +28,7 @@ export class DownstreamExecutor {
   constructor(
     private readonly tracker: CallTracker,
     private readonly budgets: BudgetService,
+    private readonly relay: ClientRelay,
   ) {}
 
   async execute(
@@ -68,7 +70,10 @@ export class DownstreamExecutor {
       await budget.reservation.release('audit_failed');
       return errorResult(refusal.message);
     }
-    const { result, outcome, answered } = await this.callDownstream(resolved, name, args, context);
+    const peer = context.client
+      ? this.relay.peer({ principal, channel: context.client, callId: audit.callId, connection: resolved.runtime.name, tool: name, ...(context.traceId ? { traceId: context.traceId } : {}) })
+      : undefined;
+    const { result, outcome, answered } = await this.callDownstream(resolved, name, args, context, peer);
     finish(outcome);
     audit.close(outcome, {
       result,
@@ -79,7 +84,7 @@ export class DownstreamExecutor {
     return result;
   }
 
-  private async callDownstream(resolved: ResolvedTool, name: string, args: Record<string, unknown>, context: CallContext): Promise<DownstreamOutcome> {
+  private async callDownstream(resolved: ResolvedTool, name: string, args: Record<string, unknown>, context: CallContext, peer: CallPeer | undefined): Promise<DownstreamOutcome> {
     // Progress is relayed in order and flushed before the result: a client drops progress that arrives
     // after the response to its request.
     let progressSent = Promise.resolve();
@@ -94,6 +99,7 @@ export class DownstreamExecutor {
       const result = await runtime.client.callTool(tool.downstreamName, args, {
         signal: context.signal,
         ...(onprogress ? { onprogress } : {}),
+        ...(peer ? { peer } : {}),
       });
       await progressSent;
       // Downstream results are passed through unparsed, so this is where a malformed one is caught.

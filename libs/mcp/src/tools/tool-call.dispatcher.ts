@@ -6,6 +6,7 @@ import { CallOutcome, catalogResource, ConnectionRegistry, GatewayMetrics, Resol
 import { EndpointView, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
+import { ClientChannel, sdkClientChannel, SessionClient } from '../relay/client-channel';
 import { AuditContext, callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { PolicyGate } from './policy-gate';
@@ -29,16 +30,22 @@ export interface CallContext {
   onCallId?: (callId: string) => void;
   /** The door the call came through (/mcp/<endpoint>): what it serves and under which names. Absent: /mcp. */
   endpoint?: EndpointView;
+  /**
+   * The client of the session that made the call, on the call's own stream: the downstream's elicitation, sampling
+   * and log messages go to it (ClientRelay). Absent when no client is there to ask (approved calls, workflows).
+   */
+  client?: ClientChannel;
 }
 
 /** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
-export function sdkCallContext(extra: McpRequestExtra): CallContext {
+export function sdkCallContext(extra: McpRequestExtra, client: SessionClient): CallContext {
   const progressToken = extra._meta?.progressToken;
   const traceId = traceIdOf(extra.requestInfo?.headers['traceparent']);
   const endpoint = extra.authInfo?.extra?.['endpoint'] as EndpointView | undefined;
   return {
     signal: extra.signal,
     ...(endpoint ? { endpoint } : {}),
+    client: sdkClientChannel(extra, client),
     ...(traceId ? { traceId } : {}),
     ...(progressToken === undefined
       ? {}
