@@ -18,3 +18,8 @@ export * from './jobs/jobs.module';
 export * from './downstream/ordered-delivery';
 export * from './catalog/canonical-json';
 export * from './admission/connection-admission';
+export * from './catalog/connection-listings';
+export * from './naming/exposure-view';
+export * from './naming/content-uris';
+export * from './naming/resource-uri';
+export * from './runtime/downstream-subscriptions';
