@@ -7,6 +7,7 @@ export const ROOT = join(__dirname, '..', '..');
 export const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs');
 export const HOSTILE_SERVER = join(ROOT, 'test', 'fixtures', 'hostile-server.mjs');
+export const CONTENT_SERVER = join(ROOT, 'test', 'fixtures', 'content-server.mjs');
 export const OLD_PROTOCOL_SERVER = join(ROOT, 'test', 'fixtures', 'old-protocol-server.mjs');
 
 export async function freePort(): Promise<number> {
@@ -66,6 +67,16 @@ export function startFixtureHttp(env: Record<string, string> = {}): Promise<Runn
   return startHttp([FIXTURE_SERVER, 'http'], env, '/mcp');
 }
 
+/** test/fixtures/content-server.mjs (prompts, resources, a template, subscriptions) over streamable HTTP. */
+export function startContentHttp(env: Record<string, string> = {}): Promise<RunningServer> {
+  return startHttp([CONTENT_SERVER, 'http'], env, '/mcp');
+}
+
+/** Connection YAML for test/fixtures/content-server.mjs as a stdio child process. */
+export function contentStdioYaml(name: string, env: Record<string, string> = {}, extra = ''): string {
+  return nodeStdioYaml(CONTENT_SERVER, name, env, extra);
+}
+
 /** test/fixtures/hostile-server.mjs (huge replies, endless progress) over streamable HTTP (/mcp) or legacy SSE (/sse). */
 export function startHostileHttp(transport: 'http' | 'sse'): Promise<RunningServer> {
   return startHttp([HOSTILE_SERVER, transport], {}, transport === 'http' ? '/mcp' : '/sse');
@@ -87,7 +98,11 @@ export function everythingStdioYaml(name: string): string {
 }
 
 export function fixtureStdioYaml(name: string, env: Record<string, string> = {}, extra = ''): string {
-  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE_SERVER)}, stdio], env: ${JSON.stringify(env)}${extra ? `, ${extra}` : ''} }`;
+  return nodeStdioYaml(FIXTURE_SERVER, name, env, extra);
+}
+
+function nodeStdioYaml(script: string, name: string, env: Record<string, string>, extra: string): string {
+  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(script)}, stdio], env: ${JSON.stringify(env)}${extra ? `, ${extra}` : ''} }`;
 }
 
 /** Children of this process whose command line contains `needle` (Linux /proc). */

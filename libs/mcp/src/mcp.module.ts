@@ -12,7 +12,10 @@ import { ManagementTools } from './management/management-tools';
 import { McpFastPath } from './mcp-fast-path.middleware';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
+import { ContentCatalog } from './session/content-catalog';
+import { ContentHandlers } from './session/content-handlers';
 import { McpServerFactory } from './session/mcp-server.factory';
+import { ResourceSubscriptions } from './session/resource-subscriptions';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
@@ -30,6 +33,9 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
   providers: [
     McpSessions,
     McpServerFactory,
+    ContentCatalog,
+    ContentHandlers,
+    ResourceSubscriptions,
     ManagementTools,
     ToolCallDispatcher,
     DownstreamExecutor,
