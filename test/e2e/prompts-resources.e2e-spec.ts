@@ -46,6 +46,8 @@ describe('prompts, resources, templates, subscriptions and completions through t
   let beta: RunningServer;
   let gateway: TestGateway;
   let admin: Client;
+  // Connected well before the tests that listen: a client opens its notification stream (GET) after initialize.
+  let listener: Client;
   let acmeId: string;
   const clients: Client[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-content-'));
@@ -86,6 +88,7 @@ organizations:
     });
     acmeId = (await query<{ id: string }>(gateway.databaseUrl, 'SELECT id::text FROM organizations WHERE slug = $1', ['acme']))[0]!.id;
     admin = await connect(KEYS.admin);
+    listener = await connect(KEYS.reader);
     await waitFor(
       'both connections to list their prompts and resources',
       async () => {
@@ -162,8 +165,7 @@ organizations:
   });
 
   it('relays notifications/resources/updated to the sessions subscribed, subscribing downstream once, until they let go', async () => {
-    const first = await connect(KEYS.admin);
-    const second = await connect(KEYS.reader);
+    const [first, second] = [admin, listener];
     const updates = { first: [] as string[], second: [] as string[] };
     first.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updates.first.push(notification.params.uri));
     second.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updates.second.push(notification.params.uri));
@@ -197,7 +199,7 @@ organizations:
   });
 
   it('tells the client when a connection’s prompts or resources change', async () => {
-    const client = await connect(KEYS.admin);
+    const client = admin;
     const heard: string[] = [];
     client.setNotificationHandler(PromptListChangedNotificationSchema, () => void heard.push('prompts'));
     client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void heard.push('resources'));
