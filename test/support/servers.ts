@@ -7,6 +7,7 @@ export const ROOT = join(__dirname, '..', '..');
 export const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 export const FIXTURE_SERVER = join(ROOT, 'test', 'fixtures', 'fixture-server.mjs');
 export const HOSTILE_SERVER = join(ROOT, 'test', 'fixtures', 'hostile-server.mjs');
+export const CONTENT_SERVER = join(ROOT, 'test', 'fixtures', 'content-server.mjs');
 export const OLD_PROTOCOL_SERVER = join(ROOT, 'test', 'fixtures', 'old-protocol-server.mjs');
 export const CONFORMANCE_SERVER = join(ROOT, 'test', 'fixtures', 'conformance-server.mjs');
 export const RELAY_SERVER = join(ROOT, 'test', 'fixtures', 'relay-server.mjs');
@@ -75,7 +76,17 @@ export function startRelayHttp(): Promise<RunningServer> {
 
 /** Connection YAML for test/fixtures/relay-server.mjs as a stdio child process. */
 export function relayStdioYaml(name: string, extra = ''): string {
-  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(RELAY_SERVER)}, stdio]${extra ? `, ${extra}` : ''} }`;
+  return nodeStdioYaml(RELAY_SERVER, name, {}, extra);
+}
+
+/** test/fixtures/content-server.mjs (prompts, resources, a template, subscriptions) over streamable HTTP. */
+export function startContentHttp(env: Record<string, string> = {}): Promise<RunningServer> {
+  return startHttp([CONTENT_SERVER, 'http'], env, '/mcp');
+}
+
+/** Connection YAML for test/fixtures/content-server.mjs as a stdio child process. */
+export function contentStdioYaml(name: string, env: Record<string, string> = {}, extra = ''): string {
+  return nodeStdioYaml(CONTENT_SERVER, name, env, extra);
 }
 
 /** test/fixtures/hostile-server.mjs (huge replies, endless progress) over streamable HTTP (/mcp) or legacy SSE (/sse). */
@@ -100,21 +111,25 @@ export function startConformanceHttp(env: Record<string, string> = {}): Promise<
 
 /** Connection YAML for test/fixtures/conformance-server.mjs as a stdio child process. */
 export function conformanceStdioYaml(name: string): string {
-  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(CONFORMANCE_SERVER)}, stdio] }`;
+  return nodeStdioYaml(CONFORMANCE_SERVER, name, {}, '');
 }
 
 /** Connection YAML for test/fixtures/old-protocol-server.mjs as a stdio child process speaking `version`. */
 export function oldProtocolStdioYaml(name: string, version: string): string {
-  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(OLD_PROTOCOL_SERVER)}, stdio], env: { PROTOCOL_VERSION: ${JSON.stringify(version)} } }`;
+  return nodeStdioYaml(OLD_PROTOCOL_SERVER, name, { PROTOCOL_VERSION: version }, '');
 }
 
 /** Connection YAML for server-everything as a stdio child process. */
 export function everythingStdioYaml(name: string): string {
-  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`;
+  return nodeStdioYaml(EVERYTHING, name, {}, '');
 }
 
 export function fixtureStdioYaml(name: string, env: Record<string, string> = {}, extra = ''): string {
-  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE_SERVER)}, stdio], env: ${JSON.stringify(env)}${extra ? `, ${extra}` : ''} }`;
+  return nodeStdioYaml(FIXTURE_SERVER, name, env, extra);
+}
+
+function nodeStdioYaml(script: string, name: string, env: Record<string, string>, extra: string): string {
+  return `{ name: ${name}, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(script)}, stdio], env: ${JSON.stringify(env)}${extra ? `, ${extra}` : ''} }`;
 }
 
 /** Children of this process whose command line contains `needle` (Linux /proc). */

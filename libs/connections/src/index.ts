@@ -19,3 +19,8 @@ export * from './downstream/ordered-delivery';
 export * from './downstream/server-request-router';
 export * from './catalog/canonical-json';
 export * from './admission/connection-admission';
+export * from './catalog/connection-listings';
+export * from './naming/exposure-view';
+export * from './naming/content-uris';
+export * from './naming/resource-uri';
+export * from './runtime/downstream-subscriptions';

@@ -15,7 +15,10 @@ import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
 import { ClientRelay } from './relay/client-relay';
 import { PendingClientRequests } from './relay/pending-client-requests';
+import { ContentCatalog } from './session/content-catalog';
+import { ContentHandlers } from './session/content-handlers';
 import { McpServerFactory } from './session/mcp-server.factory';
+import { ResourceSubscriptions } from './session/resource-subscriptions';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
@@ -33,6 +36,9 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
   providers: [
     McpSessions,
     McpServerFactory,
+    ContentCatalog,
+    ContentHandlers,
+    ResourceSubscriptions,
     ManagementTools,
     ToolCallDispatcher,
     DownstreamExecutor,

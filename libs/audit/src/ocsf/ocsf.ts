@@ -6,13 +6,14 @@ const CLASS_UID = 6003;
 
 const ACTIVITIES = { create: [1, 'Create'], read: [2, 'Read'], update: [3, 'Update'], delete: [4, 'Delete'], other: [99, 'Other'] } as const;
 
-// The last word of a kind says what kind of activity it was: admin.api_key.created, tools.list, auth.token.revoked.
+// The last word of a kind says what kind of activity it was: admin.api_key.created, tools.list, auth.token.revoked,
+// prompts.get, resources.read, resources.subscribe, completion.complete.
 function activityOf(kind: string): (typeof ACTIVITIES)[keyof typeof ACTIVITIES] {
   const verb = kind.slice(kind.lastIndexOf('.') + 1);
-  if (/^(created|issued|started|added|registered|requested)$/.test(verb)) return ACTIVITIES.create;
-  if (/^(list|read|viewed|exported|verified)$/.test(verb)) return ACTIVITIES.read;
+  if (/^(created|issued|started|added|registered|requested|subscribe)$/.test(verb)) return ACTIVITIES.create;
+  if (/^(list|read|get|complete|viewed|exported|verified)$/.test(verb)) return ACTIVITIES.read;
   if (/^(updated|changed|refreshed|approved|denied|decided|accepted|replaced)$/.test(verb)) return ACTIVITIES.update;
-  if (/^(deleted|revoked|removed|ended|expired|pruned)$/.test(verb)) return ACTIVITIES.delete;
+  if (/^(deleted|revoked|removed|ended|expired|pruned|unsubscribe)$/.test(verb)) return ACTIVITIES.delete;
   return ACTIVITIES.other;
 }
 

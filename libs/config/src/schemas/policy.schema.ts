@@ -28,6 +28,11 @@ function depthWithin(value: unknown, max: number): boolean {
   return true;
 }
 
+// What a rule governs. A rule without `kinds` governs what its name lists name (`prompts`, `resources`), else tools:
+// every rule written before prompts and resources existed keeps meaning exactly what it meant.
+export const POLICY_KINDS = ['tool', 'prompt', 'resource'] as const;
+export type PolicyKindName = (typeof POLICY_KINDS)[number];
+
 const comparedValue = z.unknown().refine((value) => depthWithin(value, MAX_VALUE_DEPTH), `must nest no deeper than ${MAX_VALUE_DEPTH} levels`);
 
 export const toolGlob = z.string().regex(/^[A-Za-z0-9_*?-]{1,128}$/, 'must be a tool name glob of letters, digits, "_", "-", "*" and "?"');
@@ -53,18 +58,47 @@ const argumentConditionSchema = z
     message: 'needs exactly one of equals, in or matches',
   });
 
+// An exposed resource URI or template (scheme://<connection>/...) with "*" and "?": printable ASCII, no spaces.
+const resourceGlob = z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be a resource URI glob of printable characters without spaces');
+
+const NAME_LISTS = { tool: 'tools', prompt: 'prompts', resource: 'resources' } as const satisfies Record<PolicyKindName, string>;
+
 export const policyMatchSchema = z
   .object({
+    kinds: z.array(z.enum(POLICY_KINDS)).min(1).optional(),
     roles: z.array(roleSchema).min(1).optional(),
     users: z.array(z.email().transform((email) => email.toLowerCase())).min(1).optional(),
     apiKeys: z.array(z.string().min(1)).min(1).optional(),
     clients: z.array(z.string().min(1)).min(1).optional(),
     connections: z.array(z.string().regex(CONNECTION_NAME_PATTERN, 'must be a connection name')).min(1).optional(),
     tools: z.array(toolGlob).min(1).optional(),
+    // Exposed prompt names (<connection>_<prompt>), as tools are named.
+    prompts: z.array(toolGlob).min(1).optional(),
+    resources: z.array(resourceGlob).min(1).optional(),
     toolClass: z.array(z.enum(TOOL_CLASSES)).min(1).optional(),
     arguments: z.array(argumentConditionSchema).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((match, ctx) => {
+    if (!match.kinds) return;
+    const named = POLICY_KINDS.filter((kind) => match[NAME_LISTS[kind]] !== undefined);
+    for (const kind of named) {
+      if (!match.kinds.includes(kind)) ctx.addIssue({ code: 'custom', path: [NAME_LISTS[kind]], message: `names ${NAME_LISTS[kind]}, so kinds must include "${kind}"` });
+    }
+    // Each list narrows its own kind: a rule naming some kinds' items and not another's would reach all of that one.
+    if (named.length > 0) {
+      for (const kind of match.kinds.filter((candidate) => !named.includes(candidate))) {
+        ctx.addIssue({ code: 'custom', path: ['kinds'], message: `names ${named.map((k) => NAME_LISTS[k]).join(' and ')} but no ${NAME_LISTS[kind]}: list the ${NAME_LISTS[kind]} too, or make it a rule of its own` });
+      }
+    }
+  });
+
+/** The kinds a rule governs: its `kinds`, else the kinds it names items of, else tools. */
+export function policyKinds(match: PolicyMatch): readonly PolicyKindName[] {
+  if (match.kinds) return match.kinds;
+  const named = POLICY_KINDS.filter((kind) => match[NAME_LISTS[kind]] !== undefined);
+  return named.length ? named : ['tool'];
+}
 
 export const approvalSettingsSchema = z
   .object({
@@ -90,6 +124,10 @@ export const policyRuleSchema = z
   .superRefine((rule, ctx) => {
     if (rule.approval && rule.effect !== 'require_approval') {
       ctx.addIssue({ code: 'custom', path: ['approval'], message: 'only a require_approval rule takes approval settings' });
+    }
+    // A read answers at once; there is no call to hold while someone approves it.
+    if (rule.effect === 'require_approval' && policyKinds(rule.match).some((kind) => kind !== 'tool')) {
+      ctx.addIssue({ code: 'custom', path: ['effect'], message: 'require_approval applies to tool calls only: prompts and resources are allowed or denied' });
     }
   })
   .transform((rule) => (rule.effect === 'require_approval' ? { ...rule, approval: rule.approval ?? approvalSettingsSchema.parse({}) } : rule));

@@ -23,3 +23,17 @@ export function inputSchemaLimitProblem(schema: unknown): string | null {
   if (bytes > MAX_INPUT_SCHEMA_BYTES) return `its input schema is ${bytes} bytes, over the limit of ${MAX_INPUT_SCHEMA_BYTES}`;
   return null;
 }
+
+// Prompts, resources and resource templates are held in memory as the downstream listed them (see
+// connection-listings.ts): each kind is bounded by count and by bytes, so a downstream listing 100k resources or
+// megabyte descriptions costs a bounded amount whatever it sends.
+/** Prompts served from one connection. */
+export const MAX_PROMPTS_PER_CONNECTION = 1000;
+/** Resources served from one connection: a file server can list many; past this, clients should use templates. */
+export const MAX_RESOURCES_PER_CONNECTION = 5000;
+/** Resource templates served from one connection. */
+export const MAX_RESOURCE_TEMPLATES_PER_CONNECTION = 1000;
+/** Bytes of one listed prompt, resource or template as JSON (name, description, arguments, _meta). */
+export const MAX_LISTED_ENTRY_BYTES = 16 * 1024;
+/** Bytes of one kind's whole list from one connection, as JSON. */
+export const MAX_LISTING_BYTES = 2 * 1024 * 1024;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ArgumentCheck } from './argument-validator';
+import { ContentUris } from '../naming/content-uris';
+import { PREFIXED_VIEW } from '../naming/exposure-view';
 import { canonicalJson } from './canonical-json';
 
 export interface CatalogTool {
@@ -28,7 +30,8 @@ export function exposeDefinition(tool: Tool, exposedName: string, connectionName
     ...tool,
     name: exposedName,
     ...(tool.title || !shortened ? {} : { title: tool.name }),
-    _meta: { ...tool._meta, 'io.gatehouse/connection': connectionName, 'io.gatehouse/tool': tool.name },
+    // A widget template the tool names is one of its connection's resources: named as the gateway serves it.
+    _meta: { ...new ContentUris(PREFIXED_VIEW, connectionName).toolMeta(tool._meta), 'io.gatehouse/connection': connectionName, 'io.gatehouse/tool': tool.name },
   };
 }
 

@@ -4,15 +4,27 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import {
   CallToolResult,
   ClientCapabilities,
+  ClientRequest,
   ErrorCode as RpcErrorCode,
   Implementation,
   JSONRPCMessage,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
   ListToolsResultSchema,
   McpError,
   Progress,
+  Prompt,
+  PromptListChangedNotificationSchema,
+  Resource,
+  ResourceListChangedNotificationSchema,
+  ResourceTemplate,
+  ResourceUpdatedNotificationSchema,
+  ServerCapabilities,
   Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { AnySchema, SchemaOutput } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import pLimit, { Limit } from 'p-limit';
 import { z } from 'zod';
@@ -54,6 +66,16 @@ export interface DownstreamOptions extends DownstreamTarget {
 export interface DownstreamEvents {
   onStateChange?: (state: DownstreamState, error: string | null) => void;
   onToolsChanged?: () => void;
+  onPromptsChanged?: () => void;
+  onResourcesChanged?: () => void;
+  /** notifications/resources/updated for a URI the gateway subscribed to (the downstream's URI). */
+  onResourceUpdated?: (uri: string) => void;
+}
+
+/** A list read page by page: `complete` is false when the reader stopped early (enough items, or the page limit). */
+export interface ListedPages<T> {
+  items: T[];
+  complete: boolean;
 }
 
 export interface CallOptions {
@@ -71,7 +93,7 @@ const CLIENT_CAPABILITIES: ClientCapabilities = { elicitation: { form: {}, url: 
 const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolResult>;
 
 const CLIENT_INFO: Implementation = { name: 'gatehouse', version: GATEHOUSE_VERSION };
-const MAX_TOOL_PAGES = 100;
+const MAX_LIST_PAGES = 100;
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const SDK_TIMEOUT_MARGIN_MS = 1_000;
 
@@ -155,21 +177,67 @@ export class DownstreamClient {
   }
 
   async listTools(): Promise<Tool[]> {
-    const client = await this.connect();
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const result = await this.withSessionRetry(client, (c) =>
-        c.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, ListToolsResultSchema, {
-          timeout: this.options.connectTimeoutMs,
-        }),
-      );
-      tools.push(...result.tools);
-      cursor = result.nextCursor;
-      // Past the limit the rest is left out of the catalog anyway: one tool more says that there were more.
-      if (!cursor || tools.length > MAX_TOOLS_PER_CONNECTION) return tools;
+    // Past the limit the rest is left out of the catalog anyway: one tool more says that there were more.
+    const { items, complete } = await this.listPages('tools/list', ListToolsResultSchema, (page) => page.tools, (count) => count > MAX_TOOLS_PER_CONNECTION);
+    if (!complete && items.length <= MAX_TOOLS_PER_CONNECTION) {
+      throw downstreamUnavailable(this.options.name, `tools/list returned more than ${MAX_LIST_PAGES} pages`);
     }
-    throw downstreamUnavailable(this.options.name, `tools/list returned more than ${MAX_TOOL_PAGES} pages`);
+    return items;
+  }
+
+  /** The capabilities the live session's server declared; null while there is no session. */
+  get capabilities(): ServerCapabilities | null {
+    return this.client?.getServerCapabilities() ?? null;
+  }
+
+  listPrompts(enough: (count: number) => boolean): Promise<ListedPages<Prompt>> {
+    return this.listPages('prompts/list', ListPromptsResultSchema, (page) => page.prompts, enough);
+  }
+
+  listResources(enough: (count: number) => boolean): Promise<ListedPages<Resource>> {
+    return this.listPages('resources/list', ListResourcesResultSchema, (page) => page.resources, enough);
+  }
+
+  listResourceTemplates(enough: (count: number) => boolean): Promise<ListedPages<ResourceTemplate>> {
+    return this.listPages('resources/templates/list', ListResourceTemplatesResultSchema, (page) => page.resourceTemplates, enough);
+  }
+
+  /**
+   * Any other request (prompts/get, resources/read, subscriptions, completion/complete) with the safeguards of a call:
+   * the concurrency limit, the idle timeout and deadline, the byte caps of the transport, the egress policy.
+   */
+  request<T extends AnySchema>(request: ClientRequest, resultSchema: T, options: CallOptions = {}): Promise<SchemaOutput<T>> {
+    return this.limit(async () => {
+      options.signal?.throwIfAborted();
+      const client = await this.connectForCall();
+      try {
+        return await this.withSessionRetry(client, (c) => this.requestOverSdk(c, request, resultSchema, options));
+      } catch (error) {
+        throw this.translate(error, client);
+      }
+    });
+  }
+
+  // Reads page after page until the downstream has no more, `enough` holds, or MAX_LIST_PAGES (a list that never ends).
+  private async listPages<T extends AnySchema, I>(
+    method: 'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list',
+    schema: T,
+    itemsOf: (page: SchemaOutput<T>) => I[],
+    enough: (count: number) => boolean,
+  ): Promise<ListedPages<I>> {
+    const client = await this.connect();
+    const items: I[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const result = await this.withSessionRetry(client, (c) =>
+        c.request({ method, params: cursor ? { cursor } : {} }, schema, { timeout: this.options.connectTimeoutMs }),
+      );
+      items.push(...itemsOf(result));
+      cursor = (result as { nextCursor?: string }).nextCursor;
+      if (!cursor) return { items, complete: true };
+      if (enough(items.length)) return { items, complete: false };
+    }
+    return { items, complete: false };
   }
 
   callTool(name: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<CallToolResult> {
@@ -186,15 +254,21 @@ export class DownstreamClient {
     });
   }
 
-  // request() rather than callTool(): a gateway passes results through (no output-schema checks). The clock, not the
-  // SDK, keeps the idle timeout: a relayed request holds it (the SDK's can only be re-armed by progress).
-  private async callOverSdk(client: Client, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+  // request() rather than callTool(): a gateway passes results through (no output-schema checks). A call is routed:
+  // what its downstream asks its client meanwhile goes to the call's own client (ServerRequestRouter).
+  private callOverSdk(client: Client, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    return this.requestOverSdk(client, { method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, options, true);
+  }
+
+  // The clock, not the SDK, keeps the idle timeout: a relayed request holds it (the SDK's can only be re-armed by
+  // progress). Other requests (prompts, reads, completions) are not routed: they would make a call on stdio ambiguous.
+  private async requestOverSdk<T extends AnySchema>(client: Client, request: ClientRequest, resultSchema: T, options: CallOptions, routed = false): Promise<SchemaOutput<T>> {
     const clock = new CallClock(this.options.callTimeoutMs, this.options.callDeadlineMs, options.signal);
     const { onprogress } = options;
-    const end = this.router.begin(routedCall(clock, options));
+    const end = routed ? this.router.begin(routedCall(clock, options)) : () => undefined;
     try {
-      return await client.request({ method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, {
-        // The clock stops the call first; the SDK's own timeout only backs it up.
+      return await client.request(request, resultSchema, {
+        // The clock stops the request first; the SDK's own timeout only backs it up.
         timeout: this.options.callDeadlineMs + SDK_TIMEOUT_MARGIN_MS,
         signal: clock.signal,
         ...(onprogress ? { onprogress: (progress: Progress) => (clock.progress(), onprogress(progress)) } : {}),
@@ -301,6 +375,9 @@ export class DownstreamClient {
     });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.events.onToolsChanged?.());
     this.router.install(client);
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.events.onPromptsChanged?.());
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.events.onResourcesChanged?.());
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => this.events.onResourceUpdated?.(notification.params.uri));
     let protocolVersion: string | null = null;
     recordProtocolVersion(transport, (version) => (protocolVersion = version));
     this.opening = client;

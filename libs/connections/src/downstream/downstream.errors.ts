@@ -1,7 +1,8 @@
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { ZodError } from 'zod';
+// The SDK parses with zod's mini build, whose errors are $ZodError but not the classic ZodError.
+import { $ZodError } from 'zod/v4/core';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
 
 /** The byte caps of a connection, by the name an admin sets them with. */
@@ -46,9 +47,14 @@ export function describeError(error: unknown): string {
   if (error instanceof SseError) return `the event stream failed${error.code ? ` (HTTP ${error.code})` : ''}`;
   if (error instanceof McpError && !OWN_RPC_ERRORS.has(error.code)) return `the downstream answered with JSON-RPC error ${error.code}`;
   if (error instanceof SyntaxError) return 'the downstream sent something that is not valid JSON';
-  if (error instanceof ZodError) return 'the downstream sent a message that is not valid MCP';
+  if (error instanceof $ZodError) return 'the downstream sent a message that is not valid MCP';
   if (error instanceof Error) return error.message.split('\n')[0]!.slice(0, 500);
   return String(error).slice(0, 500);
+}
+
+/** A reply that does not parse as JSON or is not the MCP message it should be: the downstream's fault, not ours. */
+export function isMalformedReply(error: unknown): boolean {
+  return error instanceof SyntaxError || error instanceof $ZodError;
 }
 
 /** 16777216 → "16 MiB"; sizes that are not a whole number of KiB or MiB stay in bytes. */

@@ -8,6 +8,7 @@ import { ConnectionAdmission } from '../admission/connection-admission';
 import { ArgumentIssues, ArgumentValidators } from '../catalog/argument-validator';
 import { canonicalJson } from '../catalog/canonical-json';
 import { CatalogTool } from '../catalog/catalog-tool';
+import type { ListingKind } from '../catalog/connection-listings';
 import { DownstreamState } from '../downstream/downstream-client';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { connectionOf } from '../naming/tool-naming';
@@ -82,6 +83,18 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
     this.logger.log(`Started ${this.runtimes.size} of ${records.length} connections`);
   }
 
+  /** Listener receives the organization id whose prompts or resources changed, and which. Returns an unsubscribe function. */
+  onListingsChanged(listener: (organizationId: string, kind: ListingKind) => void): () => void {
+    this.toolChanges.on('listings', listener);
+    return () => this.toolChanges.off('listings', listener);
+  }
+
+  /** Listener receives a downstream's notifications/resources/updated (its own URI). Returns an unsubscribe function. */
+  onResourceUpdated(listener: (runtime: ConnectionRuntime, uri: string) => void): () => void {
+    this.toolChanges.on('resource-updated', listener);
+    return () => this.toolChanges.off('resource-updated', listener);
+  }
+
   /** Listener receives the organization id whose tool list changed. Returns an unsubscribe function. */
   onToolsChanged(listener: (organizationId: string) => void): () => void {
     this.toolChanges.on('changed', listener);
@@ -120,6 +133,16 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
 
   runtime(connectionId: string): ConnectionRuntime | undefined {
     return this.runtimes.get(connectionId);
+  }
+
+  /** The organization's running connections, by name. */
+  runtimesOf(organizationId: string): ConnectionRuntime[] {
+    return [...(this.byOrganization.get(organizationId)?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** One running connection of the organization, by name. */
+  runtimeNamed(organizationId: string, name: string): ConnectionRuntime | undefined {
+    return this.byOrganization.get(organizationId)?.get(name);
   }
 
   list(organizationId: string): CatalogTool[] {
@@ -209,6 +232,9 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
       this.remove(current);
       await current.close();
       this.notify(current.record.organizationId);
+      const { listings } = current;
+      if (listings.prompts.length) this.toolChanges.emit('listings', current.record.organizationId, 'prompts');
+      if (listings.resources.length || listings.templates.length) this.toolChanges.emit('listings', current.record.organizationId, 'resources');
     }
     if (!wanted) return;
     const runtime = new ConnectionRuntime(wanted, {
@@ -217,6 +243,8 @@ export class ConnectionRegistry implements BeforeApplicationShutdown {
       toolDefinitions: this.toolDefinitions,
       pins: this.pins,
       onToolsChanged: (changed) => this.notify(changed.record.organizationId),
+      onListingsChanged: (changed, kind) => this.toolChanges.emit('listings', changed.record.organizationId, kind),
+      onResourceUpdated: (changed, uri) => this.toolChanges.emit('resource-updated', changed, uri),
       onStateChange: (changed, state, error) => this.onStateChange(changed, state, error),
     });
     await runtime.restore();

@@ -9,6 +9,9 @@ import { canonicalJson } from '../catalog/canonical-json';
 import { CatalogTool, exposeDefinition, hashToolDefinition } from '../catalog/catalog-tool';
 import { DownstreamClient, DownstreamState } from '../downstream/downstream-client';
 import { describeError } from '../downstream/downstream.errors';
+import { ConnectionListings, ListingKind } from '../catalog/connection-listings';
+import { CoalescedTask } from './coalesced-task';
+import { DownstreamSubscriptions } from './downstream-subscriptions';
 import { nameTools } from '../naming/tool-naming';
 import { heldBackReason, isNewToolPin, ToolPinning } from '../pinning/tool-pinning';
 
@@ -18,6 +21,8 @@ export interface RuntimeDependencies {
   toolDefinitions: ToolDefinitionRepository;
   pins: ToolPinning;
   onToolsChanged: (runtime: ConnectionRuntime) => void;
+  onListingsChanged: (runtime: ConnectionRuntime, kind: ListingKind) => void;
+  onResourceUpdated: (runtime: ConnectionRuntime, uri: string) => void;
   onStateChange: (runtime: ConnectionRuntime, state: DownstreamState, error: string | null) => void;
 }
 
@@ -50,6 +55,8 @@ export function specFingerprint(record: ConnectionRecord): string {
 // it is loaded, so a held-back tool costs nothing per call either.
 export class ConnectionRuntime {
   readonly client: DownstreamClient;
+  /** The resources the gateway holds a downstream subscription to, counted across upstream sessions. */
+  readonly subscriptions: DownstreamSubscriptions;
   readonly fingerprint: string;
   private readonly logger: Logger;
   /** The downstream's last good list, in its order, held-back tools included. */
@@ -59,8 +66,9 @@ export class ConnectionRuntime {
   private held = new Map<string, HeldBackTool>();
   /** When each (downstream name, hash) was first seen, so a held-back tool keeps its date across reloads. */
   private firstSeen = new Map<string, Date>();
-  private refreshing: Promise<void> | null = null;
-  private nextRefresh: Promise<void> | null = null;
+  private readonly toolRefresh = new CoalescedTask(() => this.fetch());
+  /** The downstream's prompts, resources and resource templates. */
+  readonly listings: ConnectionListings;
   stale = true;
   listError: string | null = null;
   lastRefreshAt: Date | null = null;
@@ -79,11 +87,19 @@ export class ConnectionRuntime {
       {
         onStateChange: (state, error) => {
           this.deps.onStateChange(this, state, error);
-          if (state === 'connected') void this.refresh();
+          if (state === 'connected') {
+            void this.refresh();
+            this.subscriptions.resubscribe();
+          }
         },
-        onToolsChanged: () => void this.refresh(),
+        onToolsChanged: () => void this.toolRefresh.run(),
+        onPromptsChanged: () => void this.listings.refresh(),
+        onResourcesChanged: () => void this.listings.refresh(),
+        onResourceUpdated: (uri) => this.deps.onResourceUpdated(this, uri),
       },
     );
+    this.listings = new ConnectionListings(record.name, this.client, (kind) => this.deps.onListingsChanged(this, kind));
+    this.subscriptions = new DownstreamSubscriptions(record.name, this.client);
   }
 
   get id(): string {
@@ -122,24 +138,10 @@ export class ConnectionRuntime {
     this.client.start();
   }
 
-  /**
-   * Coalesces: while a refresh runs, further requests collapse into one more refresh after it, and settle
-   * when that one has (so a caller sees a list read after its request, e.g. with a change it just accepted).
-   */
+  /** Re-reads the tools (coalesced, see CoalescedTask) and the prompts and resources. */
   refresh(): Promise<void> {
-    if (!this.refreshing) {
-      this.refreshing = this.fetch().finally(() => {
-        this.refreshing = null;
-      });
-      return this.refreshing;
-    }
-    this.nextRefresh ??= this.refreshing
-      .catch(() => undefined)
-      .then(() => {
-        this.nextRefresh = null;
-        return this.refresh();
-      });
-    return this.nextRefresh;
+    void this.listings.refresh();
+    return this.toolRefresh.run();
   }
 
   async close(): Promise<void> {

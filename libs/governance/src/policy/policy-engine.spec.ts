@@ -175,4 +175,64 @@ describe('CompiledPolicy', () => {
     expect(() => policyRuleSchema.parse({ name: 'x', effect: 'deny', match: { arguments: [{ path: 'a', matches: '(' }] } })).toThrow(/valid regular expression/);
     expect(() => policyRuleSchema.parse({ name: 'x', effect: 'maybe' })).toThrow();
   });
+  describe('prompts and resources', () => {
+    const prompt = (name: string): PolicyResource => ({ kind: 'prompt', connection: name.split('_')[0]!, tool: name, annotations: undefined });
+    const resource = (uri: string, connection = 'docs'): PolicyResource => ({ kind: 'resource', connection, tool: uri, annotations: undefined });
+
+    it('keeps a rule without kinds a tool rule', () => {
+      const denyAll = rule({ name: 'deny-contractors', match: { roles: ['contractor'] }, effect: 'deny' });
+      const policy = new CompiledPolicy(1, 'allow', [denyAll], []);
+      const contractor = subject({ role: 'contractor' });
+      expect(policy.decide(contractor, tool('docs_search', READ), {}).effect).toBe('deny');
+      expect(policy.decide(contractor, prompt('docs_summary'), {}).effect).toBe('allow');
+      expect(policy.decide(contractor, resource('ui://docs/a.html'), {}).effect).toBe('allow');
+    });
+
+    it('matches prompts and resources by their own name lists, which imply their kind', () => {
+      const policy = new CompiledPolicy(
+        1,
+        'allow',
+        [
+          rule({ name: 'no-secret-prompt', match: { prompts: ['docs_secret*'] }, effect: 'deny' }),
+          rule({ name: 'no-private-files', match: { resources: ['file://docs/private/*'] }, effect: 'deny' }),
+        ],
+        [],
+      );
+      expect(policy.decide(subject(), prompt('docs_secret-plan'), {})).toEqual({ effect: 'deny', rule: { id: 'r', name: 'no-secret-prompt' } });
+      expect(policy.listing(subject(), prompt('docs_secret-plan')).listed).toBe(false);
+      expect(policy.decide(subject(), prompt('docs_summary'), {}).effect).toBe('allow');
+      expect(policy.decide(subject(), tool('docs_secret-plan', READ), {}).effect).toBe('allow');
+      expect(policy.decide(subject(), resource('file://docs/private/x'), {}).effect).toBe('deny');
+      expect(policy.decide(subject(), resource('file://docs/public/x'), {}).effect).toBe('allow');
+    });
+
+    it('applies kinds to every kind named, and the organization default to prompts and resources', () => {
+      const policy = new CompiledPolicy(1, 'deny', [rule({ name: 'members-read', match: { kinds: ['prompt', 'resource'], roles: ['member'] }, effect: 'allow' })], []);
+      expect(policy.decide(subject(), prompt('docs_summary'), {}).effect).toBe('allow');
+      expect(policy.decide(subject(), resource('ui://docs/a'), {}).effect).toBe('allow');
+      expect(policy.decide(subject({ role: 'contractor' }), resource('ui://docs/a'), {})).toEqual({ effect: 'deny', rule: { id: null, name: 'default' } });
+      expect(policy.decide(subject(), tool('docs_search', READ), {}).effect).toBe('deny');
+    });
+
+    it('denies auditors prompts and resources as it denies them tools', () => {
+      const policy = new CompiledPolicy(1, 'allow', [], []);
+      expect(policy.decide(subject({ role: 'auditor' }), prompt('docs_summary'), {})).toEqual({ effect: 'deny', rule: AUDITOR_DEFAULT });
+      expect(policy.listing(subject({ role: 'auditor' }), resource('ui://docs/a'))).toEqual({ listed: false, rule: AUDITOR_DEFAULT });
+    });
+
+    it('classifies prompts and resources as read whatever the tool class overrides say', () => {
+      const policy = new CompiledPolicy(1, 'allow', [], [{ tools: '*', class: 'destructive' }]);
+      expect([...policy.classify(prompt('docs_summary'))]).toEqual(['read']);
+      expect([...policy.classify(resource('ui://docs/a'))]).toEqual(['read']);
+    });
+
+    it('refuses rules that would surprise: approval on a read, a name list outside the kinds, a kind without its list', () => {
+      expect(() => rule({ name: 'x', match: { prompts: ['a_*'] }, effect: 'require_approval' })).toThrow(/tool calls only/);
+      expect(() => rule({ name: 'x', match: { kinds: ['resource'] }, effect: 'require_approval' })).toThrow(/tool calls only/);
+      expect(() => rule({ name: 'x', match: { kinds: ['tool'], prompts: ['a_*'] }, effect: 'deny' })).toThrow(/so kinds must include/);
+      expect(() => rule({ name: 'x', match: { kinds: ['tool', 'prompt'], tools: ['a_*'] }, effect: 'deny' })).toThrow(/no prompts/);
+      expect(() => rule({ name: 'x', match: { resources: ['has space'] }, effect: 'deny' })).toThrow(/resource URI glob/);
+      expect(rule({ name: 'x', match: { tools: ['a_*'] }, effect: 'require_approval' }).effect).toBe('require_approval');
+    });
+  });
 });

@@ -6,6 +6,8 @@ import {
   LinearRegExp,
   MatchBudgetExceeded,
   PolicyEffectName,
+  PolicyKindName,
+  policyKinds,
   PolicyMatch,
   RoleName,
   ToolClassName,
@@ -28,10 +30,12 @@ export interface PolicySubject {
   viaOAuth: boolean;
 }
 
-/** What is called. */
+/** What is called, or read. */
 export interface PolicyResource {
+  /** A tool when absent. */
+  kind?: PolicyKindName;
   connection: string;
-  /** The exposed name, e.g. linear-prod_create_issue. */
+  /** The exposed name, e.g. linear-prod_create_issue; for a prompt its exposed name, for a resource its exposed URI. */
   tool: string;
   annotations: ToolAnnotations | undefined;
   /** One of Gatehouse's own tools: its annotations are ours, so the default for unknown destructive tools does not apply. */
@@ -85,6 +89,7 @@ export const AUDITOR_DEFAULT: DecidingRule = {
 const DESTRUCTIVE_APPROVAL: ApprovalSettings = { approverRoles: ['admin'], approvals: 1, expiresIn: 3600 };
 
 interface CompiledRule extends PolicyRule {
+  kinds: ReadonlySet<PolicyKindName>;
   argumentDependent: boolean;
   patterns: Map<string, LinearRegExp>;
 }
@@ -103,6 +108,7 @@ export class CompiledPolicy {
   ) {
     this.rules = rules.map((rule) => ({
       ...rule,
+      kinds: new Set(policyKinds(rule.match)),
       argumentDependent: (rule.match.arguments?.length ?? 0) > 0,
       patterns: new Map((rule.match.arguments ?? []).flatMap((c) => (c.matches === undefined ? [] : [[c.matches, compilePattern(rule, c.matches)] as const]))),
     }));
@@ -136,6 +142,8 @@ export class CompiledPolicy {
   }
 
   classify(resource: PolicyResource): Set<ToolClassName> {
+    // Prompts and resources are read; the overrides classify tools.
+    if ((resource.kind ?? 'tool') !== 'tool') return new Set(['read']);
     const override = this.overrides.find((candidate) => wildcardMatches(candidate.tools, resource.tool));
     if (override) {
       if (override.class === 'read') return new Set(['read']);
@@ -163,12 +171,15 @@ export class CompiledPolicy {
 
   private matches(rule: CompiledRule, subject: PolicySubject, resource: PolicyResource, classes: Set<ToolClassName>): boolean {
     const { match } = rule;
+    const kind = resource.kind ?? 'tool';
+    if (!rule.kinds.has(kind)) return false;
     if (match.roles && !match.roles.includes(subject.role)) return false;
     if (match.users && !(subject.userEmail && match.users.includes(subject.userEmail))) return false;
     if (match.apiKeys && !match.apiKeys.includes(subject.apiKeyName)) return false;
     if (match.clients && !match.clients.some((client) => client === subject.clientId || client === subject.clientName)) return false;
     if (match.connections && !match.connections.includes(resource.connection)) return false;
-    if (match.tools && !match.tools.some((glob) => wildcardMatches(glob, resource.tool))) return false;
+    const names = kind === 'tool' ? match.tools : kind === 'prompt' ? match.prompts : match.resources;
+    if (names && !names.some((glob) => wildcardMatches(glob, resource.tool))) return false;
     if (match.toolClass && !match.toolClass.some((toolClass) => classes.has(toolClass))) return false;
     return true;
   }

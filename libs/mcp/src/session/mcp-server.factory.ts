@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
-  ErrorCode as RpcErrorCode,
   ListToolsRequestSchema,
   ListToolsResult,
   SetLevelRequestSchema,
@@ -14,21 +13,15 @@ import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
 import { DecidingRule, EndpointView, Listing, ToolAccessPolicy, ToolLister, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { SessionClient } from '../relay/client-channel';
-import { ProtocolError } from '../tools/protocol-error';
+import { ContentHandlers } from './content-handlers';
+import { pageOf } from './list-pages';
+import { principalOf } from './request-principal';
 import { MANAGEMENT_CONNECTION, ManagementTools } from '../management/management-tools';
 import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
 
 const INSTRUCTIONS =
-  'Gatehouse aggregates several MCP servers. Each tool is named <connection>_<tool>; gatehouse_* tools manage the gateway itself.';
+  'Gatehouse aggregates several MCP servers. Each tool and prompt is named <connection>_<name>; each resource URI names its connection after the scheme (scheme://<connection>/...); gatehouse_* tools manage the gateway itself.';
 const UNPREFIXED_INSTRUCTIONS = "Gatehouse serves one MCP server's tools here under their own names, governed by the organization's policy.";
-
-// The principal of the HTTP request that carried the message: access is re-checked on every request,
-// so a revoked key cannot keep using a session it opened earlier.
-function principalOf(extra: McpRequestExtra): Principal {
-  const principal = extra.authInfo?.extra?.['principal'] as Principal | undefined;
-  if (!principal) throw new ProtocolError(RpcErrorCode.InvalidRequest, 'Unauthenticated request');
-  return principal;
-}
 
 // The door of the HTTP request that carried the message (McpSessions puts it beside the principal).
 function doorOf(extra: McpRequestExtra): EndpointView {
@@ -49,20 +42,6 @@ export interface ToolView {
 // Not a policy rule: a read-only credential never sees a tool that writes, whatever the policy says.
 export const READ_ONLY_ACCESS: DecidingRule = { id: null, name: 'access:read-only', description: 'a read-only credential sees only the tools classified read' };
 
-function encodeCursor(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  try {
-    const offset = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown }).o;
-    if (typeof offset === 'number' && Number.isInteger(offset) && offset >= 0) return offset;
-  } catch {
-    // falls through to the error below
-  }
-  throw new ProtocolError(RpcErrorCode.InvalidParams, 'Invalid cursor: pass back the nextCursor of a previous tools/list');
-}
-
 @Injectable()
 export class McpServerFactory {
   constructor(
@@ -72,6 +51,7 @@ export class McpServerFactory {
     private readonly dispatcher: ToolCallDispatcher,
     private readonly access: ToolAccessPolicy,
     private readonly recorder: AuditRecorder,
+    private readonly content: ContentHandlers,
   ) {}
 
   /**
@@ -81,8 +61,19 @@ export class McpServerFactory {
   create(client: SessionClient, door: EndpointView = WHOLE_ORGANIZATION): Server {
     const server = new Server(
       { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
-      { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: door.unprefixed ? UNPREFIXED_INSTRUCTIONS : INSTRUCTIONS },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          prompts: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          completions: {},
+          logging: {},
+        },
+        instructions: door.unprefixed ? UNPREFIXED_INSTRUCTIONS : INSTRUCTIONS,
+      },
     );
+    // Prompts, resources, their templates, subscriptions and completions of the downstreams.
+    this.content.register(server);
     server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
       const principal = principalOf(extra);
       const result = await this.listTools(principal, doorOf(extra), request.params?.cursor);
@@ -141,9 +132,8 @@ export class McpServerFactory {
   private async listTools(principal: Principal, door: EndpointView, cursor: string | undefined): Promise<ListToolsResult> {
     const all = await this.visibleTools(principal, door);
     const pageSize = this.config.env.GATEHOUSE_TOOLS_PAGE_SIZE;
-    const offset = cursor === undefined ? 0 : decodeCursor(cursor);
-    const end = offset + pageSize;
-    return { tools: all.slice(offset, end), ...(end < all.length ? { nextCursor: encodeCursor(end) } : {}) };
+    const { items, nextCursor } = pageOf(all, cursor, pageSize, 'tools/list');
+    return { tools: items, ...(nextCursor ? { nextCursor } : {}) };
   }
 }
 

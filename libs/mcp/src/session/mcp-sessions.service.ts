@@ -7,7 +7,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import { AuditActor, AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
-import { ConnectionRegistry, GatewayMetrics } from '@gatehouse/connections';
+import { ConnectionRegistry, GatewayMetrics, ListingKind } from '@gatehouse/connections';
 import { ApprovalEvent, ApprovalEvents, EndpointView } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
@@ -46,6 +46,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private readonly sessions = new Map<string, McpSession>();
   private readonly pendingNotices = new Map<string, NodeJS.Timeout>();
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeListings: (() => void) | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   // Session records are appended from the transport's callbacks, which cannot wait; shutdown waits for them.
   private readonly recording = new Set<Promise<void>>();
@@ -67,7 +68,8 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.unsubscribe = this.registry.onToolsChanged((organizationId) => this.scheduleListChanged(organizationId));
+    this.unsubscribe = this.registry.onToolsChanged((organizationId) => this.scheduleListChanged(organizationId, 'tools'));
+    this.unsubscribeListings = this.registry.onListingsChanged((organizationId, kind) => this.scheduleListChanged(organizationId, kind));
     await this.approvalEvents.subscribe((event) => this.notifyApproval(event));
     const idleMs = this.config.env.GATEHOUSE_SESSION_IDLE_SECONDS * 1000;
     this.sweeper = setInterval(() => this.sweep(idleMs), Math.min(idleMs, 60_000));
@@ -142,6 +144,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
+    this.unsubscribeListings?.();
     if (this.sweeper) clearInterval(this.sweeper);
     this.pendingNotices.forEach((timer) => clearTimeout(timer));
     await this.closeAll();
@@ -205,19 +208,20 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private scheduleListChanged(organizationId: string): void {
-    if (this.pendingNotices.has(organizationId)) return;
+  private scheduleListChanged(organizationId: string, kind: 'tools' | ListingKind): void {
+    const key = `${kind}:${organizationId}`;
+    if (this.pendingNotices.has(key)) return;
     const timer = setTimeout(() => {
-      this.pendingNotices.delete(organizationId);
+      this.pendingNotices.delete(key);
       for (const session of this.sessions.values()) {
         if (session.organizationId !== organizationId) continue;
-        session.server
-          .sendToolListChanged()
-          .catch((error: unknown) => this.logger.debug({ err: error }, 'Could not notify a session'));
+        const { server } = session;
+        const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'prompts' ? server.sendPromptListChanged() : server.sendResourceListChanged();
+        sent.catch((error: unknown) => this.logger.debug({ err: error }, 'Could not notify a session'));
       }
     }, LIST_CHANGED_DEBOUNCE_MS);
     timer.unref();
-    this.pendingNotices.set(organizationId, timer);
+    this.pendingNotices.set(key, timer);
   }
 
   private sweep(idleMs: number): void {

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CallToolResult, CallToolResultSchema, McpError, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { CallAudit } from '@gatehouse/audit';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
-import { CallOutcome, CallPeer, ResolvedTool } from '@gatehouse/connections';
+import { CallOutcome, CallPeer, ContentUris, PREFIXED_VIEW, ResolvedTool } from '@gatehouse/connections';
 import { BudgetDecision, BudgetService } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ClientRelay } from '../relay/client-relay';
@@ -108,7 +108,9 @@ export class DownstreamExecutor {
         const message = `Connection "${runtime.name}" returned an invalid result for "${name}": ${checked.error.message}`;
         return { result: errorResult(message), outcome: 'error', answered: true };
       }
-      return { result, outcome: result.isError ? 'tool_error' : 'ok', answered: true };
+      // Resource links and embedded resources name the downstream's URIs: shown as the gateway serves them.
+      const exposed = new ContentUris(PREFIXED_VIEW, runtime.name).toolResult(result);
+      return { result: exposed, outcome: result.isError ? 'tool_error' : 'ok', answered: true };
     } catch (error) {
       return { ...this.failure(error, name, runtime.name, context.signal), answered: false };
     }
