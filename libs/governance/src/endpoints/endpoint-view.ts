@@ -15,6 +15,8 @@ export interface EndpointView {
   readonly name: string | null;
   /** Serves one connection's tools under their downstream names. */
   readonly unprefixed: boolean;
+  /** That connection, when unprefixed (its prompts and resource URIs are served as the downstream names them). */
+  readonly connection: string | null;
   includesConnection(connection: string): boolean;
   includesTool(tool: SelectableTool): boolean;
   /** The name a client sees for a tool (given its canonical and downstream names). */
@@ -27,6 +29,7 @@ export interface EndpointView {
 export const WHOLE_ORGANIZATION: EndpointView = {
   name: null,
   unprefixed: false,
+  connection: null,
   includesConnection: () => true,
   includesTool: () => true,
   exposedName: ({ canonical }) => canonical,
@@ -53,6 +56,7 @@ export function selectionView(endpoint: Pick<EndpointRecord, 'name' | 'selection
   return {
     name: endpoint.name,
     unprefixed: endpoint.unprefixed,
+    connection: only,
     includesConnection,
     includesTool: (tool) => {
       if (tool.builtIn) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ErrorCode as RpcErrorCode, Prompt, Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
-import { ConnectionRegistry, ConnectionRuntime, ExposureView, uriProblem } from '@gatehouse/connections';
+import { ConnectionRegistry, ConnectionRuntime, ExposureView, PREFIXED_VIEW, uriProblem } from '@gatehouse/connections';
 import { PolicyResource, ToolAccessPolicy, ToolLister } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
@@ -34,10 +34,10 @@ export class ContentCatalog {
 
   async prompts(principal: Principal, view: ExposureView): Promise<Prompt[]> {
     const lister = await this.access.lister(principal);
-    return this.registry.runtimesOf(principal.organizationId).flatMap((runtime) =>
+    return this.runtimes(principal, view).flatMap((runtime) =>
       runtime.listings.prompts.flatMap((prompt) => {
         const name = view.promptName(runtime.name, prompt.name);
-        if (!listed(lister, promptResource(runtime, name))) return [];
+        if (!listed(lister, promptResource(runtime, prompt.name))) return [];
         return [{ ...prompt, name, _meta: { ...prompt._meta, [ORIGIN]: runtime.name, 'io.gatehouse/prompt': prompt.name } }];
       }),
     );
@@ -45,10 +45,10 @@ export class ContentCatalog {
 
   async resources(principal: Principal, view: ExposureView): Promise<Resource[]> {
     const lister = await this.access.lister(principal);
-    return this.registry.runtimesOf(principal.organizationId).flatMap((runtime) =>
+    return this.runtimes(principal, view).flatMap((runtime) =>
       runtime.listings.resources.flatMap((resource) => {
         const uri = view.uri(runtime.name, resource.uri);
-        if (uri === null || !listed(lister, resourceResource(runtime, uri))) return [];
+        if (uri === null || !listed(lister, resourceResource(runtime, resource.uri))) return [];
         return [{ ...resource, uri, _meta: { ...resource._meta, [ORIGIN]: runtime.name } }];
       }),
     );
@@ -56,10 +56,10 @@ export class ContentCatalog {
 
   async templates(principal: Principal, view: ExposureView): Promise<ResourceTemplate[]> {
     const lister = await this.access.lister(principal);
-    return this.registry.runtimesOf(principal.organizationId).flatMap((runtime) =>
+    return this.runtimes(principal, view).flatMap((runtime) =>
       runtime.listings.templates.flatMap((template) => {
         const uriTemplate = view.uriTemplate(runtime.name, template.uriTemplate);
-        if (uriTemplate === null || !listed(lister, resourceResource(runtime, uriTemplate))) return [];
+        if (uriTemplate === null || !listed(lister, resourceResource(runtime, template.uriTemplate, true))) return [];
         return [{ ...template, uriTemplate, _meta: { ...template._meta, [ORIGIN]: runtime.name } }];
       }),
     );
@@ -68,7 +68,7 @@ export class ContentCatalog {
   /** The prompt an exposed name stands for in the principal's organization; an unknown name is the caller's error. */
   prompt(principal: Principal, view: ExposureView, exposed: string): ResolvedPrompt {
     const connection = view.promptConnection(exposed);
-    const runtime = connection ? this.registry.runtimeNamed(principal.organizationId, connection) : undefined;
+    const runtime = connection ? this.runtimeNamed(principal, view, connection) : undefined;
     const prompt = runtime?.listings.prompts.find((candidate) => view.promptName(runtime.name, candidate.name) === exposed);
     if (!runtime || !prompt) throw CONTENT_ERRORS.unknownPrompt(exposed);
     return { runtime, prompt, exposed };
@@ -83,20 +83,32 @@ export class ContentCatalog {
     const problem = uriProblem(exposed);
     if (problem) throw new ProtocolError(RpcErrorCode.InvalidParams, `Invalid resource URI: ${problem}`);
     const resolved = view.resolveUri(exposed);
-    const runtime = resolved ? this.registry.runtimeNamed(principal.organizationId, resolved.connection) : undefined;
+    const runtime = resolved ? this.runtimeNamed(principal, view, resolved.connection) : undefined;
     // A connection that is down answers for itself when asked (unavailable); one whose server has no resources has none.
     const capabilities = runtime?.client.capabilities;
     if (!resolved || !runtime || (capabilities && !capabilities.resources)) throw CONTENT_ERRORS.resourceNotFound(exposed);
     return { runtime, exposed, downstream: resolved.uri };
   }
+
+  // A connection the door does not serve is as unknown as one that does not exist.
+  private runtimes(principal: Principal, view: ExposureView): ConnectionRuntime[] {
+    return this.registry.runtimesOf(principal.organizationId).filter((runtime) => view.includesConnection(runtime.name));
+  }
+
+  private runtimeNamed(principal: Principal, view: ExposureView, connection: string): ConnectionRuntime | undefined {
+    return view.includesConnection(connection) ? this.registry.runtimeNamed(principal.organizationId, connection) : undefined;
+  }
 }
 
-export function promptResource(runtime: ConnectionRuntime, exposed: string): PolicyResource {
-  return { kind: 'prompt', connection: runtime.name, tool: exposed, annotations: undefined };
+// The policy decides on the names /mcp gives (prefixed), whichever door a request came through, as it does for tools:
+// a rule written for `github_summarize` or `ui://github/*` means the same at an unprefixed `github` endpoint.
+export function promptResource(runtime: ConnectionRuntime, downstreamName: string): PolicyResource {
+  return { kind: 'prompt', connection: runtime.name, tool: PREFIXED_VIEW.promptName(runtime.name, downstreamName), annotations: undefined };
 }
 
-export function resourceResource(runtime: ConnectionRuntime, exposed: string): PolicyResource {
-  return { kind: 'resource', connection: runtime.name, tool: exposed, annotations: undefined };
+export function resourceResource(runtime: ConnectionRuntime, downstreamUri: string, template = false): PolicyResource {
+  const canonical = (template ? PREFIXED_VIEW.uriTemplate : PREFIXED_VIEW.uri)(runtime.name, downstreamUri) ?? downstreamUri;
+  return { kind: 'resource', connection: runtime.name, tool: canonical, annotations: undefined };
 }
 
 function listed(lister: ToolLister, resource: PolicyResource): boolean {

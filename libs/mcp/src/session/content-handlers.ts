@@ -18,13 +18,14 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
-import { ConnectionRuntime, ContentUris, ExposureView, PREFIXED_VIEW, uriProblem } from '@gatehouse/connections';
+import { ConnectionRuntime, ContentUris, ExposureView, uriProblem } from '@gatehouse/connections';
 import { PolicyResource, ToolAccessPolicy } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { ProtocolError } from '../tools/protocol-error';
 import type { McpRequestExtra } from '../tools/tool-call.dispatcher';
 import { ContentCatalog, promptResource, resourceResource } from './content-catalog';
 import { CONTENT_ERRORS, contentError, failureOutcome } from './content-errors';
+import { doorOf, exposureOf } from './door-exposure';
 import { pageOf } from './list-pages';
 import { principalOf } from './request-principal';
 import { ResourceSubscriptions } from './resource-subscriptions';
@@ -60,7 +61,7 @@ export class ContentHandlers {
     private readonly recorder: AuditRecorder,
   ) {}
 
-  register(server: Server, view: ExposureView = PREFIXED_VIEW): void {
+  register(server: Server): void {
     const pageSize = this.config.env.GATEHOUSE_TOOLS_PAGE_SIZE;
     let sessionId: string | undefined;
     const previous = server.onclose;
@@ -70,18 +71,21 @@ export class ContentHandlers {
     };
 
     server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) => {
+      const view = exposureOf(doorOf(extra));
       const principal = principalOf(extra);
       const page = pageOf(await this.catalog.prompts(principal, view), request.params?.cursor, pageSize, 'prompts/list');
       await this.recordList(principal, 'prompts.list', extra, page, request.params?.cursor);
       return { prompts: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
     });
     server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+      const view = exposureOf(doorOf(extra));
       const principal = principalOf(extra);
       const page = pageOf(await this.catalog.resources(principal, view), request.params?.cursor, pageSize, 'resources/list');
       await this.recordList(principal, 'resources.list', extra, page, request.params?.cursor);
       return { resources: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
     });
     server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request, extra) => {
+      const view = exposureOf(doorOf(extra));
       const principal = principalOf(extra);
       const page = pageOf(await this.catalog.templates(principal, view), request.params?.cursor, pageSize, 'resources/templates/list');
       await this.recordList(principal, 'resources.templates.list', extra, page, request.params?.cursor);
@@ -89,12 +93,13 @@ export class ContentHandlers {
     });
 
     server.setRequestHandler(GetPromptRequestSchema, (request, extra) => {
+      const view = exposureOf(doorOf(extra));
       const { name, arguments: args = {} } = request.params;
       const target: ContentTarget = { type: 'prompt', name: name.slice(0, TARGET_CHARS) };
       return this.audited('prompts.get', extra, target, async (principal) => {
         const { runtime, prompt } = this.catalog.prompt(principal, view, name);
         Object.assign(target, { connection: runtime.name, downstream: prompt.name });
-        await this.check(principal, promptResource(runtime, name), args);
+        await this.check(principal, promptResource(runtime, prompt.name), args);
         const missing = (prompt.arguments ?? []).filter((argument) => argument.required && args[argument.name] === undefined).map((argument) => argument.name);
         if (missing.length) throw new ProtocolError(RpcErrorCode.InvalidParams, `Prompt "${name}" requires the argument${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
         const result = await this.relay(runtime, 'prompts/get', () =>
@@ -105,11 +110,12 @@ export class ContentHandlers {
     });
 
     server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => {
+      const view = exposureOf(doorOf(extra));
       const target: ContentTarget = { type: 'resource', name: request.params.uri.slice(0, TARGET_CHARS) };
       return this.audited('resources.read', extra, target, async (principal) => {
         const resolved = this.catalog.uri(principal, view, request.params.uri);
         Object.assign(target, { connection: resolved.runtime.name, downstream: resolved.downstream });
-        await this.check(principal, resourceResource(resolved.runtime, resolved.exposed), {});
+        await this.check(principal, resourceResource(resolved.runtime, resolved.downstream), {});
         const result = await this.relay(resolved.runtime, 'resources/read', () =>
           resolved.runtime.client.request({ method: 'resources/read', params: { uri: resolved.downstream } }, ReadResourceResultSchema, { signal: extra.signal }),
         );
@@ -119,11 +125,12 @@ export class ContentHandlers {
     });
 
     server.setRequestHandler(SubscribeRequestSchema, (request, extra) => {
+      const view = exposureOf(doorOf(extra));
       const target: ContentTarget = { type: 'resource', name: request.params.uri.slice(0, TARGET_CHARS) };
       return this.audited('resources.subscribe', extra, target, async (principal) => {
         const resolved = this.catalog.uri(principal, view, request.params.uri);
         Object.assign(target, { connection: resolved.runtime.name, downstream: resolved.downstream });
-        await this.check(principal, resourceResource(resolved.runtime, resolved.exposed), {});
+        await this.check(principal, resourceResource(resolved.runtime, resolved.downstream), {});
         const capabilities = resolved.runtime.client.capabilities;
         if (capabilities && !capabilities.resources?.subscribe) {
           throw new ProtocolError(RpcErrorCode.InvalidParams, `Connection "${resolved.runtime.name}" does not offer resource subscriptions`);
@@ -148,6 +155,7 @@ export class ContentHandlers {
     });
 
     server.setRequestHandler(CompleteRequestSchema, (request, extra) => {
+      const view = exposureOf(doorOf(extra));
       const { ref } = request.params;
       const target: ContentTarget = ref.type === 'ref/prompt' ? { type: 'prompt', name: ref.name.slice(0, TARGET_CHARS) } : { type: 'resource', name: ref.uri.slice(0, TARGET_CHARS) };
       return this.audited<CompleteResult>('completion.complete', extra, target, async (principal) => {
@@ -168,10 +176,10 @@ export class ContentHandlers {
   private completionRef(principal: Principal, view: ExposureView, ref: CompleteRequest['params']['ref']) {
     if (ref.type === 'ref/prompt') {
       const { runtime, prompt } = this.catalog.prompt(principal, view, ref.name);
-      return { runtime, downstreamRef: { type: 'ref/prompt' as const, name: prompt.name }, resource: promptResource(runtime, ref.name) };
+      return { runtime, downstreamRef: { type: 'ref/prompt' as const, name: prompt.name }, resource: promptResource(runtime, prompt.name) };
     }
     const resolved = this.catalog.uri(principal, view, ref.uri);
-    return { runtime: resolved.runtime, downstreamRef: { type: 'ref/resource' as const, uri: resolved.downstream }, resource: resourceResource(resolved.runtime, resolved.exposed) };
+    return { runtime: resolved.runtime, downstreamRef: { type: 'ref/resource' as const, uri: resolved.downstream }, resource: resourceResource(resolved.runtime, resolved.downstream, resolved.downstream.includes('{')) };
   }
 
   /** The policy's decision on reading a prompt or resource: a denial is the caller's error, naming the rule. */

@@ -14,6 +14,7 @@ import { DecidingRule, EndpointView, Listing, ToolAccessPolicy, ToolLister, WHOL
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { SessionClient } from '../relay/client-channel';
 import { ContentHandlers } from './content-handlers';
+import { doorOf, servedDefinition } from './door-exposure';
 import { pageOf } from './list-pages';
 import { principalOf } from './request-principal';
 import { MANAGEMENT_CONNECTION, ManagementTools } from '../management/management-tools';
@@ -22,11 +23,6 @@ import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/to
 const INSTRUCTIONS =
   'Gatehouse aggregates several MCP servers. Each tool and prompt is named <connection>_<name>; each resource URI names its connection after the scheme (scheme://<connection>/...); gatehouse_* tools manage the gateway itself.';
 const UNPREFIXED_INSTRUCTIONS = "Gatehouse serves one MCP server's tools here under their own names, governed by the organization's policy.";
-
-// The door of the HTTP request that carried the message (McpSessions puts it beside the principal).
-function doorOf(extra: McpRequestExtra): EndpointView {
-  return (extra.authInfo?.extra?.['endpoint'] as EndpointView | undefined) ?? WHOLE_ORGANIZATION;
-}
 
 /** How one tool appears to a principal: what its tools/list shows, or the rule that hides it. */
 export interface ToolView {
@@ -113,7 +109,7 @@ export class McpServerFactory {
   async visibleTools(principal: Principal, door: EndpointView = WHOLE_ORGANIZATION): Promise<Tool[]> {
     return this.toolViews(principal, await this.access.lister(principal)).flatMap(({ tool, connection, downstreamName, listing, builtIn }) => {
       if (!listing.listed || !door.includesTool({ connection, tool: tool.name, annotations: tool.annotations, builtIn })) return [];
-      const named = door.unprefixed ? { ...tool, name: door.exposedName({ canonical: tool.name, downstreamName }) } : tool;
+      const named = door.unprefixed ? { ...servedDefinition(tool, connection, door), name: door.exposedName({ canonical: tool.name, downstreamName }) } : tool;
       return [listing.approval && !builtIn ? withApprovalNote(named, listing.approval) : named];
     });
   }

@@ -3,10 +3,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CallToolResult, CallToolResultSchema, McpError, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { CallAudit } from '@gatehouse/audit';
 import { ErrorCode, GatehouseError } from '@gatehouse/config';
-import { CallOutcome, CallPeer, ContentUris, PREFIXED_VIEW, ResolvedTool } from '@gatehouse/connections';
-import { BudgetDecision, BudgetService } from '@gatehouse/governance';
+import { CallOutcome, CallPeer, ContentUris, ResolvedTool } from '@gatehouse/connections';
+import { BudgetDecision, BudgetService, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ClientRelay } from '../relay/client-relay';
+import { exposureOf } from '../session/door-exposure';
 import { CallTracker } from './call-tracker';
 import type { CallContext } from './tool-call.dispatcher';
 import { errorResult, refused, textOf } from './tool-results';
@@ -109,7 +110,7 @@ export class DownstreamExecutor {
         return { result: errorResult(message), outcome: 'error', answered: true };
       }
       // Resource links and embedded resources name the downstream's URIs: shown as the gateway serves them.
-      const exposed = new ContentUris(PREFIXED_VIEW, runtime.name).toolResult(result);
+      const exposed = new ContentUris(exposureOf(context.endpoint ?? WHOLE_ORGANIZATION), runtime.name).toolResult(result);
       return { result: exposed, outcome: result.isError ? 'tool_error' : 'ok', answered: true };
     } catch (error) {
       return { ...this.failure(error, name, runtime.name, context.signal), answered: false };
