@@ -22,6 +22,7 @@ import { ResourceSubscriptions } from './session/resource-subscriptions';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
+import { StatelessMcp } from './stateless/stateless-mcp.service';
 import { ToolCallExchange } from './session/tool-call-exchange';
 import { CallTracker } from './tools/call-tracker';
 import { DownstreamExecutor } from './tools/downstream-executor';
@@ -35,6 +36,7 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
   controllers: [McpController],
   providers: [
     McpSessions,
+    StatelessMcp,
     McpServerFactory,
     ContentCatalog,
     ContentHandlers,

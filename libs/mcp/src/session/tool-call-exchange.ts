@@ -160,13 +160,16 @@ export class ToolCallExchange {
   }
 }
 
-/** One JSON reply, or an SSE stream from the first message before it (progress, a log message, a request to the client). */
-class ReplyWriter {
+/**
+ * One JSON reply, or an SSE stream from the first message before it (progress, a log message, a request to the client).
+ * Without a session id (the stateless revision) the replies name none.
+ */
+export class ReplyWriter {
   private streaming = false;
 
   constructor(
     private readonly response: Response,
-    private readonly sessionId: string,
+    private readonly sessionId: string | null,
   ) {}
 
   send(message: object): void {
@@ -177,23 +180,24 @@ class ReplyWriter {
         'content-type': 'text/event-stream',
         'cache-control': 'no-cache, no-transform',
         'x-accel-buffering': 'no',
-        'mcp-session-id': this.sessionId,
+        ...(this.sessionId === null ? {} : { 'mcp-session-id': this.sessionId }),
       });
     }
     this.response.write(sseEvent(message));
   }
 
-  end(message: object): void {
+  /** The last message; `status` applies when nothing was streamed before it. */
+  end(message: object, status = 200): void {
     if (!this.open) return;
     if (this.streaming) {
       this.response.end(sseEvent(message));
       return;
     }
     const body = JSON.stringify(message);
-    this.response.writeHead(200, {
+    this.response.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      'mcp-session-id': this.sessionId,
+      ...(this.sessionId === null ? {} : { 'mcp-session-id': this.sessionId }),
     });
     this.response.end(body);
   }
