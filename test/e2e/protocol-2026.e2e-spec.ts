@@ -1,10 +1,11 @@
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { apiRequest } from '../support/admin-api';
 import { query } from '../support/database';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { fixtureStdioYaml } from '../support/servers';
+import { fixtureStdioYaml, RunningServer, startRelayHttp } from '../support/servers';
 
 // Gateways start real servers on 2 shared cores: hooks and tests get minutes, not jest's 5 s default.
 const SLOW = 180_000;
@@ -54,12 +55,16 @@ function post2026(url: string, token: string | null, method: string, params: Rec
 
 describe('MCP 2026-07-28 (stateless) beside 2025-11-25 sessions', () => {
   let gateway: TestGateway;
+  // Over streamable HTTP, each request of the relay fixture names the call it belongs to, however many run at once.
+  let relay: RunningServer;
   const legacyClients: Client[] = [];
   const modernClients: ModernClient[] = [];
 
   /** The SDK's v2 client, pinned to 2026-07-28: server/discover, then stateless requests. */
-  async function connectModern(path: string, token: string, name = 'modern-client'): Promise<ModernClient> {
-    const client = new ModernClient({ name, version: '2.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } });
+  async function connectModern(path: string, token: string, name = 'modern-client', setup?: (client: ModernClient) => void): Promise<ModernClient> {
+    const capabilities = setup ? { elicitation: { form: {} }, sampling: {} } : {};
+    const client = new ModernClient({ name, version: '2.0.0' }, { capabilities, versionNegotiation: { mode: { pin: MODERN } } });
+    setup?.(client);
     await client.connect(new ModernTransport(new URL(`${gateway.baseUrl}${path}`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     modernClients.push(client);
     return client;
@@ -72,6 +77,7 @@ describe('MCP 2026-07-28 (stateless) beside 2025-11-25 sessions', () => {
   }
 
   beforeAll(async () => {
+    relay = await startRelayHttp();
     gateway = await startGateway({
       yaml: `
 organizations:
@@ -82,6 +88,7 @@ organizations:
       - { name: member, role: member, secretEnv: MEMBER }
     connections:
       - ${fixtureStdioYaml('fixture')}
+      - { name: relay, transport: http, url: "${relay.url}" }
     policies:
       - { name: no-notes, effect: deny, match: { tools: ["fixture_write_note"] } }
     endpoints:
@@ -94,12 +101,13 @@ organizations:
 `,
       vars: { ADMIN, MEMBER, OTHER },
     });
-    await waitUntilConnected(gateway, ['fixture']);
+    await waitUntilConnected(gateway, ['fixture', 'relay']);
   }, SLOW);
 
   afterAll(async () => {
     await Promise.allSettled([...legacyClients, ...modernClients].map((client) => client.close()));
     await gateway?.close();
+    await relay?.stop();
   }, SLOW);
 
   it('serves a 2026-07-28 client and a 2025-11-25 client at once: list, call with progress, the policy, audited alike', async () => {
@@ -234,4 +242,83 @@ organizations:
     const member = await post2026(gateway.mcpUrl, MEMBER, 'tools/call', { name: 'fixture_write_note', arguments: { text: 'x' } });
     expect(member.body?.result?.['isError']).toBe(true);
   }, SLOW);
+
+  describe('multi-round-trip requests (SEP-2322) in place of relayed elicitation and sampling', () => {
+    const ASKING = { elicitation: { form: {} } };
+    const elicit = (label: string) => ({ name: 'relay_elicit_form', arguments: { label } });
+
+    /** A raw first round: the call, answered with input_required while the downstream waits. */
+    async function firstRound(label: string, token = ADMIN) {
+      const reply = await postRaw(gateway.mcpUrl, token, { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { _meta: envelope({ capabilities: ASKING }), ...elicit(label) } }, { 'Mcp-Method': 'tools/call', 'Mcp-Name': 'relay_elicit_form' });
+      const result = reply.body?.result as { resultType: string; inputRequests: Record<string, { method: string; params: { message: string } }>; requestState: string };
+      return { reply, result, key: Object.keys(result?.inputRequests ?? {})[0]! };
+    }
+
+    /** A retry of `tool` with `requestState` and the answer to `key`. */
+    function retry(tool: string, requestState: string, key: string, name: string, token = ADMIN) {
+      const params = { _meta: envelope({ capabilities: ASKING }), name: tool, arguments: { label: 'raw' }, requestState, inputResponses: { [key]: { action: 'accept', content: { name } } } };
+      return postRaw(gateway.mcpUrl, token, { jsonrpc: '2.0', id: 12, method: 'tools/call', params }, { 'Mcp-Method': 'tools/call', 'Mcp-Name': tool });
+    }
+
+    it('asks a 2026-07-28 client with input_required results and a 2025-11-25 client with relayed requests, at once', async () => {
+      const asked: unknown[] = [];
+      const modern = await connectModern('/mcp', ADMIN, 'modern-asking', (client) => {
+        client.setRequestHandler('elicitation/create', async (request) => {
+          asked.push(request.params);
+          return { action: 'accept', content: { name: 'Ada' } };
+        });
+        client.setRequestHandler('sampling/createMessage', async () => ({ role: 'assistant', model: 'test-model', content: { type: 'text', text: 'hello back' } }));
+      });
+      const legacy = await connectClient(gateway.mcpUrl, ADMIN, 'legacy-asking', {
+        capabilities: { elicitation: { form: {} } },
+        setup: (client) => client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Grace' } })),
+      });
+      legacyClients.push(legacy);
+
+      const [modernAnswer, legacyAnswer] = await Promise.all([
+        modern.callTool({ name: 'relay_elicit_form', arguments: { label: '2026' } }),
+        legacy.callTool({ name: 'relay_elicit_form', arguments: { label: '2025' } }),
+      ]);
+      expect(textOf(modernAnswer)).toBe('action:accept name:Ada label:2026');
+      expect(textOf(legacyAnswer)).toBe('action:accept name:Grace label:2025');
+      expect(asked).toEqual([expect.objectContaining({ message: 'Who is asking? (2026)' })]);
+      expect(textOf(await modern.callTool({ name: 'relay_sample', arguments: { prompt: 'hi' } }))).toBe('model:test-model said:hello back');
+
+      // Each relayed request is audited against its call, whichever revision carried it.
+      const relayed = await query<{ kind: string; outcome: string }>(gateway.databaseUrl, `SELECT kind, outcome FROM audit_records WHERE kind IN ('mcp.elicitation.relayed', 'mcp.sampling.relayed') AND call_id IS NOT NULL`);
+      expect(relayed.filter((record) => record.kind === 'mcp.elicitation.relayed' && record.outcome === 'success').length).toBeGreaterThanOrEqual(2);
+      expect(relayed.some((record) => record.kind === 'mcp.sampling.relayed' && record.outcome === 'success')).toBe(true);
+    }, SLOW);
+
+    it('continues a call only with its own sealed requestState, once: forged, another principal’s, another tool’s and replayed states are refused', async () => {
+      const { reply, result, key } = await firstRound('sealed');
+      expect(reply.status).toBe(200);
+      expect(result).toEqual(expect.objectContaining({ resultType: 'input_required', requestState: expect.any(String) }));
+      expect(result.inputRequests[key]).toEqual(expect.objectContaining({ method: 'elicitation/create', params: expect.objectContaining({ message: 'Who is asking? (sealed)' }) }));
+
+      const refusedWith = (answer: Awaited<ReturnType<typeof retry>>) => [answer.body?.error?.code, answer.body?.result];
+      // Forged: a changed byte, or a state made up.
+      const tampered = `${result.requestState.slice(0, -2)}${result.requestState.endsWith('A') ? 'B' : 'A'}${result.requestState.slice(-1)}`;
+      expect(refusedWith(await retry('relay_elicit_form', tampered, key, 'Mallory'))).toEqual([-32602, undefined]);
+      expect(refusedWith(await retry('relay_elicit_form', 'v2.made.up.state', key, 'Mallory'))).toEqual([-32602, undefined]);
+      // Another principal holding the state, and the state carried into a call of another tool.
+      expect(refusedWith(await retry('relay_elicit_form', result.requestState, key, 'Mallory', MEMBER))).toEqual([-32602, undefined]);
+      expect(refusedWith(await retry('relay_sample', result.requestState, key, 'Mallory'))).toEqual([-32602, undefined]);
+      // An answer missing for the request it must answer.
+      expect(refusedWith(await retry('relay_elicit_form', result.requestState, 'r9-9', 'Mallory'))).toEqual([-32602, undefined]);
+
+      // The real retry continues the same downstream call; its state is spent.
+      const answered = await retry('relay_elicit_form', result.requestState, key, 'Eve');
+      expect(answered.body?.result).toEqual(expect.objectContaining({ resultType: 'complete' }));
+      expect(textOf(answered.body?.result)).toBe('action:accept name:Eve label:sealed');
+      const replayed = await retry('relay_elicit_form', result.requestState, key, 'Mallory');
+      expect(replayed.body?.error).toEqual(expect.objectContaining({ code: -32602, message: expect.stringContaining('good for one retry') }));
+    }, SLOW);
+
+    it('refuses in words to ask a client that declared no such capability in its _meta', async () => {
+      const reply = await post2026(gateway.mcpUrl, ADMIN, 'tools/call', { name: 'relay_sample', arguments: { prompt: 'hi' } });
+      expect(reply.body?.result).toEqual(expect.objectContaining({ isError: true, resultType: 'complete' }));
+      expect(textOf(reply.body?.result)).toContain('did not declare the sampling capability');
+    }, SLOW);
+  });
 });

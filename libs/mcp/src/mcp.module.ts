@@ -22,6 +22,7 @@ import { ResourceSubscriptions } from './session/resource-subscriptions';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
+import { InputRounds } from './stateless/input-rounds';
 import { StatelessMcp } from './stateless/stateless-mcp.service';
 import { ToolCallExchange } from './session/tool-call-exchange';
 import { CallTracker } from './tools/call-tracker';
@@ -37,6 +38,7 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
   providers: [
     McpSessions,
     StatelessMcp,
+    InputRounds,
     McpServerFactory,
     ContentCatalog,
     ContentHandlers,

@@ -7,7 +7,6 @@ import { GATEHOUSE_VERSION } from '@gatehouse/config';
 import { EndpointView } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
-import { ClientChannel } from '../relay/client-channel';
 import { RESOURCE_NOT_FOUND } from '../session/content-errors';
 import { writeJsonRpcError } from '../session/json-rpc-response';
 import { McpServerFactory, serverInstructions } from '../session/mcp-server.factory';
@@ -15,6 +14,7 @@ import { ReplyWriter } from '../session/tool-call-exchange';
 import { CallTracker } from '../tools/call-tracker';
 import { ProtocolError } from '../tools/protocol-error';
 import { CallContext, ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
+import { InputRequiredResult, InputRounds } from './input-rounds';
 import { OneShotTransport } from './one-shot-transport';
 import { META, readStatelessRequest, StatelessRefusal, StatelessRequest, STATELESS_PROTOCOL_VERSIONS } from './stateless-envelope';
 
@@ -60,6 +60,7 @@ export class StatelessMcp {
     private readonly dispatcher: ToolCallDispatcher,
     private readonly admission: McpAdmission,
     private readonly tracker: CallTracker,
+    private readonly rounds: InputRounds,
   ) {}
 
   async handle(request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
@@ -87,7 +88,7 @@ export class StatelessMcp {
   }
 
   /** The result, or null when a refusal has been written (a limit). */
-  private async serve(message: StatelessRequest, exchange: Exchange): Promise<Record<string, unknown> | null> {
+  private async serve(message: StatelessRequest, exchange: Exchange): Promise<object | null> {
     if (message.method === 'server/discover') return this.discover(exchange.door);
     if (message.method === 'tools/call') return this.callTool(message, exchange);
     if (SERVED_BY_HANDLERS.has(message.method)) return this.viaHandlers(message, exchange);
@@ -104,38 +105,35 @@ export class StatelessMcp {
     };
   }
 
-  private async callTool(message: StatelessRequest, { request, response, principal, door, reply, signal }: Exchange): Promise<Record<string, unknown> | null> {
-    const { name, arguments: args = {}, _meta: meta } = message.params;
+  private async callTool(message: StatelessRequest, { request, response, principal, door, reply, signal }: Exchange): Promise<object | null> {
+    const { name, arguments: args = {}, _meta: meta, requestState, inputResponses } = message.params;
     if (typeof name !== 'string' || !isObject(args)) throw new ProtocolError(RpcErrorCode.InvalidParams, 'Invalid params: tools/call takes {"name": string, "arguments"?: object, "_meta": object}');
+    const owner = { organizationId: principal.organizationId, subject: principal.subject, door: door.name, tool: name };
+    // A retry answering the call's input requests continues the call already running (admitted when it started).
+    if (requestState !== undefined) return this.rounds.next(this.rounds.resume(owner, requestState, inputResponses), reply, signal);
     const progressToken = isObject(meta) ? meta['progressToken'] : undefined;
     if (progressToken !== undefined && typeof progressToken !== 'string' && !Number.isInteger(progressToken)) {
       throw new ProtocolError(RpcErrorCode.InvalidParams, 'Invalid params: _meta.progressToken must be a string or an integer');
     }
     const traceId = traceIdOf(request.headers['traceparent']);
     if (!(await this.admission.calls(principal, [{ id: message.id, name, args }], { answers: message.id, ...(traceId ? { traceId } : {}) }, response))) return null;
-    const context: CallContext = {
-      signal,
-      endpoint: door,
-      client: this.channel(message, reply),
-      ...(traceId ? { traceId } : {}),
-      ...(progressToken === undefined
-        ? {}
-        : {
-            sendProgress: (progress: Progress) =>
-              Promise.resolve(reply.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: progressToken as string | number } })),
-          }),
-    };
-    return this.dispatcher.call(principal, name, args, context);
-  }
-
-  // The call's client, as far as a stateless request has one: log messages on the call's stream when it asked for a
-  // level. Requests to the client are not relayed.
-  private channel(message: StatelessRequest, reply: ReplyWriter): ClientChannel {
-    return {
-      client: { capabilities: {}, logLevel: message.logLevel },
-      request: () => Promise.reject(new ProtocolError(RpcErrorCode.InvalidRequest, 'The client of an MCP 2026-07-28 request cannot be sent requests')),
-      notify: (notification) => Promise.resolve(message.logLevel === null ? undefined : reply.send({ jsonrpc: '2.0', ...notification })),
-    };
+    const held = this.rounds.start(owner, { capabilities: message.capabilities, logLevel: message.logLevel }, (client, call) => {
+      const context: CallContext = {
+        signal: call.controller.signal,
+        endpoint: door,
+        client,
+        ...(traceId ? { traceId } : {}),
+        ...(progressToken === undefined
+          ? {}
+          : {
+              // To the request waiting on the call now: the first, or a retry.
+              sendProgress: (progress: Progress) =>
+                Promise.resolve(call.stream?.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: progressToken as string | number } })),
+            }),
+      };
+      return this.dispatcher.call(principal, name, args, context);
+    });
+    return this.rounds.next(held, reply, signal);
   }
 
   private async viaHandlers(message: StatelessRequest, { request, principal, door, reply, signal }: Exchange): Promise<Record<string, unknown>> {
@@ -171,6 +169,7 @@ function stateless(message: StatelessRequest, error: { code: number; message: st
 }
 
 function withResultHints(method: string, result: object): Record<string, unknown> {
+  if (result instanceof InputRequiredResult) return { ...result };
   return { ...result, resultType: 'complete', ...(CACHEABLE.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}) };
 }
 
