@@ -204,6 +204,10 @@ organizations:
     expect(noCapabilities.status).toBe(400);
     expect(noCapabilities.body).toEqual({ jsonrpc: '2.0', id: 4, error: expect.objectContaining({ code: -32602, message: expect.stringContaining('clientCapabilities') }) });
 
+    // SEP-2164: a resource that does not exist is -32602 naming its URI.
+    const missing = await post2026(url, ADMIN, 'resources/read', { uri: 'file:///nowhere.txt' });
+    expect(missing.body?.error).toEqual(expect.objectContaining({ code: -32602, data: { uri: 'file:///nowhere.txt' } }));
+
     // What 2026-07-28 removed is 404 -32601, in words; a hostile body is a JSON-RPC error, not a stack trace.
     for (const method of ['initialize', 'ping', 'resources/subscribe', 'no/such/method']) {
       const removed = await post2026(url, ADMIN, method, {});

@@ -162,9 +162,11 @@ export class StatelessMcp {
   }
 }
 
-// SEP-2164: a resource that does not exist is -32602 with its URI in 2026-07-28 (-32002 before).
+// SEP-2164: a resource that does not exist is -32602 with its URI in 2026-07-28 (-32002 before); a downstream that
+// already says -32602 gets the URI added.
 function stateless(message: StatelessRequest, error: { code: number; message: string; data?: unknown }): ProtocolError {
-  if (message.method === 'resources/read' && error.code === RESOURCE_NOT_FOUND) return new ProtocolError(RpcErrorCode.InvalidParams, error.message, { uri: message.params['uri'] });
+  const notFound = message.method === 'resources/read' && (error.code === RESOURCE_NOT_FOUND || error.code === RpcErrorCode.InvalidParams);
+  if (notFound && error.data === undefined) return new ProtocolError(RpcErrorCode.InvalidParams, error.message, { uri: message.params['uri'] });
   return new ProtocolError(error.code, error.message, error.data);
 }
 
