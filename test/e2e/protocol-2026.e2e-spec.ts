@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -5,6 +8,7 @@ import { apiRequest } from '../support/admin-api';
 import { query } from '../support/database';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
+import { waitFor } from '../support/wait';
 import { fixtureStdioYaml, RunningServer, startRelayHttp } from '../support/servers';
 
 // Gateways start real servers on 2 shared cores: hooks and tests get minutes, not jest's 5 s default.
@@ -55,6 +59,9 @@ function post2026(url: string, token: string | null, method: string, params: Rec
 
 describe('MCP 2026-07-28 (stateless) beside 2025-11-25 sessions', () => {
   let gateway: TestGateway;
+  // The fixture appends a line per call and per cancellation it is told of.
+  const marker = join(mkdtempSync(join(tmpdir(), 'gatehouse-2026-')), 'fixture.log');
+  const marks = () => (existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : []);
   // Over streamable HTTP, each request of the relay fixture names the call it belongs to, however many run at once.
   let relay: RunningServer;
   const legacyClients: Client[] = [];
@@ -87,7 +94,7 @@ organizations:
       - { name: admin, role: admin, secretEnv: ADMIN }
       - { name: member, role: member, secretEnv: MEMBER }
     connections:
-      - ${fixtureStdioYaml('fixture')}
+      - ${fixtureStdioYaml('fixture', { FIXTURE_MARKER: marker })}
       - { name: relay, transport: http, url: "${relay.url}" }
     policies:
       - { name: no-notes, effect: deny, match: { tools: ["fixture_write_note"] } }
@@ -217,6 +224,23 @@ organizations:
     expect([batch.status, batch.body?.error?.code]).toEqual([400, -32600]);
     const get = await fetch(url, { headers: { Authorization: `Bearer ${ADMIN}`, Accept: 'text/event-stream', 'MCP-Protocol-Version': MODERN } });
     expect(get.status).toBe(405);
+  }, SLOW);
+
+  it('cancels the downstream call when a 2026-07-28 client hangs up before its answer', async () => {
+    const hangup = new AbortController();
+    const body = { jsonrpc: '2.0', id: 21, method: 'tools/call', params: { _meta: envelope(), name: 'fixture_slow', arguments: { ms: 60_000 } } };
+    const count = (line: string) => marks().filter((mark) => mark === line).length;
+    const [calls, cancels] = [count('call:slow'), count('cancelled:slow')];
+    const pending = fetch(gateway.mcpUrl, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'fixture_slow' },
+      body: JSON.stringify(body),
+      signal: hangup.signal,
+    }).catch(() => null);
+    await waitFor('the downstream to start the call', () => count('call:slow') > calls);
+    hangup.abort();
+    await pending;
+    await waitFor('the downstream to be told the call was cancelled', () => count('cancelled:slow') > cancels, 30_000);
   }, SLOW);
 
   it('authenticates and scopes every request: no credentials, another organization’s key, an endpoint key at another door', async () => {
