@@ -46,8 +46,13 @@ async function postRaw(url: string, token: string | null, body: unknown, headers
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  const json = (response.headers.get('content-type') ?? '').includes('application/json') ? (JSON.parse(text) as Reply) : null;
-  return { status: response.status, body: json, headers: response.headers };
+  const type = response.headers.get('content-type') ?? '';
+  // An SSE reply: the messages before the answer (progress, log messages), then the answer.
+  const events = type.includes('text/event-stream')
+    ? text.split('\n\n').flatMap((event) => event.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)) as Reply & { method?: string; params?: Record<string, unknown> }))
+    : [];
+  const json = type.includes('application/json') ? (JSON.parse(text) as Reply) : (events.at(-1) ?? null);
+  return { status: response.status, body: json, events: events.slice(0, -1), headers: response.headers };
 }
 
 /** A 2026-07-28 request (id 7): the standard headers from the body unless `headers` says otherwise. */
@@ -341,6 +346,17 @@ organizations:
       expect(textOf(answered.body?.result)).toBe('action:accept name:Eve label:sealed');
       const replayed = await retry('relay_elicit_form', result.requestState, key, 'Mallory');
       expect(replayed.body?.error).toEqual(expect.objectContaining({ code: -32602, message: expect.stringContaining('good for one retry') }));
+    }, SLOW);
+
+    it("sends a call's log messages only when its _meta names a level, and only those at or above it", async () => {
+      const logged = async (meta: Record<string, unknown>) => {
+        const params = { _meta: { ...envelope(), ...meta }, name: 'relay_log', arguments: { tag: 'stateless' } };
+        const reply = await postRaw(gateway.mcpUrl, ADMIN, { jsonrpc: '2.0', id: 31, method: 'tools/call', params }, { 'Mcp-Method': 'tools/call', 'Mcp-Name': 'relay_log' });
+        expect(textOf(reply.body?.result)).toBe('logged stateless');
+        return reply.events.filter((event) => event.method === 'notifications/message').map((event) => event.params);
+      };
+      expect(await logged({})).toEqual([]);
+      expect(await logged({ 'io.modelcontextprotocol/logLevel': 'warning' })).toEqual([{ level: 'error', logger: 'relay/fixture', data: 'error from stateless' }]);
     }, SLOW);
 
     it('refuses in words to ask a client that declared no such capability in its _meta', async () => {
