@@ -5,9 +5,10 @@ import { ErrorCode as RpcErrorCode, JSONRPCNotification, Progress, RequestId } f
 import type { Request, Response } from 'express';
 import { GATEHOUSE_VERSION } from '@gatehouse/config';
 import { EndpointView } from '@gatehouse/governance';
-import { Principal } from '@gatehouse/identity';
+import { OAuthSettings, Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
 import { RESOURCE_NOT_FOUND } from '../session/content-errors';
+import { writeInsufficientScope } from '../session/insufficient-scope';
 import { writeJsonRpcError } from '../session/json-rpc-response';
 import { McpServerFactory, serverInstructions } from '../session/mcp-server.factory';
 import { ReplyWriter } from '../session/tool-call-exchange';
@@ -61,6 +62,7 @@ export class StatelessMcp {
     private readonly admission: McpAdmission,
     private readonly tracker: CallTracker,
     private readonly rounds: InputRounds,
+    private readonly oauth: OAuthSettings,
   ) {}
 
   async handle(request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
@@ -87,7 +89,7 @@ export class StatelessMcp {
     }
   }
 
-  /** The result, or null when a refusal has been written (a limit). */
+  /** The result, or null when a refusal has been written (a limit, a token without write scope). */
   private async serve(message: StatelessRequest, exchange: Exchange): Promise<object | null> {
     if (message.method === 'server/discover') return this.discover(exchange.door);
     if (message.method === 'tools/call') return this.callTool(message, exchange);
@@ -114,6 +116,10 @@ export class StatelessMcp {
     const progressToken = isObject(meta) ? meta['progressToken'] : undefined;
     if (progressToken !== undefined && typeof progressToken !== 'string' && !Number.isInteger(progressToken)) {
       throw new ProtocolError(RpcErrorCode.InvalidParams, 'Invalid params: _meta.progressToken must be a string or an integer');
+    }
+    if (await this.dispatcher.needsWriteScope(principal, name, door)) {
+      writeInsufficientScope(response, this.oauth, message.id, name, door);
+      return null;
     }
     const traceId = traceIdOf(request.headers['traceparent']);
     if (!(await this.admission.calls(principal, [{ id: message.id, name, args }], { answers: message.id, ...(traceId ? { traceId } : {}) }, response))) return null;
