@@ -333,6 +333,23 @@ organizations:
       expect(write.status).toBe(403);
       expect(write.headers.get('www-authenticate')).toMatch(/^Bearer error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="[^"]+\/mcp"/);
       expect(await write.json()).toMatchObject({ id: 7, error: { message: expect.stringContaining('mcp:write') } });
+      // The same challenge for the stateless revision (2026-07-28), which has no session.
+      const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+      const stateless = await fetch(gateway.mcpUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tokens.body['access_token']}`,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'tools_write_note',
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { _meta: meta, name: 'tools_write_note', arguments: { text: 'x' } } }),
+      });
+      expect(stateless.status).toBe(403);
+      expect(stateless.headers.get('www-authenticate')).toMatch(/^Bearer error="insufficient_scope", scope="mcp:read mcp:write"/);
+      expect(await stateless.json()).toMatchObject({ id: 8, error: { message: expect.stringContaining('mcp:write') } });
       const keys = await apiRequest<KeyView[]>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/api-keys');
       expect(keys.body.find((key) => key.name === 'MCP — Hand-rolled client' && key.access === 'read_only')).toBeDefined();
       await client.close();

@@ -22,6 +22,8 @@ import { ResourceSubscriptions } from './session/resource-subscriptions';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
+import { InputRounds } from './stateless/input-rounds';
+import { StatelessMcp } from './stateless/stateless-mcp.service';
 import { ToolCallExchange } from './session/tool-call-exchange';
 import { CallTracker } from './tools/call-tracker';
 import { DownstreamExecutor } from './tools/downstream-executor';
@@ -35,6 +37,8 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
   controllers: [McpController],
   providers: [
     McpSessions,
+    StatelessMcp,
+    InputRounds,
     McpServerFactory,
     ContentCatalog,
     ContentHandlers,

@@ -17,6 +17,8 @@ export const secretBinding = {
   identityProvider: (organizationId: string) => `identity_providers:${organizationId}`,
   webhook: (organizationId: string, name: string) => `webhooks:${organizationId}:${name}`,
   auditSink: (organizationId: string, name: string) => `audit_sinks:${organizationId}:${name}`,
+  // Not a row: the requestState of an MCP 2026-07-28 call held between its input rounds, bound to who made it.
+  requestState: (organizationId: string, subject: string) => `mcp_request_state:${organizationId}:${subject}`,
 } as const;
 
 /** An envelope that does not open: another key, another binding, tampered with, or not an envelope at all. */

@@ -15,7 +15,8 @@ export interface ArrivedCall {
 
 /** The POST that carried the calls: its session and trace, and what a refusal answers. */
 export interface CallExchange {
-  sessionId: string;
+  /** Absent for the stateless revision, which has no sessions. */
+  sessionId?: string;
   traceId?: string;
   /** The call's id; or, for a batch, the id of every request in it (answered with an array: none is run). */
   answers: RequestId | RequestId[];

@@ -110,11 +110,11 @@ function missingCapability(request: RelayedRequest, capabilities: ClientCapabili
     const declared = capabilities.elicitation;
     // The protocol's rule: a client that names neither mode supports form mode.
     const supported = declared !== undefined && (mode === 'url' ? declared.url !== undefined : declared.form !== undefined || declared.url === undefined);
-    return supported ? null : `The client of this session did not declare the elicitation capability${mode === 'url' ? ' for URL mode' : ''} in its initialize, so Gatehouse cannot ask it; the request was not relayed`;
+    return supported ? null : `The client of this session did not declare the elicitation capability${mode === 'url' ? ' for URL mode' : ''} (in its initialize, or in the request's _meta for MCP 2026-07-28), so Gatehouse cannot ask it; the request was not relayed`;
   }
-  if (!capabilities.sampling) return 'The client of this session did not declare the sampling capability in its initialize, so Gatehouse cannot ask it; the request was not relayed';
+  if (!capabilities.sampling) return "The client of this session did not declare the sampling capability (in its initialize, or in the request's _meta for MCP 2026-07-28), so Gatehouse cannot ask it; the request was not relayed";
   if ((request.params.tools || request.params.toolChoice) && !capabilities.sampling.tools) {
-    return 'The client of this session did not declare sampling with tools in its initialize; the request was not relayed';
+    return "The client of this session did not declare sampling with tools (in its initialize, or in the request's _meta); the request was not relayed";
   }
   return null;
 }

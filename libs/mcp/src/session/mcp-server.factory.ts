@@ -24,6 +24,11 @@ const INSTRUCTIONS =
   'Gatehouse aggregates several MCP servers. Each tool and prompt is named <connection>_<name>; each resource URI names its connection after the scheme (scheme://<connection>/...); gatehouse_* tools manage the gateway itself.';
 const UNPREFIXED_INSTRUCTIONS = "Gatehouse serves one MCP server's tools here under their own names, governed by the organization's policy.";
 
+/** What the server tells a client at this door, in initialize (2025-11-25) or server/discover (2026-07-28). */
+export function serverInstructions(door: EndpointView): string {
+  return door.unprefixed ? UNPREFIXED_INSTRUCTIONS : INSTRUCTIONS;
+}
+
 /** How one tool appears to a principal: what its tools/list shows, or the rule that hides it. */
 export interface ToolView {
   tool: Tool;
@@ -65,7 +70,7 @@ export class McpServerFactory {
           completions: {},
           logging: {},
         },
-        instructions: door.unprefixed ? UNPREFIXED_INSTRUCTIONS : INSTRUCTIONS,
+        instructions: serverInstructions(door),
       },
     );
     // Prompts, resources, their templates, subscriptions and completions of the downstreams.

@@ -9,10 +9,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import { EndpointView } from '@gatehouse/governance';
-import { OAuthSettings, Principal, SCOPE_READ, SCOPE_WRITE } from '@gatehouse/identity';
+import { OAuthSettings, Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
 import { SessionClient, streamClientChannel } from '../relay/client-channel';
 import { isRelayAnswer, PendingClientRequests } from '../relay/pending-client-requests';
+import { writeInsufficientScope } from './insufficient-scope';
 import { ProtocolError } from '../tools/protocol-error';
 import { CallContext, ToolCallDispatcher, traceIdOf } from '../tools/tool-call.dispatcher';
 
@@ -89,17 +90,6 @@ export class ToolCallExchange {
     return true;
   }
 
-  private insufficientScope(response: Response, call: ToolCallMessage, door: EndpointView): void {
-    const message = `"${call.name}" is not a read-only tool, and this access token has only ${SCOPE_READ}: authorize again with ${SCOPE_WRITE}`;
-    response
-      .status(403)
-      .set(
-        'WWW-Authenticate',
-        `Bearer error="insufficient_scope", scope="${SCOPE_READ} ${SCOPE_WRITE}", resource_metadata="${this.oauth.protectedResourceMetadataUrlFor(door.name)}", error_description="${message.replace(/"/g, "'")}"`,
-      )
-      .json({ jsonrpc: '2.0', id: call.id, error: { code: RpcErrorCode.InvalidRequest, message } });
-  }
-
   // A client's answer to a request sent on one of this session's call streams. Any other (an id this session was not
   // sent) goes on to the SDK transport, which drops it.
   private answer(session: ExchangeSession, body: Parameters<PendingClientRequests['answer']>[1], response: Response): boolean {
@@ -140,7 +130,7 @@ export class ToolCallExchange {
           }),
     };
     try {
-      if (await this.dispatcher.needsWriteScope(principal, call.name, door)) return this.insufficientScope(response, call, door);
+      if (await this.dispatcher.needsWriteScope(principal, call.name, door)) return writeInsufficientScope(response, this.oauth, call.id, call.name, door);
       if (!(await this.admission.calls(principal, [call], { sessionId: session.id, ...(traceId ? { traceId } : {}), answers: call.id }, response))) return;
       const result = await this.dispatcher.call(principal, call.name, call.args, context);
       reply.end({ jsonrpc: '2.0', id: call.id, result: result satisfies CallToolResult });
@@ -160,13 +150,16 @@ export class ToolCallExchange {
   }
 }
 
-/** One JSON reply, or an SSE stream from the first message before it (progress, a log message, a request to the client). */
-class ReplyWriter {
+/**
+ * One JSON reply, or an SSE stream from the first message before it (progress, a log message, a request to the client).
+ * Without a session id (the stateless revision) the replies name none.
+ */
+export class ReplyWriter {
   private streaming = false;
 
   constructor(
     private readonly response: Response,
-    private readonly sessionId: string,
+    private readonly sessionId: string | null,
   ) {}
 
   send(message: object): void {
@@ -177,23 +170,24 @@ class ReplyWriter {
         'content-type': 'text/event-stream',
         'cache-control': 'no-cache, no-transform',
         'x-accel-buffering': 'no',
-        'mcp-session-id': this.sessionId,
+        ...(this.sessionId === null ? {} : { 'mcp-session-id': this.sessionId }),
       });
     }
     this.response.write(sseEvent(message));
   }
 
-  end(message: object): void {
+  /** The last message; `status` applies when nothing was streamed before it. */
+  end(message: object, status = 200): void {
     if (!this.open) return;
     if (this.streaming) {
       this.response.end(sseEvent(message));
       return;
     }
     const body = JSON.stringify(message);
-    this.response.writeHead(200, {
+    this.response.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      'mcp-session-id': this.sessionId,
+      ...(this.sessionId === null ? {} : { 'mcp-session-id': this.sessionId }),
     });
     this.response.end(body);
   }

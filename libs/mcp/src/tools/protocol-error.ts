@@ -4,6 +4,7 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: number,
     message: string,
+    readonly data?: unknown,
   ) {
     super(message);
   }
