@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ErrorCode as RpcErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionRegistry, ConnectionRuntime } from '@gatehouse/connections';
+import { ClusterBus } from '@gatehouse/db';
 import { ProtocolError } from '../tools/protocol-error';
 import type { ResolvedUri } from './content-catalog';
 
@@ -16,11 +17,18 @@ export interface SessionSubscription {
   exposed: string;
 }
 
+const UNSUBSCRIBES = 'mcp.resource-unsubscribes';
+
+interface Unsubscribe {
+  sessionId: string;
+  exposed: string;
+}
+
 /** Sends notifications/resources/updated to one session. */
 export type UpdateSender = (exposedUri: string) => Promise<void>;
 
-// Which upstream session holds which subscription. In this process for now: sessions live in the process that opened
-// them. The methods are what a shared store (Redis sets per session and per connection+URI) would offer.
+// Which upstream session holds which subscription, in the replica that served its resources/subscribe (which holds
+// the downstream subscription). The methods are what a shared store (Redis sets per session and per connection+URI) would offer.
 class SubscriptionLedger {
   private readonly bySession = new Map<string, Map<string, SessionSubscription>>();
   private readonly byResource = new Map<string, Map<string, string>>();
@@ -75,7 +83,8 @@ function resourceKey(connectionId: string, uri: string): string {
 // resources/subscribe and resources/unsubscribe of upstream sessions, and the relay of the downstreams'
 // notifications/resources/updated to the sessions that subscribed (with the URI each was shown). Downstream, each
 // connection+URI is subscribed once however many sessions hold it (DownstreamSubscriptions); a session that ends lets
-// go of all it held.
+// go of all it held. The replica that served a subscribe keeps it (and the downstream's): its updates reach the
+// session's GET stream on whichever replica holds it (SessionStreams); it ends with that replica.
 @Injectable()
 export class ResourceSubscriptions implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ResourceSubscriptions.name);
@@ -83,10 +92,17 @@ export class ResourceSubscriptions implements OnModuleInit, OnModuleDestroy {
   private readonly senders = new Map<string, UpdateSender>();
   private unsubscribe: (() => void) | null = null;
 
-  constructor(private readonly registry: ConnectionRegistry) {}
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    private readonly bus: ClusterBus,
+  ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     this.unsubscribe = this.registry.onResourceUpdated((runtime, uri) => this.relay(runtime, uri));
+    await this.bus.subscribe(UNSUBSCRIBES, (payload, fromSelf) => {
+      const { sessionId, exposed } = payload as Unsubscribe;
+      if (!fromSelf) this.release(sessionId, exposed);
+    });
   }
 
   onModuleDestroy(): void {
@@ -106,8 +122,17 @@ export class ResourceSubscriptions implements OnModuleInit, OnModuleDestroy {
     this.ledger.add(sessionId, { connectionId: resolved.runtime.id, uri: resolved.downstream, exposed: resolved.exposed });
   }
 
-  /** True when the session held the subscription. */
-  unsubscribeSession(sessionId: string, exposed: string): boolean {
+  /**
+   * True when the session held the subscription on this replica; one held on another (the session subscribed there)
+   * is let go there, told over the cluster bus.
+   */
+  async unsubscribeSession(sessionId: string, exposed: string): Promise<boolean> {
+    if (this.release(sessionId, exposed)) return true;
+    await this.bus.publish(UNSUBSCRIBES, { sessionId, exposed } satisfies Unsubscribe);
+    return false;
+  }
+
+  private release(sessionId: string, exposed: string): boolean {
     const subscription = this.ledger.remove(sessionId, exposed);
     if (!subscription) return false;
     this.registry.runtime(subscription.connectionId)?.subscriptions.release(subscription.uri);
