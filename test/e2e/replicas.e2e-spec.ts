@@ -5,7 +5,7 @@ import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } f
 import { query } from '../support/database';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, textOf } from '../support/mcp-client';
-import { postMcp, RawAskingSession, RawSession } from '../support/raw-mcp';
+import { postMcp, RawAskingSession, RawSession, SseReply } from '../support/raw-mcp';
 import { RunningServer, startContentHttp, startRelayHttp } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -20,6 +20,21 @@ const ASKING = { elicitation: { form: {} } };
 
 const isElicitation = (message: Record<string, unknown>) => message['method'] === 'elicitation/create';
 const isReplyTo = (id: unknown) => (message: Record<string, unknown>) => message['id'] === id && ('result' in message || 'error' in message);
+
+type SseEvent = Awaited<ReturnType<SseReply['event']>>;
+
+/** A session's GET stream read raw (event ids included), optionally resuming after `lastEventId`. */
+async function openEvents(mcpUrl: string, token: string, sessionId: string, lastEventId?: string) {
+  const abort = new AbortController();
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream', 'Mcp-Session-Id': sessionId };
+  if (lastEventId !== undefined) headers['Last-Event-ID'] = lastEventId;
+  const response = await fetch(mcpUrl, { headers, signal: abort.signal });
+  if (response.status !== 200) throw new Error(`GET answered ${response.status}`);
+  const reply = new SseReply(response);
+  return { event: (n: number) => reply.event(n), close: () => abort.abort() };
+}
+
+const updatedUri = (event: SseEvent) => (event.message['params'] as { uri?: string }).uri;
 
 /** A fetch that sends each request to the next replica in turn (a balancer without affinity), counting what each answered. */
 function roundRobin(urls: string[]): { fetch: FetchLike; answered: number[] } {
@@ -152,5 +167,43 @@ organizations:
     await waitFor('the end to be recorded', async () => (await sessionRecords('mcp.session.ended', session.id)).length > 0);
     const ended = await sessionRecords('mcp.session.ended', session.id);
     expect(ended).toEqual([{ data: expect.objectContaining({ reason: 'deleted' }) }]);
+  });
+
+  it("resumes a notification stream with Last-Event-ID at the other replica; another session's event id gives nothing of theirs", async () => {
+    const [mine, theirs] = await Promise.all([RawSession.open(a.mcpUrl, KEYS.admin), RawSession.open(a.mcpUrl, KEYS.admin)]);
+    const subscribe = (session: RawSession, uri: string) => session.post({ jsonrpc: '2.0', id: `sub-${uri}`, method: 'resources/subscribe', params: { uri } });
+    const touch = (session: RawSession, uri: string) => session.call(`touch-${uri}-${Math.random()}`, 'docs_touch', { uri });
+    expect((await subscribe(mine, 'docs://docs/readme')).status).toBe(200);
+    expect((await subscribe(theirs, 'docs://docs/pages/intro')).status).toBe(200);
+
+    const first = await openEvents(a.mcpUrl, KEYS.admin, mine.id);
+    await touch(mine, 'docs://readme');
+    const seen = await first.event(0);
+    expect(updatedUri(seen)).toBe('docs://docs/readme');
+    expect(seen.id).toMatch(/^\d+-\d+$/);
+    const theirStream = await openEvents(b.mcpUrl, KEYS.admin, theirs.id);
+    await touch(theirs, 'docs://pages/intro');
+    const theirEvent = await theirStream.event(0);
+    expect(updatedUri(theirEvent)).toBe('docs://docs/pages/intro');
+
+    // The stream drops (its replica died, say); what happens meanwhile waits in the session's outbox.
+    first.close();
+    await touch(mine, 'docs://readme');
+    await touch(mine, 'docs://readme');
+    const resumed = await openEvents(b.mcpUrl, KEYS.admin, mine.id, seen.id!);
+    expect([updatedUri(await resumed.event(0)), updatedUri(await resumed.event(1))]).toEqual(['docs://docs/readme', 'docs://docs/readme']);
+    expect((await resumed.event(1)).id! > seen.id!).toBe(true);
+
+    // Another session's event id picks a point in time of this session's outbox; one that is not an id at all, its end:
+    // this session's own notices only, either way.
+    const replayed = await openEvents(a.mcpUrl, KEYS.admin, mine.id, theirEvent.id!);
+    const garbage = await openEvents(a.mcpUrl, KEYS.admin, mine.id, '../../*');
+    await touch(theirs, 'docs://pages/intro');
+    await touch(mine, 'docs://readme');
+    expect(updatedUri(await replayed.event(0))).toBe('docs://docs/readme');
+    expect(updatedUri(await garbage.event(0))).toBe('docs://docs/readme');
+    // Someone else's stream is someone else's: their id at their session is 404 for another principal.
+    expect((await fetch(b.mcpUrl, { headers: { Authorization: `Bearer ${KEYS.member}`, Accept: 'text/event-stream', 'Mcp-Session-Id': theirs.id, 'Last-Event-ID': '0-0' } })).status).toBe(404);
+    [theirStream, resumed, replayed, garbage].forEach((stream) => stream.close());
   });
 });

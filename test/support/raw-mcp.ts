@@ -95,6 +95,7 @@ export class RawSession {
 /** A raw SSE reply read as it arrives: the JSON-RPC messages in order. */
 export class SseReply {
   private readonly messages: Record<string, unknown>[] = [];
+  private readonly ids: (string | null)[] = [];
   private readonly waiters: (() => void)[] = [];
   private ended = false;
   readonly status: number;
@@ -115,6 +116,15 @@ export class SseReply {
     }
   }
 
+  /** The n-th message (from 0) with its SSE event id (null when it had none), once it arrived. */
+  async event(n: number): Promise<{ id: string | null; message: Record<string, unknown> }> {
+    while (this.messages.length <= n) {
+      if (this.ended) throw new Error('the stream ended without the message');
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    return { id: this.ids[n]!, message: this.messages[n]! };
+  }
+
   private async read(response: Response): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = '';
@@ -123,12 +133,17 @@ export class SseReply {
         buffer += decoder.decode(chunk, { stream: true });
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const data = buffer.slice(0, end).split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
+          const lines = buffer.slice(0, end).split('\n');
+          const data = lines.filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
           buffer = buffer.slice(end + 2);
-          if (data) this.messages.push(JSON.parse(data) as Record<string, unknown>);
+          if (!data) continue;
+          this.messages.push(JSON.parse(data) as Record<string, unknown>);
+          this.ids.push(lines.find((line) => line.startsWith('id: '))?.slice(4) ?? null);
         }
         this.waiters.splice(0).forEach((wake) => wake());
       }
+    } catch {
+      // The reader was aborted (the test closed the stream): it ended.
     } finally {
       this.ended = true;
       this.waiters.splice(0).forEach((wake) => wake());

@@ -20,7 +20,7 @@ import { ContentHandlers } from './session/content-handlers';
 import { McpServerFactory } from './session/mcp-server.factory';
 import { ResourceSubscriptions } from './session/resource-subscriptions';
 import { SessionStore } from './session/session-store';
-import { SessionStreams } from './session/session-streams';
+import { SessionOutbox } from './session/session-outbox';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
@@ -39,7 +39,7 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
     McpSessions,
     McpServerFactory,
     SessionStore,
-    SessionStreams,
+    SessionOutbox,
     ContentCatalog,
     ContentHandlers,
     ResourceSubscriptions,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { isInitializeRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, RequestId, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
@@ -18,7 +18,7 @@ import { writeJsonRpcError } from './json-rpc-response';
 import { McpServerFactory } from './mcp-server.factory';
 import { ResourceSubscriptions } from './resource-subscriptions';
 import { SessionRecord, SessionStore } from './session-store';
-import { SessionStreams } from './session-streams';
+import { SessionOutbox } from './session-outbox';
 import { batchRequestIds, ExchangeSession, ToolCallExchange, toolCallRequests } from './tool-call-exchange';
 
 /** Why a session ended, as its mcp.session.ended record says. */
@@ -37,7 +37,7 @@ const CANCELS = 'mcp.session-cancels';
 // SDK Server and stateless transport, after Gatehouse checked the session itself. Each session is bound to the
 // principal that opened it and the door it was opened at (/mcp or /mcp/<endpoint>): another principal, or another
 // door, presenting its id gets 404, as if it did not exist. What stays in a process: the calls it runs, the GET streams
-// it holds (SessionStreams) and the session slots of the sessions it opened (McpAdmission).
+// it holds (SessionOutbox) and the session slots of the sessions it opened (McpAdmission).
 @Injectable()
 export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(McpSessions.name);
@@ -62,7 +62,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly recorder: AuditRecorder,
     private readonly admission: McpAdmission,
     private readonly store: SessionStore,
-    private readonly streams: SessionStreams,
+    private readonly outbox: SessionOutbox,
     private readonly subscriptions: ResourceSubscriptions,
     private readonly bus: ClusterBus,
   ) {}
@@ -98,6 +98,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
         return writeJsonRpcError(response, 404, -32001, 'Session not found: start a new session with initialize');
       }
       if (request.method === 'DELETE') return this.delete(record, response);
+      if (request.method === 'GET') return this.stream(record, request, response);
       // The fast path passes on sessions this replica had not seen yet; now that it has, the exchange may answer.
       if (this.exchange.handle(this.exchangeSession(record), request, response, principal, door)) return;
       // tools/call reaches this only when the exchange passed it on (batches, duplicate ids); the SDK's transport
@@ -134,7 +135,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
 
   // This replica stops; its sessions do not: another replica serves them (their GET streams reconnect there).
   async closeAll(): Promise<void> {
-    this.streams.held().forEach((id) => this.streams.close(id));
+    this.outbox.endAll();
     this.store.forgetAll();
     this.slots.forEach((release) => release());
     this.slots.clear();
@@ -186,7 +187,16 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  // One request of the session, on a Server and stateless transport of its own; a GET stream keeps them until it closes.
+  // The session's notification stream, from its outbox; a client reconnecting (to any replica) resumes with Last-Event-ID.
+  private async stream(record: SessionRecord, request: Request, response: Response): Promise<void> {
+    if (!request.headers.accept?.includes('text/event-stream')) {
+      return writeJsonRpcError(response, 406, -32000, 'Not Acceptable: the notification stream (GET) needs Accept: text/event-stream');
+    }
+    const lastEventId = request.headers['last-event-id'];
+    await this.outbox.open(record.id, response, typeof lastEventId === 'string' ? lastEventId : undefined);
+  }
+
+  // One POST of the session, on a Server and stateless transport of its own.
   private async serve(record: SessionRecord, request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
     const server = this.factory.create(
       { id: record.id, client: { ...record.client }, setLogLevel: (level) => this.store.setLogLevel(record.id, level) },
@@ -194,11 +204,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     );
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     await server.connect(transport);
-    const detach = request.method === 'GET' ? this.streams.attach(record.id, server) : () => undefined;
-    response.once('close', () => {
-      detach();
-      void server.close();
-    });
+    response.once('close', () => void server.close());
     response.setHeader('mcp-session-id', record.id);
     // The door's view and the session go with the principal to the SDK's handlers (McpServerFactory), fresh on every request.
     const auth: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: [], extra: { principal, endpoint: door, sessionId: record.id } };
@@ -228,7 +234,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private ended(id: string): void {
     this.calls.get(id)?.forEach((call) => call.abort('the session ended'));
     this.calls.delete(id);
-    this.streams.close(id);
+    this.outbox.close(id).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not drop a session outbox'));
     this.subscriptions.endSession(id);
     const release = this.slots.get(id);
     if (release) {
@@ -242,10 +248,10 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private notifyApproval(event: ApprovalEvent): void {
     // The requester hears of outcomes only: not of the request they just made, nor of each decision on the way.
     if (event.status === 'pending' || event.status === 'approved') return;
-    for (const id of this.streams.held()) {
+    for (const id of this.outbox.held()) {
       const record = this.store.peek(id);
       if (!record || record.subject !== event.requesterSubject || !logLevelReaches('notice', record.client.logLevel)) continue;
-      this.streams.deliver(id, {
+      this.notify(id, {
         method: 'notifications/message',
         params: {
           level: 'notice',
@@ -262,12 +268,17 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     const timer = setTimeout(() => {
       this.pendingNotices.delete(key);
       const method = kind === 'tools' ? 'notifications/tools/list_changed' : kind === 'prompts' ? 'notifications/prompts/list_changed' : 'notifications/resources/list_changed';
-      for (const id of this.streams.held()) {
-        if (this.store.peek(id)?.organizationId === organizationId) this.streams.deliver(id, { method });
+      for (const id of this.outbox.held()) {
+        if (this.store.peek(id)?.organizationId === organizationId) this.notify(id, { method });
       }
     }, LIST_CHANGED_DEBOUNCE_MS);
     timer.unref();
     this.pendingNotices.set(key, timer);
+  }
+
+  // Events every replica hears (list changes, approval outcomes) are written by the one holding the session's stream.
+  private notify(sessionId: string, notification: ServerNotification): void {
+    this.outbox.append(sessionId, notification).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not notify a session'));
   }
 
   private async sweep(): Promise<void> {

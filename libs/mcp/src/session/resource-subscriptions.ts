@@ -84,7 +84,7 @@ function resourceKey(connectionId: string, uri: string): string {
 // notifications/resources/updated to the sessions that subscribed (with the URI each was shown). Downstream, each
 // connection+URI is subscribed once however many sessions hold it (DownstreamSubscriptions); a session that ends lets
 // go of all it held. The replica that served a subscribe keeps it (and the downstream's): its updates reach the
-// session's GET stream on whichever replica holds it (SessionStreams); it ends with that replica.
+// session's GET stream on whichever replica holds it (SessionOutbox); it ends with that replica.
 @Injectable()
 export class ResourceSubscriptions implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ResourceSubscriptions.name);
