@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -56,9 +56,12 @@ describe('two replicas behind HAProxy (round robin, no affinity)', () => {
   let haproxy: { child: ChildProcess; output(): string };
   let proxyUrl: string;
   let client: Client | undefined;
+  const marker = join(mkdtempSync(join(tmpdir(), 'gatehouse-haproxy-content-')), 'content.log');
+  // The downstream subscribes it received (each replica subscribes on its own downstream session).
+  const subscribes = () => (existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter((line) => line === 'subscribe:docs://readme').length : 0);
 
   beforeAll(async () => {
-    content = await startContentHttp({ CONTENT_LABEL: 'shared' });
+    content = await startContentHttp({ CONTENT_LABEL: 'shared', CONTENT_MARKER: marker });
     const yaml = `
 organizations:
   - slug: acme
@@ -96,14 +99,14 @@ organizations:
   it('keeps one session through 200 calls across both and a SIGKILL of one, without re-initializing', async () => {
     const answeredBy: Record<string, number> = {};
     let initializes = 0;
-    let subscribedAt: string | null = null;
+    let streamAt: string | null = null;
     const counting: FetchLike = async (url, init) => {
       const body = typeof init?.body === 'string' ? init.body : '';
       if (body.includes('"method":"initialize"')) initializes++;
       const response = await fetch(url, init);
       const replica = response.headers.get('x-replica') ?? 'none';
       answeredBy[replica] = (answeredBy[replica] ?? 0) + 1;
-      if (body.includes('"method":"resources/subscribe"')) subscribedAt = replica;
+      if (init?.method === 'GET') streamAt = replica;
       return response;
     };
     client = await connectClient(`${proxyUrl}/mcp`, ADMIN_KEY, 'haproxy', { fetch: counting });
@@ -115,8 +118,10 @@ organizations:
     await client.callTool({ name: 'docs_touch', arguments: { uri: 'docs://readme' } });
     await waitFor('the first resource update', () => updates.length === 1);
 
-    // The subscription lives in the replica that served the subscribe (see docs/architecture.md): the other one dies.
-    const victim = subscribedAt === 'one' ? 'two' : 'one';
+    // The replica holding the session's notification stream (and so its subscription downstream) dies.
+    const victim = streamAt!;
+    const survivor = victim === 'one' ? 'two' : 'one';
+    const subscribedBefore = subscribes();
     const failures: unknown[] = [];
     for (let i = 0; i < CALLS; i++) {
       if (i === CALLS / 2) replicas[victim]!.gateway.child.kill('SIGKILL');
@@ -135,7 +140,9 @@ organizations:
     expect(initializes).toBe(1);
     expect((client.transport as StreamableHTTPClientTransport).sessionId).toBe(sessionId);
 
-    // The update reaches the session's notification stream, resumed (Last-Event-ID) on the survivor if it was on the victim.
+    // The client's stream reconnects to the survivor (Last-Event-ID), which takes up the subscription downstream.
+    await waitFor('the survivor to subscribe downstream', () => subscribes() > subscribedBefore, 30_000);
+    expect(answeredBy[survivor]).toBeGreaterThan(CALLS / 2);
     await client.callTool({ name: 'docs_touch', arguments: { uri: 'docs://readme' } });
     await waitFor('the resource update after the kill', () => updates.length === 2, 30_000);
     expect(updates).toEqual(['docs://docs/readme', 'docs://docs/readme']);

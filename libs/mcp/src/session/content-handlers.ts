@@ -29,7 +29,6 @@ import { doorOf, exposureOf } from './door-exposure';
 import { pageOf } from './list-pages';
 import { principalOf, sessionIdOf } from './request-principal';
 import { ResourceSubscriptions } from './resource-subscriptions';
-import { SessionOutbox } from './session-outbox';
 
 /** What an audit record names: the item as the client asked for it, and once resolved, where it lives. */
 interface ContentTarget {
@@ -60,7 +59,6 @@ export class ContentHandlers {
     private readonly access: ToolAccessPolicy,
     private readonly subscriptions: ResourceSubscriptions,
     private readonly recorder: AuditRecorder,
-    private readonly outbox: SessionOutbox,
   ) {}
 
   register(server: Server): void {
@@ -132,10 +130,7 @@ export class ContentHandlers {
           throw new ProtocolError(RpcErrorCode.InvalidParams, `Connection "${resolved.runtime.name}" does not offer resource subscriptions`);
         }
         const sessionId = this.sessionOf(extra);
-        // The update goes to the session's outbox, sent on its GET stream by whichever replica holds it.
-        await this.relay(resolved.runtime, 'resources/subscribe', () =>
-          this.subscriptions.subscribe(sessionId, (uri) => this.outbox.append(sessionId, { method: 'notifications/resources/updated', params: { uri } }), resolved, extra.signal),
-        );
+        await this.relay(resolved.runtime, 'resources/subscribe', () => this.subscriptions.subscribe(sessionId, resolved, extra.signal));
         return { result: {}, data: {} };
       });
     });

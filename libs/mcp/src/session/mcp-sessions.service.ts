@@ -194,6 +194,9 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     }
     const lastEventId = request.headers['last-event-id'];
     await this.outbox.open(record.id, response, typeof lastEventId === 'string' ? lastEventId : undefined);
+    // The replica holding the stream holds the session's resource subscriptions downstream, until it no longer does.
+    this.subscriptions.follow(record.id);
+    response.once('close', () => this.subscriptions.follow(record.id));
   }
 
   // One POST of the session, on a Server and stateless transport of its own.

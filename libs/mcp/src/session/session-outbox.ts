@@ -79,6 +79,11 @@ export class SessionOutbox implements OnModuleInit {
     this.pump(sessionId, stream);
   }
 
+  /** True while a GET stream of the session is open here. */
+  holds(sessionId: string): boolean {
+    return this.streams.has(sessionId);
+  }
+
   /** The sessions with a GET stream here. */
   held(): string[] {
     return [...this.streams.keys()];
