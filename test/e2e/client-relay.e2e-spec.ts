@@ -12,7 +12,7 @@ import { PendingClientRequests } from '@gatehouse/mcp';
 import { query } from '../support/database';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
-import { postMcp } from '../support/raw-mcp';
+import { postMcp, RawAskingSession } from '../support/raw-mcp';
 import { relayStdioYaml, RunningServer, startRelayHttp } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -24,91 +24,6 @@ const OTHER_KEY = 'ghk_test_relay_other_admin_key_00003';
 const ASKING: ClientCapabilities = { elicitation: { form: {}, url: {} }, sampling: {} };
 
 type CallResult = Awaited<ReturnType<Client['callTool']>>;
-
-/** A raw SSE reply read as it arrives: the JSON-RPC messages in order. */
-class SseReply {
-  private readonly messages: Record<string, unknown>[] = [];
-  private readonly waiters: (() => void)[] = [];
-  private ended = false;
-  readonly status: number;
-
-  constructor(response: Response) {
-    this.status = response.status;
-    void this.read(response);
-  }
-
-  /** The next message matching `match`, in arrival order. */
-  async next(match: (message: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-    for (let seen = 0; ; ) {
-      const found = this.messages.slice(seen).find(match);
-      if (found) return found;
-      seen = this.messages.length;
-      if (this.ended) throw new Error('the stream ended without the message');
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  private async read(response: Response): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const data = buffer.slice(0, end).split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
-          buffer = buffer.slice(end + 2);
-          if (data) this.messages.push(JSON.parse(data) as Record<string, unknown>);
-        }
-        this.waiters.splice(0).forEach((wake) => wake());
-      }
-    } finally {
-      this.ended = true;
-      this.waiters.splice(0).forEach((wake) => wake());
-    }
-  }
-}
-
-/** A session opened with raw HTTP, declaring `capabilities`, for what the SDK client hides (ids, other sessions' answers). */
-class RawAskingSession {
-  constructor(
-    private readonly mcpUrl: string,
-    private readonly token: string,
-    readonly id: string,
-  ) {}
-
-  static async open(mcpUrl: string, token: string, capabilities: ClientCapabilities = ASKING): Promise<RawAskingSession> {
-    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities, clientInfo: { name: 'raw-asking', version: '1.0.0' } } };
-    const response = await postMcp(mcpUrl, token, initialize);
-    const id = response.headers.get('mcp-session-id');
-    await response.text();
-    if (response.status !== 200 || !id) throw new Error(`initialize answered ${response.status}`);
-    const session = new RawAskingSession(mcpUrl, token, id);
-    const initialized = await session.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    expect(initialized.status).toBe(202);
-    return session;
-  }
-
-  post(body: unknown, token = this.token): Promise<Response> {
-    return postMcp(this.mcpUrl, token, body, { 'Mcp-Session-Id': this.id, 'MCP-Protocol-Version': LATEST_PROTOCOL_VERSION });
-  }
-
-  /** A POST whose reply is read as a stream (fetch: postMcp reads replies whole). */
-  async stream(body: unknown): Promise<SseReply> {
-    const response = await fetch(this.mcpUrl, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${this.token}`,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'Mcp-Session-Id': this.id,
-        'MCP-Protocol-Version': LATEST_PROTOCOL_VERSION,
-      },
-      body: JSON.stringify(body),
-    });
-    return new SseReply(response);
-  }
-}
 
 const isElicitation = (message: Record<string, unknown>) => message['method'] === 'elicitation/create';
 const isReplyTo = (id: unknown) => (message: Record<string, unknown>) => message['id'] === id && ('result' in message || 'error' in message);
@@ -302,10 +217,10 @@ organizations:
 
   describe('the fast path’s requests, attacked', () => {
     it("does not let another session or principal answer a session's request", async () => {
-      const owner = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
-      const sameKey = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
-      const member = await RawAskingSession.open(gateway.mcpUrl, ACME_MEMBER_KEY);
-      const otherOrg = await RawAskingSession.open(gateway.mcpUrl, OTHER_KEY);
+      const owner = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY, ASKING);
+      const sameKey = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY, ASKING);
+      const member = await RawAskingSession.open(gateway.mcpUrl, ACME_MEMBER_KEY, ASKING);
+      const otherOrg = await RawAskingSession.open(gateway.mcpUrl, OTHER_KEY, ASKING);
       const reply = await owner.stream({ jsonrpc: '2.0', id: 'call-1', method: 'tools/call', params: { name: 'web_elicit_form', arguments: { label: 'owned' } } });
       const request = await reply.next(isElicitation);
       expect(request['id']).toEqual(expect.stringMatching(/^gatehouse-relay-[A-Za-z0-9_-]{22}$/));
@@ -332,7 +247,7 @@ organizations:
     }, SLOW);
 
     it('refuses an answer that is not a valid result, or over 1 MiB, and one over the body limit leaves the call to its deadline', async () => {
-      const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
+      const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY, ASKING);
       const garbage = await session.stream({ jsonrpc: '2.0', id: 'g', method: 'tools/call', params: { name: 'web_elicit_form', arguments: { label: 'garbage' } } });
       const asked = await garbage.next(isElicitation);
       expect((await session.post({ jsonrpc: '2.0', id: asked['id'], result: { action: 'maybe', content: 42 } })).status).toBe(202);
@@ -365,7 +280,7 @@ organizations:
     }, SLOW);
 
     it('cancels the relayed request when the client cancels the call', async () => {
-      const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
+      const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY, ASKING);
       const reply = await session.stream({ jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'web_elicit_form', arguments: { label: 'cancel' } } });
       const asked = await reply.next(isElicitation);
       expect((await session.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c', reason: 'changed my mind' } })).status).toBe(202);
@@ -375,7 +290,7 @@ organizations:
   });
 
   it('withdraws the request from the client when the downstream cancels it', async () => {
-    const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
+    const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY, ASKING);
     const reply = await session.stream({ jsonrpc: '2.0', id: 'w', method: 'tools/call', params: { name: 'web_elicit_impatient', arguments: {} } });
     const asked = await reply.next(isElicitation);
     await reply.next((message) => message['method'] === 'notifications/cancelled' && (message['params'] as { requestId?: unknown }).requestId === asked['id']);
@@ -387,10 +302,10 @@ organizations:
   }, SLOW);
 
   it("relays through the SDK Server's path too (a batched call)", async () => {
-    const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY);
+    const session = await RawAskingSession.open(gateway.mcpUrl, ACME_KEY, ASKING);
     const reply = await session.stream([{ jsonrpc: '2.0', id: 'batched', method: 'tools/call', params: { name: 'web_elicit_form', arguments: { label: 'batch' } } }]);
     const asked = await reply.next(isElicitation);
-    expect(typeof asked['id']).toBe('number');
+    expect(asked['id']).toEqual(expect.stringMatching(/^gatehouse-relay-/));
     expect((await session.post({ jsonrpc: '2.0', id: asked['id'], result: { action: 'accept', content: { name: 'Batch' } } })).status).toBe(202);
     expect(resultText(await reply.next(isReplyTo('batched')))).toBe('action:accept name:Batch label:batch');
   }, SLOW);

@@ -109,16 +109,24 @@ export interface ConfiguredGateway {
   databaseUrl: string;
 }
 
-/** The built gateway as its own process, applying `yaml` as its config file, on a fresh database; ready to serve. */
-export async function spawnConfiguredGateway(yaml: string, env: Record<string, string> = {}): Promise<ConfiguredGateway> {
+/**
+ * The built gateway as its own process, applying `yaml` as its config file, on a fresh database (or another replica's:
+ * `shared`); ready to serve.
+ */
+export async function spawnConfiguredGateway(
+  yaml: string,
+  env: Record<string, string> = {},
+  shared?: { databaseUrl: string; redisPrefix: string },
+): Promise<ConfiguredGateway & { redisPrefix: string }> {
   const configPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-config-')), 'gatehouse.yaml');
   writeFileSync(configPath, withPlatform(yaml));
-  const databaseUrl = await createTestDatabase();
+  const databaseUrl = shared?.databaseUrl ?? (await createTestDatabase());
+  const prefix = shared?.redisPrefix ?? redisPrefix();
   const baseUrl = `http://127.0.0.1:${await freePort()}`;
   const gateway = spawnGateway(
     gatewayEnvironment({
       databaseUrl,
-      redisPrefix: redisPrefix(),
+      redisPrefix: prefix,
       // The suite database is cloned from the migrated template.
       env: { PORT: new URL(baseUrl).port, PUBLIC_URL: baseUrl, GATEHOUSE_CONFIG: configPath, GATEHOUSE_MIGRATE: 'false', ...env },
     }),
@@ -129,7 +137,7 @@ export async function spawnConfiguredGateway(yaml: string, env: Record<string, s
     gateway.child.kill('SIGKILL');
     throw error;
   }
-  return { gateway, baseUrl, databaseUrl };
+  return { gateway, baseUrl, databaseUrl, redisPrefix: prefix };
 }
 
 /** Stops a spawned gateway (SIGTERM, its graceful shutdown) and waits for it to exit; nothing when it has already. */

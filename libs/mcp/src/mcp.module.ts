@@ -19,6 +19,8 @@ import { ContentCatalog } from './session/content-catalog';
 import { ContentHandlers } from './session/content-handlers';
 import { McpServerFactory } from './session/mcp-server.factory';
 import { ResourceSubscriptions } from './session/resource-subscriptions';
+import { SessionStore } from './session/session-store';
+import { SessionOutbox } from './session/session-outbox';
 import { PolicyPreview } from './trial/policy-preview';
 import { ToolTrial } from './trial/tool-trial';
 import { McpSessions } from './session/mcp-sessions.service';
@@ -40,6 +42,8 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
     StatelessMcp,
     InputRounds,
     McpServerFactory,
+    SessionStore,
+    SessionOutbox,
     ContentCatalog,
     ContentHandlers,
     ResourceSubscriptions,

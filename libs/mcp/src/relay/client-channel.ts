@@ -4,11 +4,9 @@ import {
   LoggingLevel,
   LoggingLevelSchema,
   LoggingMessageNotification,
-  ResultSchema,
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { PendingClientRequests } from './pending-client-requests';
 
 /** What Gatehouse keeps of the client of an upstream session: what it declared and the log level it set. */
@@ -43,21 +41,10 @@ export interface ClientChannel {
   notify(notification: LoggingMessageNotification): Promise<void>;
 }
 
-// The SDK times a request out after 60 s unless told otherwise; a relayed request is bounded by its call's signal.
-const NO_SDK_TIMEOUT_MS = 2 ** 31 - 1;
-
-/** The channel of a call the SDK's Server handles: its request goes out related to the call, so on the call's stream. */
-export function sdkClientChannel(extra: RequestHandlerExtra<ServerRequest, ServerNotification>, client: SessionClient): ClientChannel {
-  return {
-    client,
-    request: (request, signal) => extra.sendRequest(request, ResultSchema, { signal, timeout: NO_SDK_TIMEOUT_MS }),
-    notify: (notification) => extra.sendNotification(notification),
-  };
-}
-
 /**
- * The channel of a call ToolCallExchange answers: requests and notifications are written to the call's SSE stream
- * (`send`), and the client POSTs its answer on the session, where PendingClientRequests takes it.
+ * The channel of a call, whichever path answers it (ToolCallExchange, or a request's SDK Server): requests and
+ * notifications are written to the call's SSE stream (`send`), and the client POSTs its answer on the session, on any
+ * replica, where PendingClientRequests takes it.
  */
 export function streamClientChannel(client: SessionClient, sessionId: string, pending: PendingClientRequests, send: (message: object) => void): ClientChannel {
   return {

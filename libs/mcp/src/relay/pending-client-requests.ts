@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ClusterBus } from '@gatehouse/db';
+
+const CHANNEL = 'mcp.relay-answers';
+
+interface ForwardedAnswer {
+  sessionId: string;
+  message: unknown;
+}
 
 /** The prefix of the ids Gatehouse gives the requests it sends clients on ToolCallExchange's streams. */
 const ID_PREFIX = 'gatehouse-relay-';
@@ -21,12 +29,27 @@ export function isRelayAnswer(body: unknown): body is { id: string; result?: unk
  * Requests Gatehouse sent to upstream clients on a tools/call's SSE stream (ToolCallExchange), waiting for the client
  * to POST its answer on the session. An answer resolves a request only on the session it was sent to: the key is
  * the session id and the request id, and the id carries 128 random bits, so another session cannot guess one.
- * In-process for now (sessions live on one replica); keyed so that, with sessions shared by replicas, an answer
- * arriving elsewhere can be forwarded over the cluster bus by session id and request id.
+ * A request waits in the process running its call; an answer that reached another replica (which checked that it
+ * came on the session, from its principal) is forwarded over the cluster bus with its session id, and settles the
+ * request only where that session sent it.
  */
 @Injectable()
-export class PendingClientRequests {
+export class PendingClientRequests implements OnModuleInit {
   private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly bus: ClusterBus) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.bus.subscribe(CHANNEL, (payload, fromSelf) => {
+      const { sessionId, message } = payload as ForwardedAnswer;
+      if (!fromSelf && typeof sessionId === 'string' && isRelayAnswer(message)) this.answer(sessionId, message);
+    });
+  }
+
+  /** An answer POSTed on `sessionId` at this replica that no request here waits for: to the replica whose does. */
+  async forward(sessionId: string, message: { id: string; result?: unknown; error?: unknown }): Promise<void> {
+    await this.bus.publish(CHANNEL, { sessionId, message } satisfies ForwardedAnswer);
+  }
 
   /** Requests waiting for an answer, in this process. */
   get size(): number {

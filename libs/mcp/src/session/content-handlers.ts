@@ -27,7 +27,7 @@ import { ContentCatalog, promptResource, resourceResource } from './content-cata
 import { CONTENT_ERRORS, contentError, failureOutcome } from './content-errors';
 import { doorOf, exposureOf } from './door-exposure';
 import { pageOf } from './list-pages';
-import { principalOf } from './request-principal';
+import { principalOf, sessionIdOf } from './request-principal';
 import { ResourceSubscriptions } from './resource-subscriptions';
 
 /** What an audit record names: the item as the client asked for it, and once resolved, where it lives. */
@@ -63,12 +63,6 @@ export class ContentHandlers {
 
   register(server: Server): void {
     const pageSize = this.config.env.GATEHOUSE_TOOLS_PAGE_SIZE;
-    let sessionId: string | undefined;
-    const previous = server.onclose;
-    server.onclose = () => {
-      previous?.();
-      if (sessionId) this.subscriptions.endSession(sessionId);
-    };
 
     server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) => {
       const view = exposureOf(doorOf(extra));
@@ -135,10 +129,8 @@ export class ContentHandlers {
         if (capabilities && !capabilities.resources?.subscribe) {
           throw new ProtocolError(RpcErrorCode.InvalidParams, `Connection "${resolved.runtime.name}" does not offer resource subscriptions`);
         }
-        sessionId = this.sessionOf(extra);
-        await this.relay(resolved.runtime, 'resources/subscribe', () =>
-          this.subscriptions.subscribe(sessionId!, (uri) => server.sendResourceUpdated({ uri }), resolved, extra.signal),
-        );
+        const sessionId = this.sessionOf(extra);
+        await this.relay(resolved.runtime, 'resources/subscribe', () => this.subscriptions.subscribe(sessionId, resolved, extra.signal));
         return { result: {}, data: {} };
       });
     });
@@ -149,7 +141,7 @@ export class ContentHandlers {
       return this.audited('resources.unsubscribe', extra, target, async () => {
         const problem = uriProblem(request.params.uri);
         if (problem) throw new ProtocolError(RpcErrorCode.InvalidParams, `Invalid resource URI: ${problem}`);
-        const held = this.subscriptions.unsubscribeSession(this.sessionOf(extra), request.params.uri);
+        const held = await this.subscriptions.unsubscribeSession(this.sessionOf(extra), request.params.uri);
         return { result: {}, data: { held } };
       });
     });
@@ -201,15 +193,16 @@ export class ContentHandlers {
   }
 
   private sessionOf(extra: McpRequestExtra): string {
-    if (!extra.sessionId) throw new ProtocolError(RpcErrorCode.InvalidRequest, 'Subscriptions need a session: send initialize first');
-    return extra.sessionId;
+    const sessionId = sessionIdOf(extra);
+    if (!sessionId) throw new ProtocolError(RpcErrorCode.InvalidRequest, 'Subscriptions need a session: send initialize first');
+    return sessionId;
   }
 
   // Every request leaves one record, refusals included; the answer waits for it, as tools.list's does.
   private async audited<T>(kind: ContentKind, extra: McpRequestExtra, target: ContentTarget, run: (principal: Principal) => Promise<{ result: T; data: Record<string, unknown> }>): Promise<T> {
     const principal = principalOf(extra);
     const record = (outcome: string, data: Record<string, unknown>) =>
-      this.recorder.record({ organizationId: principal.organizationId, kind, actor: auditActorOf(principal), target: { ...target }, outcome, data: { sessionId: extra.sessionId ?? null, ...data } });
+      this.recorder.record({ organizationId: principal.organizationId, kind, actor: auditActorOf(principal), target: { ...target }, outcome, data: { sessionId: sessionIdOf(extra), ...data } });
     try {
       const { result, data } = await run(principal);
       await record('success', data);
@@ -226,7 +219,7 @@ export class ContentHandlers {
       organizationId: principal.organizationId,
       kind,
       actor: auditActorOf(principal),
-      target: { type: 'mcp_session', id: extra.sessionId ?? null },
+      target: { type: 'mcp_session', id: sessionIdOf(extra) },
       outcome: 'success',
       data: { count: page.items.length, cursor: cursor !== undefined, more: page.nextCursor !== undefined },
     });

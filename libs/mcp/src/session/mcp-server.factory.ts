@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  JSONRPCMessage,
   ListToolsRequestSchema,
   ListToolsResult,
+  LoggingLevel,
   SetLevelRequestSchema,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -12,11 +14,12 @@ import { AppConfig, ApprovalSettings, GATEHOUSE_VERSION } from '@gatehouse/confi
 import { catalogResource, ConnectionRegistry } from '@gatehouse/connections';
 import { DecidingRule, EndpointView, Listing, ToolAccessPolicy, ToolLister, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
-import { SessionClient } from '../relay/client-channel';
+import { SessionClient, streamClientChannel } from '../relay/client-channel';
+import { PendingClientRequests } from '../relay/pending-client-requests';
 import { ContentHandlers } from './content-handlers';
 import { doorOf, servedDefinition } from './door-exposure';
 import { pageOf } from './list-pages';
-import { principalOf } from './request-principal';
+import { principalOf, sessionIdOf } from './request-principal';
 import { MANAGEMENT_CONNECTION, ManagementTools } from '../management/management-tools';
 import { McpRequestExtra, sdkCallContext, ToolCallDispatcher } from '../tools/tool-call.dispatcher';
 
@@ -40,6 +43,14 @@ export interface ToolView {
   listing: Listing;
 }
 
+/** The session a Server serves one request of. */
+export interface ServedSession {
+  id: string;
+  client: SessionClient;
+  /** Keeps the level logging/setLevel set, for every replica. */
+  setLogLevel(level: LoggingLevel): Promise<void>;
+}
+
 // Not a policy rule: a read-only credential never sees a tool that writes, whatever the policy says.
 export const READ_ONLY_ACCESS: DecidingRule = { id: null, name: 'access:read-only', description: 'a read-only credential sees only the tools classified read' };
 
@@ -53,13 +64,15 @@ export class McpServerFactory {
     private readonly access: ToolAccessPolicy,
     private readonly recorder: AuditRecorder,
     private readonly content: ContentHandlers,
+    private readonly pending: PendingClientRequests,
   ) {}
 
   /**
-   * The server of one session: `client` is that session's client (its log level logging/setLevel sets); `door` where
+   * The server of one request of a session: `session` its client (its log level logging/setLevel sets); `door` where
    * it was opened (its instructions; each request carries its own view).
    */
-  create(client: SessionClient, door: EndpointView = WHOLE_ORGANIZATION): Server {
+  create(session: ServedSession, door: EndpointView = WHOLE_ORGANIZATION): Server {
+    const { client } = session;
     const server = new Server(
       { name: 'gatehouse', title: 'Gatehouse', version: GATEHOUSE_VERSION },
       {
@@ -82,7 +95,7 @@ export class McpServerFactory {
         organizationId: principal.organizationId,
         kind: 'tools.list',
         actor: auditActorOf(principal),
-        target: { type: 'mcp_session', id: extra.sessionId ?? null },
+        target: { type: 'mcp_session', id: sessionIdOf(extra) },
         outcome: 'success',
         data: {
           count: result.tools.length,
@@ -97,11 +110,16 @@ export class McpServerFactory {
     // stream machinery. This handler serves the rest (batches, requests it leaves to the SDK).
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const { name, arguments: args = {} } = request.params;
-      return this.dispatcher.call(principalOf(extra), name, args, sdkCallContext(extra, client));
+      // Requests to the client go out on the call's stream; the answer, POSTed on any replica, comes back through
+      // PendingClientRequests (this Server lives for this one HTTP request only).
+      const send = (message: object) => void server.transport?.send(message as JSONRPCMessage, { relatedRequestId: extra.requestId });
+      const channel = streamClientChannel(client, session.id, this.pending, send);
+      return this.dispatcher.call(principalOf(extra), name, args, sdkCallContext(extra, channel));
     });
     // In place of the SDK's own handler: the level is kept with the session, where both call paths read it.
-    server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    server.setRequestHandler(SetLevelRequestSchema, async (request) => {
       client.logLevel = request.params.level;
+      await session.setLogLevel(request.params.level);
       return {};
     });
     return server;

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, RequestId, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
-import { AuditActor, AuditRecorder } from '@gatehouse/audit';
+import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
 import { ConnectionRegistry, GatewayMetrics, ListingKind } from '@gatehouse/connections';
+import { ClusterBus } from '@gatehouse/db';
 import { ApprovalEvent, ApprovalEvents, EndpointView } from '@gatehouse/governance';
 import { auditActorOf, Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
@@ -16,39 +16,39 @@ import { CallTracker } from '../tools/call-tracker';
 import { traceIdOf } from '../tools/tool-call.dispatcher';
 import { writeJsonRpcError } from './json-rpc-response';
 import { McpServerFactory } from './mcp-server.factory';
+import { ResourceSubscriptions } from './resource-subscriptions';
+import { SessionRecord, SessionStore } from './session-store';
+import { SessionOutbox } from './session-outbox';
 import { batchRequestIds, ExchangeSession, ToolCallExchange, toolCallRequests } from './tool-call-exchange';
 
 /** Why a session ended, as its mcp.session.ended record says. */
-type EndReason = 'closed' | 'deleted' | 'idle' | 'shutdown';
+type EndReason = 'deleted' | 'idle';
 
-interface McpSession extends ExchangeSession {
-  subject: string;
-  organizationId: string;
-  /** The endpoint it was opened at (null: /mcp); at any other door its id is unknown. */
-  door: string | null;
-  transport: StreamableHTTPServerTransport;
-  server: Server;
-  lastSeen: number;
-  openedAt: number;
-  /** Who opened it, with the IP and user agent of the request that did. */
-  actor: AuditActor;
-  endReason: EndReason | null;
+interface Cancel {
+  sessionId: string;
+  requestId: RequestId;
+  reason: string;
 }
 
 const LIST_CHANGED_DEBOUNCE_MS = 50;
+const CANCELS = 'mcp.session-cancels';
 
-// Upstream sessions live in this process (a load balancer keeps a session on its replica); each is bound
-// to the principal that opened it and the door it was opened at (/mcp or /mcp/<endpoint>): another principal, or
-// another door, presenting its id gets 404, as if it did not exist.
+// Upstream sessions are records in Redis (SessionStore), so any replica serves any session: each request gets its own
+// SDK Server and stateless transport, after Gatehouse checked the session itself. Each session is bound to the
+// principal that opened it and the door it was opened at (/mcp or /mcp/<endpoint>): another principal, or another
+// door, presenting its id gets 404, as if it did not exist. What stays in a process: the calls it runs, the GET streams
+// it holds (SessionOutbox) and the session slots of the sessions it opened (McpAdmission).
 @Injectable()
 export class McpSessions implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(McpSessions.name);
-  private readonly sessions = new Map<string, McpSession>();
+  /** The calls each session runs on this replica, by request id: a cancel from any replica reaches them. */
+  private readonly calls = new Map<string, Map<RequestId, AbortController>>();
+  /** The session slots of the sessions opened here, given back when they end, wherever that happens. */
+  private readonly slots = new Map<string, () => void>();
   private readonly pendingNotices = new Map<string, NodeJS.Timeout>();
-  private unsubscribe: (() => void) | null = null;
-  private unsubscribeListings: (() => void) | null = null;
+  private readonly unsubscribers: (() => void)[] = [];
   private sweeper: NodeJS.Timeout | null = null;
-  // Session records are appended from the transport's callbacks, which cannot wait; shutdown waits for them.
+  // Session records are appended after the answer is on its way; shutdown waits for them.
   private readonly recording = new Set<Promise<void>>();
 
   constructor(
@@ -61,36 +61,47 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly approvalEvents: ApprovalEvents,
     private readonly recorder: AuditRecorder,
     private readonly admission: McpAdmission,
+    private readonly store: SessionStore,
+    private readonly outbox: SessionOutbox,
+    private readonly subscriptions: ResourceSubscriptions,
+    private readonly bus: ClusterBus,
   ) {}
 
+  /** Sessions opened at this replica and not ended. */
   get size(): number {
-    return this.sessions.size;
+    return this.slots.size;
   }
 
   async onModuleInit(): Promise<void> {
-    this.unsubscribe = this.registry.onToolsChanged((organizationId) => this.scheduleListChanged(organizationId, 'tools'));
-    this.unsubscribeListings = this.registry.onListingsChanged((organizationId, kind) => this.scheduleListChanged(organizationId, kind));
+    this.unsubscribers.push(
+      this.registry.onToolsChanged((organizationId) => this.scheduleListChanged(organizationId, 'tools')),
+      this.registry.onListingsChanged((organizationId, kind) => this.scheduleListChanged(organizationId, kind)),
+      this.store.onEvent((event) => event.type === 'ended' && this.ended(event.id)),
+    );
+    await this.bus.subscribe(CANCELS, (payload) => {
+      const { sessionId, requestId, reason } = payload as Cancel;
+      this.calls.get(sessionId)?.get(requestId)?.abort(reason);
+    });
     await this.approvalEvents.subscribe((event) => this.notifyApproval(event));
     const idleMs = this.config.env.GATEHOUSE_SESSION_IDLE_SECONDS * 1000;
-    this.sweeper = setInterval(() => this.sweep(idleMs), Math.min(idleMs, 60_000));
+    this.sweeper = setInterval(() => void this.sweep(), Math.min(idleMs, 60_000));
     this.sweeper.unref();
   }
 
   async handle(request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
     // POSTs carry calls and their results; GET is the long-lived notification stream and never "finishes".
     if (request.method === 'POST') response.once('close', this.tracker.begin());
-    // The door's view goes with the principal to the SDK's handlers (McpServerFactory), fresh on every request.
-    const auth: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: [], extra: { principal, endpoint: door } };
-    const incoming = Object.assign(request, { auth });
     const sessionId = request.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const session = this.sessions.get(sessionId);
-      if (!session || !opensSession(session, principal, door)) {
+      const record = await this.store.find(sessionId);
+      if (!record || !opensSession(record, principal, door)) {
         return writeJsonRpcError(response, 404, -32001, 'Session not found: start a new session with initialize');
       }
-      session.lastSeen = Date.now();
-      if (request.method === 'DELETE') session.endReason ??= 'deleted';
-      // tools/call reaches this only when McpFastPath passed it on (batches, duplicate ids); the SDK's transport
+      if (request.method === 'DELETE') return this.delete(record, response);
+      if (request.method === 'GET') return this.stream(record, request, response);
+      // The fast path passes on sessions this replica had not seen yet; now that it has, the exchange may answer.
+      if (this.exchange.handle(this.exchangeSession(record), request, response, principal, door)) return;
+      // tools/call reaches this only when the exchange passed it on (batches, duplicate ids); the SDK's transport
       // answers it as well, once admitted as the fast path admits its own.
       const calls = request.method === 'POST' ? toolCallRequests(request.body) : [];
       if (calls.length > 0) {
@@ -98,113 +109,159 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
         const answers = Array.isArray(request.body) ? batchRequestIds(request.body) : calls[0]!.id;
         if (!(await this.admission.calls(principal, calls, { sessionId, answers, ...(traceId ? { traceId } : {}) }, response))) return;
       }
-      return session.transport.handleRequest(incoming, response, request.body);
+      return this.serve(record, request, response, principal, door);
     }
     if (request.method !== 'POST' || !isInitializeRequest(request.body)) {
       return writeJsonRpcError(response, 400, -32000, 'Bad Request: missing Mcp-Session-Id header (send initialize first)');
     }
-    const release = this.admission.session(principal, request, response);
-    if (!release) return;
-    let session: McpSession | null = null;
-    try {
-      session = await this.open(principal, door, request, release);
-      await session.transport.handleRequest(incoming, response, request.body);
-    } finally {
-      // An initialize the transport refused opened no session; one that opened gives its slot back when it ends.
-      if (!session?.id) release();
-    }
+    return this.open(request, response, principal, door);
   }
 
   /**
    * A POSTed message on an established session that ToolCallExchange answers itself (tools/call): true when it
-   * did. False leaves the request untouched for handle(), which owns every other answer.
+   * did. False leaves the request untouched for handle(), which owns every other answer (and loads sessions this
+   * replica has not seen yet).
    */
   handleExchange(request: Request, response: Response, principal: Principal, door: EndpointView): boolean {
     const sessionId = request.headers['mcp-session-id'];
-    const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
-    if (!session || !opensSession(session, principal, door)) return false;
-    if (!this.exchange.handle(session, request, response, principal, door)) return false;
+    const record = typeof sessionId === 'string' ? this.store.peek(sessionId) : null;
+    if (!record || !opensSession(record, principal, door)) return false;
+    if (!this.exchange.handle(this.exchangeSession(record), request, response, principal, door)) return false;
     // In the same tick as the call starts, so a drain never misses it.
     response.once('close', this.tracker.begin());
-    session.lastSeen = Date.now();
+    this.store.touch(record.id).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not keep a session alive'));
     return true;
   }
 
+  // This replica stops; its sessions do not: another replica serves them (their GET streams reconnect there).
   async closeAll(): Promise<void> {
-    await Promise.allSettled(
-      [...this.sessions.values()].map((session) => {
-        session.endReason ??= 'shutdown';
-        return session.transport.close();
-      }),
-    );
-    this.sessions.clear();
+    this.outbox.endAll();
+    this.store.forgetAll();
+    this.slots.forEach((release) => release());
+    this.slots.clear();
     this.metrics.mcpSessions.set(0);
     await Promise.allSettled([...this.recording]);
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribeListings?.();
+    this.unsubscribers.forEach((unsubscribe) => unsubscribe());
     if (this.sweeper) clearInterval(this.sweeper);
     this.pendingNotices.forEach((timer) => clearTimeout(timer));
     await this.closeAll();
   }
 
-  private async open(principal: Principal, door: EndpointView, request: Request, release: () => void): Promise<McpSession> {
+  private async open(request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
+    const release = this.admission.session(principal, request, response);
+    if (!release) return;
     const params = (request.body as { params?: { protocolVersion?: unknown; clientInfo?: { name?: unknown; version?: unknown } } }).params;
-    const client = sessionClient(params);
-    const server = this.factory.create(client, door);
-    const session: McpSession = {
-      id: '',
-      client,
+    const record: SessionRecord = {
+      id: randomUUID(),
       subject: principal.subject,
       organizationId: principal.organizationId,
       door: door.name,
-      calls: new Map(),
-      server,
-      lastSeen: Date.now(),
+      protocolVersion: text(params?.protocolVersion),
+      clientInfo: { name: text(params?.clientInfo?.name), version: text(params?.clientInfo?.version) },
+      client: sessionClient(params),
       openedAt: Date.now(),
       actor: auditActorOf(principal),
-      endReason: null,
-      transport: new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          session.id = id;
-          this.sessions.set(id, session);
-          this.metrics.mcpSessions.set(this.sessions.size);
-          this.record(session, 'mcp.session.started', {
-            ...(session.door === null ? {} : { endpoint: session.door }),
-            protocolVersion: text(params?.protocolVersion),
-            client: { name: text(params?.clientInfo?.name), version: text(params?.clientInfo?.version) },
-          });
-        },
-      }),
     };
-    session.transport.onclose = () => {
-      release();
-      session.calls.forEach((call) => call.abort('the session ended'));
-      if (session.id && this.sessions.delete(session.id)) {
-        this.metrics.mcpSessions.set(this.sessions.size);
-        this.record(session, 'mcp.session.ended', { reason: session.endReason ?? 'closed', durationMs: Date.now() - session.openedAt });
+    // Stored before the answer leaves: the client's next request may reach another replica first.
+    await this.store.create(record);
+    response.setHeader('mcp-session-id', record.id);
+    try {
+      await this.serve(record, request, response, principal, door);
+    } finally {
+      if (response.statusCode === 200) {
+        this.slots.set(record.id, release);
+        this.metrics.mcpSessions.set(this.slots.size);
+        this.record(record, 'mcp.session.started', {
+          ...(record.door === null ? {} : { endpoint: record.door }),
+          protocolVersion: record.protocolVersion,
+          client: record.clientInfo,
+        });
+      } else {
+        // An initialize the transport refused opened no session.
+        release();
+        await this.store.discard(record.id);
       }
-    };
-    await server.connect(session.transport);
-    return session;
+    }
   }
 
-  // Requesters hear about their approval requests in their open sessions, on whichever replica they are.
+  // The session's notification stream, from its outbox; a client reconnecting (to any replica) resumes with Last-Event-ID.
+  private async stream(record: SessionRecord, request: Request, response: Response): Promise<void> {
+    if (!request.headers.accept?.includes('text/event-stream')) {
+      return writeJsonRpcError(response, 406, -32000, 'Not Acceptable: the notification stream (GET) needs Accept: text/event-stream');
+    }
+    const lastEventId = request.headers['last-event-id'];
+    await this.outbox.open(record.id, response, typeof lastEventId === 'string' ? lastEventId : undefined);
+    // The replica holding the stream holds the session's resource subscriptions downstream, until it no longer does.
+    this.subscriptions.follow(record.id);
+    response.once('close', () => this.subscriptions.follow(record.id));
+  }
+
+  // One POST of the session, on a Server and stateless transport of its own.
+  private async serve(record: SessionRecord, request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
+    const server = this.factory.create(
+      { id: record.id, client: { ...record.client }, setLogLevel: (level) => this.store.setLogLevel(record.id, level) },
+      door,
+    );
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    response.once('close', () => void server.close());
+    response.setHeader('mcp-session-id', record.id);
+    // The door's view and the session go with the principal to the SDK's handlers (McpServerFactory), fresh on every request.
+    const auth: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: [], extra: { principal, endpoint: door, sessionId: record.id } };
+    await transport.handleRequest(Object.assign(request, { auth }), response, request.body);
+  }
+
+  private async delete(record: SessionRecord, response: Response): Promise<void> {
+    if (await this.store.end(record.id)) this.recordEnd(record, 'deleted');
+    response.status(200).end();
+  }
+
+  private exchangeSession(record: SessionRecord): ExchangeSession {
+    let calls = this.calls.get(record.id);
+    if (!calls) {
+      calls = new Map();
+      this.calls.set(record.id, calls);
+    }
+    return {
+      id: record.id,
+      client: record.client,
+      calls,
+      cancelElsewhere: (requestId, reason) => this.bus.publish(CANCELS, { sessionId: record.id, requestId, reason } satisfies Cancel),
+    };
+  }
+
+  // A session ended, on this replica or another: what this replica held of it goes.
+  private ended(id: string): void {
+    this.calls.get(id)?.forEach((call) => call.abort('the session ended'));
+    this.calls.delete(id);
+    this.outbox.close(id).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not drop a session outbox'));
+    this.subscriptions.endSession(id);
+    const release = this.slots.get(id);
+    if (release) {
+      this.slots.delete(id);
+      release();
+      this.metrics.mcpSessions.set(this.slots.size);
+    }
+  }
+
+  // Requesters hear about their approval requests on their sessions' streams, on whichever replica holds them.
   private notifyApproval(event: ApprovalEvent): void {
     // The requester hears of outcomes only: not of the request they just made, nor of each decision on the way.
     if (event.status === 'pending' || event.status === 'approved') return;
-    for (const session of this.sessions.values()) {
-      if (session.subject !== event.requesterSubject || !logLevelReaches('notice', session.client.logLevel)) continue;
-      session.server
-        .sendLoggingMessage({
+    for (const id of this.outbox.held()) {
+      const record = this.store.peek(id);
+      if (!record || record.subject !== event.requesterSubject || !logLevelReaches('notice', record.client.logLevel)) continue;
+      this.notify(id, {
+        method: 'notifications/message',
+        params: {
           level: 'notice',
           logger: 'gatehouse.approvals',
           data: { approvalRequestId: event.requestId, status: event.status, hint: 'Call gatehouse_get_approval with this id for the details and the result.' },
-        })
-        .catch((error: unknown) => this.logger.debug({ err: error }, 'Could not notify a session'));
+        },
+      });
     }
   }
 
@@ -213,27 +270,33 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
     if (this.pendingNotices.has(key)) return;
     const timer = setTimeout(() => {
       this.pendingNotices.delete(key);
-      for (const session of this.sessions.values()) {
-        if (session.organizationId !== organizationId) continue;
-        const { server } = session;
-        const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'prompts' ? server.sendPromptListChanged() : server.sendResourceListChanged();
-        sent.catch((error: unknown) => this.logger.debug({ err: error }, 'Could not notify a session'));
+      const method = kind === 'tools' ? 'notifications/tools/list_changed' : kind === 'prompts' ? 'notifications/prompts/list_changed' : 'notifications/resources/list_changed';
+      for (const id of this.outbox.held()) {
+        if (this.store.peek(id)?.organizationId === organizationId) this.notify(id, { method });
       }
     }, LIST_CHANGED_DEBOUNCE_MS);
     timer.unref();
     this.pendingNotices.set(key, timer);
   }
 
-  private sweep(idleMs: number): void {
-    const cutoff = Date.now() - idleMs;
-    for (const session of this.sessions.values()) {
-      if (session.lastSeen >= cutoff) continue;
-      session.endReason ??= 'idle';
-      void session.transport.close();
+  // Events every replica hears (list changes, approval outcomes) are written by the one holding the session's stream.
+  private notify(sessionId: string, notification: ServerNotification): void {
+    this.outbox.append(sessionId, notification).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not notify a session'));
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      for (const record of await this.store.expired()) this.recordEnd(record, 'idle');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Could not sweep idle sessions');
     }
   }
 
-  private record(session: McpSession, kind: 'mcp.session.started' | 'mcp.session.ended', data: Record<string, unknown>): void {
+  private recordEnd(record: SessionRecord, reason: EndReason): void {
+    this.record(record, 'mcp.session.ended', { reason, durationMs: Date.now() - record.openedAt });
+  }
+
+  private record(session: SessionRecord, kind: 'mcp.session.started' | 'mcp.session.ended', data: Record<string, unknown>): void {
     const recorded = this.recorder.record({
       organizationId: session.organizationId,
       kind,
@@ -249,7 +312,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
 
 // The principal that opened the session, at the door it was opened at (endpoint names are per organization, and
 // the principal's organization is the session's).
-function opensSession(session: McpSession, principal: Principal, door: EndpointView): boolean {
+function opensSession(session: SessionRecord, principal: Principal, door: EndpointView): boolean {
   return session.subject === principal.subject && session.door === door.name;
 }
 

@@ -10,3 +10,9 @@ export function principalOf(extra: McpRequestExtra): Principal {
   if (!principal) throw new ProtocolError(RpcErrorCode.InvalidRequest, 'Unauthenticated request');
   return principal;
 }
+
+// The session McpSessions checked for this request (its transport is stateless: the SDK's own sessionId is unset).
+export function sessionIdOf(extra: McpRequestExtra): string | null {
+  const sessionId = extra.authInfo?.extra?.['sessionId'];
+  return typeof sessionId === 'string' ? sessionId : (extra.sessionId ?? null);
+}

@@ -21,7 +21,10 @@ import { CallContext, ToolCallDispatcher, traceIdOf } from '../tools/tool-call.d
 export interface ExchangeSession {
   id: string;
   client: SessionClient;
+  /** The calls it runs on this replica. */
   calls: Map<RequestId, AbortController>;
+  /** Passes a cancel for a call this replica does not run to the replicas that may run it. */
+  cancelElsewhere(requestId: RequestId, reason: string): Promise<void>;
 }
 
 interface ToolCallMessage {
@@ -90,10 +93,13 @@ export class ToolCallExchange {
     return true;
   }
 
-  // A client's answer to a request sent on one of this session's call streams. Any other (an id this session was not
-  // sent) goes on to the SDK transport, which drops it.
+  // A client's answer to a request sent on one of this session's call streams, here or on another replica (the call
+  // runs where it arrived; the answer reaches whichever replica the balancer picks). An id this session was not sent
+  // is dropped, as the SDK's transport drops it.
   private answer(session: ExchangeSession, body: Parameters<PendingClientRequests['answer']>[1], response: Response): boolean {
-    if (!this.pending.answer(session.id, body)) return false;
+    if (!this.pending.answer(session.id, body)) {
+      this.pending.forward(session.id, body).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not forward a relay answer'));
+    }
     response.status(202).end();
     return true;
   }
@@ -101,10 +107,11 @@ export class ToolCallExchange {
   private cancel(session: ExchangeSession, body: Record<string, unknown>, response: Response): boolean {
     const params = body['params'];
     const requestId = isObject(params) ? params['requestId'] : undefined;
-    const call = isRequestId(requestId) ? session.calls.get(requestId) : undefined;
-    if (!call) return false; // perhaps a request the SDK is handling
-    const reason = isObject(params) && typeof params['reason'] === 'string' ? params['reason'] : 'cancelled by the client';
-    call.abort(reason);
+    if (!isRequestId(requestId)) return false; // the SDK's transport answers a malformed one
+    const reason = isObject(params) && typeof params['reason'] === 'string' ? params['reason'].slice(0, 200) : 'cancelled by the client';
+    const call = session.calls.get(requestId);
+    if (call) call.abort(reason);
+    else session.cancelElsewhere(requestId, reason).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not forward a cancel'));
     response.status(202).end();
     return true;
   }

@@ -10,7 +10,7 @@ import { McpAdmission } from '../limits/mcp-admission';
 import { RESOURCE_NOT_FOUND } from '../session/content-errors';
 import { writeInsufficientScope } from '../session/insufficient-scope';
 import { writeJsonRpcError } from '../session/json-rpc-response';
-import { McpServerFactory, serverInstructions } from '../session/mcp-server.factory';
+import { McpServerFactory, ServedSession, serverInstructions } from '../session/mcp-server.factory';
 import { ReplyWriter } from '../session/tool-call-exchange';
 import { CallTracker } from '../tools/call-tracker';
 import { ProtocolError } from '../tools/protocol-error';
@@ -143,7 +143,13 @@ export class StatelessMcp {
   }
 
   private async viaHandlers(message: StatelessRequest, { request, principal, door, reply, signal }: Exchange): Promise<Record<string, unknown>> {
-    const server = this.factory.create({ capabilities: message.capabilities, logLevel: message.logLevel }, door);
+    // No session: the request carries its client's capabilities and log level (logging/setLevel is no method of 2026-07-28).
+    const served: ServedSession = {
+      id: '',
+      client: { capabilities: message.capabilities, logLevel: message.logLevel },
+      setLogLevel: () => Promise.reject(new ProtocolError(RpcErrorCode.MethodNotFound, 'logging/setLevel is not a method of MCP 2026-07-28: name the level in _meta')),
+    };
+    const server = this.factory.create(served, door);
     const transport = new OneShotTransport((notification: JSONRPCNotification) => {
       if (notification.method !== 'notifications/message' || message.logLevel !== null) reply.send(notification);
     });

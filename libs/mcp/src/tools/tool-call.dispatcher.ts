@@ -6,7 +6,7 @@ import { CallOutcome, catalogResource, ConnectionRegistry, GatewayMetrics, Resol
 import { EndpointView, WHOLE_ORGANIZATION } from '@gatehouse/governance';
 import { Principal } from '@gatehouse/identity';
 import { ManagementTools } from '../management/management-tools';
-import { ClientChannel, sdkClientChannel, SessionClient } from '../relay/client-channel';
+import { ClientChannel } from '../relay/client-channel';
 import { AuditContext, callAuditStart } from './call-audit-start';
 import { DownstreamExecutor } from './downstream-executor';
 import { PolicyGate } from './policy-gate';
@@ -38,14 +38,14 @@ export interface CallContext {
 }
 
 /** The context of a call the SDK's Server handles (see ToolCallExchange for the other kind). */
-export function sdkCallContext(extra: McpRequestExtra, client: SessionClient): CallContext {
+export function sdkCallContext(extra: McpRequestExtra, client: ClientChannel): CallContext {
   const progressToken = extra._meta?.progressToken;
   const traceId = traceIdOf(extra.requestInfo?.headers['traceparent']);
   const endpoint = extra.authInfo?.extra?.['endpoint'] as EndpointView | undefined;
   return {
     signal: extra.signal,
     ...(endpoint ? { endpoint } : {}),
-    client: sdkClientChannel(extra, client),
+    client,
     ...(traceId ? { traceId } : {}),
     ...(progressToken === undefined
       ? {}
