@@ -129,6 +129,7 @@ organizations:
   it('completes a call whose downstream ends the event stream mid-call and answers after the resumption', async () => {
     const result = await client.callTool({ name: 'conf_test_reconnection', arguments: {} });
 
+    expect(textOf(result)).toBe('Reconnection test completed');
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toBe('Reconnection test completed');
   });

@@ -64,7 +64,8 @@ describe('HttpExchange resuming a call whose event stream the downstream ended (
     answer = (request, response) =>
       request.method === 'POST'
         ? stream(response, sse('id: e1\nretry: 20\ndata: ') + sse(`id: e2\ndata: ${JSON.stringify(log)}`))
-        : stream(response, sse(`id: e3\ndata: ${JSON.stringify(REPLY)}`));
+        : // An SDK server's event store replays a priming event as `{}`: not a message.
+          stream(response, sse('id: e1\ndata: {}') + sse(`id: e3\ndata: ${JSON.stringify(REPLY)}`));
 
     const { reply, messages } = call();
 

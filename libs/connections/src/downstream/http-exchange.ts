@@ -95,11 +95,12 @@ export class HttpExchange {
       let retryMs: number | undefined;
       let resumptions = 0;
       const readEvents = (response: http.IncomingMessage, bodyMeter: BodyMeter) => {
-        // Events without data are resumption primers (an id to reconnect from), not messages.
+        // Events without data are resumption primers (an id to reconnect from), not messages; an SDK server replays a
+        // primer as `{}`.
         const parser = createParser({
           onEvent: (event) => {
             if (event.id !== undefined) lastEventId = event.id;
-            if ((event.event ?? 'message') === 'message' && event.data !== '') receive(event.data);
+            if ((event.event ?? 'message') === 'message' && event.data !== '' && event.data !== '{}') receive(event.data);
           },
           onRetry: (interval) => (retryMs = interval),
         });
