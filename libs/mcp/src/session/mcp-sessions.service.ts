@@ -135,6 +135,10 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
 
   // This replica stops; its sessions do not: another replica serves them (their GET streams reconnect there).
   async closeAll(): Promise<void> {
+    // The sessions stay for the other replicas, but the calls this process still runs after the grace period cannot
+    // outlive it: cancelled now, so each records its outcome before the connections and the audit writer close.
+    this.calls.forEach((calls) => calls.forEach((call) => call.abort('the gateway is shutting down')));
+    this.calls.clear();
     this.outbox.endAll();
     this.store.forgetAll();
     this.slots.forEach((release) => release());
