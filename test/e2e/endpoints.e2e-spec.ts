@@ -195,6 +195,23 @@ organizations:
     expect(reply.headers.get('www-authenticate')).toMatch(/error="invalid_token", error_description="The API key has expired"/);
   });
 
+  it("never lets another organization's admin read, change, delete or mint keys for an endpoint through the API", async () => {
+    const listed = await apiRequest<EndpointBody[]>(gateway.baseUrl, OTHER, 'GET', '/api/v1/endpoints');
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((endpoint) => endpoint.name)).not.toContain('echoes');
+    expect((await apiRequest(gateway.baseUrl, OTHER, 'GET', '/api/v1/endpoints/echoes')).status).toBe(404);
+    expect((await apiRequest(gateway.baseUrl, OTHER, 'PUT', '/api/v1/endpoints/echoes', { name: 'echoes', selection: { tools: ['*'] } })).status).toBe(404);
+    expect((await apiRequest(gateway.baseUrl, OTHER, 'DELETE', '/api/v1/endpoints/echoes')).status).toBe(404);
+    expect((await apiRequest(gateway.baseUrl, OTHER, 'POST', '/api/v1/endpoints/echoes/keys', { name: 'stolen' })).status).toBe(404);
+    // Hostile bodies: a 10 KB name, a selection nested where a list belongs.
+    expect((await apiRequest(gateway.baseUrl, ADMIN, 'POST', '/api/v1/endpoints', { name: 'x'.repeat(10_000), selection: {} })).status).toBe(400);
+    expect((await apiRequest(gateway.baseUrl, ADMIN, 'POST', '/api/v1/endpoints', { name: 'nested', selection: { tools: [{ a: { b: {} } }] } })).status).toBe(400);
+    // Acme's endpoint is as it was.
+    const mine = await apiRequest<EndpointBody>(gateway.baseUrl, ADMIN, 'GET', '/api/v1/endpoints/echoes');
+    expect(mine.status).toBe(200);
+    expect(mine.body.selection).toEqual({ tools: ['*_echo'] });
+  });
+
   it('keeps organizations apart: same-named endpoints do not mix, another organization\'s endpoint is 404', async () => {
     const acmeBefore = marks(acmeMarker).filter((line) => line === 'call:count').length;
     const other = await connect('/mcp/fixture', OTHER);
