@@ -1,6 +1,8 @@
-// MCP clients as real agents use them (the SDK's Client over streamable HTTP), and the downstream server.
+// MCP clients as real agents use them (the SDK's Client over streamable HTTP, or over the legacy HTTP+SSE
+// transport for a server that serves only that), and the downstream server.
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort, spawnNode, waitFor } from './processes.mjs';
 
@@ -47,23 +49,28 @@ export async function startDownstream(root, kind) {
   return Object.assign(server, { url, spec });
 }
 
-/** One MCP session: initialize over streamable HTTP, optionally with a bearer token. */
-export async function connectClient(url, token, name = 'gatehouse-bench') {
+const TRANSPORTS = {
+  'streamable-http': (url, requestInit) => new StreamableHTTPClientTransport(url, { requestInit }),
+  // GET opens the session's event stream; requests are POSTed to the endpoint it announces, answers come back on it
+  sse: (url, requestInit) => new SSEClientTransport(url, { requestInit }),
+};
+
+/** One MCP session: initialize over `transport`, optionally with a bearer token. */
+export async function connectClient(url, token, { name = 'gatehouse-bench', transport = 'streamable-http' } = {}) {
+  const createTransport = TRANSPORTS[transport];
+  if (!createTransport) throw new Error(`unknown MCP transport ${transport}`);
   const client = new Client({ name, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(url), {
-    requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
-  });
-  await client.connect(transport);
+  await client.connect(createTransport(new URL(url), token ? { headers: { Authorization: `Bearer ${token}` } } : {}));
   return client;
 }
 
 /** Opens `count` sessions, a few at a time (as agents arriving, not as a thundering herd). */
-export async function connectClients(url, token, count, batch = 8) {
+export async function connectClients(url, token, count, { transport = 'streamable-http', batch = 8 } = {}) {
   const clients = [];
   try {
     for (let i = 0; i < count; i += batch) {
       const size = Math.min(batch, count - i);
-      clients.push(...(await Promise.all(Array.from({ length: size }, (_, j) => connectClient(url, token, `bench-${i + j}`)))));
+      clients.push(...(await Promise.all(Array.from({ length: size }, (_, j) => connectClient(url, token, { name: `bench-${i + j}`, transport })))));
     }
   } catch (error) {
     await closeClients(clients);
@@ -72,7 +79,7 @@ export async function connectClients(url, token, count, batch = 8) {
   return clients;
 }
 
-/** Ends the sessions politely (DELETE), then closes the transports. */
+/** Ends the sessions politely (DELETE, where the transport has sessions to end), then closes the transports. */
 export async function closeClients(clients) {
   await Promise.allSettled(
     clients.map(async (client) => {
