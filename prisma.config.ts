@@ -15,6 +15,18 @@ export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
   async adapter() {
-    return new PrismaPg({ connectionString: process.env.DATABASE_URL! });
+    const factory = new PrismaPg({ connectionString: process.env.DATABASE_URL! });
+    const connect = factory.connect.bind(factory);
+    // The pg adapter runs a migration script by splitting it at every ";", which cuts a function body (dollar-quoted,
+    // with statements of its own) apart. PostgreSQL runs a whole script sent as one simple query, as one transaction.
+    factory.connect = async () => {
+      const adapter = await connect();
+      const { client, onError } = adapter as unknown as { client: { query(text: string): Promise<unknown> }; onError(error: unknown): never };
+      adapter.executeScript = async (script: string) => {
+        await client.query(script).catch((error: unknown) => onError.call(adapter, error));
+      };
+      return adapter;
+    };
+    return factory;
   },
 });

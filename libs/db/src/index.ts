@@ -27,6 +27,7 @@ export * from './repositories/budget.repository';
 export * from './repositories/usage.repository';
 export * from './repositories/webhook.repository';
 export * from './repositories/audit.repository';
+export * from './repositories/audit-append';
 export * from './repositories/audit-call.repository';
 export * from './repositories/audit-query.repository';
 export * from './repositories/audit-settings.repository';

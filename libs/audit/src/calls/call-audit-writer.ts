@@ -4,78 +4,102 @@ import { AuditLog } from '../record/audit-log';
 
 interface Pending {
   batch: AuditCallBatch;
+  /** Somebody waits for it (a request record before its call goes downstream). */
+  urgent: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
-// Group commit: one statement in flight at a time; whatever arrives meanwhile is written by the next one, as
-// one multi-row statement. Under load a call waits for at most one statement before its own, and the database
-// sees one commit per batch instead of one per call. Each caller's promise settles with the statement that
-// carried its rows: resolved means committed (the fail-closed guarantee).
-class GroupCommit {
+// How long an outcome record may wait for a request record to share its statement.
+const OUTCOME_DELAY_MS = 20;
+
+const merged = (pending: readonly Pending[]): AuditCallBatch => ({
+  records: pending.flatMap((item) => item.batch.records),
+  opened: pending.flatMap((item) => item.batch.opened),
+  closed: pending.flatMap((item) => item.batch.closed),
+});
+
+// The tools/call records, by group commit: one statement in flight at a time, and whatever arrives meanwhile is
+// written by the next one, as one statement (one transaction, one commit). Each caller's promise settles with the
+// statement that carried its rows: resolved means committed (the fail-closed guarantee). A call waits for its request
+// record and nobody waits for an outcome, so outcomes wait up to OUTCOME_DELAY_MS for the next request record and
+// go with it: a client calling one tool after another costs one statement per call, and under load every statement
+// carries the outcomes of the calls before it. An outcome is queued only once its own request was committed, so one
+// call's records are never reordered.
+@Injectable()
+export class CallAuditWriter {
   private queue: Pending[] = [];
+  private urgent = 0;
   private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly repository: AuditCallRepository,
-    private readonly written: () => void,
+    private readonly log: AuditLog,
   ) {}
 
+  /** Written now (or with the statement after the one in flight). */
   write(batch: AuditCallBatch): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ batch, resolve, reject });
-      this.flushing ??= this.drain();
-    });
+    return this.enqueue(batch, true);
   }
 
-  async idle(): Promise<void> {
-    while (this.flushing) await this.flushing;
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const pending = this.queue;
-      this.queue = [];
-      const batch: AuditCallBatch = {
-        records: pending.flatMap((item) => item.batch.records),
-        opened: pending.flatMap((item) => item.batch.opened),
-        closed: pending.flatMap((item) => item.batch.closed),
-      };
-      try {
-        await this.repository.write(batch);
-        pending.forEach((item) => item.resolve());
-        this.written();
-      } catch (error) {
-        // All or nothing: one statement, one transaction. Each caller decides what a failure means for it.
-        pending.forEach((item) => item.reject(error));
-      }
-    }
-    this.flushing = null;
-  }
-}
-
-// The tools/call records. A call waits for its request record before going downstream, and nobody waits for
-// an outcome record, so the two kinds have a group commit each and their statements run side by side: a
-// request never queues behind the outcome of the call before it. An outcome is written only once its own
-// request was committed, so the lanes never reorder one call's records.
-@Injectable()
-export class CallAuditWriter {
-  private readonly requests: GroupCommit;
-  private readonly outcomes: GroupCommit;
-
-  constructor(repository: AuditCallRepository, log: AuditLog) {
-    const written = () => log.requestChaining();
-    this.requests = new GroupCommit(repository, written);
-    this.outcomes = new GroupCommit(repository, written);
-  }
-
-  /** Opening rows (request records the call waits for) go on the request lane; everything else on the other. */
-  write(batch: AuditCallBatch): Promise<void> {
-    return (batch.opened.length > 0 ? this.requests : this.outcomes).write(batch);
+  /** Written with the next request record, or within OUTCOME_DELAY_MS. */
+  writeSoon(batch: AuditCallBatch): Promise<void> {
+    return this.enqueue(batch, false);
   }
 
   /** Resolves once everything queued so far is written (or has failed). */
   async idle(): Promise<void> {
-    await Promise.all([this.requests.idle(), this.outcomes.idle()]);
+    while (this.queue.length > 0 || this.flushing) {
+      if (!this.flushing) this.start();
+      await this.flushing;
+    }
+  }
+
+  private enqueue(batch: AuditCallBatch, urgent: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ batch, urgent, resolve, reject });
+      if (urgent) this.urgent += 1;
+      if (this.flushing) return; // the statement after the one in flight takes it
+      if (urgent) this.start();
+      else this.timer ??= setTimeout(() => this.flushing ?? this.start(), OUTCOME_DELAY_MS).unref();
+    });
+  }
+
+  private start(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.flushing = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      const pending = this.queue;
+      this.queue = [];
+      this.urgent = 0;
+      await this.writeAll(pending);
+    } while (this.urgent > 0);
+    this.flushing = null;
+    // Only outcomes arrived meanwhile: they wait for the next request record.
+    if (this.queue.length > 0) this.timer ??= setTimeout(() => this.flushing ?? this.start(), OUTCOME_DELAY_MS).unref();
+  }
+
+  private async writeAll(pending: Pending[]): Promise<void> {
+    try {
+      await this.repository.write(merged(pending));
+      pending.forEach((item) => item.resolve());
+      this.log.requestChaining();
+    } catch (error) {
+      // All or nothing: one statement, one transaction. A request record must not be refused for an outcome's sake
+      // (or the reverse): a statement that carried both is tried again as two.
+      const requests = pending.filter((item) => item.urgent);
+      const outcomes = pending.filter((item) => !item.urgent);
+      if (requests.length === 0 || outcomes.length === 0) {
+        pending.forEach((item) => item.reject(error));
+        return;
+      }
+      await this.writeAll(requests);
+      await this.writeAll(outcomes);
+    }
   }
 }

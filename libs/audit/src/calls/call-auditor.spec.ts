@@ -38,6 +38,8 @@ const log = { requestChaining: jest.fn() } as unknown as AuditLog;
 beforeAll(() => Logger.overrideLogger(false));
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+// Longer than an outcome waits for a request record to go with.
+const settle = () => new Promise((resolve) => setTimeout(resolve, 40));
 
 describe('CallAuditWriter', () => {
   it('writes what arrives during a statement in the next single statement, and settles each caller with its statement', async () => {
@@ -59,16 +61,53 @@ describe('CallAuditWriter', () => {
     await writer.idle();
   });
 
-  it('never queues a request record behind an outcome statement in flight: the two run side by side', async () => {
+  it('lets an outcome wait for the next request record and writes both in one statement', async () => {
     const { repository, statements, release } = fakeRepository();
     const writer = new CallAuditWriter(repository, log);
-    const outcome = writer.write({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    await tick();
+    expect(statements).toHaveLength(0);
     const request = writer.write({ records: [{ eventId: 'request' } as never], opened: [{ callId: 'b' } as never], closed: [] });
-    expect(statements.map((statement) => statement.records[0]!.eventId)).toEqual(['outcome', 'request']);
-    release();
+    expect(statements).toEqual([{ records: [{ eventId: 'outcome' }, { eventId: 'request' }], opened: [{ callId: 'b' }], closed: ['a'] }]);
     release();
     await Promise.all([outcome, request]);
     await writer.idle();
+  });
+
+  it('writes an outcome on its own when no request record comes soon', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const writer = new CallAuditWriter(repository, log);
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(statements).toEqual([{ records: [{ eventId: 'outcome' }], opened: [], closed: ['a'] }]);
+    release();
+    await outcome;
+  });
+
+  it('does not refuse a request record for a failing outcome in its statement: it tries the two again apart', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const writer = new CallAuditWriter(repository, log);
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    const request = writer.write({ records: [{ eventId: 'request' } as never], opened: [{ callId: 'b' } as never], closed: [] });
+    release(new Error('bad outcome'));
+    await tick();
+    expect(statements.slice(1).map((statement) => statement.records.map((record) => record.eventId))).toEqual([['request']]);
+    release();
+    await expect(request).resolves.toBeUndefined();
+    await tick();
+    expect(statements.slice(2).map((statement) => statement.records.map((record) => record.eventId))).toEqual([['outcome']]);
+    release(new Error('bad outcome'));
+    await expect(outcome).rejects.toThrow('bad outcome');
+  });
+
+  it('writes what waits at once when asked to be idle', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const writer = new CallAuditWriter(repository, log);
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    const idle = writer.idle();
+    expect(statements).toHaveLength(1);
+    release();
+    await Promise.all([outcome, idle]);
   });
 });
 
@@ -94,7 +133,7 @@ describe('CallAuditor', () => {
     release();
     await expect(opened).resolves.toBeNull();
     audit.close('ok', { result: { content: [] }, costMicros: 5n });
-    await tick();
+    await settle();
     expect(statements[1]).toMatchObject({ closed: [audit.callId], records: [{ kind: 'tools.call.outcome', outcome: 'ok', callId: audit.callId, data: { costMicros: 5 } }] });
     release();
   });
@@ -120,7 +159,7 @@ describe('CallAuditor', () => {
     release(new Error('store down'));
     await expect(opened).resolves.toBeNull();
     audit.close('ok', { result: { content: [] } });
-    await tick();
+    await settle();
     expect(statements[1]!.records.map((record) => [record.kind, record.callId])).toEqual([
       ['tools.call.request', audit.callId],
       ['tools.call.outcome', audit.callId],

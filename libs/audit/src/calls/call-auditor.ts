@@ -224,7 +224,7 @@ export class CallAuditor implements BeforeApplicationShutdown {
       return;
     }
     this.writer
-      .write({ records, opened: [], closed: wasOpen ? [audit.callId] : [] })
+      .writeSoon({ records, opened: [], closed: wasOpen ? [audit.callId] : [] })
       .catch((error: unknown) => this.outcomeFailed(audit.organizationId, audit.callId, error));
   }
 

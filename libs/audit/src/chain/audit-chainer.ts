@@ -14,9 +14,10 @@ export interface ChainResult {
   checkpoints: number;
 }
 
-// Assigns seq, prevHash and hash to unchained records in insertion (id) order, per organization. Appends never
-// wait for this: they are single INSERTs, and the chain is a second phase that any replica or worker may run,
-// one at a time per organization (the lock lives in PostgreSQL).
+// Records are chained as they are appended (AUDIT_APPEND). This chains what was appended unchained (calls recorded
+// interrupted, records from before chaining on append) in insertion (id) order, and makes the signed checkpoints of
+// every organization's chain. Any replica or worker may run it, one at a time per organization (the lock lives in
+// PostgreSQL, and appends take it too).
 @Injectable()
 export class AuditChainer {
   private readonly logger = new Logger(AuditChainer.name);
@@ -33,7 +34,17 @@ export class AuditChainer {
       total.chained += result.chained;
       total.checkpoints += result.checkpoints;
     }
-    if (total.chained > 0) this.logger.debug(total, 'Chained audit records');
+    const now = Date.now();
+    for (const chain of await this.repository.chainsPastCheckpoint()) {
+      const due = !chain.checkpointAt || now - chain.checkpointAt.getTime() >= CHECKPOINT_INTERVAL_MS || chain.headSeq - (chain.checkpointSeq ?? 0n) >= CHECKPOINT_EVERY_RECORDS;
+      if (!due) continue;
+      const made = await this.repository.withChainLock(chain.organizationId, async (session) => {
+        const head = await session.head();
+        return head ? this.checkpointIfDue(chain.organizationId, session, head.seq, head.hash, new Date()) : false;
+      });
+      if (made) total.checkpoints += 1;
+    }
+    if (total.chained > 0 || total.checkpoints > 0) this.logger.debug(total, 'Chained audit records');
     return total;
   }
 

@@ -25,8 +25,10 @@ export class AuditProcessor extends WorkerHost {
   async process(job: Job): Promise<void> {
     switch (job.name) {
       case JOBS.chainAudit:
-        // Newly chained records go out to the SIEM sinks right away rather than at the next sweep.
-        if ((await this.chainer.chainAll()).chained > 0) await this.sinks.deliverLagging();
+        // Records are chained as they are appended: this job follows appends (AuditLog.requestChaining), so the
+        // sinks behind the chain's head get their new records now rather than at the next sweep.
+        await this.chainer.chainAll();
+        await this.sinks.deliverLagging();
         return;
       case JOBS.pruneAudit:
         await this.pruner.pruneAll();

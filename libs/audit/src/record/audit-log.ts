@@ -10,8 +10,9 @@ import { CHAIN_NOW_JOB_ID } from '../jobs/audit.job';
 // Appends arriving within this window share one chaining job.
 const CHAIN_DEBOUNCE_MS = 250;
 
-// Appending is one INSERT: when append() resolves, the record is durable (the fail-closed guarantee rests on
-// this). Chaining happens afterwards, on a job, so concurrent appends never queue behind a lock.
+// Appending is one statement that chains the record (AUDIT_APPEND): when append() resolves, the record is durable
+// and chained. What follows an append (a signed checkpoint when due, delivery to the SIEM sinks, chaining what was
+// appended unchained) runs on a job.
 @Injectable()
 export class AuditLog implements OnApplicationShutdown {
   private readonly logger = new Logger(AuditLog.name);
@@ -42,7 +43,7 @@ export class AuditLog implements OnApplicationShutdown {
     return eventId;
   }
 
-  // Best effort: the repeatable job chains within seconds anyway, so a failed enqueue is only logged. Public for
+  // Best effort: the repeatable job runs within seconds anyway, so a failed enqueue is only logged. Public for
   // writers that append records by their own statements (tools/call records, CallAuditWriter).
   requestChaining(): void {
     if (this.chainTimer) return;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppConfig } from '@gatehouse/config';
+import { AppConfig, canonicalJson } from '@gatehouse/config';
 import { AuditSigner } from '../chain/audit-signer';
 import { auditRecordHash, genesisHash, HashedAuditFields } from './audit-record';
 
@@ -28,6 +28,35 @@ describe('auditRecordHash', () => {
       `"organizationId":"${ORG}","outcome":"success","seq":"1","target":{"id":"k2","type":"api_key"},"traceId":null}`;
     const digest = createHash('sha256').update(`genesis:${ORG}\n${expected}`).digest('hex');
     expect(auditRecordHash(genesisHash(ORG), record())).toBe(digest);
+  });
+
+  it('is the canonical JSON of all the hashed fields, whatever their values (chains written before still verify)', () => {
+    const canonical = (r: HashedAuditFields) =>
+      canonicalJson({
+        organizationId: r.organizationId,
+        seq: r.seq.toString(),
+        eventId: r.eventId,
+        occurredAt: r.occurredAt.toISOString(),
+        kind: r.kind,
+        actor: r.actor,
+        target: r.target ?? null,
+        outcome: r.outcome ?? null,
+        traceId: r.traceId ?? null,
+        data: r.data,
+        callId: r.callId ?? undefined,
+      });
+    const hostile = record({
+      seq: 9_007_199_254_740_993n,
+      callId: '9c3e5a1b-2d4f-4a6b-8c0d-1e2f3a4b5c6d',
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      outcome: null,
+      target: null,
+      actor: { type: 'user', id: null, name: '"seq":"1","target":null}\n', ip: null, userAgent: '\u2028 😀' },
+      data: { seq: '2', target: { z: 1, a: [null, true, 1.5e-7] }, '': '', 'ü': 'é' },
+    });
+    for (const r of [record(), hostile]) {
+      expect(auditRecordHash('p', r)).toBe(createHash('sha256').update(`p\n${canonical(r)}`).digest('hex'));
+    }
   });
 
   it('does not depend on key order (jsonb returns keys in its own order)', () => {

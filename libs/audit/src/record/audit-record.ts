@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '@gatehouse/config';
-import type { AuditAppend } from '@gatehouse/db';
+import { AuditAppend, auditChainText } from '@gatehouse/db';
 
 export type AuditActorType = 'user' | 'api_key' | 'oauth_client' | 'system';
 
@@ -47,24 +46,12 @@ export function genesisHash(organizationId: string): string {
   return `genesis:${organizationId}`;
 }
 
-// SHA-256 hex of `prevHash \n canonical JSON`. seq is a decimal string so that the form does not depend on
-// how a reader's JSON parser handles 64-bit integers; null and absent are the same (canonical JSON drops undefined).
+// SHA-256 hex of `prevHash \n canonical JSON` (auditChainText: the database computes the same when it appends).
+// seq is a decimal string so that the form does not depend on how a reader's JSON parser handles 64-bit integers;
+// null and absent are the same.
 export function auditRecordHash(prevHash: string, record: HashedAuditFields): string {
-  const canonical = canonicalJson({
-    organizationId: record.organizationId,
-    seq: record.seq.toString(),
-    eventId: record.eventId,
-    occurredAt: record.occurredAt.toISOString(),
-    kind: record.kind,
-    actor: record.actor,
-    target: record.target ?? null,
-    outcome: record.outcome ?? null,
-    traceId: record.traceId ?? null,
-    data: record.data,
-    // Only records of a tools/call carry it; leaving it out otherwise keeps older records' hashes unchanged.
-    callId: record.callId ?? undefined,
-  });
-  return createHash('sha256').update(`${prevHash}\n${canonical}`).digest('hex');
+  const { prefix, suffix } = auditChainText(record);
+  return createHash('sha256').update(`${prevHash}\n${prefix}${record.seq.toString()}${suffix}`).digest('hex');
 }
 
 /** The bytes a checkpoint signature covers; a retention cut's signature also covers that it is one. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { SqlPool, SqlQuery, sqlTimestamp } from '../sql-pool.service';
+import { AUDIT_APPEND, auditAppendDocument } from './audit-append';
 
 /** JSON as stored in jsonb (what the hash covers is what comes back from the database). */
 export type AuditJson = Prisma.JsonValue;
@@ -169,8 +170,9 @@ export interface AuditChainState {
 export { RECORD_COLUMNS as AUDIT_RECORD_COLUMNS, fromRow as auditRecordFromRow, PG_RECORD_COLUMNS as AUDIT_PG_RECORD_COLUMNS, fromPgRow as auditRecordFromPgRow };
 export type { RecordRow as AuditRecordRow, PgRecordRow as AuditPgRecordRow };
 
-// Raw SQL throughout: appends sit on the tools/call path (one plain INSERT, no round trip for the row back),
-// and chaining and verification stream ordered batches.
+// Raw SQL throughout: appends sit on the tools/call path (one statement, no round trip for the row back), and
+// chaining (of records appended unchained: calls recorded interrupted, records from before chaining on append)
+// and verification stream ordered batches.
 @Injectable()
 export class AuditRepository {
   constructor(
@@ -179,23 +181,9 @@ export class AuditRepository {
     private readonly sql: SqlPool,
   ) {}
 
+  /** Appends one record, chained (see AUDIT_APPEND). Resolved: committed. */
   async append(entry: AuditAppend): Promise<void> {
-    await this.sql.query(
-      `INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
-       VALUES ($1::uuid, $2::uuid, $3::timestamp(3), $4, $5::jsonb, $6::jsonb, $7, $8, $9::jsonb, $10::uuid)`,
-      [
-        entry.organizationId,
-        entry.eventId,
-        sqlTimestamp(entry.occurredAt),
-        entry.kind,
-        JSON.stringify(entry.actor),
-        entry.target === null ? null : JSON.stringify(entry.target),
-        entry.outcome,
-        entry.traceId,
-        JSON.stringify(entry.data),
-        entry.callId,
-      ],
-    );
+    await this.sql.query(AUDIT_APPEND, [auditAppendDocument({ records: [entry], opened: [], closed: [] })]);
   }
 
   async organizationsWithUnchained(): Promise<string[]> {
@@ -208,6 +196,26 @@ export class AuditRepository {
     const rows = await this.prisma.$queryRaw<{ organization_id: string }[]>`
       SELECT DISTINCT organization_id::text FROM audit_records`;
     return rows.map((row) => row.organization_id);
+  }
+
+  /**
+   * Organizations whose chain head is past their latest checkpoint, with both: records are chained as they are
+   * appended, and checkpoints are made afterwards (two index reads per organization).
+   */
+  async chainsPastCheckpoint(): Promise<{ organizationId: string; headSeq: bigint; checkpointSeq: bigint | null; checkpointAt: Date | null }[]> {
+    const rows = await this.sql.query<{ organization_id: string; head_seq: string; checkpoint_seq: string | null; checkpoint_at: Date | null }>(
+      `SELECT o.id::text AS organization_id, h.seq::text AS head_seq, c.seq::text AS checkpoint_seq, c.created_at AT TIME ZONE 'UTC' AS checkpoint_at
+       FROM organizations o
+       CROSS JOIN LATERAL (SELECT seq FROM audit_records WHERE organization_id = o.id AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1) h
+       LEFT JOIN LATERAL (SELECT seq, created_at FROM audit_checkpoints WHERE organization_id = o.id ORDER BY seq DESC, created_at DESC LIMIT 1) c ON true
+       WHERE c.seq IS NULL OR h.seq > c.seq`,
+    );
+    return rows.map((row) => ({
+      organizationId: row.organization_id,
+      headSeq: BigInt(row.head_seq),
+      checkpointSeq: row.checkpoint_seq === null ? null : BigInt(row.checkpoint_seq),
+      checkpointAt: row.checkpoint_at,
+    }));
   }
 
   /**
