@@ -17,7 +17,7 @@ DECLARE
   head_seq bigint;
   head_hash text;
   item record;
-  texts text[] := '{}';
+  docs jsonb[] := '{}';
   seqs bigint[] := '{}';
   prevs text[] := '{}';
   hashes text[] := '{}';
@@ -55,7 +55,7 @@ BEGIN
     LOOP
       head_seq := head_seq + 1;
       chained_text := item.p || head_seq::text || item.s;
-      texts := texts || chained_text;
+      docs := docs || chained_text::jsonb;
       seqs := seqs || head_seq;
       prevs := prevs || head_hash;
       head_hash := encode(sha256(convert_to(head_hash || E'\n' || chained_text, 'UTF8')), 'hex');
@@ -65,10 +65,10 @@ BEGIN
 
   INSERT INTO audit_records (organization_id, event_id, seq, occurred_at, kind, actor, target, outcome, trace_id, data, call_id,
     prev_hash, hash, chained_at)
-  SELECT (j->>'organizationId')::uuid, (j->>'eventId')::uuid, l.seq, (j->>'occurredAt')::timestamptz AT TIME ZONE 'UTC',
-    j->>'kind', j->'actor', NULLIF(j->'target', 'null'::jsonb), j->>'outcome', j->>'traceId', j->'data', (j->>'callId')::uuid,
-    l.prev, l.hash, clock_timestamp() AT TIME ZONE 'UTC'
-  FROM unnest(texts, seqs, prevs, hashes) WITH ORDINALITY AS l(text, seq, prev, hash, n), LATERAL (SELECT l.text::jsonb AS j) AS parsed
+  SELECT (l.j->>'organizationId')::uuid, (l.j->>'eventId')::uuid, l.seq, (l.j->>'occurredAt')::timestamptz AT TIME ZONE 'UTC',
+    l.j->>'kind', l.j->'actor', NULLIF(l.j->'target', 'null'::jsonb), l.j->>'outcome', l.j->>'traceId', l.j->'data',
+    (l.j->>'callId')::uuid, l.prev, l.hash, clock_timestamp() AT TIME ZONE 'UTC'
+  FROM unnest(docs, seqs, prevs, hashes) WITH ORDINALITY AS l(j, seq, prev, hash, n)
   ORDER BY l.n;
 END
 $fn$;
