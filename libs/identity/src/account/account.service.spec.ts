@@ -10,13 +10,17 @@ jest.mock('./password', () => ({
   decoyPasswordHash: async () => 'decoy',
 }));
 
-// Redis's counters, in memory: what is under test is which attempts the service counts, forgives and refuses.
+// Redis's counters, in memory, as RateLimiter's script counts them (a refused attempt only against the quotas that
+// refuse it): what is under test is which attempts the service counts, forgives and refuses.
 class FakeLimiter {
   readonly counts = new Map<string, number>();
 
   async consume(policy: keyof typeof RATE_LIMITS, subject: RateLimitSubject): Promise<RateLimitResult[]> {
-    return RATE_LIMITS[policy].map((rule) => {
-      const count = this.add(rule, subject, 1);
+    const rules = RATE_LIMITS[policy];
+    const over = (rule: RateLimitRule) => this.count(rule, subject) + 1 > rule.points;
+    const refused = rules.some(over);
+    return rules.map((rule) => {
+      const count = !refused || over(rule) ? this.add(rule, subject, 1) : this.count(rule, subject);
       return { rule, allowed: count <= rule.points, limit: rule.points, remaining: Math.max(0, rule.points - count), consumed: count, resetSeconds: 600 };
     });
   }

@@ -24,11 +24,8 @@ export class AccountService {
     // password check, so parallel guesses cannot all pass a check made before any of them had failed.
     const counted = await this.limiter.consume('sign-in', subject);
     const retryAfter = retryAfterSeconds(counted);
-    if (retryAfter > 0) {
-      // No password was checked: only the exhausted quotas keep this attempt.
-      await this.limiter.refund(counted.filter((result) => result.allowed), subject);
-      throw new SignInThrottledError(retryAfter);
-    }
+    // No password was checked: only the exhausted quotas counted this attempt (RateLimiter.consume).
+    if (retryAfter > 0) throw new SignInThrottledError(retryAfter);
     const user = await this.users.findForSignIn(email.trim());
     const valid = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
     if (!user?.passwordHash || !valid) return null;

@@ -90,7 +90,10 @@ export interface RateLimitResult {
   readonly allowed: boolean;
   readonly limit: number;
   readonly remaining: number;
-  /** Points counted in the window so far, this request's included (more than `limit` once refused). */
+  /**
+   * Points counted in the window so far, this request's included when this quota counted it (more than `limit` once
+   * refused). A refused request is counted only by the quotas that refused it.
+   */
   readonly consumed: number;
   /** Seconds until the window ends and the quota is whole again; at least 1. */
   readonly resetSeconds: number;

@@ -13,20 +13,20 @@ const LIMITS = {
 };
 const principal = (apiKeyId: string, organizationId = 'acme') => ({ apiKeyId, organizationId }) as Principal;
 
-// Redis's fixed-window counters, in memory: what is under test is what McpLimits counts, refunds and says.
+// Redis's fixed-window counters, in memory, as RateLimiter's script counts them (a refused request only against the
+// quotas that refuse it): what is under test is what McpLimits counts and says.
 class FakeLimiter {
   readonly counts = new Map<string, number>();
   private readonly rules = principalRateLimits(platformSchema.parse({ limits: LIMITS }).limits);
 
   async consume(policy: 'tool-call', subject: RateLimitSubject, points = 1): Promise<RateLimitResult[]> {
-    return this.rules[policy].map((rule) => {
-      const consumed = this.add(rule, subject, points);
+    const rules = this.rules[policy];
+    const over = (rule: RateLimitRule) => this.count(rule.name, partitionKey(rule, subject)) + points > rule.points;
+    const refused = rules.some(over);
+    return rules.map((rule) => {
+      const consumed = !refused || over(rule) ? this.add(rule, subject, points) : this.count(rule.name, partitionKey(rule, subject));
       return { rule, allowed: consumed <= rule.points, limit: rule.points, remaining: Math.max(0, rule.points - consumed), consumed, resetSeconds: 42 };
     });
-  }
-
-  async refund(results: readonly RateLimitResult[], subject: RateLimitSubject, points = 1): Promise<void> {
-    for (const { rule } of results) this.add(rule, subject, -points);
   }
 
   count(name: string, key: string): number {

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig, PlatformSettings } from '@gatehouse/config';
 import { credentialKey, firstRefusal, LimitMetrics, Principal, RateLimiter, rateLimitHeaders, RateLimitResult, retryAfterSeconds } from '@gatehouse/identity';
 import type { LimitRefusal } from './limit-refusal';
@@ -15,7 +15,6 @@ const IN_FLIGHT_RETRY_SECONDS = 1;
 // window, counted in Redis across replicas. A refused call is refused at once, never queued.
 @Injectable()
 export class McpLimits {
-  private readonly logger = new Logger(McpLimits.name);
   private readonly sessions: PrincipalSlots;
   private readonly calls: PrincipalSlots;
   private readonly idleSeconds: number;
@@ -53,20 +52,12 @@ export class McpLimits {
    * slots among the calls in flight.
    */
   async admitCalls(principal: Principal, count: number): Promise<Admission> {
-    const subject = { credential: credentialKey(principal), organization: principal.organizationId };
-    const results = await this.limiter.consume('tool-call', subject, count);
+    const results = await this.limiter.consume('tool-call', { credential: credentialKey(principal), organization: principal.organizationId }, count);
     const headers = rateLimitHeaders(results);
     const refused = results.find((result) => !result.allowed);
-    if (refused) {
-      // A refused call counts only against the quotas that refused it: a credential's flood of refused calls must not
-      // spend its organization's quota, which the organization's other credentials live on. Given back before the
-      // refusal is answered, so that a client that has its answer sees the quotas as they stay.
-      const counted = results.filter((result) => result.allowed);
-      if (counted.length > 0) {
-        await this.limiter.refund(counted, subject, count).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not refund a refused call'));
-      }
-      return this.refuse(principal, count, this.rateRefusal(refused, results, headers, count));
-    }
+    // A refused call counted only against the quotas that refused it (RateLimiter.consume): a credential's flood of
+    // refused calls does not spend its organization's quota, which the organization's other credentials live on.
+    if (refused) return this.refuse(principal, count, this.rateRefusal(refused, results, headers, count));
     const release = this.calls.acquire(principal, count);
     if (typeof release === 'function') return { admitted: true, release, headers };
     const { limit, whose, cap } = full(this.calls, release, 'inFlightCallsPerCredential', 'inFlightCallsPerOrganization');
