@@ -4,15 +4,16 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import cors from 'cors';
-import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { requestLogger, ROOT_LOGGER, settlesWithin } from '@gatehouse/config';
-import { CallTracker, McpSessions } from '@gatehouse/mcp';
+import { CallTracker, McpFrontDoor, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
 import { dashboardAssets } from './dashboard/dashboard-assets';
 import { answerUnparsableRequests } from './http/client-error';
+import { jsonBodyParser } from './http/json-body';
 import { keepIdleConnections } from './http/keep-alive';
+import { securityHeaders } from './http/security-headers';
 import { refuseUnstorableText } from './http/storable-text.middleware';
 import { isRegistration, refuseRegistrationBody, REGISTRATION_MAX_BYTES } from './oauth/registration-body';
 
@@ -23,14 +24,18 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  app.use(requestLogger(app.get(ROOT_LOGGER)));
+  const requests = requestLogger(app.get(ROOT_LOGGER));
+  const json = jsonBodyParser(options.config.env.GATEHOUSE_MAX_BODY_BYTES);
+  const security = securityHeaders({ contentSecurityPolicy: { useDefaults: true } });
+  const mcp = app.get(McpFrontDoor);
+  app.use(requests);
   // Browser-based MCP clients discover, register and fetch tokens cross-origin; none of these use cookies. First, so
   // that refusals of a request's body can be read by them too.
   app.use(['/.well-known', '/oauth/token', '/oauth/register', '/oauth/revoke'], cors({ origin: '*', maxAge: 600, exposedHeaders: ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'] }));
   // Registration bodies are read as JSON whatever their content type (RFC 7591 takes nothing else), within a size of
   // their own; the general parser leaves a body already read alone.
   app.useBodyParser('json', { limit: REGISTRATION_MAX_BYTES, type: isRegistration });
-  app.useBodyParser('json', { limit: options.config.env.GATEHOUSE_MAX_BODY_BYTES });
+  app.use(mcp.bodyParser(json));
   // OAuth's token, revocation and consent endpoints take forms.
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   // Ahead of Nest's own error handling, which would answer in problem JSON.
@@ -40,7 +45,7 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   answerUnparsableRequests(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.env.GATEHOUSE_TRUST_PROXY);
-  app.use(helmet({ contentSecurityPolicy: { useDefaults: true } }));
+  app.use(security.middleware);
   app.use('/admin/assets', dashboardAssets(options.config.env.GATEHOUSE_DASHBOARD_DIR));
   // The sign-in pages, the dashboard and the admin API (which takes the dashboard's session) read cookies; /mcp never does.
   app.use(['/oauth', '/admin', '/api/v1'], cookieParser(options.config.deriveKey('cookies').toString('base64url')));
@@ -55,6 +60,8 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
       .build(),
   );
   SwaggerModule.setup('api/docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'api/docs-json' });
+  // tools/call on an established session is answered ahead of all of the above (see McpFrontDoor), with the same steps.
+  mcp.install(app.getHttpServer(), app.getHttpAdapter().getInstance(), { json, logRequest: requests.begin, secureResponse: security.set });
   return app;
 }
 

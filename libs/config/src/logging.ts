@@ -34,17 +34,19 @@ export class LoggingModule {
   }
 }
 
+/** The request id and log line of every request: Express's first middleware, and `begin` for requests served before Express. */
+export interface RequestLogger {
+  (request: IncomingMessage, response: ServerResponse, next: () => void): void;
+  begin(request: IncomingMessage, response: ServerResponse): void;
+}
+
+const LOGGED = Symbol('requestLogged');
+
 /** One compact line per request (method, path, status, time, request id; no headers), X-Request-Id set. */
-export function requestLogger(logger: Pino) {
-  return pinoHttp({
+export function requestLogger(logger: Pino): RequestLogger {
+  const lines = pinoHttp({
     logger,
-    // The id is taken from X-Request-Id when it is sane, so a caller can correlate.
-    genReqId: (request: IncomingMessage, response: ServerResponse) => {
-      const incoming = request.headers['x-request-id'];
-      const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-      response.setHeader('X-Request-Id', id);
-      return id;
-    },
+    genReqId: requestId,
     autoLogging: { ignore: (request) => QUIET_PATHS.has(request.url?.split('?')[0] ?? '') },
     quietReqLogger: true,
     serializers: {
@@ -57,4 +59,24 @@ export function requestLogger(logger: Pino) {
       res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
     },
   });
+  const begin = (request: IncomingMessage & { id?: unknown; [LOGGED]?: true }, response: ServerResponse) => {
+    // Once per request, whichever of the front door and Express saw it first.
+    if (request[LOGGED]) return;
+    request[LOGGED] = true;
+    // pino-http writes every line at info: below that, its per-request child loggers would only be built and dropped.
+    if (lines.logger.isLevelEnabled('info')) lines(request, response);
+    else request.id = requestId(request, response);
+  };
+  return Object.assign((request: IncomingMessage, response: ServerResponse, next: () => void) => {
+    begin(request, response);
+    next();
+  }, { begin });
+}
+
+// The id is taken from X-Request-Id when it is sane, so a caller can correlate.
+function requestId(request: IncomingMessage, response: ServerResponse): string {
+  const incoming = request.headers['x-request-id'];
+  const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+  response.setHeader('X-Request-Id', id);
+  return id;
 }

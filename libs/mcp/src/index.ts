@@ -1,4 +1,5 @@
 export * from './mcp.module';
+export * from './mcp-front-door';
 export * from './session/json-rpc-response';
 export * from './session/mcp-sessions.service';
 export * from './tools/call-tracker';

@@ -10,7 +10,7 @@ import { ThrottledCallAudit } from './limits/throttled-call.audit';
 import { ApprovedCallRunner } from './approvals/approved-call.runner';
 import { ManagementTools } from './management/management-tools';
 import { McpDoorMiddleware } from './mcp-door.middleware';
-import { McpFastPath } from './mcp-fast-path.middleware';
+import { McpFrontDoor } from './mcp-front-door';
 import { McpController } from './mcp.controller';
 import { OriginMiddleware } from './origin.middleware';
 import { ClientRelay } from './relay/client-relay';
@@ -38,6 +38,7 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
   imports: [ConnectionsModule, BullRootModule, BullModule.registerQueue({ name: QUEUES.approvals }), BullModule.registerQueue({ name: QUEUES.workflows })],
   controllers: [McpController],
   providers: [
+    McpFrontDoor,
     McpSessions,
     StatelessMcp,
     InputRounds,
@@ -66,11 +67,11 @@ import { WorkflowProcessor, WorkflowSweepSchedule } from './workflows/workflow.p
     WorkflowProcessor,
     WorkflowSweepSchedule,
   ],
-  exports: [McpSessions, CallTracker, ToolTrial, PolicyPreview],
+  exports: [McpFrontDoor, McpSessions, CallTracker, ToolTrial, PolicyPreview],
 })
 export class McpModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    // Origin and door first: the fast path answers only requests the endpoint accepts.
-    consumer.apply(OriginMiddleware, McpDoorMiddleware, McpFastPath).forRoutes(McpController);
+    // What McpFrontDoor does not answer in front of Express comes here (it checks the same origin and door first).
+    consumer.apply(OriginMiddleware, McpDoorMiddleware).forRoutes(McpController);
   }
 }

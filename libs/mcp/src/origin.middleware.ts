@@ -5,6 +5,10 @@ import { writeJsonRpcError } from './session/json-rpc-response';
 
 // DNS-rebinding protection (MCP transport spec): a browser page from another origin must not reach /mcp.
 // Requests without an Origin header (server-side clients) are unaffected.
+export function originRefusal(origin: string | undefined, allowed: ReadonlySet<string>): string | null {
+  return origin && !allowed.has(origin) ? `Forbidden: origin ${origin} is not allowed` : null;
+}
+
 @Injectable()
 export class OriginMiddleware implements NestMiddleware {
   private readonly allowed: ReadonlySet<string>;
@@ -14,10 +18,8 @@ export class OriginMiddleware implements NestMiddleware {
   }
 
   use(request: Request, response: Response, next: NextFunction): void {
-    const origin = request.headers.origin;
-    if (origin && !this.allowed.has(origin)) {
-      return writeJsonRpcError(response, 403, -32000, `Forbidden: origin ${origin} is not allowed`);
-    }
+    const refusal = originRefusal(request.headers.origin, this.allowed);
+    if (refusal) return writeJsonRpcError(response, 403, -32000, refusal);
     next();
   }
 }

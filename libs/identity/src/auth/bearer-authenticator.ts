@@ -12,12 +12,12 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export type BearerChallenge = { error?: 'invalid_token' | 'insufficient_scope' };
 
 /** The bearer token of a request's Authorization header, if it has one. */
-export function bearerToken(request: Request): string | undefined {
+export function bearerToken(request: Pick<Request, 'headers'>): string | undefined {
   return BEARER.exec(request.headers.authorization ?? '')?.[1];
 }
 
-// Bearer API key or OAuth access token → principal. The guard uses it for every route; the MCP fast path
-// (McpFastPath) for tools/call, where a failure is left to the guard to answer and audit.
+// Bearer API key or OAuth access token → principal. The guard uses it for every route; the MCP front door
+// (McpFrontDoor) for tools/call, where a failure is left to the guard to answer and audit.
 @Injectable()
 export class BearerAuthenticator {
   constructor(

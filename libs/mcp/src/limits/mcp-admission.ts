@@ -22,7 +22,7 @@ export interface CallExchange {
   answers: RequestId | RequestId[];
 }
 
-// The limits at the MCP endpoint as HTTP sees them, the same on both paths a tools/call can take (McpFastPath's
+// The limits at the MCP endpoint as HTTP sees them, the same on both paths a tools/call can take (McpFrontDoor's
 // exchange and the SDK's transport): a refusal is answered at once with 429 and a JSON-RPC error, and audited within
 // its bounds; what is admitted holds its slots until its response has been written or its client has gone.
 @Injectable()
