@@ -1,6 +1,7 @@
-// Audit write cost per tools/call: the two statements every call adds (the request record with its open-call
-// row before the downstream is called, the outcome record that closes it afterwards), written through the
-// production build's CallAuditWriter (group commit) against the bench's own database, as the gateway does.
+// Audit write cost per tools/call, through the production build's CallAuditWriter (group commit) against the bench's
+// own database, as the gateway writes: the request record with its open-call row, committed before the downstream is
+// called (what a call waits for, and what is timed), and the outcome record that closes it, queued afterwards
+// without waiting (it goes with a later request record's statement, as in the gateway).
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -34,18 +35,24 @@ export async function benchAuditWrites(root, { databaseUrl, organizationSlug, le
       opened: [{ callId, organizationId, instanceId: 'bench', requestEventId: request.eventId, actor, target, traceId: null, startedAt }],
       closed: [],
     });
-    await writer.write({
-      records: [record('tools.call.outcome', callId, 'ok', { outcome: 'ok', latencyMs: 1.2, resultBytes: 64, decision: 'allow' })],
-      opened: [],
-      closed: [callId],
-    });
+    writer
+      .writeSoon({
+        records: [record('tools.call.outcome', callId, 'ok', { outcome: 'ok', latencyMs: 1.2, resultBytes: 64, decision: 'allow' })],
+        opened: [],
+        closed: [callId],
+      })
+      .catch((error) => {
+        outcomeError ??= error;
+      });
   };
+  let outcomeError = null;
   try {
     await runLoad({ concurrency: 4, durationMs: 500, clients: [null], op: call }); // warm-up
     const results = [];
     for (const concurrency of levels) {
       const run = await runLoad({ concurrency, durationMs, clients: [null], op: call });
-      if (run.errors) throw run.firstError;
+      await writer.idle();
+      if (run.errors || outcomeError) throw run.firstError ?? outcomeError;
       results.push({ concurrency, ...summarize(run.latencies, run) });
     }
     return results;
