@@ -9,7 +9,10 @@
 --        superseding: [call ids whose outcome is already marked supersedesInterrupted] }
 -- An outcome whose open-call row is gone was recorded `interrupted` by another replica meanwhile: unless the caller
 -- marked it, nothing is written and SQLSTATE GHA01 names those calls, so the caller marks them and writes again.
-CREATE FUNCTION gatehouse_audit_append(doc jsonb) RETURNS void LANGUAGE plpgsql AS $fn$
+-- Every table it reads is read by key. audit_open_calls holds few live rows and many dead ones (a row per call in
+-- flight, inserted and deleted within the call) until autovacuum comes by, so a plan cached while it was small would
+-- scan every dead row of it on each call: sequential scans are off inside the function.
+CREATE FUNCTION gatehouse_audit_append(doc jsonb) RETURNS void LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 DECLARE
   closing uuid[] := ARRAY(SELECT jsonb_array_elements_text(doc->'closed')::uuid);
   unheard uuid[];
