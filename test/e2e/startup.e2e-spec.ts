@@ -85,17 +85,19 @@ describe('start-up of the gateway process', () => {
     const env = gatewayEnvironment({ databaseUrl, redisPrefix: redisPrefix() });
     const gateway = spawn({ ...env, PORT: String(port), GATEHOUSE_RUN_WORKERS: 'false' });
     await waitUntilReady(gateway, `http://127.0.0.1:${port}`);
-    // Something to do: a refused credential's audit record, which a job chains (seq, hash) after it is written.
+    // Something to do: a refused credential's audit record. It is chained as it is written; the signed checkpoint
+    // of the chain's head is a job's.
     const refused = await fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: { Authorization: 'Bearer ghk_no_such_key_for_the_worker_test_0' } });
     expect(refused.status).toBe(401);
     await refused.body?.cancel();
-    const chained = async () => (await query<{ seq: string | null }>(databaseUrl, "SELECT seq::text FROM audit_records WHERE kind = 'auth.failed'"))[0]?.seq ?? null;
-    // In-process workers chain within a second; this gateway only enqueues.
+    await waitFor('the refusal to be recorded, chained', async () => (await query(databaseUrl, "SELECT 1 FROM audit_records WHERE kind = 'auth.failed' AND seq IS NOT NULL")).length === 1, 10_000);
+    const checkpoint = async () => (await query<{ seq: string }>(databaseUrl, 'SELECT seq::text FROM audit_checkpoints'))[0]?.seq ?? null;
+    // In-process workers make it within a second; this gateway only enqueues.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(await chained()).toBeNull();
+    expect(await checkpoint()).toBeNull();
 
     const worker = spawn({ ...env, GATEHOUSE_MIGRATE: 'false' }, spawnWorker);
-    expect(await waitFor('the worker to chain the record', chained, 60_000)).toMatch(/^\d+$/);
+    expect(await waitFor('the worker to checkpoint the chain', checkpoint, 60_000)).toMatch(/^\d+$/);
     // The queues' consumers start with the application context, so a job can finish before the line that says so.
     await waitFor('the worker to say it consumes the queues', () => worker.output().includes('gatehouse-worker: consuming queues'), 10_000);
     // Nest closes the queues' workers, then re-raises the signal (its shutdown hooks' convention).

@@ -11,6 +11,7 @@ import { CallTracker, McpFrontDoor, McpSessions } from '@gatehouse/mcp';
 import { GatewayModule, GatewayOptions } from './gateway.module';
 import { dashboardAssets } from './dashboard/dashboard-assets';
 import { answerUnparsableRequests } from './http/client-error';
+import { clientAddress } from './http/client-address';
 import { jsonBodyParser } from './http/json-body';
 import { keepIdleConnections } from './http/keep-alive';
 import { securityHeaders } from './http/security-headers';
@@ -61,7 +62,8 @@ export async function createGatewayApp(options: GatewayOptions): Promise<NestExp
   );
   SwaggerModule.setup('api/docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'api/docs-json' });
   // tools/call on an established session is answered ahead of all of the above (see McpFrontDoor), with the same steps.
-  mcp.install(app.getHttpServer(), app.getHttpAdapter().getInstance(), { json, logRequest: requests.begin, secureResponse: security.set });
+  const express = app.getHttpAdapter().getInstance();
+  mcp.install(app.getHttpServer(), express, { json, logRequest: requests.begin, secureResponse: security.set, clientAddress: clientAddress(express) });
   return app;
 }
 

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppConfig, unstorableTextAt } from '@gatehouse/config';
 import { EndpointService } from '@gatehouse/governance';
-import { AuthenticatedRequest, BearerAuthenticator, bearerToken, mcpDoorOf, requestOrigin } from '@gatehouse/identity';
+import { BearerAuthenticator, bearerToken, mcpDoorOf, requestOrigin } from '@gatehouse/identity';
 import { originRefusal } from './origin.middleware';
 import { McpSessions } from './session/mcp-sessions.service';
 import { exchangeMessage } from './session/tool-call-exchange';
@@ -17,6 +17,8 @@ export interface FrontDoorSteps {
   logRequest(request: IncomingMessage, response: ServerResponse): void;
   /** The security headers (helmet's). */
   secureResponse(response: ServerResponse): void;
+  /** The client's address, as Express's request.ip gives it (the `trust proxy` setting applied). */
+  clientAddress(request: IncomingMessage): string | undefined;
 }
 
 type HandedOver = IncomingMessage & { body?: unknown; [BODY_ERROR]?: unknown };
@@ -129,12 +131,13 @@ export class McpFrontDoor {
       .then(async (principal) => ({ principal, door: await this.endpoints.door(principal, endpoint) }))
       .then(
         ({ principal, door }) => {
-          const express = asExpress(app, request, response, body);
           steps.secureResponse(response);
-          // A copy, as the guard makes: the cached principal is shared by requests from elsewhere.
-          const authenticated = Object.assign(express.request, { principal: { ...principal, origin: requestOrigin(express.request) } }) as AuthenticatedRequest;
+          // Node's own request and response, not Express's: see writeJson. A copy of the principal, as the guard makes:
+          // the cached one is shared by requests from elsewhere.
+          const served = Object.assign(request, { body, ip: steps.clientAddress(request) });
+          const authenticated = { ...principal, origin: requestOrigin(served) };
           try {
-            if (!this.sessions.handleExchange(authenticated, express.response, authenticated.principal, door)) this.handOver(app, request, response, { body });
+            if (!this.sessions.handleExchange(served, response, authenticated, door)) this.handOver(app, request, response, { body });
           } catch (error) {
             this.handOver(app, request, response, { error });
           }
@@ -152,19 +155,6 @@ export class McpFrontDoor {
     else handedOver.body = outcome.body;
     app(request, response);
   }
-}
-
-// What express's app.handle does before its router runs (request.ip with the trust-proxy setting, res.status/json/set),
-// and what its router sets (originalUrl), for the code that serves a request it never routed.
-function asExpress(app: Express, request: IncomingMessage, response: ServerResponse, body: unknown): { request: Request; response: Response } {
-  const expressRequest = Object.setPrototypeOf(request, app.request) as Request;
-  const expressResponse = Object.setPrototypeOf(response, app.response) as Response;
-  expressRequest.res = expressResponse;
-  expressResponse.req = expressRequest;
-  expressResponse.locals ??= Object.create(null) as Record<string, unknown>;
-  expressRequest.originalUrl = request.url!;
-  expressRequest.body = body;
-  return { request: expressRequest, response: expressResponse };
 }
 
 // application/json, with no parameter but charset=utf-8: the parser's type (type-is 'application/json') and its default

@@ -200,15 +200,23 @@ export class AuditRepository {
 
   /**
    * Organizations whose chain head is past their latest checkpoint, with both: records are chained as they are
-   * appended, and checkpoints are made afterwards (two index reads per organization).
+   * appended, and checkpoints are made afterwards. Every organization with records counts, including those that are no
+   * longer in the organizations table (records outlive them) and the one that records refused credentials: they are
+   * found by skipping through an index on organization_id, one probe each, not by reading the records.
    */
   async chainsPastCheckpoint(): Promise<{ organizationId: string; headSeq: bigint; checkpointSeq: bigint | null; checkpointAt: Date | null }[]> {
     const rows = await this.sql.query<{ organization_id: string; head_seq: string; checkpoint_seq: string | null; checkpoint_at: Date | null }>(
-      `SELECT o.id::text AS organization_id, h.seq::text AS head_seq, c.seq::text AS checkpoint_seq, c.created_at AT TIME ZONE 'UTC' AS checkpoint_at
-       FROM organizations o
+      `WITH RECURSIVE orgs AS (
+         (SELECT organization_id AS id FROM audit_records ORDER BY organization_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT organization_id FROM audit_records WHERE organization_id > orgs.id ORDER BY organization_id LIMIT 1)
+         FROM orgs WHERE orgs.id IS NOT NULL
+       )
+       SELECT o.id::text AS organization_id, h.seq::text AS head_seq, c.seq::text AS checkpoint_seq, c.created_at AT TIME ZONE 'UTC' AS checkpoint_at
+       FROM orgs o
        CROSS JOIN LATERAL (SELECT seq FROM audit_records WHERE organization_id = o.id AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1) h
        LEFT JOIN LATERAL (SELECT seq, created_at FROM audit_checkpoints WHERE organization_id = o.id ORDER BY seq DESC, created_at DESC LIMIT 1) c ON true
-       WHERE c.seq IS NULL OR h.seq > c.seq`,
+       WHERE o.id IS NOT NULL AND (c.seq IS NULL OR h.seq > c.seq)`,
     );
     return rows.map((row) => ({
       organizationId: row.organization_id,

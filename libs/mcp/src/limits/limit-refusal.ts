@@ -1,5 +1,6 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { writeJson } from '../session/json-rpc-response';
 
 // JSON-RPC's implementation-defined server error; the HTTP status (429) and `data.limit` say what it is.
 const LIMIT_EXCEEDED = -32000;
@@ -22,7 +23,7 @@ export interface LimitRefusal {
 }
 
 /** 429 with a JSON-RPC error for each refused request (an array for a batch), and when to retry. */
-export function writeLimitRefusal(response: Response, refusal: LimitRefusal, ids: RequestId[] | RequestId | null, sessionId?: string): void {
+export function writeLimitRefusal(response: ServerResponse, refusal: LimitRefusal, ids: RequestId[] | RequestId | null, sessionId?: string): void {
   const error = (id: RequestId | null) => ({
     jsonrpc: '2.0' as const,
     id,
@@ -32,8 +33,12 @@ export function writeLimitRefusal(response: Response, refusal: LimitRefusal, ids
       data: { limit: refusal.limit, ...(refusal.retryAfterSeconds === null ? {} : { retryAfterSeconds: refusal.retryAfterSeconds }) },
     },
   });
-  response.status(429).set(refusal.headers);
-  if (refusal.retryAfterSeconds !== null) response.set('Retry-After', String(refusal.retryAfterSeconds));
-  if (sessionId) response.set('Mcp-Session-Id', sessionId);
-  response.json(Array.isArray(ids) ? ids.map(error) : error(ids));
+  setHeaders(response, refusal.headers);
+  if (refusal.retryAfterSeconds !== null) response.setHeader('Retry-After', String(refusal.retryAfterSeconds));
+  if (sessionId) response.setHeader('Mcp-Session-Id', sessionId);
+  writeJson(response, 429, Array.isArray(ids) ? ids.map(error) : error(ids));
+}
+
+export function setHeaders(response: ServerResponse, headers: Record<string, string>): void {
+  for (const name in headers) response.setHeader(name, headers[name]!);
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '@gatehouse/identity';
-import { writeLimitRefusal } from './limit-refusal';
+import { setHeaders, writeLimitRefusal } from './limit-refusal';
 import { McpLimits } from './mcp-limits';
 import { ThrottledCallAudit } from './throttled-call.audit';
 
@@ -33,7 +33,7 @@ export class McpAdmission {
   ) {}
 
   /** A new session (the POST of its initialize): the release for its end, or null once the refusal is written. */
-  session(principal: Principal, request: Request, response: Response): (() => void) | null {
+  session(principal: Principal, request: IncomingMessage & { body?: unknown }, response: ServerResponse): (() => void) | null {
     const admission = this.limits.admitSession(principal);
     if (admission.admitted) return admission.release;
     writeLimitRefusal(response, admission.refusal, (request.body as { id?: RequestId }).id ?? null);
@@ -41,12 +41,12 @@ export class McpAdmission {
   }
 
   /** The tools/calls of one POST: true to go ahead, false once the refusal is written. */
-  async calls(principal: Principal, calls: readonly ArrivedCall[], exchange: CallExchange, response: Response): Promise<boolean> {
+  async calls(principal: Principal, calls: readonly ArrivedCall[], exchange: CallExchange, response: ServerResponse): Promise<boolean> {
     const admission = await this.limits.admitCalls(principal, calls.length);
     if (admission.admitted) {
       if (response.destroyed) admission.release();
       else response.once('close', admission.release);
-      response.set(admission.headers);
+      setHeaders(response, admission.headers);
       return true;
     }
     writeLimitRefusal(response, admission.refusal, exchange.answers, exchange.sessionId);

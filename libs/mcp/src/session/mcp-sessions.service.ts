@@ -3,6 +3,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest, RequestId, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { AuditRecorder } from '@gatehouse/audit';
 import { AppConfig } from '@gatehouse/config';
@@ -19,7 +20,7 @@ import { McpServerFactory } from './mcp-server.factory';
 import { ResourceSubscriptions } from './resource-subscriptions';
 import { SessionRecord, SessionStore } from './session-store';
 import { SessionOutbox } from './session-outbox';
-import { batchRequestIds, ExchangeSession, ToolCallExchange, toolCallRequests } from './tool-call-exchange';
+import { batchRequestIds, ExchangeRequest, ExchangeSession, ToolCallExchange, toolCallRequests } from './tool-call-exchange';
 
 /** Why a session ended, as its mcp.session.ended record says. */
 type EndReason = 'deleted' | 'idle';
@@ -122,7 +123,7 @@ export class McpSessions implements OnModuleInit, OnModuleDestroy {
    * did. False leaves the request untouched for handle(), which owns every other answer (and loads sessions this
    * replica has not seen yet).
    */
-  handleExchange(request: Request, response: Response, principal: Principal, door: EndpointView): boolean {
+  handleExchange(request: ExchangeRequest, response: ServerResponse, principal: Principal, door: EndpointView): boolean {
     const sessionId = request.headers['mcp-session-id'];
     const record = typeof sessionId === 'string' ? this.store.peek(sessionId) : null;
     if (!record || !opensSession(record, principal, door)) return false;

@@ -7,7 +7,7 @@ import {
   RequestId,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EndpointView } from '@gatehouse/governance';
 import { OAuthSettings, Principal } from '@gatehouse/identity';
 import { McpAdmission } from '../limits/mcp-admission';
@@ -26,6 +26,9 @@ export interface ExchangeSession {
   /** Passes a cancel for a call this replica does not run to the replicas that may run it. */
   cancelElsewhere(requestId: RequestId, reason: string): Promise<void>;
 }
+
+/** A POST with its JSON body read: an Express request, or one the MCP front door serves before Express. */
+export type ExchangeRequest = IncomingMessage & { body?: unknown };
 
 interface ToolCallMessage {
   id: RequestId;
@@ -76,7 +79,7 @@ export class ToolCallExchange {
     private readonly pending: PendingClientRequests,
   ) {}
 
-  handle(session: ExchangeSession, request: Request, response: Response, principal: Principal, door: EndpointView): boolean {
+  handle(session: ExchangeSession, request: ExchangeRequest, response: ServerResponse, principal: Principal, door: EndpointView): boolean {
     const body: unknown = request.body;
     if (request.method !== 'POST' || !exchangeMessage(body) || !acceptsBoth(request)) return false;
     if (!supportedVersion(request.headers['mcp-protocol-version'])) return false;
@@ -96,15 +99,15 @@ export class ToolCallExchange {
   // A client's answer to a request sent on one of this session's call streams, here or on another replica (the call
   // runs where it arrived; the answer reaches whichever replica the balancer picks). An id this session was not sent
   // is dropped, as the SDK's transport drops it.
-  private answer(session: ExchangeSession, body: Parameters<PendingClientRequests['answer']>[1], response: Response): boolean {
+  private answer(session: ExchangeSession, body: Parameters<PendingClientRequests['answer']>[1], response: ServerResponse): boolean {
     if (!this.pending.answer(session.id, body)) {
       this.pending.forward(session.id, body).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not forward a relay answer'));
     }
-    response.status(202).end();
+    response.writeHead(202).end();
     return true;
   }
 
-  private cancel(session: ExchangeSession, body: Record<string, unknown>, response: Response): boolean {
+  private cancel(session: ExchangeSession, body: Record<string, unknown>, response: ServerResponse): boolean {
     const params = body['params'];
     const requestId = isObject(params) ? params['requestId'] : undefined;
     if (!isRequestId(requestId)) return false; // the SDK's transport answers a malformed one
@@ -112,11 +115,11 @@ export class ToolCallExchange {
     const call = session.calls.get(requestId);
     if (call) call.abort(reason);
     else session.cancelElsewhere(requestId, reason).catch((error: unknown) => this.logger.warn({ err: error }, 'Could not forward a cancel'));
-    response.status(202).end();
+    response.writeHead(202).end();
     return true;
   }
 
-  private async run(session: ExchangeSession, call: ToolCallMessage, request: Request, response: Response, principal: Principal, door: EndpointView): Promise<void> {
+  private async run(session: ExchangeSession, call: ToolCallMessage, request: ExchangeRequest, response: ServerResponse, principal: Principal, door: EndpointView): Promise<void> {
     const controller = new AbortController();
     session.calls.set(call.id, controller);
     // A client that hangs up no longer wants the result: cancel the call downstream too.
@@ -165,7 +168,7 @@ export class ReplyWriter {
   private streaming = false;
 
   constructor(
-    private readonly response: Response,
+    private readonly response: ServerResponse,
     private readonly sessionId: string | null,
   ) {}
 
@@ -221,7 +224,7 @@ function toolCall(id: RequestId, params: unknown): ToolCallMessage | string {
 }
 
 // The same rules as the SDK transport applies; a request failing them is left to it for the error reply.
-function acceptsBoth(request: Request): boolean {
+function acceptsBoth(request: ExchangeRequest): boolean {
   const accept = request.headers.accept;
   return accept !== undefined && accept.includes('application/json') && accept.includes('text/event-stream');
 }
