@@ -5,6 +5,7 @@ export * from './prisma.service';
 export * from './sql-pool.service';
 export * from './metrics-registry';
 export * from './redis.service';
+export * from './redis-counters';
 export * from './repositories/api-key.repository';
 export * from './repositories/config-state.repository';
 export * from './repositories/connection.repository';

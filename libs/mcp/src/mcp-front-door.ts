@@ -21,6 +21,12 @@ export interface FrontDoorSteps {
   clientAddress(request: IncomingMessage): string | undefined;
 }
 
+/** A request the front door takes: its bearer token and its door (null: /mcp itself). */
+interface Taken {
+  token: string;
+  endpoint: string | null;
+}
+
 type HandedOver = IncomingMessage & { body?: unknown; [BODY_ERROR]?: unknown };
 
 const BODY_ERROR = Symbol('bodyError');
@@ -66,33 +72,35 @@ export class McpFrontDoor {
     if (!server.listeners('request').includes(app)) throw new Error('The HTTP server does not serve this Express app');
     server.removeListener('request', app);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      if (!this.takes(request)) return app(request, response);
+      const taken = this.takes(request);
+      if (!taken) return app(request, response);
       steps.logRequest(request, response);
       this.read(request, (error, raw, body) => {
         if (error) return this.handOver(app, request, response, { error });
         if (body === undefined) return this.parseAsExpress(app, steps.json, request, response, raw);
         if (unstorableTextAt(body, 'body') || !exchangeMessage(body)) return this.handOver(app, request, response, { body });
-        this.exchange(app, steps, request, response, body);
+        this.exchange(app, steps, request, response, body, taken);
       });
     });
   }
 
-  // Only what every step before McpController's route would pass through unchanged.
-  private takes(request: IncomingMessage): boolean {
+  // Only what every step before McpController's route would pass through unchanged: then its token and door.
+  private takes(request: IncomingMessage): Taken | null {
     const { headers } = request;
-    return (
-      request.method === 'POST' &&
-      LEAN_PATH.test(request.url ?? '') &&
-      mcpDoorOf({ originalUrl: request.url! }) !== undefined &&
+    if (request.method !== 'POST' || !LEAN_PATH.test(request.url ?? '')) return null;
+    const endpoint = mcpDoorOf({ originalUrl: request.url! });
+    const token = bearerToken(request);
+    const lean =
+      endpoint !== undefined &&
+      token !== undefined &&
       typeof headers['mcp-session-id'] === 'string' &&
-      bearerToken(request) !== undefined &&
       originRefusal(headers.origin, this.allowedOrigins) === null &&
       isJsonInUtf8(headers['content-type']) &&
       headers['content-encoding'] === undefined &&
       headers['transfer-encoding'] === undefined &&
       /^[1-9][0-9]{0,9}$/.test(headers['content-length'] ?? '') &&
-      Number(headers['content-length']) <= this.limit
-    );
+      Number(headers['content-length']) <= this.limit;
+    return lean ? { token, endpoint } : null;
   }
 
   // The body's bytes (Content-Length at most: Node's parser delivers no more), and the body when it is a JSON object;
@@ -124,10 +132,9 @@ export class McpFrontDoor {
     json(copy, response as Response, (error?: unknown) => this.handOver(app, request, response, error ? { error } : { body: copy.body }));
   }
 
-  private exchange(app: Express, steps: FrontDoorSteps, request: IncomingMessage, response: ServerResponse, body: Record<string, unknown>): void {
-    const endpoint = mcpDoorOf({ originalUrl: request.url! }) ?? null;
+  private exchange(app: Express, steps: FrontDoorSteps, request: IncomingMessage, response: ServerResponse, body: Record<string, unknown>, { token, endpoint }: Taken): void {
     this.authenticator
-      .authenticate(bearerToken(request)!, { kind: 'mcp', endpoint })
+      .authenticate(token, { kind: 'mcp', endpoint })
       .then(async (principal) => ({ principal, door: await this.endpoints.door(principal, endpoint) }))
       .then(
         ({ principal, door }) => {

@@ -62,10 +62,7 @@ export const SUPERSEDED_SQLSTATE = 'GHA01';
 // downstream's result is kept, with the offending characters replaced, before it is hashed.
 const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;
 const storable = (_key: string, value: unknown) => (typeof value === 'string' ? storableText(value) : value);
-function storableJson<T>(value: T): T {
-  if (value === null || value === undefined || !UNSTORABLE.test(JSON.stringify(value))) return value;
-  return JSON.parse(JSON.stringify(value, storable)) as T;
-}
+const storableJson = <T>(value: T): T => (value === null || value === undefined ? value : (JSON.parse(JSON.stringify(value, storable)) as T));
 
 function chainText(record: AuditAppend): AuditChainText {
   const text = auditChainText(record);
@@ -81,7 +78,7 @@ function chainText(record: AuditAppend): AuditChainText {
 
 /** The statement's one parameter. `superseding`: outcomes already marked supersedesInterrupted. */
 export function auditAppendDocument(batch: AuditCallBatch, superseding: readonly string[] = []): string {
-  return JSON.stringify({
+  const doc = {
     records: batch.records.map((record) => {
       const { prefix, suffix } = chainText(record);
       return { o: record.organizationId, p: prefix, s: suffix };
@@ -91,12 +88,15 @@ export function auditAppendDocument(batch: AuditCallBatch, superseding: readonly
       organization_id: o.organizationId,
       instance_id: o.instanceId,
       request_event_id: o.requestEventId,
-      actor: storableJson(o.actor),
-      target: storableJson(o.target),
+      actor: o.actor,
+      target: o.target,
       trace_id: o.traceId,
       started_at: sqlTimestamp(o.startedAt),
     })),
     closed: batch.closed,
     superseding,
-  });
+  };
+  // One check for the open-call rows (the records' texts are storable already, and the replacer leaves them so).
+  const text = JSON.stringify(doc);
+  return UNSTORABLE.test(text) ? JSON.stringify(doc, storable) : text;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { RedisService } from '@gatehouse/db';
+import { CounterCommands, decrementExisting, RedisService, withCounterCommands } from '@gatehouse/db';
 import { BudgetWindow } from './budget-period';
 
 // All or nothing: every counter is checked before any is incremented, in one script, so concurrent calls on
@@ -18,13 +18,6 @@ local result = {'ok'}
 for i = 1, #KEYS do result[i + 1] = redis.call('INCRBY', KEYS[i], ARGV[1]) end
 return result`;
 
-// Gives back a reservation; a counter that is gone (its period is over, or Redis lost it) is left alone.
-const RELEASE = `
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECRBY', KEYS[i], ARGV[1]) end
-end
-return 0`;
-
 // Counters outlive their period a little, so that calls reserved just before its end can still be released.
 const GRACE_MS = 3_600_000;
 
@@ -32,7 +25,6 @@ type Reply = (string | number)[];
 
 interface BudgetCommands {
   gatehouseBudgetReserve(numKeys: number, ...args: string[]): Promise<Reply>;
-  gatehouseBudgetRelease(numKeys: number, ...args: string[]): Promise<number>;
 }
 
 /** One budget's counter for one period. */
@@ -53,13 +45,12 @@ export type CounterReservation =
 // can update them together.
 @Injectable()
 export class BudgetCounters {
-  private readonly client: Redis & BudgetCommands;
+  private readonly client: Redis & BudgetCommands & CounterCommands;
 
   constructor(private readonly redis: RedisService) {
     const client = redis.client as Redis & Partial<BudgetCommands>;
     if (!client.gatehouseBudgetReserve) client.defineCommand('gatehouseBudgetReserve', { lua: RESERVE });
-    if (!client.gatehouseBudgetRelease) client.defineCommand('gatehouseBudgetRelease', { lua: RELEASE });
-    this.client = client as Redis & BudgetCommands;
+    this.client = withCounterCommands(client as Redis & BudgetCommands);
   }
 
   key(organizationId: string, budgetId: string, window: BudgetWindow): string {
@@ -88,9 +79,9 @@ export class BudgetCounters {
     throw new Error('Budget counters disappeared while being rebuilt');
   }
 
+  /** Gives back a reservation; a counter that is gone (its period is over, or Redis lost it) is left alone. */
   async release(counters: readonly BudgetCounter[], cost: bigint): Promise<void> {
-    if (counters.length === 0) return;
-    await this.client.gatehouseBudgetRelease(counters.length, ...counters.map((counter) => counter.key), cost.toString());
+    await decrementExisting(this.client, counters.map((counter) => counter.key), cost.toString());
   }
 
   /** The counter's value, rebuilding it first when it is missing. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformSettings } from '@gatehouse/config';
-import { RedisService } from '@gatehouse/db';
+import { CounterCommands, decrementExisting, RedisService, withCounterCommands } from '@gatehouse/db';
 import {
   partitionKey,
   principalRateLimits,
@@ -46,18 +46,8 @@ end
 return out
 `;
 
-// Gives points back to the counters still in their window; a counter that has expired stays gone (a negative count
-// would outlive its window with no expiry).
-const REFUND = `
-for _, key in ipairs(KEYS) do
-  if redis.call('exists', key) == 1 then redis.call('decrby', key, ARGV[1]) end
-end
-return 0
-`;
-
 interface RateLimitCommands {
   gatehouseRateLimitConsume(keyCount: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
-  gatehouseRateLimitRefund(keyCount: number, ...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
 // Fixed-window counters in the shared Redis, so every replica counts against the same quota. No insurance
@@ -70,7 +60,7 @@ export class RateLimiter {
   private readonly prefixes = new Map<RateLimitRule, string>();
   // Each policy's quotas as the script's arguments after the points: limit and window of each rule, in order.
   private readonly quotas = new Map<RateLimitPolicy, (string | number)[]>();
-  private readonly client: Redis & RateLimitCommands;
+  private readonly client: Redis & RateLimitCommands & CounterCommands;
 
   constructor(redis: RedisService, platform: PlatformSettings) {
     this.policies = { ...RATE_LIMITS, ...principalRateLimits(platform.limits) };
@@ -81,8 +71,7 @@ export class RateLimiter {
     // Sent as EVALSHA, and as EVAL by ioredis the first time a Redis does not know the script.
     const client = redis.client as Redis & Partial<RateLimitCommands>;
     if (!client.gatehouseRateLimitConsume) client.defineCommand('gatehouseRateLimitConsume', { lua: CONSUME });
-    if (!client.gatehouseRateLimitRefund) client.defineCommand('gatehouseRateLimitRefund', { lua: REFUND });
-    this.client = client as Redis & RateLimitCommands;
+    this.client = withCounterCommands(client as Redis & RateLimitCommands);
   }
 
   /**
@@ -97,11 +86,9 @@ export class RateLimiter {
     return rules.map((rule, i) => result(rule, counts[2 * i]!, counts[2 * i + 1]!));
   }
 
-  /** Gives back the points each of these results took (requests that turned out not to count). */
+  /** Gives back the points each of these results took (requests that turned out not to count), in their window. */
   async refund(results: readonly RateLimitResult[], subject: RateLimitSubject, points = 1): Promise<void> {
-    if (results.length === 0) return;
-    const keys = results.map(({ rule }) => this.key(rule, subject));
-    await this.client.gatehouseRateLimitRefund(keys.length, ...keys, points);
+    await decrementExisting(this.client, results.map(({ rule }) => this.key(rule, subject)), points);
   }
 
   /** Forgets the rule's count for this subject, e.g. an account's failed sign-ins after a successful one. */
