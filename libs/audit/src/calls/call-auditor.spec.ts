@@ -38,8 +38,11 @@ const log = { requestChaining: jest.fn() } as unknown as AuditLog;
 beforeAll(() => Logger.overrideLogger(false));
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
-// Longer than an outcome waits for a request record to go with.
-const settle = () => new Promise((resolve) => setTimeout(resolve, 40));
+// An outcome is built on the loop's next turn and then waits up to 20 ms for a request record, so a fixed sleep
+// armed before it can end first on a loaded machine: wait for the statement itself (Jest's timeout bounds it).
+const statementCount = async (statements: readonly AuditCallBatch[], count: number) => {
+  while (statements.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+};
 
 describe('CallAuditWriter', () => {
   it('writes what arrives during a statement in the next single statement, and settles each caller with its statement', async () => {
@@ -133,7 +136,7 @@ describe('CallAuditor', () => {
     release();
     await expect(opened).resolves.toBeNull();
     audit.close('ok', { result: { content: [] }, costMicros: 5n });
-    await settle();
+    await statementCount(statements, 2);
     expect(statements[1]).toMatchObject({ closed: [audit.callId], records: [{ kind: 'tools.call.outcome', outcome: 'ok', callId: audit.callId, data: { costMicros: 5 } }] });
     release();
   });
@@ -159,7 +162,7 @@ describe('CallAuditor', () => {
     release(new Error('store down'));
     await expect(opened).resolves.toBeNull();
     audit.close('ok', { result: { content: [] } });
-    await settle();
+    await statementCount(statements, 2);
     expect(statements[1]!.records.map((record) => [record.kind, record.callId])).toEqual([
       ['tools.call.request', audit.callId],
       ['tools.call.outcome', audit.callId],
