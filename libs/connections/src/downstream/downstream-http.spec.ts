@@ -46,8 +46,12 @@ describe('DownstreamHttp.fetch', () => {
       response.end('{}');
     };
     await expect(refused.fetch(() => undefined)(url, { method: 'POST' })).rejects.toThrow('127.0.0.1 is a loopback address');
-    const request = refused.request(url, { method: 'POST' });
-    await expect(new Promise((resolve, reject) => request.on('response', resolve).on('error', reject).end())).rejects.toThrow('platform.egress.allow');
+    await expect(refused.request(url, { method: 'POST' })).rejects.toThrow('platform.egress.allow');
+    // A name, resolved through the policy: refused before a packet is sent too.
+    const named = new URL(url.href.replace('127.0.0.1', 'localhost'));
+    const refusedByName = new DownstreamHttp(named, 'remote', CAPS, new EgressPolicy([]));
+    await expect(refusedByName.request(named, { method: 'POST' })).rejects.toThrow('platform.egress.allow');
+    refusedByName.close();
     expect(reached).toBe(false);
     refused.close();
   });

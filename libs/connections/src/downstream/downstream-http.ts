@@ -1,19 +1,17 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { EgressPolicy, egressAgent, egressFetch, Fetch } from '@gatehouse/egress';
+import { Dispatcher, Pool } from 'undici';
+import { EgressPolicy, egressConnector, egressFetch, Fetch } from '@gatehouse/egress';
 import { bodyMeter, BodyMeter, ByteCaps } from './byte-meters';
 import { ByteCap, downstreamTooLarge } from './downstream.errors';
 
 /**
  * Every HTTP request to one connection's downstream goes out here: the fetch its SDK transport is given, and
- * the keep-alive agent HttpExchange's tools/call requests use. Both connect only where the egress policy allows
- * (the address vetted, the socket pinned to it), and bodies are counted as they arrive, against the
- * connection's byte caps.
+ * the keep-alive pool HttpExchange's tools/call requests use (undici's: about a fifth less CPU per request than
+ * node:http's client). Both connect only where the egress policy allows (the address vetted, the socket pinned to it),
+ * and bodies are counted as they arrive, against the connection's byte caps.
  */
 export class DownstreamHttp {
-  private readonly agent: http.Agent;
-  private readonly send: typeof http.request;
+  private readonly pool: Pool;
   private readonly vettedFetch: Fetch;
 
   constructor(
@@ -22,8 +20,7 @@ export class DownstreamHttp {
     private readonly caps: ByteCaps,
     egress: EgressPolicy,
   ) {
-    this.agent = egressAgent(egress, url.protocol, { keepAlive: true });
-    this.send = url.protocol === 'https:' ? https.request : http.request;
+    this.pool = new Pool(url.origin, { connect: egressConnector(egress) });
     this.vettedFetch = egressFetch(egress);
   }
 
@@ -43,13 +40,13 @@ export class DownstreamHttp {
     };
   }
 
-  /** A request on the connection's keep-alive agent; the caller counts the response with bodyMeter. */
-  request(url: URL, options: http.RequestOptions): http.ClientRequest {
-    return this.send(url, { ...options, agent: this.agent });
+  /** A request on the connection's keep-alive pool; the caller counts the response with bodyMeter. */
+  request(url: URL, options: Omit<Dispatcher.RequestOptions, 'origin' | 'path'>): Promise<Dispatcher.ResponseData> {
+    return this.pool.request({ ...options, path: url.pathname + url.search });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.pool.destroy().catch(() => undefined);
   }
 }
 

@@ -1,8 +1,9 @@
-import type http from 'node:http';
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
+import type { Dispatcher } from 'undici';
 import { BodyMeter, bodyMeter, ByteCaps, isEventStream } from './byte-meters';
 import { ByteCap, downstreamTooLarge } from './downstream.errors';
 import type { DownstreamHttp } from './downstream-http';
@@ -56,7 +57,9 @@ export class HttpExchange {
         ...(session.sessionId ? { 'mcp-session-id': session.sessionId } : {}),
         ...(session.protocolVersion ? { 'mcp-protocol-version': session.protocolVersion } : {}),
       };
-      let current: http.ClientRequest | null = null;
+      // Ends the request or response in progress: the call's abort, a failure, a body over its cap.
+      const requests = new AbortController();
+      let current: Readable | null = null;
       let resumeTimer: NodeJS.Timeout | null = null;
       let settled = false;
       const settle = (error: unknown, reply?: JSONRPCResponse) => {
@@ -65,19 +68,19 @@ export class HttpExchange {
         signal.removeEventListener('abort', onAbort);
         if (resumeTimer) clearTimeout(resumeTimer);
         if (!reply) {
-          current?.destroy();
+          requests.abort(error);
           reject(error instanceof Error ? error : new Error(String(error)));
           return;
         }
         resolve(reply);
         // The socket goes back to the keep-alive pool once the server ends the stream, which it does right
         // after the reply; one that lingers is cut so it cannot hold a socket forever.
-        const request = current!;
-        const linger = setTimeout(() => request.destroy(), STREAM_LINGER_MS);
+        const body = current!;
+        if (body.readableEnded) return;
+        const linger = setTimeout(() => body.destroy(), STREAM_LINGER_MS);
         linger.unref();
-        request.once('close', () => clearTimeout(linger));
+        body.once('close', () => clearTimeout(linger));
       };
-      // Between a stream's end and its resumption no request is open to carry the abort.
       const onAbort = () => settle(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       const overCap = (cap: ByteCap) => settle(downstreamTooLarge(this.target.connection, cap, this.target.caps[cap]));
@@ -94,7 +97,7 @@ export class HttpExchange {
       let lastEventId: string | undefined;
       let retryMs: number | undefined;
       let resumptions = 0;
-      const readEvents = (response: http.IncomingMessage, bodyMeter: BodyMeter) => {
+      const readEvents = (body: Readable, bodyMeter: BodyMeter) => {
         // Events without data are resumption primers (an id to reconnect from), not messages; an SDK server replays a
         // primer as `{}`.
         const parser = createParser({
@@ -105,12 +108,12 @@ export class HttpExchange {
           onRetry: (interval) => (retryMs = interval),
         });
         const decoder = new StringDecoder('utf8');
-        response.on('data', (chunk: Buffer) => {
+        body.on('data', (chunk: Buffer) => {
           const over = bodyMeter.feed(chunk);
           if (over) return overCap(over);
           parser.feed(decoder.write(chunk));
         });
-        response.on('end', () => {
+        body.on('end', () => {
           if (settled) return;
           if (lastEventId === undefined) return settle(new Error('the downstream ended the event stream without answering the call'));
           if (++resumptions > MAX_RESUMPTIONS) return settle(new Error(`the downstream ended the call's event stream ${MAX_RESUMPTIONS} times without answering it`));
@@ -119,55 +122,63 @@ export class HttpExchange {
         });
       };
 
+      const answered = (response: Dispatcher.ResponseData, posted: boolean) => {
+        const { statusCode: status, body } = response;
+        current = body;
+        body.on('error', (error) => settle(error));
+        if (settled) return void body.destroy();
+        const type = headerValue(response.headers['content-type']);
+        const meter = bodyMeter(type, this.target.caps);
+        if (status < 200 || status >= 300) {
+          // The status is all that is kept: an error body is the downstream's words (see describeError).
+          body.resume();
+          return settle(
+            posted
+              ? new StreamableHTTPError(status, `Error POSTing to endpoint (HTTP ${status})`)
+              : new Error(`the downstream ended the call's event stream and refused to resume it (HTTP ${status})`),
+          );
+        }
+        if (isEventStream(type)) return readEvents(body, meter);
+        if (posted && type.includes('application/json')) {
+          return readBody(body, meter, overCap, (text) => {
+            receive(text);
+            settle(new Error('the downstream answered with JSON that is not the reply to the call'));
+          });
+        }
+        body.resume();
+        settle(new Error(`the downstream answered with unexpected content type "${type}"`));
+      };
+
       const open = (method: 'POST' | 'GET', resumeFrom?: string) => {
         resumeTimer = null;
         if (settled) return;
         const body = method === 'POST' ? JSON.stringify(message) : null;
-        const request = this.http.request(this.target.url, {
-          method,
-          signal,
-          headers: body
-            ? { ...sessionHeaders, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(body) }
-            : { ...sessionHeaders, accept: 'text/event-stream', 'last-event-id': resumeFrom! },
-        });
-        current = request;
-        request.on('error', (error) => settle(signal.aborted ? signal.reason : error));
-        request.on('response', (response) => {
-          response.on('error', (error) => settle(error));
-          const status = response.statusCode ?? 0;
-          const type = response.headers['content-type'] ?? '';
-          const meter = bodyMeter(type, this.target.caps);
-          if (status < 200 || status >= 300) {
-            // The status is all that is kept: an error body is the downstream's words (see describeError).
-            response.resume();
-            return settle(
-              body
-                ? new StreamableHTTPError(status, `Error POSTing to endpoint (HTTP ${status})`)
-                : new Error(`the downstream ended the call's event stream and refused to resume it (HTTP ${status})`),
-            );
-          }
-          if (isEventStream(type)) return readEvents(response, meter);
-          if (body && type.includes('application/json')) {
-            return readBody(response, meter, overCap, (text) => {
-              receive(text);
-              settle(new Error('the downstream answered with JSON that is not the reply to the call'));
-            });
-          }
-          response.resume();
-          settle(new Error(`the downstream answered with unexpected content type "${type}"`));
-        });
-        request.end(body ?? undefined);
+        this.http
+          .request(this.target.url, {
+            method,
+            signal: requests.signal,
+            headers: body
+              ? { ...sessionHeaders, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
+              : { ...sessionHeaders, accept: 'text/event-stream', 'last-event-id': resumeFrom! },
+            body,
+          })
+          .then(
+            (response) => answered(response, body !== null),
+            (error: unknown) => settle(signal.aborted ? signal.reason : error),
+          );
       };
       open('POST');
     });
   }
 }
 
+const headerValue = (value: string | string[] | undefined): string => (Array.isArray(value) ? value.join(', ') : (value ?? ''));
+
 // Chunks are kept as they come and decoded once; the meter cuts the body off before it passes its cap.
-function readBody(response: http.IncomingMessage, meter: BodyMeter, overCap: (cap: ByteCap) => void, done: (text: string) => void): void {
+function readBody(body: Readable, meter: BodyMeter, overCap: (cap: ByteCap) => void, done: (text: string) => void): void {
   const chunks: Buffer[] = [];
   let failed = false;
-  response.on('data', (chunk: Buffer) => {
+  body.on('data', (chunk: Buffer) => {
     if (failed) return;
     const over = meter.feed(chunk);
     if (!over) return void chunks.push(chunk);
@@ -175,7 +186,7 @@ function readBody(response: http.IncomingMessage, meter: BodyMeter, overCap: (ca
     chunks.length = 0;
     overCap(over);
   });
-  response.on('end', () => failed || done(Buffer.concat(chunks).toString('utf8')));
+  body.on('end', () => failed || done(Buffer.concat(chunks).toString('utf8')));
 }
 
 function parseMessage(text: string): JSONRPCMessage | null {
