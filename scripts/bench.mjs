@@ -30,6 +30,9 @@
 //   limiter (default 32) does not queue calls at c=64; the bench measures overhead, not that policy. For the same
 //   reason the config file's platform.limits (sessions, calls in flight and tools/calls per minute of one key) are
 //   set past anything the bench reaches (bench/lib/limits.mjs): every call is still counted, none is refused.
+// - Before any level, every side serves BENCH_JIT_WARMUP_MS of calls at c=8: V8 keeps optimizing a fresh Node
+//   process's hot paths for its first half minute or so of load (its compiler threads took about a tenth of the
+//   gateway's CPU at 20 s), and a gateway is measured as it runs for days, not as it starts. Every side gets the same.
 // - Per concurrency level: a warm-up at that level for each side, then BENCH_ROUNDS rounds that rotate
 //   which side goes first (direct/gatehouse/mcp-hub, then gatehouse/mcp-hub/direct, ...) to spread the noise of
 //   a shared machine. The sides never run at once.
@@ -56,7 +59,7 @@
 //   (10 direct sessions listed in parallel), which is what a client without a gateway has to do.
 //
 // Knobs (environment): BENCH_CONCURRENCY=1,16,64  BENCH_TOPOLOGIES=shared,split  BENCH_ROUNDS=4  BENCH_ROUND_MS=3000  BENCH_WARMUP_MS=1000
-//   BENCH_LIST_MS=3000  BENCH_DOWNSTREAM=everything|fixture  BENCH_CPU_PROF=1 (profile the gateway with
+//   BENCH_JIT_WARMUP_MS=20000  BENCH_LIST_MS=3000  BENCH_DOWNSTREAM=everything|fixture  BENCH_CPU_PROF=1 (profile the gateway with
 //   --cpu-prof into bench/results/profiles and print a summary)  BENCH_GATEWAY_MAX_CONCURRENCY=n
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -91,6 +94,7 @@ if (!TOPOLOGIES.length || TOPOLOGIES.some((name) => !['shared', 'split'].include
 const ROUNDS = numberEnv('BENCH_ROUNDS', 4);
 const ROUND_MS = numberEnv('BENCH_ROUND_MS', 3_000);
 const WARMUP_MS = numberEnv('BENCH_WARMUP_MS', 1_000);
+const JIT_WARMUP_MS = numberEnv('BENCH_JIT_WARMUP_MS', 20_000);
 const LIST_MS = numberEnv('BENCH_LIST_MS', 3_000);
 const DOWNSTREAM = process.env.BENCH_DOWNSTREAM ?? 'everything';
 const MAX_LEVEL = Math.max(...LEVELS);
@@ -333,7 +337,8 @@ async function main() {
   // one checked call per side first (fails the run loudly if a path is broken), then a global warm-up
   // that JITs every path on every side before any number is kept
   for (const s of callSides) await s.op(s.clients[0], 0, 0);
-  for (const s of callSides) await s.warm(Math.min(8, MAX_LEVEL), 1_500);
+  log(`warming every side up: ${JIT_WARMUP_MS / 1000} s of calls at c=${Math.min(8, MAX_LEVEL)} each [${elapsed()}]`);
+  for (const s of callSides) await s.warm(Math.min(8, MAX_LEVEL), JIT_WARMUP_MS);
 
   const { topologies, sets: cpuSets, skipped } = availableTopologies(TOPOLOGIES);
   if (skipped) log(skipped);
@@ -514,6 +519,7 @@ async function main() {
       rounds: ROUNDS,
       roundMs: ROUND_MS,
       warmupMs: WARMUP_MS,
+      jitWarmupMs: JIT_WARMUP_MS,
       listMs: LIST_MS,
       gatewayConnectionsPerOrganization: CONNECTIONS,
       gatewayMaxConcurrency: GATEWAY_MAX_CONCURRENCY,
