@@ -20,7 +20,9 @@ export class DownstreamHttp {
     private readonly caps: ByteCaps,
     egress: EgressPolicy,
   ) {
-    this.pool = new Pool(url.origin, { connect: egressConnector(egress) });
+    // No timeouts of undici's own (300 s for headers and between body chunks): the call's clock (callTimeoutMs,
+    // callDeadlineMs, up to an hour) bounds every call, and aborts it through its signal.
+    this.pool = new Pool(url.origin, { connect: egressConnector(egress), headersTimeout: 0, bodyTimeout: 0 });
     this.vettedFetch = egressFetch(egress);
   }
 

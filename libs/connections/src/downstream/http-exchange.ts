@@ -81,6 +81,7 @@ export class HttpExchange {
         linger.unref();
         body.once('close', () => clearTimeout(linger));
       };
+      // The call's abort ends whatever is in progress, also between a stream's end and its resumption.
       const onAbort = () => settle(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       const overCap = (cap: ByteCap) => settle(downstreamTooLarge(this.target.connection, cap, this.target.caps[cap]));
