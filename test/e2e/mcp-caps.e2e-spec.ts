@@ -191,7 +191,11 @@ describe('session and in-flight caps per credential and organization', () => {
     await waitFor('carol\'s two calls to be running', async () => (await records('carol', "kind = 'tools.call.request'")).length === 3);
     const refused = await carol.call('big-2', 'fx_echo', args);
     expect(refused.status).toBe(429);
-    const [request, outcome] = await records('carol', "call_id = (SELECT call_id FROM audit_records WHERE outcome = 'throttled' AND actor->>'name' = 'carol')");
+    // The refusal is answered at once and recorded after it (ThrottledCallAudit): wait for the records.
+    const [request, outcome] = await waitFor('the refused call\'s records', async () => {
+      const rows = await records('carol', "call_id = (SELECT call_id FROM audit_records WHERE outcome = 'throttled' AND actor->>'name' = 'carol')");
+      return rows.length === 2 ? rows : null;
+    });
     expect(request!.data.arguments).toEqual(truncated);
     expect(request!.bytes).toBeLessThanOrEqual(ARGUMENTS_MAX_BYTES + 1024);
     expect(outcome).toMatchObject({ kind: 'tools.call.outcome', outcome: 'throttled', data: { limit: { name: 'inFlightCallsPerCredential' } } });
