@@ -57,8 +57,6 @@ export class HttpExchange {
         ...(session.sessionId ? { 'mcp-session-id': session.sessionId } : {}),
         ...(session.protocolVersion ? { 'mcp-protocol-version': session.protocolVersion } : {}),
       };
-      // Ends the request or response in progress: the call's abort, a failure, a body over its cap.
-      const requests = new AbortController();
       let current: Readable | null = null;
       let resumeTimer: NodeJS.Timeout | null = null;
       let settled = false;
@@ -68,7 +66,7 @@ export class HttpExchange {
         signal.removeEventListener('abort', onAbort);
         if (resumeTimer) clearTimeout(resumeTimer);
         if (!reply) {
-          requests.abort(error);
+          current?.destroy();
           reject(error instanceof Error ? error : new Error(String(error)));
           return;
         }
@@ -157,7 +155,7 @@ export class HttpExchange {
         this.http
           .request(this.target.url, {
             method,
-            signal: requests.signal,
+            signal,
             headers: body
               ? { ...sessionHeaders, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
               : { ...sessionHeaders, accept: 'text/event-stream', 'last-event-id': resumeFrom! },
