@@ -8,8 +8,7 @@ export function canonicalJson(value: unknown): string {
     return `${text}]`;
   }
   const object = value as Record<string, unknown>;
-  // The default sort compares UTF-16 code units, as JSON canonicalization wants.
-  const keys = Object.keys(object).sort();
+  const keys = sortedKeys(object);
   let text = '{';
   for (const key of keys) {
     const item = object[key];
@@ -17,4 +16,18 @@ export function canonicalJson(value: unknown): string {
     text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
   }
   return `${text}}`;
+}
+
+// By UTF-16 code units, as JSON canonicalization wants (and as < compares strings). Objects here are small: an
+// insertion sort in place spares Array.prototype.sort's work array on every record.
+function sortedKeys(object: Record<string, unknown>): string[] {
+  const keys = Object.keys(object);
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
+  return keys;
 }
