@@ -3,13 +3,14 @@ import '@mantine/notifications/styles.css';
 import '@mantine/charts/styles.css';
 import { createTheme, CSSVariablesResolver, MantineProvider, Modal, Notification } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { FetchQueryOptions, QueryClient, QueryClientProvider, QueryKey } from '@tanstack/react-query';
 import { ComponentType, StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, LoaderFunctionArgs, Navigate, Outlet, RouterProvider, useParams } from 'react-router';
 import { setRequestContext } from './api/client';
 import { Layout } from './Layout';
 import { ApprovalsPage, approvalsQuery } from './pages/Approvals';
+import { overviewQuery } from './pages/overviewQuery';
 import { sees, SessionProvider, useRole, useSession } from './session';
 import { RouteError } from './components/RouteError';
 
@@ -43,12 +44,15 @@ function OrganizationHome() {
   return <Navigate to={sees(useRole(org).role, 'records') ? 'overview' : 'approvals'} replace />;
 }
 
-// The inbox's requests are asked for as soon as the route is known, beside the session rather than after it.
-const inboxLoader = ({ params }: LoaderFunctionArgs) => {
-  setRequestContext({ organization: params['org'] ?? '' });
-  void queries.prefetchQuery(approvalsQuery(params['org'] ?? ''));
-  return null;
-};
+// A page's data is asked for as soon as the route is known, beside the session (and the page's chunk) rather than
+// after them: the inbox, and the overview, whose chunk carries the chart library.
+const prefetching =
+  <T, K extends QueryKey>(query: (organization: string) => FetchQueryOptions<T, Error, T, K>) =>
+  ({ params }: LoaderFunctionArgs) => {
+    setRequestContext({ organization: params['org'] ?? '' });
+    void queries.prefetchQuery(query(params['org'] ?? ''));
+    return null;
+  };
 
 // Every page but the inbox is a chunk of its own, fetched when first opened: the first load carries the inbox only.
 function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => ComponentType) {
@@ -71,8 +75,8 @@ const router = createBrowserRouter(
           errorElement: <RouteError />,
           children: [
             { index: true, element: <OrganizationHome /> },
-            { path: 'overview', ...lazyPage(() => import('./pages/Overview'), (m) => m.OverviewPage) },
-            { path: 'approvals', element: <ApprovalsPage />, loader: inboxLoader },
+            { path: 'overview', loader: prefetching(overviewQuery), ...lazyPage(() => import('./pages/Overview'), (m) => m.OverviewPage) },
+            { path: 'approvals', element: <ApprovalsPage />, loader: prefetching(approvalsQuery) },
             { path: 'tool-changes', ...lazyPage(() => import('./pages/ToolChanges'), (m) => m.ToolChangesPage) },
             { path: 'try', ...lazyPage(() => import('./pages/TryTool'), (m) => m.TryToolPage) },
             { path: 'keys', ...lazyPage(() => import('./pages/Keys'), (m) => m.KeysPage) },

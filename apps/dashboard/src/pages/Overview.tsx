@@ -3,8 +3,9 @@ import { Anchor, Card, Group, Progress, SimpleGrid, Stack, Table, Text, Title, V
 import { useQuery } from '@tanstack/react-query';
 import { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
-import { api, data, Overview } from '../api/client';
+import { Overview } from '../api/client';
 import { QueryState } from '../components/QueryState';
+import { overviewQuery } from './overviewQuery';
 
 // Known outcomes keep their colour from one load to the next; others take gray.
 const OUTCOME_COLOR: Record<string, string> = {
@@ -26,7 +27,7 @@ const ms = (value: number | null) => (value === null ? '—' : `${value.toLocale
 /** The landing page of those who read the record: each tile says one thing and links to the page about it. */
 export function OverviewPage() {
   const { org = '' } = useParams();
-  const overview = useQuery({ queryKey: ['overview', org], queryFn: () => data(api.GET('/api/v1/overview')), refetchInterval: 30_000 });
+  const overview = useQuery(overviewQuery(org));
   const to = (page: string) => `/o/${org}/${page}`;
   return (
     <Stack>
