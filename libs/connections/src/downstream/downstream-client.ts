@@ -1,19 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CallToolResult,
   ClientCapabilities,
   ClientRequest,
   ErrorCode as RpcErrorCode,
   Implementation,
-  JSONRPCMessage,
   ListPromptsResultSchema,
   ListResourcesResultSchema,
   ListResourceTemplatesResultSchema,
   ListToolsResultSchema,
   McpError,
-  Progress,
   Prompt,
   PromptListChangedNotificationSchema,
   Resource,
@@ -27,26 +25,19 @@ import {
 import type { AnySchema, SchemaOutput } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import pLimit, { Limit } from 'p-limit';
-import { z } from 'zod';
 import { GATEHOUSE_VERSION, GatehouseError } from '@gatehouse/config';
 import type { EgressPolicy } from '@gatehouse/egress';
 import { MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
 import { BoundedStdioClientTransport } from './bounded-stdio-transport';
-import { CallPeer, RoutedCall, ServerRequestRouter } from './server-request-router';
-import { CallClock } from './call-clock';
-import {
-  ByteCap,
-  describeError,
-  downstreamDeadline,
-  downstreamTimeout,
-  downstreamTooLarge,
-  downstreamUnavailable,
-  overCap,
-} from './downstream.errors';
+import { ServerRequestRouter } from './server-request-router';
+import { CallOptions, DownstreamCalls } from './downstream-calls';
+import { ByteCap, describeError, downstreamTimeout, downstreamTooLarge, downstreamUnavailable, overCap } from './downstream.errors';
 import { DownstreamHttp } from './downstream-http';
 import { HttpExchange } from './http-exchange';
 import { deliverInArrivalOrder } from './ordered-delivery';
 import { createTransport, DownstreamTarget } from './transport-factory';
+
+export type { CallOptions } from './downstream-calls';
 
 export type DownstreamState = 'connecting' | 'connected' | 'down' | 'closed';
 
@@ -78,24 +69,13 @@ export interface ListedPages<T> {
   complete: boolean;
 }
 
-export interface CallOptions {
-  signal?: AbortSignal;
-  onprogress?: (progress: Progress) => void;
-  /** The client that made the call: the downstream's elicitation, sampling and log messages go to it. */
-  peer?: CallPeer;
-}
-
 // What Gatehouse tells downstreams it can do as their client: it relays these to the client that made the call
 // (ServerRequestRouter), and refuses them when that client did not declare them.
 const CLIENT_CAPABILITIES: ClientCapabilities = { elicitation: { form: {}, url: {} }, sampling: {} };
 
-// Results are passed through unparsed; the dispatcher checks them against CallToolResultSchema once.
-const PASS_THROUGH_RESULT = z.looseObject({}) as unknown as z.ZodType<CallToolResult>;
-
 const CLIENT_INFO: Implementation = { name: 'gatehouse', version: GATEHOUSE_VERSION };
 const MAX_LIST_PAGES = 100;
 const BACKOFF_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
-const SDK_TIMEOUT_MARGIN_MS = 1_000;
 
 // One live MCP session with one downstream server, shared by every upstream client of its organization.
 // It (re)connects in the background with backoff, re-initializes when an HTTP session expires, and for
@@ -106,13 +86,12 @@ export class DownstreamClient {
   private readonly limit: Limit;
   // http and sse: every request to the downstream goes through it.
   private readonly http: DownstreamHttp | null;
-  // Streamable HTTP only: tools/call goes through this lean exchange on the SDK transport's session.
-  private readonly exchange: HttpExchange | null;
+  // How one request runs over the live session (time limits, cancellation, routing of the downstream's requests).
+  private readonly calls: DownstreamCalls;
   // Sessions dropped because their stream passed a cap: the error their pending calls get instead of
   // "connection closed", and the reason the connection is down meanwhile.
   private readonly droppedOverCap = new WeakMap<Client, { error: GatehouseError; reason: string }>();
   private readonly router: ServerRequestRouter;
-  private callSequence = 0;
   private client: Client | null = null;
   private connecting: Promise<Client> | null = null;
   // The client still in initialize: close() must be able to abort it rather than wait out connectTimeoutMs.
@@ -136,11 +115,13 @@ export class DownstreamClient {
     this.limit = pLimit(options.maxConcurrency);
     const url = options.transport === 'stdio' ? null : new URL(options.url!);
     this.http = url ? new DownstreamHttp(url, options.name, options, options.egress) : null;
-    this.exchange =
+    // Streamable HTTP only: tools/call goes through this lean exchange on the SDK transport's session.
+    const exchange =
       url && options.transport === 'http'
         ? new HttpExchange(this.http!, { connection: options.name, url, headers: options.headers, caps: options })
         : null;
-    this.router = new ServerRequestRouter(this.exchange !== null);
+    this.router = new ServerRequestRouter(exchange !== null);
+    this.calls = new DownstreamCalls(options, this.router, exchange);
   }
 
   get state(): DownstreamState {
@@ -211,7 +192,7 @@ export class DownstreamClient {
       options.signal?.throwIfAborted();
       const client = await this.connectForCall();
       try {
-        return await this.withSessionRetry(client, (c) => this.requestOverSdk(c, request, resultSchema, options));
+        return await this.withSessionRetry(client, (c) => this.calls.request(c, request, resultSchema, options));
       } catch (error) {
         throw this.translate(error, client);
       }
@@ -245,99 +226,11 @@ export class DownstreamClient {
       options.signal?.throwIfAborted();
       const client = await this.connectForCall();
       try {
-        return await this.withSessionRetry(client, (c) =>
-          this.exchange ? this.callOverHttp(this.exchange, c, name, args, options) : this.callOverSdk(c, name, args, options),
-        );
+        return await this.withSessionRetry(client, (c) => this.calls.callTool(c, name, args, options));
       } catch (error) {
         throw this.translate(error, client);
       }
     });
-  }
-
-  // request() rather than callTool(): a gateway passes results through (no output-schema checks). A call is routed:
-  // what its downstream asks its client meanwhile goes to the call's own client (ServerRequestRouter).
-  private callOverSdk(client: Client, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
-    return this.requestOverSdk(client, { method: 'tools/call', params: { name, arguments: args } }, PASS_THROUGH_RESULT, options, true);
-  }
-
-  // The clock, not the SDK, keeps the idle timeout: a relayed request holds it (the SDK's can only be re-armed by
-  // progress). Other requests (prompts, reads, completions) are not routed: they would make a call on stdio ambiguous.
-  private async requestOverSdk<T extends AnySchema>(client: Client, request: ClientRequest, resultSchema: T, options: CallOptions, routed = false): Promise<SchemaOutput<T>> {
-    const clock = new CallClock(this.options.callTimeoutMs, this.options.callDeadlineMs, options.signal);
-    const { onprogress } = options;
-    const end = routed ? this.router.begin(routedCall(clock, options)) : () => undefined;
-    try {
-      return await client.request(request, resultSchema, {
-        // The clock stops the request first; the SDK's own timeout only backs it up.
-        timeout: this.options.callDeadlineMs + SDK_TIMEOUT_MARGIN_MS,
-        signal: clock.signal,
-        ...(onprogress ? { onprogress: (progress: Progress) => (clock.progress(), onprogress(progress)) } : {}),
-      });
-    } catch (error) {
-      // Expiring the clock aborts the signal, on which the SDK cancels the request downstream.
-      throw this.stoppedBy(clock, error) ?? error;
-    } finally {
-      end();
-      clock.dispose();
-    }
-  }
-
-  // The same contract as the SDK's request(): an idle timeout that restarts on progress, a deadline that does
-  // not, cancellation sent to the downstream when the gateway stops the call, JSON-RPC errors as McpError,
-  // messages that are not the reply to the SDK.
-  private async callOverHttp(
-    exchange: HttpExchange,
-    client: Client,
-    name: string,
-    args: Record<string, unknown>,
-    options: CallOptions,
-  ): Promise<CallToolResult> {
-    const transport = client.transport as StreamableHTTPClientTransport;
-    const id = `gatehouse-${++this.callSequence}`;
-    const clock = new CallClock(this.options.callTimeoutMs, this.options.callDeadlineMs, options.signal);
-    const call = routedCall(clock, options);
-    const end = this.router.begin(call);
-    const onmessage = (message: JSONRPCMessage) => {
-      if ('method' in message && message.method === 'notifications/progress' && message.params?.['progressToken'] === id) {
-        clock.progress();
-        const { progressToken: _token, ...progress } = message.params as Progress & { progressToken: string };
-        options.onprogress?.(progress);
-        return;
-      }
-      // Requests on this stream are this call's (the SDK client's handlers answer them through the router).
-      if (this.router.attach(message, call)) return;
-      transport.onmessage?.(message);
-    };
-    try {
-      const params = { name, arguments: args, ...(options.onprogress ? { _meta: { progressToken: id } } : {}) };
-      const reply = await exchange.send(
-        { sessionId: transport.sessionId, protocolVersion: transport.protocolVersion },
-        { jsonrpc: '2.0', id, method: 'tools/call', params },
-        onmessage,
-        clock.signal,
-      );
-      if ('error' in reply) throw new McpError(reply.error.code, reply.error.message, reply.error.data);
-      return reply.result as CallToolResult;
-    } catch (error) {
-      const stopped = this.stoppedBy(clock, error);
-      if (stopped || clock.signal.aborted) {
-        const reason = stopped?.message ?? 'cancelled by the client';
-        void client.notification({ method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
-        throw stopped ?? options.signal?.reason ?? error;
-      }
-      if (error instanceof McpError || error instanceof StreamableHTTPError) throw error;
-      throw downstreamUnavailable(this.options.name, describeError(error));
-    } finally {
-      end();
-      clock.dispose();
-    }
-  }
-
-  /** The gateway's own reason for stopping an HTTP call (a time limit or a byte cap), if it stopped it. */
-  private stoppedBy(clock: CallClock, error: unknown): GatehouseError | null {
-    if (clock.expired === 'idle') return downstreamTimeout(this.options.name, this.options.callTimeoutMs);
-    if (clock.expired === 'deadline') return downstreamDeadline(this.options.name, this.options.callDeadlineMs);
-    return error instanceof GatehouseError ? error : null;
   }
 
   async close(): Promise<void> {
@@ -500,6 +393,3 @@ function recordProtocolVersion(transport: Transport, record: (version: string) =
   };
 }
 
-function routedCall(clock: CallClock, options: CallOptions): RoutedCall {
-  return { peer: options.peer ?? null, signal: clock.signal, hold: () => clock.hold() };
-}
