@@ -1,6 +1,5 @@
 export * from './address-ranges';
 export * from './egress-agents';
-export * from './egress-connector';
 export * from './egress-fetch';
 export * from './egress-policy';
 export * from './egress-refusal';

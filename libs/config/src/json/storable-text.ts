@@ -19,42 +19,26 @@ export function storableText(text: string): string {
  * the stack.
  */
 export function unstorableTextAt(value: unknown, root: string): string | null {
-  // Every call's arguments pass here: the common answer (none) is found without building a path for each member.
-  return storableThroughout(value) ? null : pathOfUnstorable(value, root);
+  // Every call's arguments pass here: the common answer (none) is found first without building a path per member.
+  if (firstUnstorable(value, null, () => null) === undefined) return null;
+  return firstUnstorable(value, root, (path, key) => `${path}.${key}`) ?? null;
 }
 
-function storableThroughout(value: unknown): boolean {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const item = pending.pop();
-    if (typeof item === 'string') {
-      if (!isStorableText(item)) return false;
-    } else if (Array.isArray(item)) {
-      for (const entry of item) pending.push(entry);
-    } else if (item !== null && typeof item === 'object') {
-      for (const key of Object.keys(item)) {
-        if (!isStorableText(key)) return false;
-        pending.push((item as Record<string, unknown>)[key]);
-      }
-    }
-  }
-  return true;
-}
-
-function pathOfUnstorable(value: unknown, root: string): string | null {
-  const pending: [unknown, string][] = [[value, root]];
+// Where the first unstorable text is, as `child` builds the path from `root`; undefined when there is none.
+function firstUnstorable<P>(value: unknown, root: P, child: (path: P, key: string | number) => P): P | undefined {
+  const pending: [unknown, P][] = [[value, root]];
   while (pending.length > 0) {
     const [item, path] = pending.pop()!;
     if (typeof item === 'string') {
       if (!isStorableText(item)) return path;
     } else if (Array.isArray(item)) {
-      item.forEach((entry, index) => pending.push([entry, `${path}.${index}`]));
+      item.forEach((entry, index) => pending.push([entry, child(path, index)]));
     } else if (item !== null && typeof item === 'object') {
-      for (const [key, entry] of Object.entries(item)) {
+      for (const key of Object.keys(item)) {
         if (!isStorableText(key)) return path;
-        pending.push([entry, `${path}.${key}`]);
+        pending.push([(item as Record<string, unknown>)[key], child(path, key)]);
       }
     }
   }
-  return null;
+  return undefined;
 }

@@ -30,7 +30,7 @@ import type { EgressPolicy } from '@gatehouse/egress';
 import { MAX_TOOLS_PER_CONNECTION } from '../catalog/catalog-limits';
 import { BoundedStdioClientTransport } from './bounded-stdio-transport';
 import { ServerRequestRouter } from './server-request-router';
-import { CallOptions, DownstreamCalls } from './downstream-calls';
+import { CallLimits, CallOptions, DownstreamCalls } from './downstream-calls';
 import { ByteCap, describeError, downstreamTimeout, downstreamTooLarge, downstreamUnavailable, overCap } from './downstream.errors';
 import { DownstreamHttp } from './downstream-http';
 import { HttpExchange } from './http-exchange';
@@ -41,13 +41,8 @@ export type { CallOptions } from './downstream-calls';
 
 export type DownstreamState = 'connecting' | 'connected' | 'down' | 'closed';
 
-export interface DownstreamOptions extends DownstreamTarget {
-  name: string;
+export interface DownstreamOptions extends DownstreamTarget, CallLimits {
   connectTimeoutMs: number;
-  /** Idle: progress notifications re-arm it. */
-  callTimeoutMs: number;
-  /** The whole call, which progress cannot extend. */
-  callDeadlineMs: number;
   maxSseEventBytes: number;
   maxConcurrency: number;
   /** Where http and sse connections may connect: the deployment's egress policy. */
