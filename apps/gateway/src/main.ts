@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { AppConfig, ConfigFileError, loadConfigFile, StartupError } from '@gatehouse/config';
+import { AppConfig, boundHeapGrowth, ConfigFileError, loadConfigFile, StartupError } from '@gatehouse/config';
 import { checkPostgres, checkRedis, migrate } from '@gatehouse/db';
 import { createGatewayApp, installGracefulShutdown } from './gateway.app';
 import { StartupWatchdog } from './startup-watchdog';
 
 async function main(): Promise<void> {
+  boundHeapGrowth();
   const config = AppConfig.fromEnvironment();
   // Validate the whole config file before touching any service, so a broken file changes nothing.
   const configFile = config.env.GATEHOUSE_CONFIG

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, ConfigFileError, loadConfigFile, PlatformSettings, StartupError } from '@gatehouse/config';
+import { AppConfig, boundHeapGrowth, ConfigFileError, loadConfigFile, PlatformSettings, StartupError } from '@gatehouse/config';
 import { checkPostgres, checkRedis } from '@gatehouse/db';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
+  boundHeapGrowth();
   const config = AppConfig.fromEnvironment();
   // The gateway applies the file; the worker only needs its platform section (the egress policy its deliveries obey).
   const configFile = config.env.GATEHOUSE_CONFIG ? loadConfigFile(config.env.GATEHOUSE_CONFIG, config.processEnvironment) : null;

@@ -27,3 +27,4 @@ export * from './version';
 export * from './schemas/platform.schema';
 export * from './platform-settings';
 export * from './schemas/endpoint.schema';
+export * from './runtime/heap-growth';
