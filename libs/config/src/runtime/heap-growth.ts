@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
  * peak RSS rose by 190–440 MB. Capped at 1.5×, the same promotion peaked at +70 MB, at no cost in export speed:
  * full collections come more often, and only while that much is promoted.
  */
-export const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 50;
 
 /** Called first thing at process start; V8 reads it whenever it sets the next limit, after each full collection. */
 export function boundHeapGrowth(): void {
