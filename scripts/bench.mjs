@@ -566,8 +566,8 @@ async function main() {
       'whole pipeline (policy, budget check, audit request and outcome records, usage record) with an empty policy and zero costs.',
   );
   console.log(
-    '\nAudit writes per tools/call (group commit, production build, same database): the commit of the request record and its ' +
-      'open-call row that a call waits for, chained as it is inserted; each outcome goes in a later statement:\n' +
+    '\nAudit writes per tools/call (group commit, production build, same database): the commit of the request record that a ' +
+      'call waits for, chained as it is inserted; each outcome goes in a later statement:\n' +
       auditWrites
         .map((level) => `  c=${level.concurrency}: p50 ${fmt(level.p50)} ms, p99 ${fmt(level.p99)} ms per call, ${level.throughput} calls/s`)
         .join('\n') +

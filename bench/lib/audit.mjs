@@ -1,5 +1,5 @@
 // Audit write cost per tools/call, through the production build's CallAuditWriter (group commit) against the bench's
-// own database, as the gateway writes: the request record with its open-call row, committed before the downstream is
+// own database, as the gateway writes: the request record naming the process that runs the call, committed before the downstream is
 // called (what a call waits for, and what is timed), and the outcome record that closes it, queued afterwards
 // without waiting (it goes with a later request record's statement, as in the gateway).
 import { randomUUID } from 'node:crypto';
@@ -28,17 +28,11 @@ export async function benchAuditWrites(root, { databaseUrl, organizationSlug, le
   });
   const call = async () => {
     const callId = randomUUID();
-    const startedAt = new Date();
     const request = record('tools.call.request', callId, null, { decision: 'allow', rule: { id: null, name: 'default' }, arguments: { message: 'hello' } });
-    await writer.write({
-      records: [request],
-      opened: [{ callId, organizationId, instanceId: 'bench', requestEventId: request.eventId, actor, target, traceId: null, startedAt }],
-      closed: [],
-    });
+    await writer.write({ records: [{ ...request, instanceId: 'bench' }], closed: [] });
     writer
       .writeSoon({
         records: [record('tools.call.outcome', callId, 'ok', { outcome: 'ok', latencyMs: 1.2, resultBytes: 64, decision: 'allow' })],
-        opened: [],
         closed: [callId],
       })
       .catch((error) => {

@@ -1,26 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { RedisService } from '@gatehouse/db';
+import { AuditCallRepository, RedisService } from '@gatehouse/db';
 
 // A process is alive while its key exists; a killed process's key lapses after the TTL, and its open calls
 // are then reconciled as interrupted. Refreshing at a third of the TTL survives one missed beat.
 const HEARTBEAT_TTL_MS = 15_000;
 const HEARTBEAT_EVERY_MS = 5_000;
 
-// This process's identity in audit_open_calls, and its heartbeat in Redis.
+// This process's identity on the request records of the calls it runs, its heartbeat in Redis, and its row in
+// audit_instances: the start of its oldest call that may lack an outcome record, refreshed with each beat, so that
+// reconciliation reads its requests from there on rather than from the start of its life.
 @Injectable()
 export class AuditInstance implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(AuditInstance.name);
   readonly id = randomUUID();
   private timer: NodeJS.Timeout | null = null;
+  // Start times of the calls that may lack an outcome record: from their start until their outcome is committed.
+  private readonly calls = new Set<{ readonly startedAt: Date }>();
+  // The oldest call left without an outcome from here (its outcome's write failed): until this process ends, for
+  // reconciliation then. One time, not the calls, so that an outage's failed calls cost no memory.
+  private floor = Infinity;
+  private registering: Promise<void> | null = null;
 
-  constructor(private readonly redis: RedisService) {}
+  constructor(
+    private readonly redis: RedisService,
+    private readonly repository: AuditCallRepository,
+  ) {}
 
-  // The first beat is awaited: no call may be opened under an id that other replicas would consider dead.
+  // The first beat is awaited: no call may be opened under an id that other replicas would consider dead, or before
+  // the row that tells reconciliation where its calls start.
   async onModuleInit(): Promise<void> {
-    await this.beat();
+    await this.refresh();
     this.timer = setInterval(() => {
-      this.beat().catch((error: unknown) => this.logger.warn({ err: error }, 'Could not refresh the audit heartbeat'));
+      this.refresh().catch((error: unknown) => this.logger.warn({ err: error }, 'Could not refresh the audit heartbeat'));
     }, HEARTBEAT_EVERY_MS);
     this.timer.unref();
   }
@@ -28,6 +40,23 @@ export class AuditInstance implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * A call starts, in the tick its start time was taken: until `end` (once its outcome is committed, or it is known
+   * never to have had a request record), no beat moves this process's open_since past its start.
+   */
+  track(call: { readonly startedAt: Date }): void {
+    this.calls.add(call);
+  }
+
+  end(call: { readonly startedAt: Date }): void {
+    this.calls.delete(call);
+  }
+
+  /** A call that may have a request record and will get no outcome record from this process. */
+  leaveOpen(call: { readonly startedAt: Date }): void {
+    this.floor = Math.min(this.floor, call.startedAt.getTime());
   }
 
   /** Of these instance ids, those without a heartbeat. */
@@ -43,8 +72,20 @@ export class AuditInstance implements OnModuleInit, OnModuleDestroy {
     await this.redis.client.del(this.key(this.id));
   }
 
-  private async beat(): Promise<void> {
+  /** One beat: the heartbeat, and the row with where this process's open calls start. */
+  async refresh(): Promise<void> {
     await this.redis.client.set(this.key(this.id), String(Date.now()), 'PX', HEARTBEAT_TTL_MS);
+    // A beat whose row write is still running (a slow database) is not overtaken: values only grow, and an older one
+    // committed later would only make reconciliation read further back.
+    this.registering ??= this.repository.registerInstance(this.id, this.openSince()).finally(() => (this.registering = null));
+    await this.registering;
+  }
+
+  // Computed in the tick the write is issued: every call tracked later starts at or after it.
+  private openSince(): Date {
+    let oldest = Math.min(Date.now(), this.floor);
+    for (const call of this.calls) oldest = Math.min(oldest, call.startedAt.getTime());
+    return new Date(oldest);
   }
 
   private key(id: string): string {

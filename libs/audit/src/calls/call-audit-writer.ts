@@ -15,7 +15,6 @@ const OUTCOME_DELAY_MS = 20;
 
 const merged = (pending: readonly Pending[]): AuditCallBatch => ({
   records: pending.flatMap((item) => item.batch.records),
-  opened: pending.flatMap((item) => item.batch.opened),
   closed: pending.flatMap((item) => item.batch.closed),
 });
 

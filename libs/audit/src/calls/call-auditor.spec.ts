@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig, PlatformSettings } from '@gatehouse/config';
 import { MetricsRegistry } from '@gatehouse/db';
-import type { AuditCallBatch, AuditCallRepository, AuditSettings } from '@gatehouse/db';
+import type { AuditCallBatch, AuditCallRepository, AuditSettings, RedisService } from '@gatehouse/db';
 import type { AuditLog } from '../record/audit-log';
 import { AuditRedactor } from '../redaction/audit-redactor';
 import type { AuditSettingsService } from '../settings/audit-settings.service';
-import type { AuditInstance } from './audit-instance';
+import { AuditInstance } from './audit-instance';
 import { CallAuditWriter } from './call-audit-writer';
 import { CallAuditor } from './call-auditor';
 
@@ -29,8 +29,15 @@ function fakeRepository() {
       return new Promise<void>((resolve, reject) => releases.push((error) => (error ? reject(error) : resolve())));
     },
     interrupt: jest.fn(async () => 0),
+    registerInstance: jest.fn(async (_id: string, _openSince: Date) => undefined),
   };
-  return { repository: repository as unknown as AuditCallRepository, statements, release: (error?: Error) => releases.shift()!(error) };
+  return {
+    repository: repository as unknown as AuditCallRepository,
+    statements,
+    release: (error?: Error) => releases.shift()!(error),
+    /** The open_since of the last beat. */
+    openSince: () => repository.registerInstance.mock.calls.at(-1)![1],
+  };
 }
 
 const log = { requestChaining: jest.fn() } as unknown as AuditLog;
@@ -49,15 +56,15 @@ describe('CallAuditWriter', () => {
     const { repository, statements, release } = fakeRepository();
     const writer = new CallAuditWriter(repository, log);
     const record = (n: number) => ({ eventId: String(n) }) as never;
-    const first = writer.write({ records: [record(1)], opened: [], closed: [] });
-    const second = writer.write({ records: [record(2)], opened: [], closed: ['a'] });
-    const third = writer.write({ records: [record(3)], opened: [], closed: ['b'] });
+    const first = writer.write({ records: [record(1)], closed: [] });
+    const second = writer.write({ records: [record(2)], closed: ['a'] });
+    const third = writer.write({ records: [record(3)], closed: ['b'] });
     expect(statements).toHaveLength(1);
     release();
     await first;
     await tick();
     expect(statements).toHaveLength(2);
-    expect(statements[1]).toEqual({ records: [record(2), record(3)], opened: [], closed: ['a', 'b'] });
+    expect(statements[1]).toEqual({ records: [record(2), record(3)], closed: ['a', 'b'] });
     release(new Error('store down'));
     await expect(second).rejects.toThrow('store down');
     await expect(third).rejects.toThrow('store down');
@@ -67,11 +74,11 @@ describe('CallAuditWriter', () => {
   it('lets an outcome wait for the next request record and writes both in one statement', async () => {
     const { repository, statements, release } = fakeRepository();
     const writer = new CallAuditWriter(repository, log);
-    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], closed: ['a'] });
     await tick();
     expect(statements).toHaveLength(0);
-    const request = writer.write({ records: [{ eventId: 'request' } as never], opened: [{ callId: 'b' } as never], closed: [] });
-    expect(statements).toEqual([{ records: [{ eventId: 'outcome' }, { eventId: 'request' }], opened: [{ callId: 'b' }], closed: ['a'] }]);
+    const request = writer.write({ records: [{ eventId: 'request' } as never], closed: [] });
+    expect(statements).toEqual([{ records: [{ eventId: 'outcome' }, { eventId: 'request' }], closed: ['a'] }]);
     release();
     await Promise.all([outcome, request]);
     await writer.idle();
@@ -80,9 +87,9 @@ describe('CallAuditWriter', () => {
   it('writes an outcome on its own when no request record comes soon', async () => {
     const { repository, statements, release } = fakeRepository();
     const writer = new CallAuditWriter(repository, log);
-    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], closed: ['a'] });
     await new Promise((resolve) => setTimeout(resolve, 40));
-    expect(statements).toEqual([{ records: [{ eventId: 'outcome' }], opened: [], closed: ['a'] }]);
+    expect(statements).toEqual([{ records: [{ eventId: 'outcome' }], closed: ['a'] }]);
     release();
     await outcome;
   });
@@ -90,8 +97,8 @@ describe('CallAuditWriter', () => {
   it('does not refuse a request record for a failing outcome in its statement: it tries the two again apart', async () => {
     const { repository, statements, release } = fakeRepository();
     const writer = new CallAuditWriter(repository, log);
-    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
-    const request = writer.write({ records: [{ eventId: 'request' } as never], opened: [{ callId: 'b' } as never], closed: [] });
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], closed: ['a'] });
+    const request = writer.write({ records: [{ eventId: 'request' } as never], closed: [] });
     release(new Error('bad outcome'));
     await tick();
     expect(statements.slice(1).map((statement) => statement.records.map((record) => record.eventId))).toEqual([['request']]);
@@ -106,7 +113,7 @@ describe('CallAuditWriter', () => {
   it('writes what waits at once when asked to be idle', async () => {
     const { repository, statements, release } = fakeRepository();
     const writer = new CallAuditWriter(repository, log);
-    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], opened: [], closed: ['a'] });
+    const outcome = writer.writeSoon({ records: [{ eventId: 'outcome' } as never], closed: ['a'] });
     const idle = writer.idle();
     expect(statements).toHaveLength(1);
     release();
@@ -116,23 +123,25 @@ describe('CallAuditWriter', () => {
 
 describe('CallAuditor', () => {
   const start = { organizationId: ORG, actor: { type: 'api_key' as const, id: 'k', name: 'agent', ip: null, userAgent: null }, target: { type: 'tool' as const, connection: 'fx', tool: 'fx_echo', downstreamTool: 'echo' }, arguments: { password: 'p' } };
-  const auditor = (failMode: 'open' | 'closed', repository: AuditCallRepository) =>
+  const redis = { client: { set: async () => 'OK' }, key: (...parts: string[]) => parts.join(':') } as unknown as RedisService;
+  const instanceOf = (repository: AuditCallRepository) => Object.assign(new AuditInstance(redis, repository), { id: 'instance-1' });
+  const auditor = (failMode: 'open' | 'closed', repository: AuditCallRepository, instance = instanceOf(repository)) =>
     new CallAuditor(
       new CallAuditWriter(repository, log),
       new AuditRedactor(AppConfig.from({ DATABASE_URL: 'postgresql://x@localhost/x', GATEHOUSE_SECRET_KEY: 'k'.repeat(40) }), PlatformSettings.from(undefined)),
       { forOrganization: async () => settings(failMode) } as unknown as AuditSettingsService,
-      { id: 'instance-1' } as unknown as AuditInstance,
+      instance,
       repository,
       new MetricsRegistry(),
     );
 
-  it('commits the request record with its open-call row, redacted, before letting the call go ahead', async () => {
+  it('commits the request record naming the process that runs the call, redacted, before letting the call go ahead', async () => {
     const { repository, statements, release } = fakeRepository();
     const audit = await auditor('closed', repository).begin(start);
     const opened = audit.open();
     expect(statements[0]!.records[0]).toMatchObject({ kind: 'tools.call.request', callId: audit.callId, outcome: null });
     expect(JSON.stringify(statements[0])).not.toContain('"p"');
-    expect(statements[0]!.opened).toEqual([expect.objectContaining({ callId: audit.callId, instanceId: 'instance-1' })]);
+    expect(statements[0]!.records[0]!.instanceId).toBe('instance-1');
     release();
     await expect(opened).resolves.toBeNull();
     audit.close('ok', { result: { content: [] }, costMicros: 5n });
@@ -185,5 +194,53 @@ describe('CallAuditor', () => {
     expect(statements[0]!.records[1]!.data).toMatchObject({ decision: 'deny', rule: { name: 'no' }, error: 'Permission denied' });
     release(new Error('store down'));
     await expect(refused).resolves.toBeUndefined();
+  });
+
+  it("keeps the process's open_since at the start of its oldest call until that call's outcome is committed", async () => {
+    const { repository, statements, release, openSince } = fakeRepository();
+    const instance = instanceOf(repository);
+    const subject = auditor('closed', repository, instance);
+    const first = await subject.begin(start);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await subject.begin(start);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await instance.refresh();
+    expect(openSince()).toEqual(first.startedAt);
+
+    const opened = first.open();
+    release();
+    await opened;
+    first.close('ok');
+    await statementCount(statements, 2);
+    await instance.refresh();
+    expect(openSince()).toEqual(first.startedAt); // its outcome is written, not yet committed
+    release();
+    await tick();
+    await instance.refresh();
+    expect(openSince()).toEqual(second.startedAt);
+
+    // Refused before it was opened: nothing of it is left open.
+    const refused = second.refuse('denied');
+    await instance.refresh();
+    expect(openSince().getTime()).toBeGreaterThan(second.startedAt.getTime());
+    release();
+    await refused;
+  });
+
+  it('keeps open_since, for good, at a call whose outcome could not be written', async () => {
+    const { repository, statements, release, openSince } = fakeRepository();
+    const instance = instanceOf(repository);
+    const subject = auditor('closed', repository, instance);
+    const audit = await subject.begin(start);
+    const opened = audit.open();
+    release();
+    await opened;
+    audit.close('ok');
+    await statementCount(statements, 2);
+    release(new Error('store down'));
+    await tick();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await instance.refresh();
+    expect(openSince()).toEqual(audit.startedAt);
   });
 });

@@ -24,7 +24,7 @@ const SHUTDOWN_SETTLE_MS = 1_000;
 export class CallAudit {
   readonly callId = randomUUID();
   private readonly requestEventId = randomUUID();
-  private readonly startedAt = new Date();
+  readonly startedAt = new Date();
   private readonly started = performance.now();
   private decision: CallDecision | null = null;
   private ended = false;
@@ -51,10 +51,12 @@ export class CallAudit {
    */
   async open(): Promise<CallAuditRefusal | null> {
     try {
-      await this.auditor.writer.write({ records: [this.requestRecord()], opened: [this.openRow()], closed: [] });
+      await this.auditor.writer.write({ records: [{ ...this.requestRecord(), instanceId: this.auditor.instanceId }], closed: [] });
       this.auditor.opened(this);
       return null;
     } catch (error) {
+      // Failed, or committed unbeknown to us: it may be open in the database, for reconciliation to end.
+      this.auditor.unsettled(this);
       const refusal = this.auditor.requestFailed(this.start.organizationId, this.settings, error);
       this.requestUnwritten = refusal === null;
       return refusal;
@@ -65,8 +67,10 @@ export class CallAudit {
   async refuse(outcome: CallAuditOutcome, fields: CallOutcomeFields = {}): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    // Not opened: a request record without an outcome here would have no process to reconcile it.
+    this.auditor.settled(this);
     try {
-      await this.auditor.writer.write({ records: [this.requestRecord(), this.outcomeRecord(outcome, fields)], opened: [], closed: [] });
+      await this.auditor.writer.write({ records: [this.requestRecord(), this.outcomeRecord(outcome, fields)], closed: [] });
     } catch (error) {
       this.auditor.outcomeFailed(this.start.organizationId, this.callId, error);
     }
@@ -111,20 +115,6 @@ export class CallAudit {
       ...(fields.limit ? { limit: fields.limit } : {}),
       ...(kept ? { result: kept.result, ...(kept.truncated ? { truncated: true, resultOriginalBytes: kept.resultBytes } : {}) } : {}),
     });
-  }
-
-  private openRow() {
-    const { start } = this;
-    return {
-      callId: this.callId,
-      organizationId: start.organizationId,
-      instanceId: this.auditor.instanceId,
-      requestEventId: this.requestEventId,
-      actor: { ...start.actor } as AuditJson,
-      target: { ...start.target } as AuditJson,
-      traceId: start.traceId ?? null,
-      startedAt: this.startedAt,
-    };
   }
 
   private record(kind: string, eventId: string, at: Date, outcome: string | null, data: Record<string, unknown>): AuditAppend {
@@ -180,7 +170,9 @@ export class CallAuditor implements BeforeApplicationShutdown {
       this.logger.error({ err: error, organizationId: start.organizationId }, 'Could not load audit settings; auditing this call with the defaults');
       return { ...DEFAULT_AUDIT_SETTINGS, configManaged: false };
     });
-    return new CallAudit(this, start, settings);
+    const audit = new CallAudit(this, start, settings);
+    this.instance.track(audit);
+    return audit;
   }
 
   /** @internal The request record of a call failed. */
@@ -211,21 +203,36 @@ export class CallAuditor implements BeforeApplicationShutdown {
     this.open.add(audit);
   }
 
-  /** @internal Writes an opened call's outcome (with a request written late) and removes its open-call row, in one statement. */
+  /** @internal The call has its outcome record, or never had a request record of its own. */
+  settled(audit: CallAudit): void {
+    this.instance.end(audit);
+  }
+
+  /** @internal The call may have a request record and will get no outcome from this process. */
+  unsettled(audit: CallAudit): void {
+    this.instance.end(audit);
+    this.instance.leaveOpen(audit);
+  }
+
+  /** @internal Writes an opened call's outcome (with a request written late), in one statement. */
   closed(audit: CallAudit, build: () => AuditAppend[]): void {
     const wasOpen = this.open.delete(audit);
     // After shutdown recorded it as interrupted, a late outcome would be a second one.
-    if (this.stopped && wasOpen) return;
+    if (this.stopped && wasOpen) return this.settled(audit);
     let records: AuditAppend[];
     try {
       records = build();
     } catch (error) {
       this.outcomeFailed(audit.organizationId, audit.callId, error);
-      return;
+      return this.unsettled(audit);
     }
-    this.writer
-      .writeSoon({ records, opened: [], closed: wasOpen ? [audit.callId] : [] })
-      .catch((error: unknown) => this.outcomeFailed(audit.organizationId, audit.callId, error));
+    this.writer.writeSoon({ records, closed: wasOpen ? [audit.callId] : [] }).then(
+      () => this.settled(audit),
+      (error: unknown) => {
+        this.outcomeFailed(audit.organizationId, audit.callId, error);
+        this.unsettled(audit);
+      },
+    );
   }
 
   // Runs after the HTTP server drained and sessions closed (which aborts the calls still running), before the

@@ -23,7 +23,7 @@ export class CallReconciler implements OnApplicationBootstrap {
 
   /** Returns the number of calls recorded as interrupted. */
   async reconcile(): Promise<number> {
-    const others = (await this.repository.openCallInstances()).filter((id) => id !== this.instance.id);
+    const others = (await this.repository.instances()).filter((id) => id !== this.instance.id);
     const dead = await this.instance.dead(others);
     const ended = await this.repository.interrupt(dead, new Date());
     if (ended > 0) {

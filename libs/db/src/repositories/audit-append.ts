@@ -1,5 +1,4 @@
 import { canonicalJson, storableText } from '@gatehouse/config';
-import { sqlTimestamp } from '../sql-pool.service';
 import type { AuditAppend } from './audit.repository';
 
 /**
@@ -27,31 +26,22 @@ export function auditChainText(record: AuditAppend): AuditChainText {
   };
 }
 
-/** A tools/call whose request record is written and whose outcome is not (yet). */
-export interface AuditOpenCallRow {
-  callId: string;
-  organizationId: string;
-  /** The gateway process making the call: its heartbeat in Redis says whether it still can finish it. */
-  instanceId: string;
-  requestEventId: string;
-  actor: AuditAppend['actor'];
-  target: AuditAppend['target'];
-  traceId: string | null;
-  startedAt: Date;
+/** A tools/call record. `instanceId`, on a request record, opens the call: the gateway process that writes its outcome. */
+export interface AuditCallRecord extends AuditAppend {
+  instanceId?: string;
 }
 
-/** What one statement writes: records, the open calls they begin, and the open calls they end. */
+/** What one statement writes: records, and the calls whose outcome is among them. */
 export interface AuditCallBatch {
-  records: AuditAppend[];
-  opened: AuditOpenCallRow[];
-  /** Call ids whose outcome is in `records`. */
+  records: AuditCallRecord[];
+  /** Call ids whose outcome is in `records`, of calls opened by a request record of theirs. */
   closed: string[];
 }
 
 // Every audit record is appended by this one statement: gatehouse_audit_append (prisma/migrations/…_audit_chain_on_append)
 // takes each organization's chain lock, reads its head and inserts the records chained (seq, prev_hash, hash computed
-// from auditChainText), with the open-call bookkeeping of tools/call in the same transaction. One round trip, no
-// later UPDATE. Prepared once per connection.
+// from auditChainText), refusing an outcome of a call that has one already. One round trip, no later UPDATE. Prepared
+// once per connection.
 export const AUDIT_APPEND: { name: string; text: string } = { name: 'audit-append', text: 'SELECT gatehouse_audit_append($1::jsonb)' };
 
 /** Raised by gatehouse_audit_append for outcomes of calls another replica recorded as interrupted (their ids in DETAIL). */
@@ -81,22 +71,10 @@ export function auditAppendDocument(batch: AuditCallBatch, superseding: readonly
   const doc = {
     records: batch.records.map((record) => {
       const { prefix, suffix } = chainText(record);
-      return { o: record.organizationId, p: prefix, s: suffix };
+      return { o: record.organizationId, p: prefix, s: suffix, i: record.instanceId };
     }),
-    opened: batch.opened.map((o) => ({
-      call_id: o.callId,
-      organization_id: o.organizationId,
-      instance_id: o.instanceId,
-      request_event_id: o.requestEventId,
-      actor: o.actor,
-      target: o.target,
-      trace_id: o.traceId,
-      started_at: sqlTimestamp(o.startedAt),
-    })),
     closed: batch.closed,
     superseding,
   };
-  // One check for the open-call rows (the records' texts are storable already, and the replacer leaves them so).
-  const text = JSON.stringify(doc);
-  return UNSTORABLE.test(text) ? JSON.stringify(doc, storable) : text;
+  return JSON.stringify(doc);
 }

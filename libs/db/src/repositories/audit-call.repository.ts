@@ -4,7 +4,7 @@ import { PrismaService } from '../prisma.service';
 import { SqlPool } from '../sql-pool.service';
 import { AUDIT_APPEND, auditAppendDocument, AuditCallBatch, SUPERSEDED_SQLSTATE } from './audit-append';
 
-// An outcome whose open-call row is already gone was recorded `interrupted` by another replica while this one was
+// An outcome of a call that has an outcome record already was recorded `interrupted` by another replica while this one was
 // alive but unheard (its Redis heartbeat lapsed): it is still written, as the call's real outcome, marked
 // supersedesInterrupted. The database says which (before writing anything); the batch is then written again with them marked.
 const supersededCalls = (error: unknown): string[] | null =>
@@ -17,7 +17,7 @@ export class AuditCallRepository {
     private readonly sql: SqlPool,
   ) {}
 
-  /** One statement: the records chained, the open calls they begin and end. Resolved: committed. */
+  /** One statement: the records chained. Resolved: committed. */
   async write(batch: AuditCallBatch): Promise<void> {
     try {
       await this.sql.query(AUDIT_APPEND, [auditAppendDocument(batch)]);
@@ -34,28 +34,28 @@ export class AuditCallRepository {
     }
   }
 
-  /** The processes that have calls without an outcome. */
-  async openCallInstances(): Promise<string[]> {
-    const rows = await this.prisma.$queryRaw<{ instance_id: string }[]>`SELECT DISTINCT instance_id FROM audit_open_calls`;
-    return rows.map((row) => row.instance_id);
+  /**
+   * This process's row: it runs tools/calls, the oldest of which that may still lack an outcome record started at
+   * `openSince`. Reconciliation reads its requests from there on once its heartbeat lapses.
+   */
+  async registerInstance(id: string, openSince: Date): Promise<void> {
+    await this.prisma.auditInstance.upsert({ where: { id }, create: { id, openSince }, update: { openSince } });
+  }
+
+  /** The processes that run, or ran, tools/calls and have not been reconciled. */
+  async instances(): Promise<string[]> {
+    const rows = await this.prisma.auditInstance.findMany({ select: { id: true } });
+    return rows.map((row) => row.id);
   }
 
   /**
-   * Ends the open calls of processes that cannot finish them (they died, or are shutting down): an outcome record
-   * `interrupted` per call, in the statement that deletes its open-call row. Two replicas doing this at once
-   * write each outcome once: the second DELETE finds the rows gone. Returns the number of calls ended.
+   * Ends the calls of processes that cannot finish them (they died, or are shutting down): an outcome record
+   * `interrupted` per call without one, under the chain locks the appends take, so that each call gets one outcome;
+   * the processes' rows go (gatehouse_audit_interrupt). Returns the number of calls ended.
    */
   async interrupt(instanceIds: string[], at: Date): Promise<number> {
     if (instanceIds.length === 0) return 0;
-    return this.prisma.$executeRaw`
-      WITH ended AS (
-        DELETE FROM audit_open_calls WHERE instance_id = ANY(${instanceIds}::text[]) RETURNING *
-      )
-      INSERT INTO audit_records (organization_id, event_id, occurred_at, kind, actor, target, outcome, trace_id, data, call_id)
-      SELECT organization_id, gen_random_uuid(), ${at}::timestamp(3), 'tools.call.outcome', actor, target, 'interrupted', trace_id,
-        jsonb_build_object('outcome', 'interrupted', 'requestEventId', request_event_id::text,
-          'error', 'the gateway process ended before the call finished'),
-        call_id
-      FROM ended ORDER BY started_at`;
+    const [row] = await this.prisma.$queryRaw<{ ended: number }[]>`SELECT gatehouse_audit_interrupt(${instanceIds}::text[], ${at}::timestamp(3)) AS ended`;
+    return row?.ended ?? 0;
   }
 }

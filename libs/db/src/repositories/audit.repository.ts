@@ -183,7 +183,7 @@ export class AuditRepository {
 
   /** Appends one record, chained (see AUDIT_APPEND). Resolved: committed. */
   async append(entry: AuditAppend): Promise<void> {
-    await this.sql.query(AUDIT_APPEND, [auditAppendDocument({ records: [entry], opened: [], closed: [] })]);
+    await this.sql.query(AUDIT_APPEND, [auditAppendDocument({ records: [entry], closed: [] })]);
   }
 
   async organizationsWithUnchained(): Promise<string[]> {
