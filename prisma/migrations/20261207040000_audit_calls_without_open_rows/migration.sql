@@ -105,15 +105,18 @@ $fn$;
 -- The calls of these processes (dead, or shutting down) that have no outcome get one, `interrupted`, with the
 -- request's actor and target; the processes' rows go. Under each organization's chain lock, taken in organization
 -- order as gatehouse_audit_append takes them, so an outcome is written once: by the process that made the call, or
--- here. Unchained (seq NULL): the chainer chains them. Returns the number of calls ended.
-CREATE FUNCTION gatehouse_audit_interrupt(ids text[], ended_at timestamp(3)) RETURNS integer LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
+-- here. Unchained (seq NULL): the chainer chains them. `open_since`: where a process ending its own calls knows they
+-- start, should its row be gone (another replica reconciled it while it was unheard, and it has not beaten since).
+-- Returns the number of calls ended.
+CREATE FUNCTION gatehouse_audit_interrupt(ids text[], ended_at timestamp(3), open_since timestamp(3) DEFAULT NULL) RETURNS integer LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 DECLARE
   since timestamp(3);
   org uuid;
   ended integer;
 BEGIN
   -- Locked, so that two replicas reconciling the same process take turns.
-  SELECT min(i.open_since) INTO since FROM (SELECT open_since FROM audit_instances WHERE id = ANY (ids) FOR UPDATE) i;
+  SELECT min(i.open_since) INTO since FROM (SELECT a.open_since FROM audit_instances a WHERE a.id = ANY (ids) FOR UPDATE) i;
+  since := least(since, gatehouse_audit_interrupt.open_since);
   IF since IS NULL THEN
     RETURN 0;
   END IF;

@@ -51,11 +51,13 @@ export class AuditCallRepository {
   /**
    * Ends the calls of processes that cannot finish them (they died, or are shutting down): an outcome record
    * `interrupted` per call without one, under the chain locks the appends take, so that each call gets one outcome;
-   * the processes' rows go (gatehouse_audit_interrupt). Returns the number of calls ended.
+   * the processes' rows go (gatehouse_audit_interrupt). `openSince`: where a process ending its own calls knows they
+   * start, in case its row is gone. Returns the number of calls ended.
    */
-  async interrupt(instanceIds: string[], at: Date): Promise<number> {
+  async interrupt(instanceIds: string[], at: Date, openSince: Date | null = null): Promise<number> {
     if (instanceIds.length === 0) return 0;
-    const [row] = await this.prisma.$queryRaw<{ ended: number }[]>`SELECT gatehouse_audit_interrupt(${instanceIds}::text[], ${at}::timestamp(3)) AS ended`;
+    const [row] = await this.prisma.$queryRaw<{ ended: number }[]>`
+      SELECT gatehouse_audit_interrupt(${instanceIds}::text[], ${at}::timestamp(3), ${openSince}::timestamp(3)) AS ended`;
     return row?.ended ?? 0;
   }
 }
