@@ -159,4 +159,17 @@ organizations:
     const outcomes = await outcomesOfAll();
     expect([...outcomes].every((outcome) => outcome === 'cancelled' || outcome === 'interrupted')).toBe(true);
   });
+
+  it('leaves no call without an outcome at a graceful stop after another replica removed its row while it was unheard', async () => {
+    const calls = await startCalls({ GATEHOUSE_SHUTDOWN_GRACE_MS: '500' });
+    const stopping = current;
+    // What reconciliation by another replica leaves behind (besides the calls it knew of, ended): no row for this process.
+    await query(databaseUrl, 'DELETE FROM audit_instances');
+    stopping.child.kill('SIGTERM');
+    expect(await stopping.exited).toBe(0);
+    await Promise.all(calls);
+    const outcomes = await outcomesOfAll();
+    expect([...outcomes].every((outcome) => outcome === 'cancelled' || outcome === 'interrupted')).toBe(true);
+    expect(await count('audit_instances')).toBe(0);
+  });
 });

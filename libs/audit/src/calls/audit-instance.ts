@@ -66,6 +66,12 @@ export class AuditInstance implements OnModuleInit, OnModuleDestroy {
     return instanceIds.filter((_, i) => beats[i] === null);
   }
 
+  /** No more beats (at shutdown, before it ends its own calls): none re-creates the row those end with. */
+  async stopBeating(): Promise<void> {
+    this.onModuleDestroy();
+    await this.registering?.catch(() => undefined);
+  }
+
   /** Ends this process's heartbeat (at shutdown, once its own open calls are ended). */
   async stop(): Promise<void> {
     this.onModuleDestroy();

@@ -244,6 +244,7 @@ export class CallAuditor implements BeforeApplicationShutdown {
     this.stopped = true;
     await this.writer.idle();
     try {
+      await this.instance.stopBeating();
       const ended = await this.repository.interrupt([this.instance.id], new Date(), this.instance.openSince());
       if (ended > 0) this.logger.warn({ calls: ended }, 'Recorded tools/calls still running at shutdown as interrupted');
       await this.instance.stop();
