@@ -15,12 +15,15 @@ export class AuditInstance implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(AuditInstance.name);
   readonly id = randomUUID();
   private timer: NodeJS.Timeout | null = null;
-  // Start times of the calls that may lack an outcome record: from their start until their outcome is committed.
+  // The calls that may lack an outcome record: from just before their request record is written until their outcome is
+  // committed.
   private readonly calls = new Set<{ readonly startedAt: Date }>();
   // The oldest call left without an outcome from here (its outcome's write failed): until this process ends, for
   // reconciliation then. One time, not the calls, so that an outage's failed calls cost no memory.
   private floor = Infinity;
   private registering: Promise<void> | null = null;
+  // The open_since of the latest row write issued (ms): a call that started before it must bring the row back first.
+  private issued = 0;
 
   constructor(
     private readonly redis: RedisService,
@@ -43,11 +46,14 @@ export class AuditInstance implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * A call starts, in the tick its start time was taken: until `end` (once its outcome is committed, or it is known
-   * never to have had a request record), no beat moves this process's open_since past its start.
+   * A call is about to write its request record: until `end` (once its outcome is committed), no beat moves this
+   * process's open_since past its start. Resolves once the row is at or before its start: a beat issued between the
+   * call's start and now may have moved it past (rare: a beat every 5 s, and a call opens within milliseconds).
+   * Null when there is nothing to wait for.
    */
-  track(call: { readonly startedAt: Date }): void {
+  opening(call: { readonly startedAt: Date }): Promise<void> | null {
     this.calls.add(call);
+    return call.startedAt.getTime() >= this.issued ? null : this.lower(call.startedAt);
   }
 
   end(call: { readonly startedAt: Date }): void {
@@ -78,12 +84,22 @@ export class AuditInstance implements OnModuleInit, OnModuleDestroy {
     await this.redis.client.del(this.key(this.id));
   }
 
+  private async lower(openSince: Date): Promise<void> {
+    // After the write in flight, which could otherwise land after this one and move the row past it again.
+    await this.registering?.catch(() => undefined);
+    await this.repository.lowerInstance(this.id, openSince);
+  }
+
   /** One beat: the heartbeat, and the row with where this process's open calls start. */
   async refresh(): Promise<void> {
     await this.redis.client.set(this.key(this.id), String(Date.now()), 'PX', HEARTBEAT_TTL_MS);
     // A beat whose row write is still running (a slow database) is not overtaken: values only grow, and an older one
     // committed later would only make reconciliation read further back.
-    this.registering ??= this.repository.registerInstance(this.id, this.openSince()).finally(() => (this.registering = null));
+    if (!this.registering) {
+      const since = this.openSince();
+      this.issued = Math.max(this.issued, since.getTime());
+      this.registering = this.repository.registerInstance(this.id, since).finally(() => (this.registering = null));
+    }
     await this.registering;
   }
 

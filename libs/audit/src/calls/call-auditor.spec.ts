@@ -23,18 +23,25 @@ const settings = (failMode: 'open' | 'closed'): AuditSettings => ({
 function fakeRepository() {
   const statements: AuditCallBatch[] = [];
   const releases: ((error?: Error) => void)[] = [];
+  // The order of row writes and statements.
+  const events: string[] = [];
   const repository = {
     write: (batch: AuditCallBatch) => {
+      events.push('statement');
       statements.push(batch);
       return new Promise<void>((resolve, reject) => releases.push((error) => (error ? reject(error) : resolve())));
     },
     interrupt: jest.fn(async () => 0),
     registerInstance: jest.fn(async (_id: string, _openSince: Date) => undefined),
+    lowerInstance: jest.fn(async (_id: string, openSince: Date) => {
+      events.push(`lower ${openSince.toISOString()}`);
+    }),
   };
   return {
     repository: repository as unknown as AuditCallRepository,
     statements,
     release: (error?: Error) => releases.shift()!(error),
+    events,
     /** The open_since of the last beat. */
     openSince: () => repository.registerInstance.mock.calls.at(-1)![1],
   };
@@ -196,20 +203,22 @@ describe('CallAuditor', () => {
     await expect(refused).resolves.toBeUndefined();
   });
 
-  it("keeps the process's open_since at the start of its oldest call until that call's outcome is committed", async () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("keeps the process's open_since at the start of its oldest open call until that call's outcome is committed", async () => {
     const { repository, statements, release, openSince } = fakeRepository();
     const instance = instanceOf(repository);
     const subject = auditor('closed', repository, instance);
     const first = await subject.begin(start);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
     const second = await subject.begin(start);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
+    const opening = first.open();
+    await statementCount(statements, 1);
     await instance.refresh();
-    expect(openSince()).toEqual(first.startedAt);
-
-    const opened = first.open();
+    expect(openSince()).toEqual(first.startedAt); // its request is being written
     release();
-    await opened;
+    await opening;
     first.close('ok');
     await statementCount(statements, 2);
     await instance.refresh();
@@ -217,14 +226,22 @@ describe('CallAuditor', () => {
     release();
     await tick();
     await instance.refresh();
-    expect(openSince()).toEqual(second.startedAt);
-
-    // Refused before it was opened: nothing of it is left open.
-    const refused = second.refuse('denied');
-    await instance.refresh();
+    // Begun, never opened: nothing of it can be open in the database.
     expect(openSince().getTime()).toBeGreaterThan(second.startedAt.getTime());
+  });
+
+  it('brings open_since back before writing the request of a call that started before the last beat', async () => {
+    const { repository, statements, release, events } = fakeRepository();
+    const instance = instanceOf(repository);
+    const subject = auditor('closed', repository, instance);
+    const audit = await subject.begin(start);
+    await sleep(5);
+    await instance.refresh(); // open_since: now, past the call's start
+    const opening = audit.open();
+    await statementCount(statements, 1);
+    expect(events).toEqual([`lower ${audit.startedAt.toISOString()}`, 'statement']);
     release();
-    await refused;
+    await expect(opening).resolves.toBeNull();
   });
 
   it('keeps open_since, for good, at a call whose outcome could not be written', async () => {

@@ -51,6 +51,8 @@ export class CallAudit {
    */
   async open(): Promise<CallAuditRefusal | null> {
     try {
+      const lowering = this.auditor.opening(this);
+      if (lowering) await lowering;
       await this.auditor.writer.write({ records: [{ ...this.requestRecord(), instanceId: this.auditor.instanceId }], closed: [] });
       this.auditor.opened(this);
       return null;
@@ -67,8 +69,6 @@ export class CallAudit {
   async refuse(outcome: CallAuditOutcome, fields: CallOutcomeFields = {}): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    // Not opened: a request record without an outcome here would have no process to reconcile it.
-    this.auditor.settled(this);
     try {
       await this.auditor.writer.write({ records: [this.requestRecord(), this.outcomeRecord(outcome, fields)], closed: [] });
     } catch (error) {
@@ -170,9 +170,7 @@ export class CallAuditor implements BeforeApplicationShutdown {
       this.logger.error({ err: error, organizationId: start.organizationId }, 'Could not load audit settings; auditing this call with the defaults');
       return { ...DEFAULT_AUDIT_SETTINGS, configManaged: false };
     });
-    const audit = new CallAudit(this, start, settings);
-    this.instance.track(audit);
-    return audit;
+    return new CallAudit(this, start, settings);
   }
 
   /** @internal The request record of a call failed. */
@@ -198,12 +196,17 @@ export class CallAuditor implements BeforeApplicationShutdown {
     this.logger.error({ err: error, organizationId, callId }, 'Could not write a tools/call outcome record');
   }
 
+  /** @internal Before its request record is written; null when there is nothing to wait for. */
+  opening(audit: CallAudit): Promise<void> | null {
+    return this.instance.opening(audit);
+  }
+
   /** @internal */
   opened(audit: CallAudit): void {
     this.open.add(audit);
   }
 
-  /** @internal The call has its outcome record, or never had a request record of its own. */
+  /** @internal The call has its outcome record. */
   settled(audit: CallAudit): void {
     this.instance.end(audit);
   }

@@ -42,6 +42,13 @@ export class AuditCallRepository {
     await this.prisma.auditInstance.upsert({ where: { id }, create: { id, openSince }, update: { openSince } });
   }
 
+  /** Moves this process's open_since back to `openSince` if it is later (the row is written if it is gone). */
+  async lowerInstance(id: string, openSince: Date): Promise<void> {
+    await this.prisma.$executeRaw`
+      INSERT INTO audit_instances (id, open_since) VALUES (${id}, ${openSince}::timestamp(3))
+      ON CONFLICT (id) DO UPDATE SET open_since = LEAST(audit_instances.open_since, excluded.open_since)`;
+  }
+
   /** The processes that run, or ran, tools/calls and have not been reconciled. */
   async instances(): Promise<string[]> {
     const rows = await this.prisma.auditInstance.findMany({ select: { id: true } });
