@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runName } from '../bench/lib/infra.mjs';
-import { startGateway } from '../bench/lib/gateway.mjs';
-import { closeClients, connectClients, DOWNSTREAMS, startDownstream } from '../bench/lib/mcp.mjs';
+import { organizationYaml, startGateway } from '../bench/lib/gateway.mjs';
+import { closeClients, connectClients, echoCall, startDownstream } from '../bench/lib/mcp.mjs';
 import { killAllNow, stopAll } from '../bench/lib/processes.mjs';
 import { BENCH_LIMITS } from '../bench/lib/limits.mjs';
 import { mergeRuns, runLoad, summarize } from '../bench/lib/stats.mjs';
@@ -50,7 +50,6 @@ try {
   run(process.execPath, [join(ROOT, 'node_modules', 'prisma', 'build', 'index.js'), 'generate'], worktree);
   run(process.execPath, [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build', 'gateway'], worktree);
 
-  const spec = DOWNSTREAMS.everything;
   const downstream = await startDownstream(ROOT, 'everything');
   cleanups.push(() => stopAll());
   const workDir = mkdtempSync(join(os.tmpdir(), 'gatehouse-ab-run-'));
@@ -67,12 +66,7 @@ try {
     const yaml = [
       `platform: ${JSON.stringify({ limits: BENCH_LIMITS, egress: { allow: ['127.0.0.1'] } })}`,
       'organizations:',
-      '  - slug: bench',
-      '    name: bench',
-      '    apiKeys:',
-      '      - { name: bench-admin, role: admin, access: read_write, secretEnv: GATEHOUSE_BENCH_KEY }',
-      '    connections:',
-      `      - { name: ds-01, transport: http, url: ${JSON.stringify(downstream.url)}, callTimeoutMs: 30000, maxConcurrency: 64 }`,
+      ...organizationYaml('bench', 'GATEHOUSE_BENCH_KEY', [{ name: 'ds-01', url: downstream.url }], { maxConcurrency: 64 }),
       '',
     ].join('\n');
     const gateway = await startGateway({ root, label: sides.length ? 'b' : 'a', workDir, yaml, vars: { GATEHOUSE_BENCH_KEY: key }, databaseUrl, redisPrefix: name, expect: { total: 1, connected: 1 } });
@@ -80,11 +74,7 @@ try {
     const postgres = await openBackendMeter(name);
     const clients = await connectClients(gateway.mcpUrl, key, Math.max(...LEVELS, 8));
     cleanups.push(() => postgres.close(), () => closeClients(clients));
-    const op = async (client, worker, i) => {
-      const text = `w${worker}-${i}`;
-      const result = await client.callTool({ name: 'ds-01_echo', arguments: spec.echoArguments(text) });
-      if (result.isError || !spec.echoMatches(result, text)) throw new Error(`${label}: unexpected result ${JSON.stringify(result).slice(0, 200)}`);
-    };
+    const op = echoCall(label, 'ds-01_echo', downstream.spec);
     sides.push({ label, gateway, postgres, clients, op, runs: [], gatewayMs: 0, postgresMs: 0 });
   }
   log(`warming up: ${WARMUP_MS / 1000} s of calls at c=8 on each side`);

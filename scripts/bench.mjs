@@ -66,8 +66,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runName } from '../bench/lib/infra.mjs';
-import { readyz, startGateway } from '../bench/lib/gateway.mjs';
-import { closeClients, connectClients, startDownstream } from '../bench/lib/mcp.mjs';
+import { organizationYaml, readyz, startGateway } from '../bench/lib/gateway.mjs';
+import { closeClients, connectClients, echoCall, startDownstream } from '../bench/lib/mcp.mjs';
 import { startPeer } from '../bench/lib/peer.mjs';
 import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
 import { benchPolicyEvaluation } from '../bench/lib/policy.mjs';
@@ -165,20 +165,6 @@ async function releaseClients(clients) {
 
 // ─── YAML ───────────────────────────────────────────────────────────────────────────────────────────────
 const connectionName = (i) => `ds-${String(i).padStart(2, '0')}`;
-function organizationYaml(slug, secretEnv, connections, members = []) {
-  return [
-    `  - slug: ${slug}`,
-    `    name: ${slug}`,
-    ...(members.length ? ['    members:', ...members.map((member) => `      - ${JSON.stringify(member)}`)] : []),
-    '    apiKeys:',
-    `      - { name: ${slug}-admin, role: admin, access: read_write, secretEnv: ${secretEnv} }`,
-    '    connections:',
-    ...connections.map(
-      (c) =>
-        `      - { name: ${c.name}, transport: http, url: ${JSON.stringify(c.url)}, connectTimeoutMs: ${c.connectTimeoutMs ?? 5000}, callTimeoutMs: 30000, maxConcurrency: ${GATEWAY_MAX_CONCURRENCY} }`,
-    ),
-  ];
-}
 
 // ─── measurements ───────────────────────────────────────────────────────────────────────────────────────
 async function cpuSnapshot(processes) {
@@ -224,14 +210,6 @@ function side(label, clients, op, processes) {
       }
       return { stats, cpu: cpuPerOp };
     },
-  };
-}
-
-function echoCall(label, toolName, echo) {
-  return async (client, worker, iteration) => {
-    const text = `w${worker}-${iteration}`;
-    const result = await client.callTool({ name: toolName, arguments: echo.echoArguments(text) });
-    if (result.isError || !echo.echoMatches(result, text)) throw new Error(`${label}: unexpected result ${JSON.stringify(result).slice(0, 300)}`);
   };
 }
 
@@ -299,8 +277,11 @@ async function main() {
     // The downstreams run on loopback, which the egress policy reaches only where the operator allows it.
     `platform: ${JSON.stringify({ limits: BENCH_LIMITS, egress: { allow: ['127.0.0.1'] } })}`,
     'organizations:',
-    ...organizationYaml('bench', 'GATEHOUSE_BENCH_KEY', warmConnections, [{ email: DASHBOARD_ADMIN.email, role: 'admin', passwordEnv: 'GATEHOUSE_BENCH_PASSWORD' }]),
-    ...organizationYaml('bench-hanging', 'GATEHOUSE_BENCH_HANGING_KEY', hangingConnections),
+    ...organizationYaml('bench', 'GATEHOUSE_BENCH_KEY', warmConnections, {
+      maxConcurrency: GATEWAY_MAX_CONCURRENCY,
+      members: [{ email: DASHBOARD_ADMIN.email, role: 'admin', passwordEnv: 'GATEHOUSE_BENCH_PASSWORD' }],
+    }),
+    ...organizationYaml('bench-hanging', 'GATEHOUSE_BENCH_HANGING_KEY', hangingConnections, { maxConcurrency: GATEWAY_MAX_CONCURRENCY }),
     '',
   ].join('\n');
   const gateway = await startGateway({

@@ -1,7 +1,7 @@
 // Audit write cost per tools/call, through the production build's CallAuditWriter (group commit) against the bench's
-// own database, as the gateway writes: the request record naming the process that runs the call, committed before the downstream is
-// called (what a call waits for, and what is timed), and the outcome record that closes it, queued afterwards
-// without waiting (it goes with a later request record's statement, as in the gateway).
+// own database, as the gateway writes: the request record naming the process that runs the call, committed before the
+// downstream is called (what a call waits for, and what is timed), and the outcome record that closes it, queued
+// afterwards without waiting (it goes with a later request record's statement, as in the gateway).
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';

@@ -73,6 +73,22 @@ export async function startGateway({ root, label, workDir, yaml, vars = {}, env 
   return Object.assign(gateway, { baseUrl, mcpUrl: `${baseUrl}/mcp`, startupMs: performance.now() - started, readyz: last });
 }
 
+/** One organization of a bench config file: an admin key from `secretEnv`, and HTTP connections. */
+export function organizationYaml(slug, secretEnv, connections, { maxConcurrency, members = [] }) {
+  return [
+    `  - slug: ${slug}`,
+    `    name: ${slug}`,
+    ...(members.length ? ['    members:', ...members.map((member) => `      - ${JSON.stringify(member)}`)] : []),
+    '    apiKeys:',
+    `      - { name: ${slug}-admin, role: admin, access: read_write, secretEnv: ${secretEnv} }`,
+    '    connections:',
+    ...connections.map(
+      (c) =>
+        `      - { name: ${c.name}, transport: http, url: ${JSON.stringify(c.url)}, connectTimeoutMs: ${c.connectTimeoutMs ?? 5000}, callTimeoutMs: 30000, maxConcurrency: ${maxConcurrency} }`,
+    ),
+  ];
+}
+
 export async function readyz(baseUrl) {
   const response = await fetch(`${baseUrl}/readyz`);
   return response.json();

@@ -56,6 +56,15 @@ const TRANSPORTS = {
 };
 
 /** One MCP session: initialize over `transport`, optionally with a bearer token. */
+/** The bench's operation: one echo call through `toolName`, its result checked. */
+export function echoCall(label, toolName, echo) {
+  return async (client, worker, iteration) => {
+    const text = `w${worker}-${iteration}`;
+    const result = await client.callTool({ name: toolName, arguments: echo.echoArguments(text) });
+    if (result.isError || !echo.echoMatches(result, text)) throw new Error(`${label}: unexpected result ${JSON.stringify(result).slice(0, 300)}`);
+  };
+}
+
 export async function connectClient(url, token, { name = 'gatehouse-bench', transport = 'streamable-http' } = {}) {
   const createTransport = TRANSPORTS[transport];
   if (!createTransport) throw new Error(`unknown MCP transport ${transport}`);

@@ -103,8 +103,10 @@ export class AuditInstance implements OnModuleInit, OnModuleDestroy {
     await this.registering;
   }
 
-  /** The start of this process's oldest call that may lack an outcome record (now, without one). */
-  // Computed in the tick a row write is issued: every call tracked later starts at or after it.
+  /**
+   * The start of this process's oldest call that may lack an outcome record (now, without one). Computed in the tick a
+   * row write is issued: every call tracked later starts at or after it.
+   */
   openSince(): Date {
     let oldest = Math.min(Date.now(), this.floor);
     for (const call of this.calls) oldest = Math.min(oldest, call.startedAt.getTime());
