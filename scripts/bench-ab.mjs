@@ -75,7 +75,7 @@ try {
     const clients = await connectClients(gateway.mcpUrl, key, Math.max(...LEVELS, 8));
     cleanups.push(() => postgres.close(), () => closeClients(clients));
     const op = echoCall(label, 'ds-01_echo', downstream.spec);
-    sides.push({ label, gateway, postgres, clients, op, runs: [], gatewayMs: 0, postgresMs: 0 });
+    sides.push({ label, gateway, postgres, clients, op, runs: [], gatewayMs: 0, postgresMs: 0, commits: 0 });
   }
   log(`warming up: ${WARMUP_MS / 1000} s of calls at c=8 on each side`);
   for (const side of sides) await runLoad({ concurrency: 8, durationMs: WARMUP_MS, clients: side.clients, op: side.op });
@@ -85,9 +85,11 @@ try {
       for (const side of round % 2 ? [...sides].reverse() : sides) {
         const gateway = side.gateway.cpuMs();
         const postgres = await side.postgres.cpuMs();
+        const commits = await side.postgres.commits();
         side.runs.push(await runLoad({ concurrency, durationMs: ROUND_MS, clients: side.clients, op: side.op }));
         side.gatewayMs += side.gateway.cpuMs() - gateway;
         side.postgresMs += (await side.postgres.cpuMs()) - postgres;
+        side.commits += (await side.postgres.commits()) - commits;
       }
     }
     for (const side of sides) {
@@ -96,10 +98,11 @@ try {
       const perCall = (ms) => `${Math.round((ms * 1000) / stats.count)} µs`;
       log(
         `c=${concurrency} ${side.label}: ${Math.round(stats.throughput)} calls/s, p50 ${stats.p50.toFixed(2)} ms, ` +
-          `gateway ${perCall(side.gatewayMs)} and PostgreSQL ${perCall(side.postgresMs)} per call, ${merged.errors} errors`,
+          `gateway ${perCall(side.gatewayMs)} and PostgreSQL ${perCall(side.postgresMs)} per call, ${(side.commits / stats.count).toFixed(2)} transactions per call, ${merged.errors} errors`,
       );
       side.gatewayMs = 0;
       side.postgresMs = 0;
+      side.commits = 0;
     }
   }
 } finally {

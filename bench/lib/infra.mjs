@@ -80,6 +80,11 @@ export async function openBackendMeter(name) {
       for (const ms of seen.values()) total += ms;
       return total;
     },
+    /** Transactions committed in the database so far (PostgreSQL publishes them within a second or so). */
+    async commits() {
+      const { rows } = await admin.query('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [name]);
+      return Number(rows[0]?.xact_commit ?? 0);
+    },
     close: () => admin.end(),
   };
 }

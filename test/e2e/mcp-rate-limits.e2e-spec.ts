@@ -1,9 +1,12 @@
+import Redis from 'ioredis';
 import { apiRequest } from '../support/admin-api';
 import { createTestDatabase, query, redisPrefix } from '../support/database';
 import { startGateway, TestGateway, waitUntilConnected } from '../support/gateway';
 import { TEST_PLATFORM } from '../support/platform';
 import { JsonRpcError, RawSession } from '../support/raw-mcp';
 import { fixtureStdioYaml } from '../support/servers';
+import { REDIS_URL } from '../support/test-run';
+import { waitFor } from '../support/wait';
 
 // Two gateways and their stdio servers on 2 shared cores, then a thousand calls at once.
 jest.setTimeout(180_000);
@@ -63,9 +66,10 @@ async function counter(gateways: TestGateway[], name: string, limit: string): Pr
 // audit record and a count on /metrics.
 describe('rate limits per credential and organization, across replicas', () => {
   let replicas: TestGateway[];
+  let shared: { databaseUrl: string; redisPrefix: string };
 
   beforeAll(async () => {
-    const shared = { databaseUrl: await createTestDatabase(), redisPrefix: redisPrefix() };
+    shared = { databaseUrl: await createTestDatabase(), redisPrefix: redisPrefix() };
     const vars = { FLOOD: KEYS.flood, OTHER: KEYS.other, API: KEYS.api, API_OTHER: KEYS.apiOther };
     // One after the other: both apply the same config file to the same database.
     const first = await startGateway({ yaml, vars, ...shared });
@@ -122,6 +126,14 @@ describe('rate limits per credential and organization, across replicas', () => {
     expect(others.map((r) => r.headers.get('ratelimit')!.split(', ')[0])).toEqual(others.map((_, i) => expect.stringMatching(new RegExp(`^"toolCallsPerCredential";r=${PER_CREDENTIAL - 1 - i};t=\\d+$`))));
 
     // The organization's quota holds the calls served, not the flood's refusals (each is given back before its 429).
+    // What the replicas took ahead for busy keys (RateLimiter's leases) is given back once the keys are idle.
+    const redis = new Redis(REDIS_URL);
+    try {
+      const [organizationKey] = await redis.keys(`${shared.redisPrefix}:rate-limit:toolCallsPerOrganization:*`);
+      await waitFor('the leases to be given back', async () => Number(await redis.get(organizationKey!)) === PER_CREDENTIAL + 10 || null);
+    } finally {
+      await redis.quit();
+    }
     const after = await reply(await otherSession.call('o-last', 'fx_echo', { text: 'after' }));
     expect(after.headers.get('ratelimit')).toMatch(new RegExp(`"toolCallsPerOrganization";r=${PER_ORGANIZATION - PER_CREDENTIAL - 11};t=\\d+$`));
     await Promise.all([...sessions, otherSession].map((session) => session.close()));

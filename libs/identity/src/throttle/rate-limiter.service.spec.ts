@@ -17,12 +17,20 @@ const platform = PlatformSettings.from(
 );
 
 /** A RateLimiter with its own connection: a replica of its own. */
-function replica(): { limiter: RateLimiter; client: Redis } {
+function replica(settings = platform): { limiter: RateLimiter; client: Redis; sent: string[] } {
   const client = new Redis(REDIS_URL, { enableAutoPipelining: true });
   clients.push(client);
+  const sent: string[] = [];
+  const sendCommand = client.sendCommand.bind(client);
+  client.sendCommand = ((command: { name: string }, stream?: unknown) => {
+    sent.push(command.name);
+    return sendCommand(command as never, stream as never);
+  }) as typeof client.sendCommand;
   const redis = { client, key: (...parts: string[]) => [prefix, ...parts].join(':') } as unknown as RedisService;
-  return { limiter: new RateLimiter(redis, platform), client };
+  return { limiter: new RateLimiter(redis, settings), client, sent };
 }
+const counter = (client: Redis, rule: string, value: string) => client.get(`${prefix}:rate-limit:${rule}:${value}`).then(Number);
+const allowed = (quotas: { allowed: boolean }[]) => quotas.every((quota) => quota.allowed);
 
 afterAll(async () => {
   const keys = await clients[0]!.keys(`${prefix}:*`);
@@ -38,15 +46,9 @@ describe('RateLimiter', () => {
   it('counts every quota of a policy in one command, with what is left and when the window ends', async () => {
     await a.limiter.consume('tool-call', subject()); // Redis learns the script
     const who = subject();
-    const sent: string[] = [];
-    const sendCommand = a.client.sendCommand.bind(a.client);
-    a.client.sendCommand = ((command: { name: string }, stream?: unknown) => {
-      sent.push(command.name);
-      return sendCommand(command as never, stream as never);
-    }) as typeof a.client.sendCommand;
+    a.sent.length = 0;
     const results = await a.limiter.consume('tool-call', who);
-    a.client.sendCommand = sendCommand;
-    expect(sent).toEqual(['evalsha']);
+    expect(a.sent).toEqual(['evalsha']);
     expect(results.map(({ rule, allowed, remaining, consumed, resetSeconds }) => ({ name: rule.name, allowed, remaining, consumed, resetSeconds }))).toEqual([
       { name: 'toolCallsPerCredential', allowed: true, remaining: 2, consumed: 1, resetSeconds: 60 },
       { name: 'toolCallsPerOrganization', allowed: true, remaining: 4, consumed: 1, resetSeconds: 60 },
@@ -105,5 +107,102 @@ describe('RateLimiter', () => {
     await a.client.del(`${prefix}:rate-limit:sign-in-account:${gone.account}`);
     await a.limiter.refund(counted, gone);
     expect(await a.client.exists(`${prefix}:rate-limit:sign-in-account:${gone.account}`)).toBe(0);
+  });
+});
+
+describe('RateLimiter leases on busy tools/call quotas', () => {
+  const roomy = PlatformSettings.from(
+    platformSchema.parse({
+      limits: { toolCallsPerCredential: { requests: 400, windowSeconds: 60 }, toolCallsPerOrganization: { requests: 100_000, windowSeconds: 60 } },
+    }),
+  );
+  let n = 0;
+  const subject = () => ({ credential: `leased-key-${++n}`, organization: `leased-org-${n}` });
+
+  it('counts most requests of a busy quota here, in order, with one command for many', async () => {
+    const { limiter, client, sent } = replica(roomy);
+    const who = subject();
+    const consumed: number[] = [];
+    for (let call = 0; call < 100; call++) {
+      const results = await limiter.consume('tool-call', who);
+      expect(allowed(results)).toBe(true);
+      consumed.push(results[0]!.consumed);
+    }
+    expect(consumed).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(sent.filter((name) => name.startsWith('eval')).length).toBeLessThan(20);
+    // The counter holds what was used and what is leased here, never less than what was used.
+    expect(await counter(client, 'toolCallsPerCredential', who.credential)).toBeGreaterThan(100);
+    await limiter.beforeApplicationShutdown();
+    expect(await counter(client, 'toolCallsPerCredential', who.credential)).toBe(100);
+    expect(await counter(client, 'toolCallsPerOrganization', who.organization)).toBe(100);
+  });
+
+  it('never lets more than the quota through on two replicas at once, each request with a count of its own, and gives back what it did not use', async () => {
+    const [a, b] = [replica(roomy), replica(roomy)];
+    const who = subject();
+    let admitted = 0;
+    const counts = new Set<number>();
+    const hammer = async (limiter: RateLimiter) => {
+      for (let call = 0; call < 300; call++) {
+        const results = await limiter.consume('tool-call', who);
+        if (!allowed(results)) continue;
+        admitted++;
+        counts.add(results[0]!.consumed);
+      }
+    };
+    await Promise.all([hammer(a.limiter), hammer(a.limiter), hammer(b.limiter), hammer(b.limiter)]);
+    expect(admitted).toBeLessThanOrEqual(400);
+    // Each admitted request reports a count of its own, whichever replica counted it.
+    expect(counts.size).toBe(admitted);
+    // Near the limit a lease is a sixteenth of what is left: at most a few points are held back from the quota.
+    expect(admitted).toBeGreaterThan(390);
+    await Promise.all([a.limiter.beforeApplicationShutdown(), b.limiter.beforeApplicationShutdown()]);
+    expect(await counter(a.client, 'toolCallsPerOrganization', who.organization)).toBe(admitted);
+  });
+
+  it('gives back the points of a key idle for a second, so that another replica can use them', async () => {
+    const [a, b] = [replica(roomy), replica(roomy)];
+    const who = subject();
+    for (let call = 0; call < 10; call++) expect(allowed(await a.limiter.consume('tool-call', who))).toBe(true);
+    expect(await counter(a.client, 'toolCallsPerCredential', who.credential)).toBeGreaterThan(10);
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    expect(await counter(a.client, 'toolCallsPerCredential', who.credential)).toBe(10);
+    let admitted = 0;
+    while (allowed(await b.limiter.consume('tool-call', who))) admitted++;
+    expect(admitted).toBe(390);
+  });
+
+  it('gives the lease back to the quota that admits a request another quota refuses', async () => {
+    const tight = PlatformSettings.from(
+      platformSchema.parse({
+        limits: { toolCallsPerCredential: { requests: 1_000, windowSeconds: 60 }, toolCallsPerOrganization: { requests: 50, windowSeconds: 60 } },
+      }),
+    );
+    const { limiter, client } = replica(tight);
+    const who = subject();
+    let admitted = 0;
+    let refusal: Awaited<ReturnType<RateLimiter['consume']>> = [];
+    for (;;) {
+      const results = await limiter.consume('tool-call', who);
+      if (!allowed(results)) {
+        refusal = results;
+        break;
+      }
+      admitted++;
+    }
+    expect(admitted).toBe(50);
+    expect(refusal.map(({ allowed, consumed }) => ({ allowed, consumed }))).toEqual([
+      { allowed: true, consumed: 50 },
+      { allowed: false, consumed: 51 },
+    ]);
+    await limiter.beforeApplicationShutdown();
+    expect(await counter(client, 'toolCallsPerCredential', who.credential)).toBe(50);
+  });
+
+  it('counts a request of a quiet key in Redis alone, taking no lease', async () => {
+    const { limiter, client } = replica(roomy);
+    const who = subject();
+    await limiter.consume('tool-call', who);
+    expect(await counter(client, 'toolCallsPerCredential', who.credential)).toBe(1);
   });
 });

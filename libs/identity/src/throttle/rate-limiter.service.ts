@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformSettings } from '@gatehouse/config';
 import { CounterCommands, decrementExisting, RedisService, withCounterCommands } from '@gatehouse/db';
@@ -11,26 +11,30 @@ import {
   RateLimitRule,
   RateLimitSubject,
 } from './rate-limits';
+import { IDLE_MS, LEASE_SHARE, LeasedCount, QuotaLeases } from './quota-leases';
 
 // Every quota of a request in one script, so one command and one round trip whatever their number, and atomic: a
 // request counts against every quota when all of them have room, else only against those it is refused by (a
 // credential's refused flood must not spend its organization's quota, nor one client's the address's it shares with
 // others). Fixed windows: a quota's counter starts with its window's first request and expires with the window.
-// KEYS: one counter per quota. ARGV: the points, then each quota's limit and window in seconds. Returns, per quota,
-// its count (this request's points included where they were counted) and the milliseconds left in its window.
+// KEYS: one counter per quota. ARGV: the points, then each quota's limit, window in seconds and the most it may take
+// beyond the points for this replica's lease (QuotaLeases: at most a sixteenth of what is left). Returns, per quota, its
+// count (this request's points and lease included where they were counted), the milliseconds left in its window and
+// the points leased.
 const CONSUME = `
 local points = tonumber(ARGV[1])
 local counts, refused = {}, false
 for i, key in ipairs(KEYS) do
   counts[i] = tonumber(redis.call('get', key) or '0')
-  if counts[i] + points > tonumber(ARGV[2 * i]) then refused = true end
+  if counts[i] + points > tonumber(ARGV[3 * i - 1]) then refused = true end
 end
 local out = {}
 for i, key in ipairs(KEYS) do
-  local window = tonumber(ARGV[2 * i + 1])
-  local ttl
-  if not refused or counts[i] + points > tonumber(ARGV[2 * i]) then
-    counts[i] = redis.call('incrby', key, points)
+  local limit, window, lease = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  local ttl, extra = nil, 0
+  if not refused or counts[i] + points > limit then
+    if not refused and lease > 0 then extra = math.min(lease, math.floor((limit - counts[i] - points) / ${LEASE_SHARE})) end
+    counts[i] = redis.call('incrby', key, points + extra)
     ttl = redis.call('pttl', key)
     if ttl < 0 then
       redis.call('expire', key, window)
@@ -40,11 +44,16 @@ for i, key in ipairs(KEYS) do
     ttl = redis.call('pttl', key)
     if ttl < 0 then ttl = window * 1000 end
   end
-  out[2 * i - 1] = counts[i]
-  out[2 * i] = ttl
+  out[3 * i - 2] = counts[i]
+  out[3 * i - 1] = ttl
+  out[3 * i] = extra
 end
 return out
 `;
+
+// The policies counted with leases: those on the path of every tools/call. The others (sign-in, OAuth endpoints, the
+// admin API) are counted request by request.
+const LEASED: ReadonlySet<RateLimitPolicy> = new Set(['tool-call']);
 
 interface RateLimitCommands {
   gatehouseRateLimitConsume(keyCount: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
@@ -53,20 +62,22 @@ interface RateLimitCommands {
 // Fixed-window counters in the shared Redis, so every replica counts against the same quota. No insurance
 // limiter: when Redis is down the OAuth endpoints cannot work anyway (pending authorizations and sessions live
 // there), so the error surfaces as a 5xx rather than a per-replica in-memory quota that would multiply the limits.
+// Busy tools/call quotas are counted with leases (QuotaLeases): most of their requests need no round trip.
 @Injectable()
-export class RateLimiter {
+export class RateLimiter implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(RateLimiter.name);
   private readonly policies: Record<RateLimitPolicy, readonly RateLimitRule[]>;
   // Each rule's key prefix; the keys are `<prefix>:rate-limit:<rule>:<partition value>`.
   private readonly prefixes = new Map<RateLimitRule, string>();
-  // Each policy's quotas as the script's arguments after the points: limit and window of each rule, in order.
-  private readonly quotas = new Map<RateLimitPolicy, (string | number)[]>();
   private readonly client: Redis & RateLimitCommands & CounterCommands;
+  private readonly leases = new QuotaLeases();
+  private sweeping: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(redis: RedisService, platform: PlatformSettings) {
     this.policies = { ...RATE_LIMITS, ...principalRateLimits(platform.limits) };
-    for (const [policy, rules] of Object.entries(this.policies) as [RateLimitPolicy, readonly RateLimitRule[]][]) {
+    for (const rules of Object.values(this.policies) as (readonly RateLimitRule[])[]) {
       for (const rule of rules) this.prefixes.set(rule, `${redis.key('rate-limit', rule.name)}:`);
-      this.quotas.set(policy, rules.flatMap((rule) => [rule.points, rule.windowSeconds]));
     }
     // Sent as EVALSHA, and as EVAL by ioredis the first time a Redis does not know the script.
     const client = redis.client as Redis & Partial<RateLimitCommands>;
@@ -82,8 +93,43 @@ export class RateLimiter {
     const rules = this.policies[policy];
     if (rules.length === 0) return [];
     const keys = rules.map((rule) => this.key(rule, subject));
-    const counts = await this.client.gatehouseRateLimitConsume(keys.length, ...keys, points, ...this.quotas.get(policy)!);
-    return rules.map((rule, i) => result(rule, counts[2 * i]!, counts[2 * i + 1]!));
+    const leased = LEASED.has(policy);
+    const now = Date.now();
+    // Quotas whose lease here covers the request are counted here; the others in Redis, in one script.
+    const local = keys.map((key) => (leased ? this.leases.take(key, points, now) : null));
+    const sent = keys.flatMap((key, i) => (local[i] ? [] : [i]));
+    if (sent.length === 0) return rules.map((rule, i) => result(rule, local[i]!.consumed, local[i]!.msBeforeNext));
+    const args: (string | number)[] = [points];
+    for (const i of sent) args.push(rules[i]!.points, rules[i]!.windowSeconds, leased ? this.leases.leaseFor(keys[i]!, now) : 0);
+    let counts: number[];
+    try {
+      counts = await this.client.gatehouseRateLimitConsume(sent.length, ...sent.map((i) => keys[i]!), ...args);
+    } catch (error) {
+      this.untake(keys, local);
+      throw error;
+    }
+    const results: RateLimitResult[] = [];
+    sent.forEach((i, n) => {
+      const [count, msBeforeNext, extra] = [counts[3 * n]!, counts[3 * n + 1]!, counts[3 * n + 2]!];
+      if (leased) this.leases.counted(keys[i]!, now, count, msBeforeNext, extra);
+      results[i] = result(rules[i]!, count - extra, msBeforeNext);
+    });
+    // Refused: what was counted here is given back (a refused request counts only against the quotas that refuse it).
+    const refused = results.some((quota) => !quota.allowed);
+    if (refused) this.untake(keys, local);
+    local.forEach((count, i) => {
+      if (count) results[i] = result(rules[i]!, refused ? count.values[0]! - 1 : count.consumed, count.msBeforeNext);
+    });
+    if (leased) this.sweepLater();
+    return results;
+  }
+
+  // Gives back what this process took and did not use, so that other replicas can have it.
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.sweeping) clearTimeout(this.sweeping);
+    this.sweeping = null;
+    await this.giveBack(this.leases.sweep(Date.now(), true));
   }
 
   /** Gives back the points each of these results took (requests that turned out not to count), in their window. */
@@ -94,6 +140,28 @@ export class RateLimiter {
   /** Forgets the rule's count for this subject, e.g. an account's failed sign-ins after a successful one. */
   async reset(rule: RateLimitRule, subject: RateLimitSubject): Promise<void> {
     await this.client.del(this.key(rule, subject));
+  }
+
+  private untake(keys: readonly string[], local: readonly (LeasedCount | null)[]): void {
+    keys.forEach((key, i) => local[i] && this.leases.untake(key, local[i]));
+  }
+
+  // Only while there are leases: an idle gateway wakes for nothing.
+  private sweepLater(): void {
+    if (this.sweeping || this.stopped || this.leases.size === 0) return;
+    this.sweeping = setTimeout(() => {
+      this.sweeping = null;
+      void this.giveBack(this.leases.sweep(Date.now())).finally(() => this.sweepLater());
+    }, IDLE_MS).unref();
+  }
+
+  private async giveBack(unused: Map<string, number>): Promise<void> {
+    try {
+      await Promise.all([...unused].map(([key, points]) => decrementExisting(this.client, [key], points)));
+    } catch (error) {
+      // Not given back, the points stay counted until their window ends: fewer requests let through, never more.
+      this.logger.warn({ err: error }, 'Could not give back unused rate-limit points');
+    }
   }
 
   private key(rule: RateLimitRule, subject: RateLimitSubject): string {

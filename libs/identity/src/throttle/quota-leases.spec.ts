@@ -1,0 +1,52 @@
+import { IDLE_MS, MAX_LEASE, QuotaLeases } from './quota-leases';
+
+describe('QuotaLeases', () => {
+  it('counts requests against a lease until it runs out, each reporting the counter value it took', () => {
+    const leases = new QuotaLeases();
+    leases.counted('k', 0, 13, 60_000, 3); // 10 taken anywhere, this request's included; 11 to 13 leased here
+    expect(leases.take('k', 1, 10)).toEqual({ consumed: 11, values: [11], msBeforeNext: 59_990 });
+    const two = leases.take('k', 2, 20);
+    expect(two).toEqual({ consumed: 13, values: [12, 13], msBeforeNext: 59_980 });
+    expect(leases.take('k', 1, 30)).toBeNull();
+    leases.untake('k', two!);
+    expect(leases.take('k', 1, 40)).toEqual({ consumed: 12, values: [12], msBeforeNext: 59_960 });
+  });
+
+  it('ends a lease with its window, measured from before the request that took it was sent', () => {
+    const leases = new QuotaLeases();
+    leases.counted('k', 1_000, 20, 5_000, 10);
+    expect(leases.take('k', 1, 5_999)).not.toBeNull();
+    expect(leases.take('k', 1, 6_000)).toBeNull();
+    expect(leases.size).toBe(0);
+  });
+
+  it('adds a grant of the same window to the lease, and replaces it with the next window', () => {
+    const leases = new QuotaLeases();
+    leases.counted('k', 0, 20, 10_000, 4);
+    leases.counted('k', 3_000, 30, 7_010, 6); // the same window, its end seen 10 ms later; another replica took 21-24
+    expect(leases.take('k', 10, 3_100)).toEqual({ consumed: 30, values: [17, 18, 19, 20, 25, 26, 27, 28, 29, 30], msBeforeNext: 6_900 });
+    leases.counted('k', 9_900, 5, 10_050, 4); // sent before the window ended, counted in the next one
+    expect(leases.take('k', 4, 9_950)).toEqual({ consumed: 5, values: [2, 3, 4, 5], msBeforeNext: 10_000 });
+  });
+
+  it('takes a lease only for a key that is busy here', () => {
+    const leases = new QuotaLeases();
+    expect(leases.leaseFor('k', 0)).toBe(0);
+    leases.counted('k', 0, 1, 60_000, 0);
+    expect(leases.leaseFor('k', IDLE_MS - 1)).toBe(MAX_LEASE);
+    expect(leases.leaseFor('k', IDLE_MS)).toBe(0);
+  });
+
+  it('gives back what an idle key left unused while its window lasts, and forgets idle keys', () => {
+    const leases = new QuotaLeases();
+    leases.counted('busy', 0, 10, 60_000, 5);
+    leases.counted('idle', 0, 10, 60_000, 5);
+    leases.counted('ending', 0, 10, 1_500, 5);
+    leases.counted('spent', 0, 10, 60_000, 0);
+    leases.take('busy', 1, 900);
+    expect([...leases.sweep(1_200)]).toEqual([['idle', 5]]);
+    expect(leases.size).toBe(1);
+    expect([...leases.sweep(1_300, true)]).toEqual([['busy', 4]]);
+    expect(leases.size).toBe(0);
+  });
+});
