@@ -10,6 +10,7 @@ import { RATE_LIMITS } from './rate-limits';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `gh_unit_${randomBytes(4).toString('hex')}`;
 const clients: Redis[] = [];
+const limiters: RateLimiter[] = [];
 const platform = PlatformSettings.from(
   platformSchema.parse({
     limits: { toolCallsPerCredential: { requests: 3, windowSeconds: 60 }, toolCallsPerOrganization: { requests: 5, windowSeconds: 60 } },
@@ -27,12 +28,16 @@ function replica(settings = platform): { limiter: RateLimiter; client: Redis; se
     return sendCommand(command as never, stream as never);
   }) as typeof client.sendCommand;
   const redis = { client, key: (...parts: string[]) => [prefix, ...parts].join(':') } as unknown as RedisService;
-  return { limiter: new RateLimiter(redis, settings), client, sent };
+  const limiter = new RateLimiter(redis, settings);
+  limiters.push(limiter);
+  return { limiter, client, sent };
 }
 const counter = (client: Redis, rule: string, value: string) => client.get(`${prefix}:rate-limit:${rule}:${value}`).then(Number);
 const allowed = (quotas: { allowed: boolean }[]) => quotas.every((quota) => quota.allowed);
 
 afterAll(async () => {
+  // Each replica stops as a gateway does, giving back its leases while its connection is open.
+  await Promise.all(limiters.map((limiter) => limiter.beforeApplicationShutdown()));
   const keys = await clients[0]!.keys(`${prefix}:*`);
   if (keys.length) await clients[0]!.del(...keys);
   await Promise.all(clients.map((client) => client.quit()));
