@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { BoundedStdioClientTransport } from './bounded-stdio-transport';
 
@@ -111,6 +112,33 @@ describe('BoundedStdioClientTransport', () => {
     await until('the child to be gone', () => !alive(pid));
     expect(child.closes()).toBe(1);
   }, 15_000);
+
+  it('holds sends while the child does not read, on one listener, and lets them all through once it reads', async () => {
+    // The child reads nothing for half a second, then counts the lines it is sent.
+    const child = transport(
+      `setTimeout(() => { let lines = 0; require('readline').createInterface({ input: process.stdin }).on('line', () => {
+         if (++lines === 40) process.stdout.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/done' }) + '\\n');
+       }); }, 500);`,
+    );
+    await child.instance.start();
+    const stdin = (child.instance as unknown as { process: ChildProcess }).process.stdin!;
+    const big = { jsonrpc: '2.0' as const, method: 'notifications/big', params: { data: 'b'.repeat(64 * 1_024) } };
+    const sent = Promise.all(Array.from({ length: 40 }, () => child.instance.send(big)));
+    expect(stdin.writableNeedDrain).toBe(true);
+    expect(stdin.listenerCount('drain')).toBe(1);
+    await sent;
+    await until('the child to read them all', () => child.messages.length === 1);
+    expect(stdin.listenerCount('drain')).toBe(0);
+    await child.instance.close();
+  });
+
+  it('ends the sends waiting on a child that exits without reading them', async () => {
+    const child = transport(`setTimeout(() => process.exit(0), 300);`);
+    await child.instance.start();
+    const big = { jsonrpc: '2.0' as const, method: 'notifications/big', params: { data: 'b'.repeat(64 * 1_024) } };
+    await Promise.all(Array.from({ length: 10 }, () => child.instance.send(big)));
+    await until('the child to be gone', () => child.closes() === 1);
+  });
 
   it('rejects start when the command cannot be run', async () => {
     const missing = new BoundedStdioClientTransport({

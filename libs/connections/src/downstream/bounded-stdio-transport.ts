@@ -33,6 +33,8 @@ export class BoundedStdioClientTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
   private process: ChildProcess | undefined;
+  /** While stdin's buffer is full: settles once it drains or closes. */
+  private writable: Promise<void> | null = null;
   private readonly stdout: BoundedLineSplitter;
   private readonly stderr: BoundedLineSplitter;
 
@@ -82,12 +84,20 @@ export class BoundedStdioClientTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stdin = this.process?.stdin;
-      if (!stdin) return reject(new Error('Not connected'));
-      if (stdin.write(serializeMessage(message))) resolve();
-      else stdin.once('drain', resolve);
+    const stdin = this.process?.stdin;
+    if (!stdin) return Promise.reject(new Error('Not connected'));
+    if (stdin.write(serializeMessage(message))) return Promise.resolve();
+    // Every send while the child is not reading waits on one listener (a busy connection would otherwise add one per
+    // call), and a child that closes its stdin meanwhile ends the wait: its close fails the calls.
+    this.writable ??= new Promise<void>((resolve) => {
+      const done = () => {
+        stdin.off('drain', done).off('close', done);
+        this.writable = null;
+        resolve();
+      };
+      stdin.on('drain', done).on('close', done);
     });
+    return this.writable;
   }
 
   async close(): Promise<void> {
