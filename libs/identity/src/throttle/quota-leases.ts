@@ -26,7 +26,7 @@ const SAME_WINDOW_MS = 500;
 interface Lease {
   /** The counter's values granted here and not used yet, lowest first. */
   values: number[];
-  /** When the window ends, by this process's clock, at the earliest (measured from before the command was sent). */
+  /** When the window ends, by this process's monotonic clock, at the earliest (measured from before the command was sent). */
   windowEndsAt: number;
   /** The latest request on this key here (counted locally, or sent to Redis). */
   usedAt: number;

@@ -94,7 +94,8 @@ export class RateLimiter implements BeforeApplicationShutdown {
     if (rules.length === 0) return [];
     const keys = rules.map((rule) => this.key(rule, subject));
     const leased = LEASED.has(policy);
-    const now = Date.now();
+    // A monotonic clock: a wall clock set back would stretch a lease past its window.
+    const now = performance.now();
     // Quotas whose lease here covers the request are counted here; the others in Redis, in one script.
     const local = keys.map((key) => (leased ? this.leases.take(key, points, now) : null));
     const sent = keys.flatMap((key, i) => (local[i] ? [] : [i]));
@@ -129,7 +130,7 @@ export class RateLimiter implements BeforeApplicationShutdown {
     this.stopped = true;
     if (this.sweeping) clearTimeout(this.sweeping);
     this.sweeping = null;
-    await this.giveBack(this.leases.sweep(Date.now(), true));
+    await this.giveBack(this.leases.sweep(performance.now(), true));
   }
 
   /** Gives back the points each of these results took (requests that turned out not to count), in their window. */
@@ -151,7 +152,7 @@ export class RateLimiter implements BeforeApplicationShutdown {
     if (this.sweeping || this.stopped || this.leases.size === 0) return;
     this.sweeping = setTimeout(() => {
       this.sweeping = null;
-      void this.giveBack(this.leases.sweep(Date.now())).finally(() => this.sweepLater());
+      void this.giveBack(this.leases.sweep(performance.now())).finally(() => this.sweepLater());
     }, IDLE_MS).unref();
   }
 
