@@ -556,8 +556,8 @@ async function main() {
   );
   const { check, ping } = limitCheck;
   console.log(
-    '\nLimit check per tools/call (McpLimits.admitCalls, production build: the credential\'s and organization\'s quotas in Redis, ' +
-      'one pipelined round trip, then the in-process slots for calls in flight):\n' +
+    '\nLimit check per tools/call (McpLimits.admitCalls, production build: the credential\'s and organization\'s quotas, ' +
+      'from this process\'s lease on a busy key, else one round trip to Redis; then the in-process slots for calls in flight):\n' +
       `  one at a time: p50 ${fmt(check.sequential.p50)} ms, p99 ${fmt(check.sequential.p99)} ms; a Redis PING alone: p50 ${fmt(ping.sequential.p50)} ms, p99 ${fmt(ping.sequential.p99)} ms\n` +
       `  ${limitCheck.concurrency} at once: ${check.concurrent.throughput} checks/s, ${check.concurrent.cpuUsPerOp} µs of CPU per check (a PING: ${ping.concurrent.cpuUsPerOp} µs)\n` +
       '  The gatehouse rows above include it: every call is counted.',
