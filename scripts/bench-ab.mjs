@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runName } from '../bench/lib/infra.mjs';
 import { organizationYaml, startGateway } from '../bench/lib/gateway.mjs';
 import { closeClients, connectClients, echoCall, startDownstream } from '../bench/lib/mcp.mjs';
+import { levelsEnv, numberEnv } from '../bench/lib/knobs.mjs';
 import { killAllNow, stopAll } from '../bench/lib/processes.mjs';
 import { BENCH_LIMITS } from '../bench/lib/limits.mjs';
 import { mergeRuns, runLoad, summarize } from '../bench/lib/stats.mjs';
@@ -24,15 +25,10 @@ if (!ref) {
   console.error('usage: npm run bench:ab -- <git ref to compare the working tree with>');
   process.exit(2);
 }
-const positive = (name, fallback) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-};
-const LEVELS = (process.env.AB_LEVELS ?? '16,1').split(',').map(Number);
-const ROUNDS = positive('AB_ROUNDS', 6);
-const ROUND_MS = positive('AB_ROUND_MS', 3_000);
-const WARMUP_MS = positive('AB_WARMUP_MS', 20_000);
+const LEVELS = levelsEnv('AB_LEVELS', '16,1');
+const ROUNDS = numberEnv('AB_ROUNDS', 6);
+const ROUND_MS = numberEnv('AB_ROUND_MS', 3_000);
+const WARMUP_MS = numberEnv('AB_WARMUP_MS', 20_000);
 const log = (message) => console.log(`[bench:ab] ${message}`);
 // Quiet unless it fails (the error carries what it printed).
 const run = (command, args, cwd) => execFileSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });

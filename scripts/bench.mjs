@@ -69,6 +69,7 @@ import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runN
 import { organizationYaml, readyz, startGateway } from '../bench/lib/gateway.mjs';
 import { closeClients, connectClients, echoCall, startDownstream } from '../bench/lib/mcp.mjs';
 import { startPeer } from '../bench/lib/peer.mjs';
+import { levelsEnv, numberEnv } from '../bench/lib/knobs.mjs';
 import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
 import { benchPolicyEvaluation } from '../bench/lib/policy.mjs';
 import { benchAuditWrites } from '../bench/lib/audit.mjs';
@@ -82,13 +83,7 @@ import { mergeRuns, round, runLoad, summarize } from '../bench/lib/stats.mjs';
 const ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(ROOT, 'bench', 'results');
 
-const numberEnv = (name, fallback) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-};
-const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
-if (LEVELS.some((level) => !Number.isInteger(level) || level < 1)) throw new Error('BENCH_CONCURRENCY: e.g. 1,16,64');
+const LEVELS = levelsEnv('BENCH_CONCURRENCY', '1,16,64');
 const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'shared,split').split(',');
 if (!TOPOLOGIES.length || TOPOLOGIES.some((name) => !['shared', 'split'].includes(name))) throw new Error('BENCH_TOPOLOGIES: shared, split or both');
 const ROUNDS = numberEnv('BENCH_ROUNDS', 4);

@@ -55,7 +55,6 @@ const TRANSPORTS = {
   sse: (url, requestInit) => new SSEClientTransport(url, { requestInit }),
 };
 
-/** One MCP session: initialize over `transport`, optionally with a bearer token. */
 /** The bench's operation: one echo call through `toolName`, its result checked. */
 export function echoCall(label, toolName, echo) {
   return async (client, worker, iteration) => {
@@ -65,6 +64,7 @@ export function echoCall(label, toolName, echo) {
   };
 }
 
+/** One MCP session: initialize over `transport`, optionally with a bearer token. */
 export async function connectClient(url, token, { name = 'gatehouse-bench', transport = 'streamable-http' } = {}) {
   const createTransport = TRANSPORTS[transport];
   if (!createTransport) throw new Error(`unknown MCP transport ${transport}`);
