@@ -15,14 +15,13 @@ export interface SyslogTls {
 
 export interface SyslogServer {
   port: number;
-  /** Where rsyslog writes each received message (its raw text, one per line). */
-  file: string;
   /** Sends a signal to the running server (SIGSTOP: it hangs, reading nothing, until SIGCONT or a kill). */
   signal(signal: NodeJS.Signals): Promise<void>;
   /** Stops the server hard (SIGKILL by default): whatever it had not written is lost, as in a crash. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port, appending to the same file. */
+  /** Starts it again on the same port, writing to a file of its own. */
   restart(): Promise<void>;
+  /** Every message rsyslog has written in full (its raw text), oldest server first. */
   lines(): string[];
   stop(): Promise<void>;
 }
@@ -65,13 +64,18 @@ const accepts = (port: number) =>
 export async function startSyslogServer(port: number, options: { tls?: SyslogTls; dir?: string } = {}): Promise<SyslogServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'gh-rsyslog-'));
   mkdirSync(join(dir, 'work'), { recursive: true });
-  const file = join(dir, 'messages.log');
+  // omfile writes in buffer-sized pieces, so a server killed mid-write leaves half a line at the end of its
+  // file: a message it lost, as a crashed receiver does. Each start writes to a file of its own, so the next
+  // server's first line does not run on from that half.
+  const files: string[] = [];
   const conf = join(dir, 'rsyslog.conf');
-  writeFileSync(conf, config(dir, port, file, options.tls));
   let child: ChildProcess | null = null;
   let output = '';
 
   const start = async () => {
+    const file = join(dir, `messages.${files.length}.log`);
+    files.push(file);
+    writeFileSync(conf, config(dir, port, file, options.tls));
     const pidFile = join(dir, 'rsyslogd.pid');
     rmSync(pidFile, { force: true });
     const spawned = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', pidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -96,13 +100,13 @@ export async function startSyslogServer(port: number, options: { tls?: SyslogTls
   await start();
   return {
     port,
-    file,
     signal: async (signal) => {
       (child as ChildProcess | null)?.kill(signal);
     },
     kill,
     restart: start,
-    lines: () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((line) => line !== '') : []),
+    // A line without its newline is one being written now, or half of one a killed server lost.
+    lines: () => files.flatMap((file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(0, -1).filter((line) => line !== '') : [])),
     stop: async () => {
       // SIGTERM: rsyslog writes what it holds before it exits.
       await kill('SIGTERM');
