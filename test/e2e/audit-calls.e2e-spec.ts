@@ -315,6 +315,31 @@ describe('tools/call audit records', () => {
     expect((await api('PUT', '/api/v1/audit/settings', { level: 'results' }, KEYS.member)).status).toBe(403);
   });
 
+  it('refuses a call it cannot decide on (its approval request cannot be stored), with both its records', async () => {
+    await query(
+      databaseUrl,
+      `CREATE OR REPLACE FUNCTION approvals_unwritable() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'approval store unwritable'; END $$;
+       CREATE TRIGGER approvals_unwritable BEFORE INSERT ON approval_requests FOR EACH ROW EXECUTE FUNCTION approvals_unwritable();`,
+    );
+    try {
+      const before = downstreamCalls('add_tool');
+      const undecided = await member.callTool({ name: 'fx_add_tool', arguments: { name: 'undecided' } });
+      expect(undecided.isError).toBe(true);
+      expect(textOf(undecided)).toMatch(/^Gatehouse could not decide on the call to "fx_add_tool" \(error id [0-9a-f-]{36}\); the call was not made\.$/);
+      expect(downstreamCalls('add_tool')).toBe(before);
+      const { request, outcome } = await latestCall();
+      expect(request.data).toEqual({ arguments: { name: 'undecided' } });
+      expect(outcome).toMatchObject({
+        outcome: 'error',
+        actor: { name: 'member' },
+        data: { decision: 'require_approval', rule: { name: 'new-tools-need-approval' }, error: textOf(undecided) },
+      });
+      expect(outcome.data['approvalId']).toBeUndefined();
+    } finally {
+      await query(databaseUrl, 'DROP TRIGGER IF EXISTS approvals_unwritable ON approval_requests');
+    }
+  });
+
   it('fails closed when the audit store cannot write, and goes ahead when the organization chose fail-open (an audited choice)', async () => {
     await setSettings({ level: 'arguments', failMode: 'closed' });
     const breakStore = () =>

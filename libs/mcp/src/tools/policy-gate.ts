@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CallAudit } from '@gatehouse/audit';
 import { CallOutcome, catalogResource, ResolvedTool } from '@gatehouse/connections';
@@ -12,6 +13,8 @@ import { errorResult, refused } from './tool-results';
 // result the assistant relays to the person.
 @Injectable()
 export class PolicyGate {
+  private readonly logger = new Logger(PolicyGate.name);
+
   constructor(
     private readonly access: ToolAccessPolicy,
     private readonly approvals: ApprovalService,
@@ -28,6 +31,23 @@ export class PolicyGate {
       rule: { id: null, name: 'read-only-key' },
       why: `this credential is read-only, and "${name}" is not classified read-only (by the organization's tool classes, or else its server's readOnlyHint)`,
     };
+  }
+
+  /**
+   * Runs the steps that decide whether a begun call goes ahead (`decide`: the refusal as the call's result, or null to
+   * go ahead). A step that fails (the policy or approval store unreachable, say) refuses the call, recorded with the
+   * outcome `error`: from its begin on, every call leaves a request and an outcome record, and none goes downstream
+   * undecided.
+   */
+  async guard(audit: CallAudit, name: string, finish: (outcome: CallOutcome) => void, decide: () => Promise<CallToolResult | null>): Promise<CallToolResult | null> {
+    try {
+      return await decide();
+    } catch (error) {
+      const errorId = randomUUID();
+      this.logger.error({ err: error, errorId, tool: name }, 'Could not decide on a tool call');
+      finish('error');
+      return refused(audit, 'error', errorResult(`Gatehouse could not decide on the call to "${name}" (error id ${errorId}); the call was not made.`));
+    }
   }
 
   /** The policy's decision for this principal, a denial carrying the sentence that tells the person refused why. */
@@ -57,9 +77,9 @@ export class PolicyGate {
       return refused(audit, 'denied', errorResult(`Permission denied: ${decision.why}.`));
     }
     if (decision.effect === 'require_approval') {
-      finish('approval_required');
       const toolClasses = await this.access.classes(principal.organizationId, resource);
       const request = await this.approvals.request(principal, { ...call, toolClasses }, decision.rule, decision.approval);
+      finish('approval_required');
       const approvers = decision.approval.approverRoles.join(' or ');
       const result = errorResult(
         `Approval required. Request ${request.id} sent to ${approvers}` +

@@ -128,14 +128,16 @@ export class ToolCallDispatcher {
     const finish = (outcome: CallOutcome) =>
       this.metrics.recordCall(principal.organizationId, runtime.name, outcome, (performance.now() - started) / 1000);
 
-    const readOnly = await this.gate.readOnlyDenial(principal, resolved, name);
-    const problem = readOnly ? null : tool.checkArguments(args);
-    if (problem) {
-      finish('invalid');
-      return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${problem}.`));
-    }
-    const held = { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args, ...(context.workflow ? { workflow: context.workflow } : {}) };
-    const refusal = await this.gate.check(principal, held, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, audit, finish, readOnly);
+    const refusal = await this.gate.guard(audit, name, finish, async () => {
+      const readOnly = await this.gate.readOnlyDenial(principal, resolved, name);
+      const problem = readOnly ? null : tool.checkArguments(args);
+      if (problem) {
+        finish('invalid');
+        return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${problem}.`));
+      }
+      const held = { connectionName: runtime.name, toolName: name, downstreamTool: tool.downstreamName, arguments: args, ...(context.workflow ? { workflow: context.workflow } : {}) };
+      return this.gate.check(principal, held, { connection: runtime.name, tool: name, annotations: tool.definition.annotations }, audit, finish, readOnly);
+    });
     if (refusal) return refusal;
     return this.executor.execute(principal, resolved, name, args, context, finish, audit);
   }
