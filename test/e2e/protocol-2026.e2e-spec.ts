@@ -331,7 +331,10 @@ organizations:
 
       const refusedWith = (answer: Awaited<ReturnType<typeof retry>>) => [answer.body?.error?.code, answer.body?.result];
       // Forged: a changed byte, or a state made up.
-      const tampered = `${result.requestState.slice(0, -2)}${result.requestState.endsWith('A') ? 'B' : 'A'}${result.requestState.slice(-1)}`;
+      // The character before the last, which carries six bits of the sealed bytes (the last may carry padding bits).
+      const state: string = result.requestState;
+      const tampered = `${state.slice(0, -2)}${state.at(-2) === 'A' ? 'B' : 'A'}${state.slice(-1)}`;
+      expect(tampered).not.toBe(state);
       expect(refusedWith(await retry('relay_elicit_form', tampered, key, 'Mallory'))).toEqual([-32602, undefined]);
       expect(refusedWith(await retry('relay_elicit_form', 'v2.made.up.state', key, 'Mallory'))).toEqual([-32602, undefined]);
       // Another principal holding the state, and the state carried into a call of another tool.
