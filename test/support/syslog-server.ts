@@ -106,7 +106,8 @@ export async function startSyslogServer(port: number, options: { tls?: SyslogTls
     kill,
     restart: start,
     // A line without its newline is one being written now, or half of one a killed server lost.
-    lines: () => files.flatMap((file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(0, -1).filter((line) => line !== '') : [])),
+    lines: () =>
+      files.flatMap((file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(0, -1).filter((line) => line !== '') : [])),
     stop: async () => {
       // SIGTERM: rsyslog writes what it holds before it exits.
       await kill('SIGTERM');

@@ -23,7 +23,7 @@ describe('RedisService shutdown', () => {
     const bull = redis.createBullConnection();
     await redis.onModuleInit();
     await subscriber.subscribe(redis.key('events'));
-    // BullMQ closes its connections itself, before the application's shutdown hooks run.
+    // A connection its user ended already, as BullMQ ends its own.
     await bull.quit();
     expect(await ended([bull])).toEqual(['end']);
     const before = timers();

@@ -48,7 +48,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   // QUIT waits for Redis to answer; a Redis that stopped answering gets its connections closed instead. Only those:
-  // ioredis's disconnect of a connection already ended arms a 2 s timer that nothing clears, which held the process.
+  // ioredis's disconnect of a connection already ended arms a 2 s timer that nothing clears, which would hold the process.
   async onApplicationShutdown(): Promise<void> {
     const connections = [this.client, ...this.extra];
     await settlesWithin(Promise.allSettled(connections.map((connection) => connection.quit())), QUIT_TIMEOUT_MS);

@@ -122,7 +122,8 @@ export class ManagementTools {
       return refused(audit, 'invalid', errorResult(`Invalid arguments for "${name}": ${issue.path.join('.') || 'arguments'} ${issue.message}.`));
     }
     const held = { connectionName: MANAGEMENT_CONNECTION, toolName: name, downstreamTool: name, arguments: args };
-    const refusal = await this.gate.guard(audit, name, () => undefined, () => this.gate.check(principal, held, resourceOf(tool), audit, () => undefined));
+    const unmeasured = () => undefined;
+    const refusal = await this.gate.guard(audit, name, unmeasured, () => this.gate.check(principal, held, resourceOf(tool), audit, unmeasured));
     if (refusal) return refusal;
     return this.run(tool, principal, parsed.data, audit, context);
   }
