@@ -157,6 +157,26 @@ describe('CallAuditor', () => {
     release();
   });
 
+  it('gives calls and records time-ordered ids (UUIDv7), so the indexes on them are appended to, not written at random', async () => {
+    const { repository, statements, release } = fakeRepository();
+    const subject = auditor('closed', repository);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const audit = await subject.begin(start);
+      audit.decided({ effect: 'deny', rule: { id: null, name: 'no' } });
+      const refused = audit.refuse('denied');
+      release();
+      await refused;
+      const [request, outcome] = statements.at(-1)!.records;
+      ids.push(audit.callId, request!.eventId, outcome!.eventId);
+      expect(request!.callId).toBe(audit.callId);
+    }
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // Within a call too: its id, then its request's, then its outcome's; and every call after the one before.
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('refuses the call when the request record fails and the organization fails closed; lets it through when open', async () => {
     for (const failMode of ['closed', 'open'] as const) {
       const { repository, release } = fakeRepository();

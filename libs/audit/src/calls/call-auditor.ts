@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { AuditAppend, AuditCallRepository, AuditJson, AuditSettings, DEFAULT_AUDIT_SETTINGS, MetricsRegistry } from '@gatehouse/db';
+import { auditId } from '../record/audit-id';
 import { AuditRedactor } from '../redaction/audit-redactor';
 import { AuditSettingsService } from '../settings/audit-settings.service';
 import { AuditInstance } from './audit-instance';
@@ -22,8 +23,8 @@ const SHUTDOWN_SETTLE_MS = 1_000;
 
 /** One tools/call's audit: its request record, then exactly one outcome record, sharing the call id. */
 export class CallAudit {
-  readonly callId = randomUUID();
-  private readonly requestEventId = randomUUID();
+  readonly callId = auditId();
+  private readonly requestEventId = auditId();
   readonly startedAt = new Date();
   private readonly started = performance.now();
   private decision: CallDecision | null = null;
@@ -104,7 +105,7 @@ export class CallAudit {
     const { decision } = this;
     const approvalId = fields.approvalId ?? this.start.approvalId;
     const kept = fields.result ? this.auditor.redactor.result(fields.result, this.settings) : undefined;
-    return this.record(CALL_OUTCOME_KIND, randomUUID(), new Date(), outcome, {
+    return this.record(CALL_OUTCOME_KIND, auditId(), new Date(), outcome, {
       outcome,
       ...(decision ? { decision: decision.effect, rule: decision.rule } : {}),
       ...(approvalId ? { approvalId } : {}),

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { JOBS, QUEUES } from '@gatehouse/config';
 import { AuditJson, AuditRepository } from '@gatehouse/db';
+import { auditId } from './audit-id';
 import { AuditEntry } from './audit-record';
 import { CHAIN_NOW_JOB_ID } from '../jobs/audit.job';
 
@@ -25,7 +25,7 @@ export class AuditLog implements OnApplicationShutdown {
 
   /** Resolves once the record is committed; rejects when the audit store cannot write. Returns the event id. */
   async append(entry: AuditEntry): Promise<string> {
-    const eventId = entry.eventId ?? randomUUID();
+    const eventId = entry.eventId ?? auditId();
     await this.repository.append({
       organizationId: entry.organizationId,
       eventId,
