@@ -3,7 +3,7 @@ import { Pool, PoolClient } from 'pg';
 import { AppConfig, settlesWithin } from '@gatehouse/config';
 
 // Opening a connection, or waiting for a free one in the pool, fails after this instead of queueing for ever.
-const CONNECT_TIMEOUT_MS = 30_000;
+export const CONNECT_TIMEOUT_MS = 30_000;
 // PostgreSQL ends a session left idle inside a transaction this long (its process stalled, stopped or lost), so
 // the locks it holds, the config file's apply lock among them, cannot hold every other process for ever.
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
