@@ -2,11 +2,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { Client as PgClient } from 'pg';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { verifyWebhookSignature } from '@gatehouse/governance';
 import { apiRequest } from '../support/admin-api';
-import { query } from '../support/database';
+import { lockRows, query } from '../support/database';
 import { BrowserPage } from '../support/browser';
 import { startGateway, TestGateway } from '../support/gateway';
 import { connectClient, listAllTools, textOf } from '../support/mcp-client';
@@ -202,25 +201,18 @@ organizations:
     const before = downstreamCalls('write_note');
     const id = requestIdOf(textOf(await agent.callTool({ name: 'tools_write_note', arguments: { text: 'race' } })));
     // The request's row held locked for 3 s, as a slow transaction would: the first ten decisions wait on it with
-    // every connection of the gateway's pool, the other ten wait for a connection (a busy machine did this to them).
-    const holder = new PgClient({ connectionString: gateway.databaseUrl });
-    await holder.connect();
-    try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM approval_requests WHERE id = $1 FOR UPDATE', [id]);
-      const racing = Promise.all(
-        Array.from({ length: 20 }, (_, i) => api<Approval>(i % 2 ? KEYS.admin1 : KEYS.admin2, 'POST', `/api/v1/approvals/${id}/approve`, {})),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-      await holder.query('COMMIT');
-      const replies = await racing;
-      // Whatever else came back is shown whole.
-      expect(replies.filter((reply) => reply.status !== 409 && reply.status !== 200).map((reply) => [reply.status, reply.body])).toEqual([]);
-      expect(replies.filter((reply) => reply.status === 200)).toHaveLength(1);
-      expect(replies.filter((reply) => reply.status === 409)).toHaveLength(19);
-    } finally {
-      await holder.end();
-    }
+    // every connection of the gateway's pool, the other ten wait for a connection.
+    const lock = await lockRows(gateway.databaseUrl, 'SELECT 1 FROM approval_requests WHERE id = $1 FOR UPDATE', [id]);
+    const racing = Promise.all(
+      Array.from({ length: 20 }, (_, i) => api<Approval>(i % 2 ? KEYS.admin1 : KEYS.admin2, 'POST', `/api/v1/approvals/${id}/approve`, {})),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await lock.release();
+    const replies = await racing;
+    // Whatever else came back is shown whole.
+    expect(replies.filter((reply) => reply.status !== 409 && reply.status !== 200).map((reply) => [reply.status, reply.body])).toEqual([]);
+    expect(replies.filter((reply) => reply.status === 200)).toHaveLength(1);
+    expect(replies.filter((reply) => reply.status === 409)).toHaveLength(19);
     await waitFor('the raced call to run', async () => (await approval(KEYS.agent, id)).status === 'executed');
     // Give any duplicate a chance to show up before counting.
     await new Promise((resolve) => setTimeout(resolve, 500));

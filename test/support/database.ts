@@ -26,6 +26,20 @@ export async function query<T extends Record<string, unknown>>(url: string, sql:
   }
 }
 
+/** Takes row locks in a transaction of its own (`sql`: a SELECT … FOR UPDATE), held until `release()` commits it. */
+export async function lockRows(url: string, sql: string, params: unknown[] = []): Promise<{ release: () => Promise<void> }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(sql, params);
+  } catch (error) {
+    await client.end();
+    throw error;
+  }
+  return { release: () => client.query('COMMIT').then(() => undefined).finally(() => client.end()) };
+}
+
 export function redisPrefix(): string {
   return `gh_test_${runId()}_${randomBytes(4).toString('hex')}`;
 }

@@ -17,9 +17,8 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
     super({
       adapter: new PrismaPg(connections.pool),
       // Prisma's own defaults (2 s to get a connection, 5 s in all) are shorter than the waits the pool and
-      // PostgreSQL allow: concurrent approvals of one request, queued on its row lock with every connection taken,
-      // failed with 500s on a busy machine. A transaction waits for a connection as any statement does, and may wait
-      // out a lock as long as lock_timeout lets it, and then finish.
+      // PostgreSQL allow, and fail a transaction that merely queued (P2028). A transaction waits for a connection as
+      // any statement does, and may wait out a lock as long as lock_timeout lets it, and then finish.
       transactionOptions: { maxWait: CONNECT_TIMEOUT_MS, timeout: config.env.GATEHOUSE_DB_LOCK_TIMEOUT_MS + 10_000 },
     });
     this.connections = connections;
