@@ -27,6 +27,7 @@ export * from './sso/federated-accounts.service';
 export * from './sso/sso-sign-in.error';
 export { emailDomain } from './sso/role-mapping';
 export * from './throttle/limit-metrics';
+export { LEASE_SHARE } from './throttle/quota-leases';
 export * from './throttle/rate-limiter.service';
 export * from './throttle/rate-limits';
 export * from './throttle/sign-in-throttled.error';

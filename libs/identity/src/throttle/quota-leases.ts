@@ -7,6 +7,11 @@
 // Nothing is ever let through that the counter did not count; what a replica took and did not use is given back once
 // the key has been idle here for `IDLE_MS` (or when the process stops), so that other replicas can have it.
 //
+// A replica asks for one grant at a time per key: while one is on its way, the key's other requests go to Redis for
+// their own points only. Asking with each of many requests in flight would leave the replica holding many grants when
+// its burst ends, which another replica's burst would then find missing from the quota until they are given back: one
+// grant, a sixteenth of what was left when it was asked, bounds what a replica can hold back.
+//
 // A lease is the counter's values it was granted (INCRBY hands each grant values of its own): a request counted here
 // takes the lowest, and reports it as its count, so requests on every replica report distinct counts, as if each had
 // gone to Redis.
@@ -30,6 +35,8 @@ interface Lease {
   windowEndsAt: number;
   /** The latest request on this key here (counted locally, or sent to Redis). */
   usedAt: number;
+  /** A request that asked for a grant is on its way to Redis. */
+  asking: boolean;
 }
 
 /** A request counted against a lease: the count it reports, the values it took, and when the window ends. */
@@ -57,17 +64,28 @@ export class QuotaLeases {
     if (lease) lease.values = [...taken.values, ...lease.values].sort((a, b) => a - b);
   }
 
-  /** The most to ask beyond a request's points for this key: none unless it is busy here. */
+  /**
+   * The most to ask beyond a request's points for this key: none unless it is busy here and no grant is on its way.
+   * A request that asks must be answered with `counted(..., true)` or, when Redis did not answer, `unanswered`.
+   */
   leaseFor(key: string, now: number): number {
     const lease = this.current(key, now);
-    return lease && now - lease.usedAt < IDLE_MS ? MAX_LEASE : 0;
+    if (!lease || lease.asking || now - lease.usedAt >= IDLE_MS) return 0;
+    lease.asking = true;
+    return MAX_LEASE;
+  }
+
+  /** The request that asked for a grant failed: the key's next request may ask. */
+  unanswered(key: string): void {
+    const lease = this.leases.get(key);
+    if (lease) lease.asking = false;
   }
 
   /**
    * What Redis answered for a request counted there, sent at `sentAt`: `counted` is the counter after it, `extra`
-   * the points it took beyond the request's (the counter's top values).
+   * the points it took beyond the request's (the counter's top values); `asked` when it asked for them.
    */
-  counted(key: string, sentAt: number, counted: number, msBeforeNext: number, extra: number): void {
+  counted(key: string, sentAt: number, counted: number, msBeforeNext: number, extra: number, asked: boolean): void {
     const windowEndsAt = sentAt + msBeforeNext;
     const values = Array.from({ length: extra }, (_, i) => counted - extra + 1 + i);
     const lease = this.current(key, sentAt);
@@ -77,8 +95,9 @@ export class QuotaLeases {
       if (values.length) lease.values = [...lease.values, ...values].sort((a, b) => a - b);
       lease.windowEndsAt = Math.min(lease.windowEndsAt, windowEndsAt);
       lease.usedAt = sentAt;
+      if (asked) lease.asking = false;
     } else {
-      this.leases.set(key, { values, windowEndsAt, usedAt: sentAt });
+      this.leases.set(key, { values, windowEndsAt, usedAt: sentAt, asking: false });
     }
   }
 

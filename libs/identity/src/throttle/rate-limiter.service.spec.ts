@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { platformSchema, PlatformSettings } from '@gatehouse/config';
 import type { RedisService } from '@gatehouse/db';
 import { RateLimiter } from './rate-limiter.service';
+import { LEASE_SHARE } from './quota-leases';
 import { RATE_LIMITS } from './rate-limits';
 
 // Against a real Redis (TEST_REDIS_URL, default 127.0.0.1:6379) under a random key prefix: the counting is the Lua
@@ -163,6 +164,20 @@ describe('RateLimiter leases on busy tools/call quotas', () => {
     expect(admitted).toBeGreaterThan(390);
     await Promise.all([a.limiter.beforeApplicationShutdown(), b.limiter.beforeApplicationShutdown()]);
     expect(await counter(a.client, 'toolCallsPerOrganization', who.organization)).toBe(admitted);
+  });
+
+  it('holds back at most one grant when a burst of concurrent requests ends on one replica and another is refused', async () => {
+    const [a, b] = [replica(roomy), replica(roomy)];
+    const who = subject();
+    expect(allowed(await a.limiter.consume('tool-call', who))).toBe(true);
+    // A hundred at once on a busy key: one asks for a grant, the others go to Redis for their own point.
+    const burst = await Promise.all(Array.from({ length: 100 }, () => a.limiter.consume('tool-call', who)));
+    expect(burst.every(allowed)).toBe(true);
+    const held = (await counter(a.client, 'toolCallsPerCredential', who.credential)) - 101;
+    expect(held).toBeLessThanOrEqual(Math.floor((400 - 2) / LEASE_SHARE));
+    let admitted = 101;
+    while (allowed(await b.limiter.consume('tool-call', who))) admitted++;
+    expect(admitted).toBe(400 - held);
   });
 
   it('gives back the points of a key idle for a second, so that another replica can use them', async () => {

@@ -100,19 +100,21 @@ export class RateLimiter implements BeforeApplicationShutdown {
     const local = keys.map((key) => (leased ? this.leases.take(key, points, now) : null));
     const sent = keys.flatMap((key, i) => (local[i] ? [] : [i]));
     if (sent.length === 0) return rules.map((rule, i) => result(rule, local[i]!.consumed, local[i]!.msBeforeNext));
+    const asked = sent.map((i) => (leased ? this.leases.leaseFor(keys[i]!, now) : 0));
     const args: (string | number)[] = [points];
-    for (const i of sent) args.push(rules[i]!.points, rules[i]!.windowSeconds, leased ? this.leases.leaseFor(keys[i]!, now) : 0);
+    sent.forEach((i, n) => args.push(rules[i]!.points, rules[i]!.windowSeconds, asked[n]!));
     let counts: number[];
     try {
       counts = await this.client.gatehouseRateLimitConsume(sent.length, ...sent.map((i) => keys[i]!), ...args);
     } catch (error) {
       this.untake(keys, local);
+      sent.forEach((i, n) => asked[n] && this.leases.unanswered(keys[i]!));
       throw error;
     }
     const results: RateLimitResult[] = [];
     sent.forEach((i, n) => {
       const [count, msBeforeNext, extra] = [counts[3 * n]!, counts[3 * n + 1]!, counts[3 * n + 2]!];
-      if (leased) this.leases.counted(keys[i]!, now, count, msBeforeNext, extra);
+      if (leased) this.leases.counted(keys[i]!, now, count, msBeforeNext, extra, asked[n]! > 0);
       results[i] = result(rules[i]!, count - extra, msBeforeNext);
     });
     // Refused: what was counted here is given back (a refused request counts only against the quotas that refuse it).
