@@ -61,6 +61,7 @@
 // Knobs (environment): BENCH_CONCURRENCY=1,16,64  BENCH_TOPOLOGIES=shared,split  BENCH_ROUNDS=4  BENCH_ROUND_MS=3000  BENCH_WARMUP_MS=1000
 //   BENCH_JIT_WARMUP_MS=20000  BENCH_LIST_MS=3000  BENCH_DOWNSTREAM=everything|fixture  BENCH_CPU_PROF=1 (profile the gateway with
 //   --cpu-prof into bench/results/profiles and print a summary)  BENCH_GATEWAY_MAX_CONCURRENCY=n
+//   BENCH_GATEWAY_NODE_FLAGS='--heap-prof --heap-prof-dir=...' (more Node flags for the gateway, space-separated)
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -289,6 +290,7 @@ async function main() {
     redisPrefix: run.name,
     expect: { total: 2 * CONNECTIONS, connected: 2 * CONNECTIONS - 1 },
     cpuProfDir: profileDir,
+    nodeFlags: (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   });
   log(`gateway ready in ${(gateway.startupMs / 1000).toFixed(1)} s at ${gateway.baseUrl}: 19 of 20 connections connected [${elapsed()}]`);
   run.postgres = await openBackendMeter(run.name);

@@ -11,12 +11,12 @@ const INHERITED_BLOCKLIST = /^(GATEHOUSE_|DATABASE_URL$|REDIS_URL$|PORT$|HOST$|P
 
 const BENCH_AUDIT_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
-export async function startGateway({ root, label, workDir, yaml, vars = {}, env = {}, databaseUrl, redisPrefix, expect, cpuProfDir }) {
+export async function startGateway({ root, label, workDir, yaml, vars = {}, env = {}, databaseUrl, redisPrefix, expect, cpuProfDir, nodeFlags = [] }) {
   const port = await freePort();
   const configPath = join(workDir, `${label}.yaml`);
   writeFileSync(configPath, yaml);
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !INHERITED_BLOCKLIST.test(key)));
-  const nodeOptions = [];
+  const nodeOptions = [...nodeFlags];
   if (cpuProfDir) {
     mkdirSync(cpuProfDir, { recursive: true });
     nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=gateway-${label}-${process.pid}.cpuprofile`);

@@ -173,11 +173,17 @@ export async function startupFailureLine(gateway: SpawnedGateway): Promise<strin
   return lines[0]!;
 }
 
-/** Waits until /readyz shows these connections connected (their tools listed): stdio servers start asynchronously. */
+/**
+ * Waits until /readyz shows these connections connected with their tools listed, in every organization that has one
+ * of the name (stdio servers start asynchronously, and two organizations' "fixture" connect in either order).
+ */
 export async function waitUntilConnected(gateway: TestGateway, names: string[], timeoutMs = 30_000): Promise<void> {
   await waitFor(`connections ${names.join(', ')} to connect`, async () => {
     const response = await fetch(`${gateway.baseUrl}/readyz`);
-    const items = ((await response.json()) as { connections?: { items?: { name: string; state: string }[] } }).connections?.items ?? [];
-    return names.every((name) => items.some((item) => item.name === name && item.state === 'connected'));
+    const items = ((await response.json()) as { connections?: { items?: { name: string; state: string; stale: boolean }[] } }).connections?.items ?? [];
+    return names.every((name) => {
+      const named = items.filter((item) => item.name === name);
+      return named.length > 0 && named.every((item) => item.state === 'connected' && !item.stale);
+    });
   }, timeoutMs);
 }
