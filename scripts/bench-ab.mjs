@@ -13,7 +13,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runName } from '../bench/lib/infra.mjs';
 import { organizationYaml, startGateway } from '../bench/lib/gateway.mjs';
-import { closeClients, connectClients, echoCall, startDownstream } from '../bench/lib/mcp.mjs';
+import { closeClients, connectClients, echoCall, hideSdkListenerWarnings, startDownstream } from '../bench/lib/mcp.mjs';
 import { levelsEnv, numberEnv } from '../bench/lib/knobs.mjs';
 import { killAllNow, stopAll } from '../bench/lib/processes.mjs';
 import { BENCH_LIMITS } from '../bench/lib/limits.mjs';
@@ -30,6 +30,7 @@ const ROUNDS = numberEnv('AB_ROUNDS', 6);
 const ROUND_MS = numberEnv('AB_ROUND_MS', 3_000);
 const WARMUP_MS = numberEnv('AB_WARMUP_MS', 20_000);
 const log = (message) => console.log(`[bench:ab] ${message}`);
+hideSdkListenerWarnings();
 // Quiet unless it fails (the error carries what it printed).
 const run = (command, args, cwd) => execFileSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 

@@ -68,7 +68,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createDatabase, deleteRedisPrefix, dropDatabase, openBackendMeter, runName } from '../bench/lib/infra.mjs';
 import { organizationYaml, readyz, startGateway } from '../bench/lib/gateway.mjs';
-import { closeClients, connectClients, echoCall, startDownstream } from '../bench/lib/mcp.mjs';
+import { closeClients, connectClients, echoCall, hideSdkListenerWarnings, startDownstream } from '../bench/lib/mcp.mjs';
 import { startPeer } from '../bench/lib/peer.mjs';
 import { levelsEnv, numberEnv } from '../bench/lib/knobs.mjs';
 import { killAllNow, startHangingServer, stopAll } from '../bench/lib/processes.mjs';
@@ -102,12 +102,7 @@ const HANGING_CONNECT_TIMEOUT_MS = 2_000;
 const TARGETS = { throughputVsMcpHubAt16: 1.0, addedP50MsAt1: 1.0, gatewayCpuUsAt16: 450, postgresCpuUsAt16: 150 };
 
 const log = (message) => console.log(`[bench] ${message}`);
-// The SDK's SSE client transport (the mcp-hub side's clients) adds an abort listener to one long-lived signal per
-// message and never removes it, so Node warns on every message past its limit. A client-side leak, not ours: not shown.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'MaxListenersExceededWarning') console.warn(warning);
-});
+hideSdkListenerWarnings();
 // Signs in to the dashboard for its first-load measurement.
 const DASHBOARD_ADMIN = { email: 'bench@bench.test', password: 'bench-dashboard-password' };
 const elapsed = ((start) => () => `${((performance.now() - start) / 1000).toFixed(1)}s`)(performance.now());
