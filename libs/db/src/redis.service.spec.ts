@@ -8,7 +8,33 @@ const config = AppConfig.from({
   GATEHOUSE_REDIS_PREFIX: `gh_test_redis_service_${process.pid}`,
 });
 
-const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+/**
+ * Timers armed while the spy is on that are still pending (neither fired nor cleared) and would hold the process.
+ * Only this test's: a count of the process's timers would also see what other specs run by the same worker left.
+ */
+function watchTimers(): { stop(): void; holding(): number } {
+  const pending = new Set<NodeJS.Timeout>();
+  const { setTimeout: arm, clearTimeout: disarm } = globalThis;
+  const armSpy = jest.spyOn(globalThis, 'setTimeout').mockImplementation(((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer = arm(() => {
+      pending.delete(timer);
+      callback(...args);
+    }, ms);
+    pending.add(timer);
+    return timer;
+  }) as unknown as typeof setTimeout);
+  const disarmSpy = jest.spyOn(globalThis, 'clearTimeout').mockImplementation(((timer: NodeJS.Timeout | undefined) => {
+    if (timer) pending.delete(timer);
+    disarm(timer);
+  }) as typeof clearTimeout);
+  return {
+    stop: () => {
+      armSpy.mockRestore();
+      disarmSpy.mockRestore();
+    },
+    holding: () => [...pending].filter((timer) => timer.hasRef()).length,
+  };
+}
 const ended = async (connections: Redis[]) => {
   for (let waited = 0; waited < 2_000 && connections.some((connection) => connection.status !== 'end'); waited += 10) {
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -26,13 +52,16 @@ describe('RedisService shutdown', () => {
     // A connection its user ended already, as BullMQ ends its own.
     await bull.quit();
     expect(await ended([bull])).toEqual(['end']);
-    const before = timers();
+    const timers = watchTimers();
 
-    await redis.onApplicationShutdown();
-
-    expect(await ended([redis.client, subscriber, bull])).toEqual(['end', 'end', 'end']);
-    // ioredis's disconnect of an ended connection arms a 2 s timer that nothing clears: the process (or a test
-    // worker) could not exit for that long after shutdown.
-    expect(timers()).toBeLessThanOrEqual(before);
+    try {
+      await redis.onApplicationShutdown();
+      expect(await ended([redis.client, subscriber, bull])).toEqual(['end', 'end', 'end']);
+      // ioredis's disconnect of an ended connection arms a 2 s timer that nothing clears: the process (or a test
+      // worker) could not exit for that long after shutdown.
+      expect(timers.holding()).toBe(0);
+    } finally {
+      timers.stop();
+    }
   });
 });
