@@ -97,3 +97,40 @@ describe('canonicalJson', () => {
     );
   });
 });
+
+describe('ArgumentValidators.issuesForSchema', () => {
+  const own = new ArgumentValidators();
+
+  it('locates each issue with a dotted path and its keyword', () => {
+    const issues = own.issuesForSchema('located', {
+      type: 'object',
+      properties: { x: {}, 'a/b': { type: 'string' }, 'c~d': { type: 'array', items: { type: 'integer' } } },
+      required: ['x'],
+      additionalProperties: false,
+    });
+    expect(issues({ 'a/b': 1, 'c~d': [1, 'two'], y: true })).toEqual([
+      { path: '', keyword: 'required', message: "must have required property 'x'" },
+      { path: '', keyword: 'additionalProperties', message: 'unknown property "y"' },
+      { path: 'a/b', keyword: 'type', message: 'must be string' },
+      { path: 'c~d.1', keyword: 'type', message: 'must be integer' },
+    ]);
+    expect(issues({ x: 1 })).toEqual([]);
+  });
+
+  it('shares the compiled validator with forSchema, keyed by hash', () => {
+    const first = { type: 'object', required: ['a'] };
+    expect(own.forSchema('shared', first)({})).toBe("arguments must have required property 'a'");
+    // Same hash, so the schema already compiled answers (a hash names one definition).
+    expect(own.issuesForSchema('shared', { type: 'object' })({})).toEqual([{ path: '', keyword: 'required', message: "must have required property 'a'" }]);
+    expect(own.issuesForSchema('shared', first)).toBe(own.issuesForSchema('shared', first));
+    own.forget('shared');
+    expect(own.issuesForSchema('shared', { type: 'object' })({})).toEqual([]);
+  });
+
+  it('answers with one issue when the arguments cost more to match than a call may spend', () => {
+    const issues = own.issuesForSchema('budget', { type: 'object', properties: { q: { type: 'array', items: { type: 'string', pattern: '(?s).*a.{16}$' } } } });
+    expect(issues({ q: Array.from({ length: 200 }, () => 'ab'.repeat(1_000)) })).toEqual([
+      { path: '', keyword: 'matchBudget', message: "the arguments are too large to check against the tool's patterns and formats" },
+    ]);
+  });
+});
