@@ -10,7 +10,9 @@
 // A replica asks for one grant at a time per key: while one is on its way, the key's other requests go to Redis for
 // their own points only. Asking with each of many requests in flight would leave the replica holding many grants when
 // its burst ends, which another replica's burst would then find missing from the quota until they are given back: one
-// grant, a sixteenth of what was left when it was asked, bounds what a replica can hold back.
+// grant, a sixteenth of what was left when it was asked, bounds what a replica can hold back. The requests that went to
+// Redis while a grant was on its way, and found the quota spent by it, are counted from the grant instead of refused:
+// a replica never refuses a request while it holds the points for it.
 //
 // A lease is the counter's values it was granted (INCRBY hands each grant values of its own): a request counted here
 // takes the lowest, and reports it as its count, so requests on every replica report distinct counts, as if each had
@@ -56,6 +58,11 @@ export class QuotaLeases {
     const values = lease.values.splice(0, points);
     lease.usedAt = now;
     return { consumed: values[values.length - 1]!, values, msBeforeNext: lease.windowEndsAt - now };
+  }
+
+  /** Whether the key's lease holds `points` now. */
+  covers(key: string, points: number, now: number): boolean {
+    return (this.current(key, now)?.values.length ?? 0) >= points;
   }
 
   /** Puts back what `take` took for a request that another quota refused. */

@@ -12,11 +12,15 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `gh_unit_${randomBytes(4).toString('hex')}`;
 const clients: Redis[] = [];
 const limiters: RateLimiter[] = [];
-const platform = PlatformSettings.from(
-  platformSchema.parse({
-    limits: { toolCallsPerCredential: { requests: 3, windowSeconds: 60 }, toolCallsPerOrganization: { requests: 5, windowSeconds: 60 } },
-  }),
-);
+/** Settings with these tools/call quotas (per minute) of a credential and of its organization. */
+function quotas(credential: number, organization: number): PlatformSettings {
+  return PlatformSettings.from(
+    platformSchema.parse({
+      limits: { toolCallsPerCredential: { requests: credential, windowSeconds: 60 }, toolCallsPerOrganization: { requests: organization, windowSeconds: 60 } },
+    }),
+  );
+}
+const platform = quotas(3, 5);
 
 /** A RateLimiter with its own connection: a replica of its own. */
 function replica(settings = platform): { limiter: RateLimiter; client: Redis; sent: string[] } {
@@ -117,11 +121,7 @@ describe('RateLimiter', () => {
 });
 
 describe('RateLimiter leases on busy tools/call quotas', () => {
-  const roomy = PlatformSettings.from(
-    platformSchema.parse({
-      limits: { toolCallsPerCredential: { requests: 400, windowSeconds: 60 }, toolCallsPerOrganization: { requests: 100_000, windowSeconds: 60 } },
-    }),
-  );
+  const roomy = quotas(400, 100_000);
   let n = 0;
   const subject = () => ({ credential: `leased-key-${++n}`, organization: `leased-org-${n}` });
 
@@ -180,6 +180,20 @@ describe('RateLimiter leases on busy tools/call quotas', () => {
     expect(admitted).toBe(400 - held);
   });
 
+  it('counts a request that a grant answered first left no room for from that grant: one replica fills the quota exactly', async () => {
+    const snug = quotas(40, 100_000);
+    const { limiter, client } = replica(snug);
+    const who = subject();
+    expect(allowed(await limiter.consume('tool-call', who))).toBe(true);
+    // Sixty at once on the busy key: the first asks for a grant (two points, a sixteenth of the 38 left), which Redis
+    // answers first; the others each take their own point, so the last of them find the quota spent by the grant.
+    const burst = await Promise.all(Array.from({ length: 60 }, () => limiter.consume('tool-call', who)));
+    expect(burst.filter(allowed)).toHaveLength(39);
+    expect(new Set(burst.filter(allowed).map((results) => results[0]!.consumed))).toEqual(new Set(Array.from({ length: 39 }, (_, i) => i + 2)));
+    await limiter.beforeApplicationShutdown();
+    expect(await counter(client, 'toolCallsPerOrganization', who.organization)).toBe(40);
+  });
+
   it('gives back the points of a key idle for a second, so that another replica can use them', async () => {
     const [a, b] = [replica(roomy), replica(roomy)];
     const who = subject();
@@ -193,11 +207,7 @@ describe('RateLimiter leases on busy tools/call quotas', () => {
   });
 
   it('gives the lease back to the quota that admits a request another quota refuses', async () => {
-    const tight = PlatformSettings.from(
-      platformSchema.parse({
-        limits: { toolCallsPerCredential: { requests: 1_000, windowSeconds: 60 }, toolCallsPerOrganization: { requests: 50, windowSeconds: 60 } },
-      }),
-    );
+    const tight = quotas(1_000, 50);
     const { limiter, client } = replica(tight);
     const who = subject();
     let admitted = 0;

@@ -89,7 +89,12 @@ export class RateLimiter implements BeforeApplicationShutdown {
    * Counts `points` requests against the policy's quotas: against all of them when every one still has room (the
    * request is allowed), else only against those that refuse it.
    */
-  async consume(policy: RateLimitPolicy, subject: RateLimitSubject, points = 1): Promise<RateLimitResult[]> {
+  consume(policy: RateLimitPolicy, subject: RateLimitSubject, points = 1): Promise<RateLimitResult[]> {
+    return this.count(policy, subject, points, true);
+  }
+
+  // `again`: a request Redis refused may be counted once more, from what this process was granted meanwhile.
+  private async count(policy: RateLimitPolicy, subject: RateLimitSubject, points: number, again: boolean): Promise<RateLimitResult[]> {
     const rules = this.policies[policy];
     if (rules.length === 0) return [];
     const keys = rules.map((rule) => this.key(rule, subject));
@@ -119,7 +124,15 @@ export class RateLimiter implements BeforeApplicationShutdown {
     });
     // Refused: what was counted here is given back (a refused request counts only against the quotas that refuse it).
     const refused = results.some((quota) => !quota.allowed);
-    if (refused) this.untake(keys, local);
+    if (refused) {
+      this.untake(keys, local);
+      // Another request's grant, answered while this one was on its way, may hold the points it was refused for: a
+      // replica never refuses a request while it holds them (the refused count stays on the counter, as any refusal's).
+      const later = performance.now();
+      if (again && leased && sent.every((i) => results[i]!.allowed || this.leases.covers(keys[i]!, points, later))) {
+        return this.count(policy, subject, points, false);
+      }
+    }
     local.forEach((count, i) => {
       if (count) results[i] = result(rules[i]!, refused ? count.values[0]! - 1 : count.consumed, count.msBeforeNext);
     });
