@@ -20,6 +20,11 @@ export interface UsageEntry {
   approvalRequestId?: string | null;
 }
 
+/** A row: the calls of one second alike in every column of their entry, with their summed cost. */
+export interface UsageRow extends UsageEntry {
+  calls: number;
+}
+
 export type UsageGrouping = 'connection' | 'tool' | 'member';
 
 export interface UsageTotal {
@@ -46,9 +51,9 @@ export interface TimeRange {
 
 const INSERT_USAGE: PreparedSql = {
   name: 'usage-insert',
-  text: `INSERT INTO usage_records (id, organization_id, occurred_at, connection, tool, principal_subject, user_email, api_key_id, cost_micros, outcome, approval_request_id)
-    SELECT gen_random_uuid(), r.* FROM jsonb_to_recordset($1::jsonb) AS r(organization_id uuid, occurred_at timestamp(3), connection text,
-      tool text, principal_subject text, user_email text, api_key_id uuid, cost_micros bigint, outcome text, approval_request_id uuid)`,
+  text: `INSERT INTO usage_records (id, organization_id, occurred_at, calls, connection, tool, principal_subject, user_email, api_key_id, cost_micros, outcome, approval_request_id)
+    SELECT gen_random_uuid(), r.* FROM jsonb_to_recordset($1::jsonb) AS r(organization_id uuid, occurred_at timestamp(3), calls integer,
+      connection text, tool text, principal_subject text, user_email text, api_key_id uuid, cost_micros bigint, outcome text, approval_request_id uuid)`,
 };
 
 // Usage records are the durable account of spending: reports read them, and budget counters lost with Redis
@@ -62,11 +67,12 @@ export class UsageRepository {
 
   // One statement per batch, the rows as one JSON parameter through node-postgres: the rows of every call pass
   // through here, and building them through the query builder cost more CPU than the call itself.
-  async insertMany(entries: UsageEntry[]): Promise<void> {
+  async insertMany(entries: UsageRow[]): Promise<void> {
     if (entries.length === 0) return;
     const rows = entries.map((e) => ({
       organization_id: e.organizationId,
       occurred_at: sqlTimestamp(e.occurredAt),
+      calls: e.calls,
       connection: e.connection,
       tool: e.tool,
       principal_subject: e.principalSubject,
@@ -138,9 +144,9 @@ export class UsageRepository {
 
   async totals(organizationId: string, range: TimeRange, groupBy: UsageGrouping): Promise<UsageTotal[]> {
     const where = { organizationId, occurredAt: { gte: range.from, lt: range.to } };
-    const sums = { _sum: { costMicros: true }, _count: { _all: true } } as const;
-    const total = (row: { _sum: { costMicros: bigint | null }; _count: { _all: number } }) => ({
-      calls: row._count._all,
+    const sums = { _sum: { costMicros: true, calls: true } } as const;
+    const total = (row: { _sum: { costMicros: bigint | null; calls: number | null } }) => ({
+      calls: row._sum.calls ?? 0,
       costMicros: row._sum.costMicros ?? 0n,
     });
     switch (groupBy) {
