@@ -37,19 +37,29 @@ describe('QuotaLeases', () => {
     expect(leases.leaseFor('k', IDLE_MS)).toBe(0);
   });
 
-  it('asks for one grant at a time, so that a burst that ends leaves at most one unused', () => {
+  it('asks for one grant at a time, so that a burst that ends leaves at most one unused', async () => {
     const leases = new QuotaLeases();
     leases.counted('k', 0, 1, 60_000, 0, false);
+    expect(leases.pending('k')).toBeUndefined();
     expect(leases.leaseFor('k', 10)).toBe(MAX_LEASE);
-    // Requests behind the one that asked go to Redis for their own points.
+    // Requests behind the one that asked wait for its grant; any that go to Redis ask for nothing more.
+    const grant = leases.pending('k');
+    let answered = false;
+    void grant!.then(() => (answered = true));
     expect(leases.leaseFor('k', 11)).toBe(0);
     leases.counted('k', 11, 2, 59_990, 0, false);
     expect(leases.leaseFor('k', 12)).toBe(0);
+    await Promise.resolve();
+    expect(answered).toBe(false);
     leases.counted('k', 10, 14, 59_990, 12, true);
+    await grant;
+    expect(leases.pending('k')).toBeUndefined();
     expect(leases.take('k', 12, 20)).toEqual({ consumed: 14, values: [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], msBeforeNext: 59_980 });
     expect(leases.leaseFor('k', 30)).toBe(MAX_LEASE);
-    // Redis did not answer: the next request asks again.
+    // Redis did not answer: whoever waited goes on, and the next request asks again.
+    const failed = leases.pending('k');
     leases.unanswered('k');
+    await failed;
     expect(leases.leaseFor('k', 40)).toBe(MAX_LEASE);
   });
 

@@ -7,10 +7,12 @@
 // Nothing is ever let through that the counter did not count; what a replica took and did not use is given back once
 // the key has been idle here for `IDLE_MS` (or when the process stops), so that other replicas can have it.
 //
-// A replica asks for one grant at a time per key: while one is on its way, the key's other requests go to Redis for
-// their own points only. Asking with each of many requests in flight would leave the replica holding many grants when
-// its burst ends, which another replica's burst would then find missing from the quota until they are given back: one
-// grant, a sixteenth of what was left when it was asked, bounds what a replica can hold back. The requests that went to
+// A replica asks for one grant at a time per key: while one is on its way, the key's other requests wait for it and
+// are counted from it, and those it does not cover go to Redis for their own points. Asking with each of many requests
+// in flight would leave the replica holding many grants when its burst ends, which another replica's burst would then
+// find missing from the quota until they are given back: one grant, a sixteenth of what was left when it was asked,
+// bounds what a replica can hold back. Waiting rather than going to Redis keeps a busy key at about one round trip per
+// grant however many requests are in flight and however far Redis is. The requests that went to
 // Redis while a grant was on its way, and found the quota spent by it, are counted from the grant instead of refused:
 // a replica never refuses a request while it holds the points for it.
 //
@@ -37,8 +39,12 @@ interface Lease {
   windowEndsAt: number;
   /** The latest request on this key here (counted locally, or sent to Redis). */
   usedAt: number;
-  /** A request that asked for a grant is on its way to Redis. */
-  asking: boolean;
+}
+
+/** A grant on its way to this process: `answered` settles `done` once Redis answered, or failed to. */
+interface Ask {
+  done: Promise<void>;
+  answered: () => void;
 }
 
 /** A request counted against a lease: the count it reports, the values it took, and when the window ends. */
@@ -50,6 +56,7 @@ export interface LeasedCount {
 
 export class QuotaLeases {
   private readonly leases = new Map<string, Lease>();
+  private readonly asks = new Map<string, Ask>();
 
   /** Takes `points` from the key's lease, or null when the lease cannot cover them. */
   take(key: string, points: number, now: number): LeasedCount | null {
@@ -77,15 +84,21 @@ export class QuotaLeases {
    */
   leaseFor(key: string, now: number): number {
     const lease = this.current(key, now);
-    if (!lease || lease.asking || now - lease.usedAt >= IDLE_MS) return 0;
-    lease.asking = true;
+    if (!lease || this.asks.has(key) || now - lease.usedAt >= IDLE_MS) return 0;
+    let answered = () => {};
+    const done = new Promise<void>((resolve) => (answered = resolve));
+    this.asks.set(key, { done, answered });
     return MAX_LEASE;
+  }
+
+  /** The grant on its way for this key, if one is: settled once it is counted here or its request failed. */
+  pending(key: string): Promise<void> | undefined {
+    return this.asks.get(key)?.done;
   }
 
   /** The request that asked for a grant failed: the key's next request may ask. */
   unanswered(key: string): void {
-    const lease = this.leases.get(key);
-    if (lease) lease.asking = false;
+    this.answer(key);
   }
 
   /**
@@ -102,10 +115,10 @@ export class QuotaLeases {
       if (values.length) lease.values = [...lease.values, ...values].sort((a, b) => a - b);
       lease.windowEndsAt = Math.min(lease.windowEndsAt, windowEndsAt);
       lease.usedAt = sentAt;
-      if (asked) lease.asking = false;
     } else {
-      this.leases.set(key, { values, windowEndsAt, usedAt: sentAt, asking: false });
+      this.leases.set(key, { values, windowEndsAt, usedAt: sentAt });
     }
+    if (asked) this.answer(key);
   }
 
   /**
@@ -124,6 +137,12 @@ export class QuotaLeases {
 
   get size(): number {
     return this.leases.size;
+  }
+
+  private answer(key: string): void {
+    const ask = this.asks.get(key);
+    this.asks.delete(key);
+    ask?.answered();
   }
 
   private current(key: string, now: number): Lease | undefined {

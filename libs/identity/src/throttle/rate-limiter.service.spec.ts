@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { platformSchema, PlatformSettings } from '@gatehouse/config';
 import type { RedisService } from '@gatehouse/db';
 import { RateLimiter } from './rate-limiter.service';
-import { LEASE_SHARE } from './quota-leases';
+import { LEASE_SHARE, MAX_LEASE } from './quota-leases';
 import { RATE_LIMITS } from './rate-limits';
 
 // Against a real Redis (TEST_REDIS_URL, default 127.0.0.1:6379) under a random key prefix: the counting is the Lua
@@ -170,7 +170,7 @@ describe('RateLimiter leases on busy tools/call quotas', () => {
     const [a, b] = [replica(roomy), replica(roomy)];
     const who = subject();
     expect(allowed(await a.limiter.consume('tool-call', who))).toBe(true);
-    // A hundred at once on a busy key: one asks for a grant, the others go to Redis for their own point.
+    // A hundred at once on a busy key: one asks for a grant, the others wait for it; those it does not cover go to Redis.
     const burst = await Promise.all(Array.from({ length: 100 }, () => a.limiter.consume('tool-call', who)));
     expect(burst.every(allowed)).toBe(true);
     const held = (await counter(a.client, 'toolCallsPerCredential', who.credential)) - 101;
@@ -192,6 +192,21 @@ describe('RateLimiter leases on busy tools/call quotas', () => {
     expect(new Set(burst.filter(allowed).map((results) => results[0]!.consumed))).toEqual(new Set(Array.from({ length: 39 }, (_, i) => i + 2)));
     await limiter.beforeApplicationShutdown();
     expect(await counter(client, 'toolCallsPerOrganization', who.organization)).toBe(40);
+  });
+
+  it('counts the requests that arrive while a grant is on its way from that grant: about one command per grant', async () => {
+    const { limiter, client, sent } = replica(quotas(100_000, 1_000_000));
+    const who = subject();
+    // Sixteen agents calling one after another, as a busy credential does.
+    const agent = async () => {
+      for (let call = 0; call < 100; call++) expect(allowed(await limiter.consume('tool-call', who))).toBe(true);
+    };
+    await Promise.all(Array.from({ length: 16 }, agent));
+    // Each agent's first call goes to Redis alone (the key is not busy yet), then one script per grant of 64; when the
+    // requests in flight while a grant was asked each sent a script of their own, this took 336.
+    expect(sent.filter((name) => name === 'evalsha').length).toBeLessThanOrEqual(16 + 2 * Math.ceil(1_600 / MAX_LEASE));
+    await limiter.beforeApplicationShutdown();
+    expect(await counter(client, 'toolCallsPerCredential', who.credential)).toBe(1_600);
   });
 
   it('gives back the points of a key idle for a second, so that another replica can use them', async () => {

@@ -90,11 +90,12 @@ export class RateLimiter implements BeforeApplicationShutdown {
    * request is allowed), else only against those that refuse it.
    */
   consume(policy: RateLimitPolicy, subject: RateLimitSubject, points = 1): Promise<RateLimitResult[]> {
-    return this.count(policy, subject, points, true);
+    return this.count(policy, subject, points, true, true);
   }
 
-  // `again`: a request Redis refused may be counted once more, from what this process was granted meanwhile.
-  private async count(policy: RateLimitPolicy, subject: RateLimitSubject, points: number, again: boolean): Promise<RateLimitResult[]> {
+  // `again`: a request Redis refused may be counted once more, from what this process was granted meanwhile. `wait`:
+  // a request may wait once for a grant on its way to this process instead of going to Redis itself.
+  private async count(policy: RateLimitPolicy, subject: RateLimitSubject, points: number, again: boolean, wait: boolean): Promise<RateLimitResult[]> {
     const rules = this.policies[policy];
     if (rules.length === 0) return [];
     const keys = rules.map((rule) => this.key(rule, subject));
@@ -105,6 +106,12 @@ export class RateLimiter implements BeforeApplicationShutdown {
     const local = keys.map((key) => (leased ? this.leases.take(key, points, now) : null));
     const sent = keys.flatMap((key, i) => (local[i] ? [] : [i]));
     if (sent.length === 0) return rules.map((rule, i) => result(rule, local[i]!.consumed, local[i]!.msBeforeNext));
+    const grants = leased && wait ? sent.flatMap((i) => this.leases.pending(keys[i]!) ?? []) : [];
+    if (grants.length > 0) {
+      this.untake(keys, local);
+      await Promise.all(grants);
+      return this.count(policy, subject, points, again, false);
+    }
     const asked = sent.map((i) => (leased ? this.leases.leaseFor(keys[i]!, now) : 0));
     const args: (string | number)[] = [points];
     sent.forEach((i, n) => args.push(rules[i]!.points, rules[i]!.windowSeconds, asked[n]!));
@@ -130,7 +137,7 @@ export class RateLimiter implements BeforeApplicationShutdown {
       // replica never refuses a request while it holds them (the refused count stays on the counter, as any refusal's).
       const later = performance.now();
       if (again && leased && sent.every((i) => results[i]!.allowed || this.leases.covers(keys[i]!, points, later))) {
-        return this.count(policy, subject, points, false);
+        return this.count(policy, subject, points, false, false);
       }
     }
     local.forEach((count, i) => {
