@@ -64,7 +64,6 @@ export function echoCall(label, toolName, echo) {
   };
 }
 
-/** One MCP session: initialize over `transport`, optionally with a bearer token. */
 /**
  * The SDK's client transports add an abort listener to one long-lived signal per message and never remove it, so
  * Node warns on every message past its limit: a client-side leak, not the gateway's, and not shown.
@@ -76,6 +75,7 @@ export function hideSdkListenerWarnings() {
   });
 }
 
+/** One MCP session: initialize over `transport`, optionally with a bearer token. */
 export async function connectClient(url, token, { name = 'gatehouse-bench', transport = 'streamable-http' } = {}) {
   const createTransport = TRANSPORTS[transport];
   if (!createTransport) throw new Error(`unknown MCP transport ${transport}`);

@@ -12,9 +12,9 @@
 // in flight would leave the replica holding many grants when its burst ends, which another replica's burst would then
 // find missing from the quota until they are given back: one grant, a sixteenth of what was left when it was asked,
 // bounds what a replica can hold back. Waiting rather than going to Redis keeps a busy key at about one round trip per
-// grant however many requests are in flight and however far Redis is. The requests that went to
-// Redis while a grant was on its way, and found the quota spent by it, are counted from the grant instead of refused:
-// a replica never refuses a request while it holds the points for it.
+// grant however many requests are in flight and however far Redis is. The requests that went to Redis while a grant
+// was on its way, and found the quota spent by it, are counted from the grant instead of refused: a replica never
+// refuses a request while it holds the points for it.
 //
 // A lease is the counter's values it was granted (INCRBY hands each grant values of its own): a request counted here
 // takes the lowest, and reports it as its count, so requests on every replica report distinct counts, as if each had

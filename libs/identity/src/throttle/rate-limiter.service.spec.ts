@@ -185,8 +185,9 @@ describe('RateLimiter leases on busy tools/call quotas', () => {
     const { limiter, client } = replica(snug);
     const who = subject();
     expect(allowed(await limiter.consume('tool-call', who))).toBe(true);
-    // Sixty at once on the busy key: the first asks for a grant (two points, a sixteenth of the 38 left), which Redis
-    // answers first; the others each take their own point, so the last of them find the quota spent by the grant.
+    // Sixty at once on the busy key: the first asks for a grant (two points, a sixteenth of the 38 left) and the others
+    // wait for it; those it does not cover go to Redis, one asking for the next grant, which Redis answers before the
+    // others' points, so the last of them find the quota spent by that grant.
     const burst = await Promise.all(Array.from({ length: 60 }, () => limiter.consume('tool-call', who)));
     expect(burst.filter(allowed)).toHaveLength(39);
     expect(new Set(burst.filter(allowed).map((results) => results[0]!.consumed))).toEqual(new Set(Array.from({ length: 39 }, (_, i) => i + 2)));
