@@ -70,9 +70,29 @@ describe('QuotaLeases', () => {
     leases.counted('ending', 0, 10, 1_500, 5, true);
     leases.counted('spent', 0, 10, 60_000, 0, false);
     leases.take('busy', 1, 900);
-    expect([...leases.sweep(1_200)]).toEqual([['idle', 5]]);
+    expect([...leases.sweep(1_200)]).toEqual([['idle', [6, 7, 8, 9, 10]]]);
     expect(leases.size).toBe(1);
-    expect([...leases.sweep(1_300, true)]).toEqual([['busy', 4]]);
+    // At shutdown, every key granted here in its window, so that this process stops answering for it.
+    expect([...leases.sweep(1_300, true)]).toEqual([
+      ['busy', [7, 8, 9, 10]],
+      ['ending', []],
+    ]);
     expect(leases.size).toBe(0);
+  });
+
+  it('surrenders what a key granted here has left, once, and nothing for a key never granted here or whose window ended', () => {
+    const leases = new QuotaLeases();
+    leases.counted('k', 0, 13, 60_000, 3, true);
+    expect(leases.take('k', 1, 10)).not.toBeNull();
+    expect(leases.surrender('k', 20)).toEqual([12, 13]);
+    expect(leases.take('k', 1, 30)).toBeNull();
+    expect(leases.surrender('k', 40)).toBeNull();
+    leases.counted('quiet', 0, 1, 60_000, 0, false);
+    expect(leases.surrender('quiet', 40)).toBeNull();
+    leases.counted('spent', 0, 2, 60_000, 1, true);
+    expect(leases.take('spent', 1, 10)).not.toBeNull();
+    expect(leases.surrender('spent', 50)).toEqual([]);
+    leases.counted('ended', 0, 2, 1_000, 1, true);
+    expect(leases.surrender('ended', 1_000)).toBeNull();
   });
 });

@@ -10,8 +10,8 @@
 // A replica asks for one grant at a time per key: while one is on its way, the key's other requests wait for it and
 // are counted from it, and those it does not cover go to Redis for their own points. Asking with each of many requests
 // in flight would leave the replica holding many grants when its burst ends, which another replica's burst would then
-// find missing from the quota until they are given back: one grant, a sixteenth of what was left when it was asked,
-// bounds what a replica can hold back. Waiting rather than going to Redis keeps a busy key at about one round trip per
+// find missing from the quota until it reclaims them (below): one grant, a sixteenth of what was left when it was
+// asked, bounds what a replica can hold. Waiting rather than going to Redis keeps a busy key at about one round trip per
 // grant however many requests are in flight and however far Redis is. The requests that went to Redis while a grant
 // was on its way, and found the quota spent by it, are counted from the grant instead of refused: a replica never
 // refuses a request while it holds the points for it.
@@ -19,6 +19,10 @@
 // A lease is the counter's values it was granted (INCRBY hands each grant values of its own): a request counted here
 // takes the lowest, and reports it as its count, so requests on every replica report distinct counts, as if each had
 // gone to Redis.
+//
+// A replica refused because the quota is spent asks the replicas holding a grant of it to surrender what they have
+// not used (RateLimiter's reclaim), so that the quota is filled exactly: until its window ends, a replica that was
+// granted points of a key answers for it, with the values it still holds, or none.
 
 /** At most this many points are taken beyond a request's. */
 export const MAX_LEASE = 64;
@@ -57,6 +61,8 @@ export interface LeasedCount {
 export class QuotaLeases {
   private readonly leases = new Map<string, Lease>();
   private readonly asks = new Map<string, Ask>();
+  /** Keys this process was granted points of, until their window ends: it answers a reclaim of them. */
+  private readonly granted = new Map<string, number>();
 
   /** Takes `points` from the key's lease, or null when the lease cannot cover them. */
   take(key: string, points: number, now: number): LeasedCount | null {
@@ -111,6 +117,7 @@ export class QuotaLeases {
     const lease = this.current(key, sentAt);
     // A grant of the same window adds to the lease; the next window's replaces it (what was left belonged to the
     // window that ended).
+    if (extra > 0) this.granted.set(key, windowEndsAt);
     if (lease && windowEndsAt - lease.windowEndsAt < SAME_WINDOW_MS) {
       if (values.length) lease.values = [...lease.values, ...values].sort((a, b) => a - b);
       lease.windowEndsAt = Math.min(lease.windowEndsAt, windowEndsAt);
@@ -122,17 +129,38 @@ export class QuotaLeases {
   }
 
   /**
-   * Forgets keys idle for `IDLE_MS` (all of them with `everything`) and keys whose window ended; returns the points
-   * to give back to the counters of those still in their window.
+   * Forgets keys idle for `IDLE_MS` (all of them with `everything`) and keys whose window ended; returns the values
+   * to give back to the counters of those still in their window (with `everything`, every key granted here in its
+   * window, with no values when none are left: this process stops answering for them).
    */
-  sweep(now: number, everything = false): Map<string, number> {
-    const giveBack = new Map<string, number>();
+  sweep(now: number, everything = false): Map<string, number[]> {
+    const giveBack = new Map<string, number[]>();
     for (const [key, lease] of this.leases) {
       if (!everything && now - lease.usedAt < IDLE_MS && now < lease.windowEndsAt) continue;
       this.leases.delete(key);
-      if (lease.values.length > 0 && now < lease.windowEndsAt - GIVE_BACK_BEFORE_END_MS) giveBack.set(key, lease.values.length);
+      if (lease.values.length > 0 && now < lease.windowEndsAt - GIVE_BACK_BEFORE_END_MS) {
+        giveBack.set(key, lease.values);
+        this.granted.delete(key);
+      }
+    }
+    for (const [key, windowEndsAt] of this.granted) {
+      if (everything && now < windowEndsAt && !giveBack.has(key)) giveBack.set(key, []);
+      if (everything || now >= windowEndsAt) this.granted.delete(key);
     }
     return giveBack;
+  }
+
+  /**
+   * A reclaim of this key: the values of its lease, which this process stops using (none when it holds none), or null
+   * when it was granted no points of the key in the window still running.
+   */
+  surrender(key: string, now: number): number[] | null {
+    const windowEndsAt = this.granted.get(key);
+    this.granted.delete(key);
+    if (windowEndsAt === undefined || now >= windowEndsAt) return null;
+    const values = this.current(key, now)?.values ?? [];
+    this.leases.delete(key);
+    return values;
   }
 
   get size(): number {

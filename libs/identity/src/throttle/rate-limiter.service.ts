@@ -1,7 +1,8 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PlatformSettings } from '@gatehouse/config';
-import { CounterCommands, decrementExisting, RedisService, withCounterCommands } from '@gatehouse/db';
+import { ClusterBus, CounterCommands, decrementExisting, RedisService, withCounterCommands } from '@gatehouse/db';
 import {
   partitionKey,
   principalRateLimits,
@@ -17,46 +18,117 @@ import { IDLE_MS, LEASE_SHARE, LeasedCount, QuotaLeases } from './quota-leases';
 // request counts against every quota when all of them have room, else only against those it is refused by (a
 // credential's refused flood must not spend its organization's quota, nor one client's the address's it shares with
 // others). Fixed windows: a quota's counter starts with its window's first request and expires with the window.
-// KEYS: one counter per quota. ARGV: the points, then each quota's limit, window in seconds and the most it may take
-// beyond the points for this replica's lease (QuotaLeases: at most a sixteenth of what is left). Returns, per quota, its
-// count (this request's points and lease included where they were counted), the milliseconds left in its window and
-// the points leased.
+// KEYS: per quota, its counter, the replicas granted a lease of it (QuotaLeases) and the values they gave back. ARGV:
+// the points, this replica's id, whether a refusal may be held (below), then each quota's limit, window in seconds
+// and the most it may take beyond the points for this replica's lease (at most a sixteenth of what is left).
+// A quota with no room left admits a request with values given back, each once. A request refused only by quotas that
+// other replicas hold leases of is held when asked: counted nowhere, so that it can be counted again once they gave
+// back what they did not use. Returns, per quota, its count (this request's points and lease included where they were
+// counted; the highest value given back that it took), the milliseconds left in its window, the points leased and,
+// for a held refusal, how many other replicas hold a lease of it.
 const CONSUME = `
-local points = tonumber(ARGV[1])
-local counts, refused = {}, false
-for i, key in ipairs(KEYS) do
-  counts[i] = tonumber(redis.call('get', key) or '0')
-  if counts[i] + points > tonumber(ARGV[3 * i - 1]) then refused = true end
+local points, me, hold = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
+local quotas = #KEYS / 3
+local counts, reuse, holders, refused = {}, {}, {}, false
+for i = 1, quotas do
+  counts[i], holders[i] = tonumber(redis.call('get', KEYS[3 * i - 2]) or '0'), 0
+  if counts[i] + points > tonumber(ARGV[3 * i + 1]) then
+    if redis.call('llen', KEYS[3 * i]) >= points then
+      reuse[i] = true
+    else
+      refused = true
+      holders[i] = redis.call('scard', KEYS[3 * i - 1]) - redis.call('sismember', KEYS[3 * i - 1], me)
+      if holders[i] == 0 then hold = false end
+    end
+  end
 end
+hold = hold and refused
 local out = {}
-for i, key in ipairs(KEYS) do
-  local limit, window, lease = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
-  local ttl, extra = nil, 0
-  if not refused or counts[i] + points > limit then
+for i = 1, quotas do
+  local counter, lessees, returned = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local limit, window, lease = tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2]), tonumber(ARGV[3 * i + 3])
+  local count, ttl, extra, room = counts[i], nil, 0, counts[i] + points <= limit
+  if reuse[i] then
+    -- Refused by another quota, a request takes no value given back: this one reports itself full, not refusing.
+    count = limit
+    if not refused then
+      count = 0
+      for _, value in ipairs(redis.call('lpop', returned, points)) do count = math.max(count, tonumber(value)) end
+    end
+  elseif hold then
+    if not room then count = counts[i] + points end
+  elseif room ~= refused then
     if not refused and lease > 0 then extra = math.min(lease, math.floor((limit - counts[i] - points) / ${LEASE_SHARE})) end
-    counts[i] = redis.call('incrby', key, points + extra)
-    ttl = redis.call('pttl', key)
+    count = redis.call('incrby', counter, points + extra)
+    ttl = redis.call('pttl', counter)
     if ttl < 0 then
-      redis.call('expire', key, window)
+      redis.call('expire', counter, window)
       ttl = window * 1000
     end
-  else
-    ttl = redis.call('pttl', key)
+    if extra > 0 then
+      redis.call('sadd', lessees, me)
+      redis.call('pexpire', lessees, ttl)
+    end
+  end
+  if not ttl then
+    ttl = redis.call('pttl', counter)
     if ttl < 0 then ttl = window * 1000 end
   end
-  out[3 * i - 2] = counts[i]
-  out[3 * i - 1] = ttl
-  out[3 * i] = extra
+  out[4 * i - 3] = count
+  out[4 * i - 2] = ttl
+  out[4 * i - 1] = extra
+  out[4 * i] = hold and holders[i] or 0
 end
 return out
+`;
+
+// Gives back a replica's unused values of a quota and takes it off the quota's holders. A quota with room gets them
+// back on its counter (DECRBY); one whose room is spent (or any, for a reclaim) gets them on the list that requests
+// take values from when the counter has no room, each value then used once: decrementing a counter past its limit
+// would free nothing, and would hand out again values other requests reported. KEYS: counter, holders, values given
+// back. ARGV: this replica's id, the quota's limit, 1 to keep the counter as it is, the values.
+const GIVE_BACK = `
+redis.call('srem', KEYS[2], ARGV[1])
+local count = tonumber(redis.call('get', KEYS[1]) or '-1')
+if count < 0 or #ARGV < 4 then return 0 end
+if count <= tonumber(ARGV[2]) and ARGV[3] ~= '1' then
+  redis.call('decrby', KEYS[1], #ARGV - 3)
+else
+  redis.call('rpush', KEYS[3], unpack(ARGV, 4))
+  local ttl = redis.call('pttl', KEYS[1])
+  if ttl > 0 then redis.call('pexpire', KEYS[3], ttl) end
+end
+return 0
 `;
 
 // The policies counted with leases: those on the path of every tools/call. The others (sign-in, OAuth endpoints, the
 // admin API) are counted request by request.
 const LEASED: ReadonlySet<RateLimitPolicy> = new Set(['tool-call']);
+// A request refused by a spent quota while other replicas hold a lease of it asks them (over the cluster bus) to give
+// back what they have not used, and is counted again once they all have, or refused after RECLAIM_WAIT_MS: a replica
+// that does not answer (stopped, cut off) holds its points until the window ends, and the key's next refusals do not
+// wait for it again.
+const RECLAIM_CHANNEL = 'quota-reclaim';
+const RECLAIM_WAIT_MS = 2_000;
+const RECLAIM_POLL_MS = 5;
+
+/** The Redis keys of one rule's quotas, each followed by the partition value. */
+interface QuotaKeys {
+  counter: string;
+  holders: string;
+  returned: string;
+}
+
+/** What a request may still try before it is refused: see `RateLimiter.count`. */
+interface Attempt {
+  again: boolean;
+  wait: boolean;
+  reclaim: boolean;
+}
 
 interface RateLimitCommands {
   gatehouseRateLimitConsume(keyCount: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
+  gatehouseRateLimitGiveBack(keyCount: number, ...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
 // Fixed-window counters in the shared Redis, so every replica counts against the same quota. No insurance
@@ -64,25 +136,45 @@ interface RateLimitCommands {
 // there), so the error surfaces as a 5xx rather than a per-replica in-memory quota that would multiply the limits.
 // Busy tools/call quotas are counted with leases (QuotaLeases): most of their requests need no round trip.
 @Injectable()
-export class RateLimiter implements BeforeApplicationShutdown {
+export class RateLimiter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(RateLimiter.name);
   private readonly policies: Record<RateLimitPolicy, readonly RateLimitRule[]>;
-  // Each rule's key prefix; the keys are `<prefix>:rate-limit:<rule>:<partition value>`.
-  private readonly prefixes = new Map<RateLimitRule, string>();
+  // Each rule's key prefixes; a quota's counter is `<prefix>:rate-limit:<rule>:<partition value>`.
+  private readonly prefixes = new Map<RateLimitRule, QuotaKeys>();
   private readonly client: Redis & RateLimitCommands & CounterCommands;
   private readonly leases = new QuotaLeases();
+  // This process among the replicas holding a lease of a quota.
+  private readonly id = randomUUID();
+  private readonly reclaims = new Map<string, Promise<void>>();
+  // Quotas whose holders did not all answer a reclaim, until their window ends (performance.now()).
+  private readonly unanswered = new Map<string, number>();
   private sweeping: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(redis: RedisService, platform: PlatformSettings) {
+  constructor(
+    redis: RedisService,
+    platform: PlatformSettings,
+    private readonly bus: ClusterBus,
+  ) {
     this.policies = { ...RATE_LIMITS, ...principalRateLimits(platform.limits) };
     for (const rules of Object.values(this.policies) as (readonly RateLimitRule[])[]) {
-      for (const rule of rules) this.prefixes.set(rule, `${redis.key('rate-limit', rule.name)}:`);
+      for (const rule of rules) {
+        const prefix = (kind: string) => `${redis.key(kind, rule.name)}:`;
+        this.prefixes.set(rule, { counter: prefix('rate-limit'), holders: prefix('rate-limit-holders'), returned: prefix('rate-limit-returned') });
+      }
     }
     // Sent as EVALSHA, and as EVAL by ioredis the first time a Redis does not know the script.
     const client = redis.client as Redis & Partial<RateLimitCommands>;
     if (!client.gatehouseRateLimitConsume) client.defineCommand('gatehouseRateLimitConsume', { lua: CONSUME });
+    if (!client.gatehouseRateLimitGiveBack) client.defineCommand('gatehouseRateLimitGiveBack', { lua: GIVE_BACK });
     this.client = withCounterCommands(client as Redis & RateLimitCommands);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.bus.subscribe(RECLAIM_CHANNEL, (payload, fromSelf) => {
+      const key = (payload as { key?: unknown } | null)?.key;
+      if (!fromSelf && typeof key === 'string') void this.surrender(key);
+    });
   }
 
   /**
@@ -90,15 +182,17 @@ export class RateLimiter implements BeforeApplicationShutdown {
    * request is allowed), else only against those that refuse it.
    */
   consume(policy: RateLimitPolicy, subject: RateLimitSubject, points = 1): Promise<RateLimitResult[]> {
-    return this.count(policy, subject, points, true, true);
+    return this.count(policy, subject, points, { again: true, wait: true, reclaim: true });
   }
 
-  // `again`: a request Redis refused may be counted once more, from what this process was granted meanwhile. `wait`:
-  // a request may wait once for a grant on its way to this process instead of going to Redis itself.
-  private async count(policy: RateLimitPolicy, subject: RateLimitSubject, points: number, again: boolean, wait: boolean): Promise<RateLimitResult[]> {
+  // Each of these at most once per request: `wait` for a grant on its way to this process instead of going to Redis;
+  // `again`, refused, be counted from what this process was granted meanwhile; `reclaim`, refused, be counted again
+  // once the other replicas holding a lease of the quota gave back what they did not use.
+  private async count(policy: RateLimitPolicy, subject: RateLimitSubject, points: number, attempt: Attempt): Promise<RateLimitResult[]> {
     const rules = this.policies[policy];
     if (rules.length === 0) return [];
-    const keys = rules.map((rule) => this.key(rule, subject));
+    const partitions = rules.map((rule) => partitionKey(rule, subject));
+    const keys = rules.map((rule, i) => this.prefixes.get(rule)!.counter + partitions[i]!);
     const leased = LEASED.has(policy);
     // A monotonic clock: a wall clock set back would stretch a lease past its window.
     const now = performance.now();
@@ -106,38 +200,52 @@ export class RateLimiter implements BeforeApplicationShutdown {
     const local = keys.map((key) => (leased ? this.leases.take(key, points, now) : null));
     const sent = keys.flatMap((key, i) => (local[i] ? [] : [i]));
     if (sent.length === 0) return rules.map((rule, i) => result(rule, local[i]!.consumed, local[i]!.msBeforeNext));
-    const grants = leased && wait ? sent.flatMap((i) => this.leases.pending(keys[i]!) ?? []) : [];
+    const grants = leased && attempt.wait ? sent.flatMap((i) => this.leases.pending(keys[i]!) ?? []) : [];
     if (grants.length > 0) {
       this.untake(keys, local);
       await Promise.all(grants);
-      return this.count(policy, subject, points, again, false);
+      return this.count(policy, subject, points, { ...attempt, wait: false });
     }
     const asked = sent.map((i) => (leased ? this.leases.leaseFor(keys[i]!, now) : 0));
-    const args: (string | number)[] = [points];
+    const scriptKeys = sent.flatMap((i) => {
+      const { holders, returned } = this.prefixes.get(rules[i]!)!;
+      return [keys[i]!, holders + partitions[i]!, returned + partitions[i]!];
+    });
+    // A refusal may be held for a reclaim once per request, and not on a quota whose holders did not answer the last.
+    const hold = leased && attempt.reclaim && sent.every((i) => (this.unanswered.get(keys[i]!) ?? 0) <= now);
+    const args: (string | number)[] = [points, this.id, hold ? 1 : 0];
     sent.forEach((i, n) => args.push(rules[i]!.points, rules[i]!.windowSeconds, asked[n]!));
     let counts: number[];
     try {
-      counts = await this.client.gatehouseRateLimitConsume(sent.length, ...sent.map((i) => keys[i]!), ...args);
+      counts = await this.client.gatehouseRateLimitConsume(scriptKeys.length, ...scriptKeys, ...args);
     } catch (error) {
       this.untake(keys, local);
       sent.forEach((i, n) => asked[n] && this.leases.unanswered(keys[i]!));
       throw error;
     }
     const results: RateLimitResult[] = [];
+    const held: number[] = [];
     sent.forEach((i, n) => {
-      const [count, msBeforeNext, extra] = [counts[3 * n]!, counts[3 * n + 1]!, counts[3 * n + 2]!];
+      const [count, msBeforeNext, extra, holders] = [counts[4 * n]!, counts[4 * n + 1]!, counts[4 * n + 2]!, counts[4 * n + 3]!];
       if (leased) this.leases.counted(keys[i]!, now, count, msBeforeNext, extra, asked[n]! > 0);
       results[i] = result(rules[i]!, count - extra, msBeforeNext);
+      if (holders > 0) held.push(i);
     });
     // Refused: what was counted here is given back (a refused request counts only against the quotas that refuse it).
     const refused = results.some((quota) => !quota.allowed);
     if (refused) {
       this.untake(keys, local);
       // Another request's grant, answered while this one was on its way, may hold the points it was refused for: a
-      // replica never refuses a request while it holds them (the refused count stays on the counter, as any refusal's).
+      // replica never refuses a request while it holds them (a refusal counted on the counter stays there, as any does).
       const later = performance.now();
-      if (again && leased && sent.every((i) => results[i]!.allowed || this.leases.covers(keys[i]!, points, later))) {
-        return this.count(policy, subject, points, false, false);
+      if (attempt.again && leased && sent.every((i) => results[i]!.allowed || this.leases.covers(keys[i]!, points, later))) {
+        return this.count(policy, subject, points, { ...attempt, again: false, wait: false });
+      }
+      // Held, counted nowhere: counted again once the replicas holding leases of its quotas gave back what they did not
+      // use (or did not answer in time).
+      if (held.length > 0) {
+        await Promise.all(held.map((i) => this.reclaim(keys[i]!, later + results[i]!.resetSeconds * 1000)));
+        return this.count(policy, subject, points, { again: false, wait: false, reclaim: false });
       }
     }
     local.forEach((count, i) => {
@@ -169,28 +277,87 @@ export class RateLimiter implements BeforeApplicationShutdown {
     keys.forEach((key, i) => local[i] && this.leases.untake(key, local[i]));
   }
 
+  // One reclaim of a quota at a time here: the requests it refuses meanwhile wait for the same one.
+  private reclaim(key: string, windowEndsAt: number): Promise<void> {
+    let running = this.reclaims.get(key);
+    if (!running) {
+      running = this.askHolders(key, windowEndsAt).finally(() => this.reclaims.delete(key));
+      this.reclaims.set(key, running);
+    }
+    return running;
+  }
+
+  private async askHolders(key: string, windowEndsAt: number): Promise<void> {
+    const quota = this.quotaOf(key);
+    if (!quota) return;
+    try {
+      // This process gives back its own first (fewer points than the request's, or none: it was refused).
+      await this.surrender(key);
+      await this.bus.publish(RECLAIM_CHANNEL, { key });
+      const deadline = performance.now() + RECLAIM_WAIT_MS;
+      while ((await this.client.scard(quota.holders)) > 0) {
+        if (performance.now() >= deadline) {
+          this.unanswered.set(key, windowEndsAt);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECLAIM_POLL_MS));
+      }
+    } catch (error) {
+      // The request is refused, as it would have been without asking.
+      this.logger.warn({ err: error }, 'Could not ask the other replicas for the unused points of a spent quota');
+    }
+  }
+
+  // A reclaim of a quota this process may hold a lease of: its unused values go back (a grant on its way first).
+  private async surrender(key: string): Promise<void> {
+    await this.leases.pending(key);
+    const values = this.leases.surrender(key, performance.now());
+    if (values) await this.giveBack(new Map([[key, values]]), true);
+  }
+
   // Only while there are leases: an idle gateway wakes for nothing.
   private sweepLater(): void {
     if (this.sweeping || this.stopped || this.leases.size === 0) return;
     this.sweeping = setTimeout(() => {
       this.sweeping = null;
-      void this.giveBack(this.leases.sweep(performance.now())).finally(() => this.sweepLater());
+      const now = performance.now();
+      for (const [key, windowEndsAt] of this.unanswered) if (now >= windowEndsAt) this.unanswered.delete(key);
+      void this.giveBack(this.leases.sweep(now)).finally(() => this.sweepLater());
     }, IDLE_MS).unref();
   }
 
-  private async giveBack(unused: Map<string, number>): Promise<void> {
+  // `reclaimed`: to the values requests on a spent quota take, never to the counter (see GIVE_BACK).
+  private async giveBack(unused: Map<string, number[]>, reclaimed = false): Promise<void> {
     try {
-      await Promise.all([...unused].map(([key, points]) => decrementExisting(this.client, [key], points)));
+      await Promise.all(
+        [...unused].flatMap(([key, values]) => {
+          const quota = this.quotaOf(key);
+          return quota ? [this.client.gatehouseRateLimitGiveBack(3, key, quota.holders, quota.returned, this.id, quota.rule.points, reclaimed ? 1 : 0, ...values)] : [];
+        }),
+      );
     } catch (error) {
       // Not given back, the points stay counted until their window ends: fewer requests let through, never more.
       this.logger.warn({ err: error }, 'Could not give back unused rate-limit points');
     }
   }
 
+  /** The leased quota whose counter this key is, with its other keys; undefined for any other key. */
+  private quotaOf(key: string): (QuotaKeys & { rule: RateLimitRule }) | undefined {
+    for (const policy of LEASED) {
+      for (const rule of this.policies[policy]) {
+        const prefixes = this.prefixes.get(rule)!;
+        if (!key.startsWith(prefixes.counter)) continue;
+        const partition = key.slice(prefixes.counter.length);
+        return { rule, counter: key, holders: prefixes.holders + partition, returned: prefixes.returned + partition };
+      }
+    }
+    return undefined;
+  }
+
   private key(rule: RateLimitRule, subject: RateLimitSubject): string {
-    const prefix = this.prefixes.get(rule);
-    if (prefix === undefined) throw new Error(`No rate limit ${rule.name}: rules must come from a policy of this RateLimiter`);
-    return prefix + partitionKey(rule, subject);
+    const prefixes = this.prefixes.get(rule);
+    if (prefixes === undefined) throw new Error(`No rate limit ${rule.name}: rules must come from a policy of this RateLimiter`);
+    return prefixes.counter + partitionKey(rule, subject);
   }
 }
 
