@@ -16,6 +16,7 @@ const KEYS = {
   other: 'ghk_test_ratelimits_other_key_00002',
   api: 'ghk_test_ratelimits_api_key_0000003',
   apiOther: 'ghk_test_ratelimits_api_other_key_04',
+  holder: 'ghk_test_ratelimits_holder_key_00005',
 };
 const PER_CREDENTIAL = 200;
 const PER_ORGANIZATION = 5_000;
@@ -37,6 +38,7 @@ organizations:
       - { name: other, role: member, secretEnv: OTHER }
       - { name: api, role: admin, secretEnv: API }
       - { name: api-other, role: admin, secretEnv: API_OTHER }
+      - { name: holder, role: member, secretEnv: HOLDER }
     connections:
       - ${fixtureStdioYaml('fx')}
 `;
@@ -70,7 +72,7 @@ describe('rate limits per credential and organization, across replicas', () => {
 
   beforeAll(async () => {
     shared = { databaseUrl: await createTestDatabase(), redisPrefix: redisPrefix() };
-    const vars = { FLOOD: KEYS.flood, OTHER: KEYS.other, API: KEYS.api, API_OTHER: KEYS.apiOther };
+    const vars = { FLOOD: KEYS.flood, OTHER: KEYS.other, API: KEYS.api, API_OTHER: KEYS.apiOther, HOLDER: KEYS.holder };
     // One after the other: both apply the same config file to the same database.
     const first = await startGateway({ yaml, vars, ...shared });
     replicas = [first, await startGateway({ yaml, vars, ...shared })];
@@ -158,6 +160,32 @@ describe('rate limits per credential and organization, across replicas', () => {
 
     expect(await counter(replicas, 'gatehouse_limit_refusals_total', 'toolCallsPerCredential')).toBe(1_000 - PER_CREDENTIAL);
     expect(await counter(replicas, 'gatehouse_limit_refusals_unrecorded_total', 'toolCallsPerCredential')).toBe(1_000 - PER_CREDENTIAL - 1);
+  });
+
+  it('fills the quota exactly while one replica holds points of it that it has not used: the other, refused, asks for them back', async () => {
+    const holder = await RawSession.open(replicas[0]!.mcpUrl, KEYS.holder);
+    const flooders = await Promise.all(Array.from({ length: 5 }, () => RawSession.open(replicas[1]!.mcpUrl, KEYS.holder)));
+    const statusOf = async (response: Promise<Response>) => (await reply(await response)).status;
+    // Two calls on the first replica: the second, on a key now busy there, takes a grant of a sixteenth of what is
+    // left, which it does not use up.
+    for (let i = 0; i < 2; i++) expect(await statusOf(holder.call(`h-${i}`, 'fx_echo', { text: 'hold' }))).toBe(200);
+    let servedByHolder = 2;
+    // A call now and then keeps the key busy there (an idle key's points would go back after a second anyway) while
+    // the other replica is flooded.
+    let flooding = true;
+    const keepBusy = (async () => {
+      for (let i = 2; flooding; i++) {
+        if ((await statusOf(holder.call(`h-${i}`, 'fx_echo', { text: 'hold' }))) === 200) servedByHolder++;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    })();
+    const flood = await Promise.all(Array.from({ length: 300 }, (_, i) => statusOf(flooders[i % flooders.length]!.call(`b-${i}`, 'fx_echo', { text: `flood ${i}` }))));
+    flooding = false;
+    await keepBusy;
+    const servedByFlood = flood.filter((status) => status === 200).length;
+    expect(flood.filter((status) => status !== 200).every((status) => status === 429)).toBe(true);
+    expect(servedByHolder + servedByFlood).toBe(PER_CREDENTIAL);
+    await Promise.all([holder, ...flooders].map((session) => session.close()));
   });
 
   it('counts admin API requests per key across replicas: 429 problem JSON with RateLimit fields and Retry-After, another key served', async () => {
