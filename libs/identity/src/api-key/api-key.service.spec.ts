@@ -182,6 +182,34 @@ describe('ApiKeyService', () => {
     expect(await service.authenticate(secret)).toBeNull();
   });
 
+  it('looks a key that is not cached up once for the requests that ask at the same time, and anew after an eviction', async () => {
+    const { key, secret } = await service.create(principal(), { name: 'busy', role: 'member', access: 'read_write' });
+    const find = repository.findBySecretHash.bind(repository);
+    let lookups = 0;
+    let gate = Promise.resolve();
+    repository.findBySecretHash = async (hash: string) => {
+      lookups++;
+      await gate;
+      return find(hash);
+    };
+    const principals = await Promise.all(Array.from({ length: 16 }, () => service.authenticate(secret)));
+    expect(principals.map((found) => found?.apiKeyId)).toEqual(Array(16).fill(key.id));
+    expect(lookups).toBe(1);
+
+    // A revocation while a lookup is on its way: the requests after it do not share that lookup.
+    let release = () => {};
+    gate = new Promise<void>((resolve) => (release = resolve));
+    bus.handler!({ type: 'changed' }, false);
+    const before = service.authenticate(secret);
+    repository.keys.get(key.id)!.revokedAt = new Date();
+    bus.handler!({ type: 'grant-revoked', id: key.id }, false);
+    const after = service.authenticate(secret);
+    release();
+    expect(await after).toBeNull();
+    expect(lookups).toBe(3);
+    await before;
+  });
+
   it('never issues a key with more than its creator holds', async () => {
     await expect(service.create(principal({ role: 'admin' }), { name: 'x', role: 'owner', access: 'read_write' })).rejects.toThrow(
       'exceeds your role',

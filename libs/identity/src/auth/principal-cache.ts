@@ -24,6 +24,8 @@ interface Entry {
 @Injectable()
 export class PrincipalCache implements OnModuleInit {
   private readonly entries = new Map<string, Entry>();
+  // Lookups of credentials not cached, in flight, by hash: see `shared`.
+  private readonly finding = new Map<string, Promise<unknown>>();
 
   constructor(private readonly bus: ClusterBus) {}
 
@@ -37,6 +39,22 @@ export class PrincipalCache implements OnModuleInit {
     if (entry && entry.expires > Date.now()) return entry.principal;
     this.entries.delete(hash);
     return undefined;
+  }
+
+  /**
+   * `find`'s answer for a credential that is not cached, asked once however many requests want it at the same time:
+   * when a busy credential's entry expires, each request in flight with it would otherwise query the database, and
+   * each take a connection of the pool (a dozen new PostgreSQL backends every TTL, under the bench's load). Requests
+   * after an eviction do not share a lookup that began before it.
+   */
+  shared<T>(hash: string, find: () => Promise<T>): Promise<T> {
+    const running = this.finding.get(hash);
+    if (running) return running as Promise<T>;
+    const found = find().finally(() => {
+      if (this.finding.get(hash) === found) this.finding.delete(hash);
+    });
+    this.finding.set(hash, found);
+    return found;
   }
 
   /** `notAfter`: the credential's own expiry (OAuth access tokens), which the cache must not outlive. */
@@ -70,6 +88,7 @@ export class PrincipalCache implements OnModuleInit {
   }
 
   private evict(event: CredentialEvent): void {
+    this.finding.clear();
     if (event.type === 'changed') return this.entries.clear();
     if (event.type === 'token-revoked') {
       this.entries.delete(event.hash);

@@ -161,15 +161,17 @@ export class OAuthTokenService {
       if (cached.apiKeyId) this.usage.record(cached.apiKeyId);
       return cached;
     }
-    const token = await this.grants.findToken(hash);
-    if (!token || accessTokenFailure(token)) return null;
-    // The lower of the grant's role and the person's role now (a demotion applies at once); the token's scope
-    // within the grant's access.
-    const principal = principalOf(token.grant, grantScope(token.scope));
-    if (typeof principal === 'string') return null;
-    this.usage.record(token.grant.id);
-    this.cache.set(hash, principal, token.expiresAt.getTime());
-    return principal;
+    return this.cache.shared(hash, async () => {
+      const token = await this.grants.findToken(hash);
+      if (!token || accessTokenFailure(token)) return null;
+      // The lower of the grant's role and the person's role now (a demotion applies at once); the token's scope
+      // within the grant's access.
+      const principal = principalOf(token.grant, grantScope(token.scope));
+      if (typeof principal === 'string') return null;
+      this.usage.record(token.grant.id);
+      this.cache.set(hash, principal, token.expiresAt.getTime());
+      return principal;
+    });
   }
 
   // The grant is bound to the endpoint its resource names, in the organization the person chose: a token for
