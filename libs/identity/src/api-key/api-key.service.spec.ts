@@ -210,6 +210,27 @@ describe('ApiKeyService', () => {
     await before;
   });
 
+  it('does not cache what a lookup found when the key was revoked while it was on its way', async () => {
+    const { secret, key } = await service.create(principal(), { name: 'raced', role: 'member', access: 'read_write' });
+    const find = repository.findBySecretHash.bind(repository);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The lookup reads the key before the revocation and answers after it.
+    repository.findBySecretHash = async (hash: string) => {
+      const found = await find(hash);
+      await gate;
+      return found;
+    };
+    const during = service.authenticate(secret);
+    await new Promise((resolve) => setImmediate(resolve));
+    repository.keys.get(key.id)!.revokedAt = new Date();
+    bus.handler!({ type: 'grant-revoked', id: key.id }, false);
+    release();
+    expect((await during)?.apiKeyId).toBe(key.id);
+    repository.findBySecretHash = find;
+    expect(await service.authenticate(secret)).toBeNull();
+  });
+
   it('never issues a key with more than its creator holds', async () => {
     await expect(service.create(principal({ role: 'admin' }), { name: 'x', role: 'owner', access: 'read_write' })).rejects.toThrow(
       'exceeds your role',

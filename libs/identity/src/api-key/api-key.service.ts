@@ -42,14 +42,14 @@ export class ApiKeyService {
       if (cached.apiKeyId) this.usage.record(cached.apiKeyId);
       return cached;
     }
-    return this.cache.shared(hash, async () => {
+    return this.cache.shared(hash, async (keep) => {
       const key = await this.repository.findBySecretHash(hash);
       if (!key || key.kind !== 'api_key') return 'unknown';
       const principal = principalOf(key);
       if (typeof principal === 'string') return principal;
       this.usage.record(key.id);
       // An expiring key leaves the cache when it expires, not up to a TTL later.
-      this.cache.set(hash, principal, standsUntil(key));
+      keep(principal, standsUntil(key));
       return principal;
     });
   }

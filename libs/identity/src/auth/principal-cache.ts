@@ -26,6 +26,8 @@ export class PrincipalCache implements OnModuleInit {
   private readonly entries = new Map<string, Entry>();
   // Lookups of credentials not cached, in flight, by hash: see `shared`.
   private readonly finding = new Map<string, Promise<unknown>>();
+  // Evictions so far: a lookup that began before one does not cache what it found.
+  private evictions = 0;
 
   constructor(private readonly bus: ClusterBus) {}
 
@@ -44,21 +46,23 @@ export class PrincipalCache implements OnModuleInit {
   /**
    * `find`'s answer for a credential that is not cached, asked once however many requests want it at the same time:
    * when a busy credential's entry expires, each request in flight with it would otherwise query the database, and
-   * each take a connection of the pool (a dozen new PostgreSQL backends every TTL, under the bench's load). Requests
-   * after an eviction do not share a lookup that began before it.
+   * each take a connection of the pool (a dozen new PostgreSQL backends every TTL, under the bench's load). `find`
+   * caches the principal it found with `keep` (`notAfter`: the credential's own expiry, which the cache must not
+   * outlive). An eviction while a lookup is on its way (a revocation, say) is not undone by it: what it found is not
+   * kept, and requests after the eviction look the credential up again.
    */
-  shared<T>(hash: string, find: () => Promise<T>): Promise<T> {
+  shared<T>(hash: string, find: (keep: (principal: Principal, notAfter?: number) => void) => Promise<T>): Promise<T> {
     const running = this.finding.get(hash);
     if (running) return running as Promise<T>;
-    const found = find().finally(() => {
+    const since = this.evictions;
+    const found = find((principal, notAfter) => since === this.evictions && this.set(hash, principal, notAfter)).finally(() => {
       if (this.finding.get(hash) === found) this.finding.delete(hash);
     });
     this.finding.set(hash, found);
     return found;
   }
 
-  /** `notAfter`: the credential's own expiry (OAuth access tokens), which the cache must not outlive. */
-  set(hash: string, principal: Principal, notAfter = Number.POSITIVE_INFINITY): void {
+  private set(hash: string, principal: Principal, notAfter = Number.POSITIVE_INFINITY): void {
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(hash, { principal, expires: Math.min(Date.now() + TTL_MS, notAfter) });
   }
@@ -88,6 +92,7 @@ export class PrincipalCache implements OnModuleInit {
   }
 
   private evict(event: CredentialEvent): void {
+    this.evictions += 1;
     this.finding.clear();
     if (event.type === 'changed') return this.entries.clear();
     if (event.type === 'token-revoked') {

@@ -161,7 +161,7 @@ export class OAuthTokenService {
       if (cached.apiKeyId) this.usage.record(cached.apiKeyId);
       return cached;
     }
-    return this.cache.shared(hash, async () => {
+    return this.cache.shared(hash, async (keep) => {
       const token = await this.grants.findToken(hash);
       if (!token || accessTokenFailure(token)) return null;
       // The lower of the grant's role and the person's role now (a demotion applies at once); the token's scope
@@ -169,7 +169,7 @@ export class OAuthTokenService {
       const principal = principalOf(token.grant, grantScope(token.scope));
       if (typeof principal === 'string') return null;
       this.usage.record(token.grant.id);
-      this.cache.set(hash, principal, token.expiresAt.getTime());
+      keep(principal, token.expiresAt.getTime());
       return principal;
     });
   }
