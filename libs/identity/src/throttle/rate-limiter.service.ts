@@ -105,8 +105,7 @@ export class RateLimiter implements OnModuleInit, BeforeApplicationShutdown {
   private async count(policy: RateLimitPolicy, subject: RateLimitSubject, points: number, attempt: Attempt): Promise<RateLimitResult[]> {
     const rules = this.policies[policy];
     if (rules.length === 0) return [];
-    const partitions = rules.map((rule) => partitionKey(rule, subject));
-    const keys = rules.map((rule, i) => this.prefixes.get(rule)!.counter + partitions[i]!);
+    const keys = rules.map((rule) => this.key(rule, subject));
     const leased = LEASED.has(policy);
     // A monotonic clock: a wall clock set back would stretch a lease past its window.
     const now = performance.now();
@@ -122,8 +121,8 @@ export class RateLimiter implements OnModuleInit, BeforeApplicationShutdown {
     }
     const asked = sent.map((i) => (leased ? this.leases.leaseFor(keys[i]!, now) : 0));
     const scriptKeys = sent.flatMap((i) => {
-      const { holders, returned } = this.prefixes.get(rules[i]!)!;
-      return [keys[i]!, holders + partitions[i]!, returned + partitions[i]!];
+      const { counter, holders, returned } = this.quotaKeys(rules[i]!, partitionKey(rules[i]!, subject));
+      return [counter, holders, returned];
     });
     // A refusal may be held for a reclaim once per request, and not on a quota whose holders did not answer the last.
     const hold = leased && attempt.reclaim && sent.every((i) => (this.unanswered.get(keys[i]!) ?? 0) <= now);
@@ -259,19 +258,28 @@ export class RateLimiter implements OnModuleInit, BeforeApplicationShutdown {
   private quotaOf(key: string): (QuotaKeys & { rule: RateLimitRule }) | undefined {
     for (const policy of LEASED) {
       for (const rule of this.policies[policy]) {
-        const prefixes = this.prefixes.get(rule)!;
-        if (!key.startsWith(prefixes.counter)) continue;
-        const partition = key.slice(prefixes.counter.length);
-        return { rule, counter: key, holders: prefixes.holders + partition, returned: prefixes.returned + partition };
+        const { counter } = this.prefixesOf(rule);
+        if (key.startsWith(counter)) return { rule, ...this.quotaKeys(rule, key.slice(counter.length)) };
       }
     }
     return undefined;
   }
 
+  // A quota's counter: on every request, so a string and nothing more.
   private key(rule: RateLimitRule, subject: RateLimitSubject): string {
+    return this.prefixesOf(rule).counter + partitionKey(rule, subject);
+  }
+
+  /** A quota's keys: its counter, the replicas holding a lease of it, the values given back once it was spent. */
+  private quotaKeys(rule: RateLimitRule, partition: string): QuotaKeys {
+    const prefixes = this.prefixesOf(rule);
+    return { counter: prefixes.counter + partition, holders: prefixes.holders + partition, returned: prefixes.returned + partition };
+  }
+
+  private prefixesOf(rule: RateLimitRule): QuotaKeys {
     const prefixes = this.prefixes.get(rule);
     if (prefixes === undefined) throw new Error(`No rate limit ${rule.name}: rules must come from a policy of this RateLimiter`);
-    return prefixes.counter + partitionKey(rule, subject);
+    return prefixes;
   }
 }
 
